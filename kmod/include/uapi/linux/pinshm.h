@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pinshm: named, pinned, physically contiguous shared-memory regions.
+ *
+ * This header is the whole ABI between pinshm.ko and userspace (libpinshm,
+ * the pinshm tool). It is also the layout of the metadata page that the
+ * library's embedded "shm" backend writes itself, so every tool reads both
+ * backends the same way.
+ *
+ * Rules: fixed-width types only, naturally aligned, explicit padding, no
+ * pointers (user addresses travel as __aligned_u64), no enums or bitfields.
+ * Every ioctl struct starts with __u32 size and is read with
+ * copy_struct_from_user(): fields are only ever appended, a zero field means
+ * "the old behaviour", and non-zero bytes the kernel does not know are
+ * refused with -E2BIG.
+ */
+#ifndef _UAPI_LINUX_PINSHM_H
+#define _UAPI_LINUX_PINSHM_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define PINSHM_DEV_PATH		"/dev/pinshm"
+
+/* Region names: 1..63 of [A-Za-z0-9._-], not starting with '.'. */
+#define PINSHM_NAME_MAX		64	/* bytes, including the NUL */
+
+#define PINSHM_NODE_ANY		(-1)	/* no NUMA preference */
+
+/* ------------------------------------------------------------------ */
+/* The metadata page: mmap offset 0 of a region fd, always read-only.  */
+/* ------------------------------------------------------------------ */
+
+#define PINSHM_META_MAGIC	0x4d485350U	/* "PSHM" in memory order */
+#define PINSHM_ABI_VERSION	1
+#define PINSHM_META_SIZE	4096	/* one page, the whole of it */
+#define PINSHM_META_HDR_SIZE	256
+#define PINSHM_MAX_ATTACH	96	/* slots in the attach table */
+
+/* pinshm_meta.backend: who wrote this page */
+#define PINSHM_BACKEND_KMOD	1	/* pinshm.ko */
+#define PINSHM_BACKEND_SHM	2	/* libpinshm's embedded /dev/shm backend */
+
+/* pinshm_meta.flags */
+#define PINSHM_F_CONTIGUOUS	(1U << 0)	/* physically contiguous */
+#define PINSHM_F_PINNED		(1U << 1)	/* never swapped or migrated */
+#define PINSHM_F_HUGE_ALIGNED	(1U << 2)	/* data is 2 MiB aligned */
+#define PINSHM_F_DESTROYED	(1U << 3)	/* name unlinked, memory lingers */
+
+/* pinshm_attach.access */
+#define PINSHM_ACC_RO		1
+#define PINSHM_ACC_RW		2
+
+/* pinshm_attach.state */
+#define PINSHM_ST_FREE		0	/* slot never used */
+#define PINSHM_ST_ATTACHED	1	/* mapped the data, still there */
+#define PINSHM_ST_DETACHED	2	/* said DETACH before unmapping */
+#define PINSHM_ST_DIED		3	/* mapping torn down by exit, no DETACH */
+#define PINSHM_ST_EXEC		4	/* mapping torn down by execve() */
+
+/* pinshm_attach.exit_code when the exit status is not known */
+#define PINSHM_EXIT_UNKNOWN	(-1)
+
+/*
+ * One attacher: one successful mmap of the data area by one process.
+ * 40 bytes; 96 of them fill the page after the 256-byte header.
+ */
+struct pinshm_attach {
+	__u32 tgid;		/* process id (in the initial pid namespace) */
+	__u16 access;		/* PINSHM_ACC_* */
+	__u16 state;		/* PINSHM_ST_* */
+	__s32 exit_code;	/* DIED: exit status 0..255 or EXIT_UNKNOWN */
+	__u32 signal;		/* DIED: fatal signal number, 0 for none */
+	__aligned_u64 start_time; /* process start, ns since boot (pid reuse) */
+	__aligned_u64 attach_ns;  /* CLOCK_REALTIME */
+	__aligned_u64 detach_ns;  /* CLOCK_REALTIME; 0 while attached */
+};
+
+/*
+ * Writers (the kernel, or the shm backend under an flock) make seq odd,
+ * write, then make it even again (smp_wmb() on both sides of the body).
+ * Readers copy the page between two loads of an even, equal seq:
+ *
+ *	do {
+ *		s = load_acquire(&m->seq);
+ *		copy = *m;
+ *		fence(acquire);
+ *	} while ((s & 1) || s != load_relaxed(&m->seq));
+ */
+struct pinshm_meta {
+	__u32 magic;		/* PINSHM_META_MAGIC */
+	__u32 abi_version;	/* PINSHM_ABI_VERSION */
+	__u32 hdr_size;		/* PINSHM_META_HDR_SIZE */
+	__u32 seq;		/* sequence counter, odd while being written */
+
+	__u32 features;		/* reserved for feature bits, 0 today */
+	__u32 flags;		/* PINSHM_F_* */
+	__u32 backend;		/* PINSHM_BACKEND_* */
+	__u32 nr_slots;		/* entries in attach[] (PINSHM_MAX_ATTACH) */
+
+	char name[PINSHM_NAME_MAX];
+
+	__aligned_u64 size;	/* bytes of data */
+	__aligned_u64 data_off;	/* mmap offset of the data area */
+	__aligned_u64 created_ns; /* CLOCK_REALTIME */
+	__aligned_u64 generation; /* bumped whenever an attacher dies */
+	__aligned_u64 crashes;	/* attachers that died, ever */
+
+	__s32 node;		/* NUMA node of the memory, or NODE_ANY */
+	__u32 uid;		/* owner, as seen from the initial user ns */
+	__u32 gid;
+	__u32 mode;		/* permission bits, 0777 mask */
+	__u32 nr_attached;	/* slots in state ATTACHED */
+	__u32 slot_off;		/* offset of attach[] in this page */
+	__u32 slot_size;	/* sizeof(struct pinshm_attach) */
+	__u32 __reserved0;
+
+	__aligned_u64 __reserved[11];
+
+	struct pinshm_attach attach[PINSHM_MAX_ATTACH];
+};
+
+/* ------------------------------------------------------------------ */
+/* ioctls. CREATE/OPEN/DESTROY/LIST/INFO go to /dev/pinshm; DETACH and */
+/* INFO also to a region fd.                                           */
+/* ------------------------------------------------------------------ */
+
+#define PINSHM_IOC_MAGIC	0xB7
+
+/* pinshm_open.flags */
+#define PINSHM_OPEN_WRITE	(1U << 0)	/* want a writable fd */
+
+/*
+ * CREATE: allocate a region and return a read-write region fd (O_CLOEXEC)
+ * as the ioctl's return value.
+ * -EINVAL bad name, size 0 or not a page multiple... (size is rounded up to
+ *         the page size), bad node, unknown flag bits;
+ * -EEXIST name taken; -EFBIG above max_region_mb; -ENOSPC above
+ * max_total_mb; -ENOMEM no contiguous memory right now.
+ */
+struct pinshm_create {
+	__u32 size;		/* sizeof(struct pinshm_create) */
+	__u32 flags;		/* none defined: must be 0 */
+	char name[PINSHM_NAME_MAX];
+	__aligned_u64 bytes;	/* data size, rounded up to PAGE_SIZE */
+	__s32 node;		/* NUMA node, or PINSHM_NODE_ANY */
+	__u32 mode;		/* permission bits; 0 means 0600 */
+};
+
+/*
+ * OPEN: return a region fd (O_CLOEXEC), read-only unless PINSHM_OPEN_WRITE.
+ * -ENOENT no such region, -EACCES mode refuses the access asked for.
+ */
+struct pinshm_open {
+	__u32 size;
+	__u32 flags;		/* PINSHM_OPEN_* */
+	char name[PINSHM_NAME_MAX];
+};
+
+/*
+ * DESTROY: unlink the name. The memory is freed when the last fd and
+ * mapping go. Owner or CAP_IPC_OWNER only (-EPERM otherwise).
+ */
+struct pinshm_destroy {
+	__u32 size;
+	__u32 flags;		/* none defined: must be 0 */
+	char name[PINSHM_NAME_MAX];
+};
+
+/*
+ * DETACH (region fd): the calling process is about to unmap; mark its
+ * ATTACHED slots DETACHED so that its exit is not counted as a death.
+ */
+struct pinshm_detach {
+	__u32 size;
+	__u32 flags;		/* none defined: must be 0 */
+};
+
+/*
+ * LIST (/dev/pinshm): copy up to max names (PINSHM_NAME_MAX bytes each) to
+ * the user array at names; set total to the number of regions. Returns the
+ * number of names copied.
+ */
+struct pinshm_list {
+	__u32 size;
+	__u32 max;		/* capacity of the names array, in names */
+	__aligned_u64 names;	/* user pointer to char[max][PINSHM_NAME_MAX] */
+	__u32 total;		/* out: regions that exist */
+	__u32 __reserved;
+};
+
+/*
+ * INFO: on /dev/pinshm, for the region called name; on a region fd, for
+ * that region (name is then filled in).
+ */
+struct pinshm_info {
+	__u32 size;
+	__u32 flags;		/* none defined: must be 0 */
+	char name[PINSHM_NAME_MAX];
+	__aligned_u64 bytes;
+	__aligned_u64 phys_addr; /* first byte's physical address; 0 unless
+				  * CAP_SYS_ADMIN */
+	__aligned_u64 generation;
+	__aligned_u64 crashes;
+	__aligned_u64 created_ns;
+	__s32 node;
+	__u32 region_flags;	/* PINSHM_F_* */
+	__u32 uid;
+	__u32 gid;
+	__u32 mode;
+	__u32 nr_attached;
+};
+
+#define PINSHM_IOC_CREATE	_IOWR(PINSHM_IOC_MAGIC, 0x01, struct pinshm_create)
+#define PINSHM_IOC_OPEN		_IOWR(PINSHM_IOC_MAGIC, 0x02, struct pinshm_open)
+#define PINSHM_IOC_DESTROY	_IOW(PINSHM_IOC_MAGIC, 0x03, struct pinshm_destroy)
+#define PINSHM_IOC_DETACH	_IOW(PINSHM_IOC_MAGIC, 0x04, struct pinshm_detach)
+#define PINSHM_IOC_LIST		_IOWR(PINSHM_IOC_MAGIC, 0x05, struct pinshm_list)
+#define PINSHM_IOC_INFO		_IOWR(PINSHM_IOC_MAGIC, 0x06, struct pinshm_info)
+
+/*
+ * A region fd also supports:
+ * - mmap: offset 0, one page: the metadata page (PROT_WRITE refused);
+ *   offset PINSHM_META_SIZE onward: the data, MAP_SHARED only, writable
+ *   only through an fd opened for writing. Each data mapping is one attach.
+ * - poll: POLLPRI | POLLIN when the generation differs from the one this fd
+ *   last acknowledged;
+ * - read: 8 bytes, the current generation, which is thereby acknowledged.
+ */
+
+#endif /* _UAPI_LINUX_PINSHM_H */
