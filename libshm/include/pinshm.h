@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpinshm: named shared-memory regions and the rings on top of them.
+ *
+ * Regions come from pinshm.ko (/dev/pinshm: pinned, physically contiguous,
+ * kernel-kept crash metadata) or from the embedded "shm" backend (a file
+ * under /dev/shm, pre-faulted, mlock'ed where allowed, THP where the kernel
+ * offers it), behind one API. PINSHM_BACKEND=auto|kmod|shm in the
+ * environment overrides the backend a program asks for with
+ * PINSHM_BACKEND_AUTO.
+ *
+ * Every function returns 0 (or a count) on success and -errno on failure;
+ * none sets errno. Setup and recovery live in the library; the per-message
+ * fast paths are static inline (pinshm/spsc.h).
+ */
+#ifndef PINSHM_H
+#define PINSHM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/pinshm.h>
+#include <pinshm/barrier.h>
+#include <pinshm/layout.h>
+#include <pinshm/spsc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PINSHM_VERSION_MAJOR	0
+#define PINSHM_VERSION_MINOR	1
+
+/* Backends: PINSHM_BACKEND_KMOD and PINSHM_BACKEND_SHM come from the uapi. */
+#define PINSHM_BACKEND_AUTO	0
+
+/* Largest region the shm backend creates (the module has its own caps). */
+#define PINSHM_SHM_MAX_SIZE	(64ULL << 30)
+
+/* pinshm_region_open() access */
+#define PINSHM_RDONLY		0
+#define PINSHM_RDWR		1
+
+struct pinshm_region;
+
+struct pinshm_region_opts {
+	uint64_t size;		/* data bytes; rounded up to 4 KiB */
+	int node;		/* NUMA node or PINSHM_NODE_ANY */
+	unsigned int mode;	/* permission bits; 0 means 0600 */
+	int backend;		/* PINSHM_BACKEND_* */
+};
+
+/* Default options: 0 size, any node, mode 0600, auto backend. */
+void pinshm_region_opts_init(struct pinshm_region_opts *o);
+
+/*
+ * Create a region and attach to it read-write; its data area starts with an
+ * empty object directory. Errors: -EINVAL bad name or size 0, -EEXIST,
+ * -EFBIG above the backend's per-region limit, -ENOSPC no room (tmpfs full,
+ * module cap), -ENOMEM, -EACCES, -ENODEV backend kmod asked for but
+ * /dev/pinshm missing.
+ */
+int pinshm_region_create(const char *name, const struct pinshm_region_opts *o,
+			 struct pinshm_region **out);
+
+/*
+ * Attach to an existing region. Errors: -ENOENT, -EACCES, -EINVAL bad name
+ * or access, -EBADMSG the region's metadata is not a pinshm region's
+ * (garbage, truncated, wrong ABI), -ENOSPC attach table full.
+ */
+int pinshm_region_open(const char *name, int access, int backend,
+		       struct pinshm_region **out);
+
+/* Detach cleanly (recorded as "detached", not "died") and unmap. */
+int pinshm_region_close(struct pinshm_region *r);
+
+/* Unlink a region by name; attachers keep their mapping. -ENOENT, -EPERM. */
+int pinshm_region_destroy(const char *name, int backend);
+
+/*
+ * Names of the regions of a backend (AUTO: the one auto picks), sorted.
+ * Fills up to max names; returns how many exist (may exceed max).
+ */
+int pinshm_region_list(int backend, char (*names)[PINSHM_NAME_MAX],
+		       unsigned int max);
+
+const char *pinshm_region_name(const struct pinshm_region *r);
+void *pinshm_region_data(const struct pinshm_region *r);
+uint64_t pinshm_region_size(const struct pinshm_region *r);
+int pinshm_region_backend(const struct pinshm_region *r);
+bool pinshm_region_writable(const struct pinshm_region *r);
+
+/* The raw, read-only metadata page (changes under you: use _meta()). */
+const struct pinshm_meta *pinshm_region_meta_page(const struct pinshm_region *r);
+
+/* A consistent copy of the metadata page (seq retry). -EBADMSG if torn
+ * for too long or invalid. */
+int pinshm_region_meta(const struct pinshm_region *r, struct pinshm_meta *out);
+
+/*
+ * shm backend: mark attachers whose process is gone as died, bumping the
+ * generation; kmod: the kernel does this itself (returns 0). Returns how
+ * many deaths were found.
+ */
+int pinshm_region_recover(struct pinshm_region *r);
+
+/* Physical address of the data (kmod backend, CAP_SYS_ADMIN), else 0. */
+int pinshm_region_phys(const struct pinshm_region *r, uint64_t *phys);
+
+/* PINSHM_BACKEND_AUTO resolved: env PINSHM_BACKEND, then /dev/pinshm. */
+int pinshm_backend_resolve(int backend);
+const char *pinshm_backend_name(int backend);
+/* "auto", "kmod", "shm" → PINSHM_BACKEND_*; -EINVAL otherwise. */
+int pinshm_backend_parse(const char *s);
+
+bool pinshm_name_valid(const char *name);
+bool pinshm_obj_name_valid(const char *name);
+
+/* "64", "4K", "2M", "1G" (powers of 1024) → bytes. -EINVAL, -ERANGE. */
+int pinshm_parse_size(const char *s, uint64_t *out);
+
+const char *pinshm_obj_type_name(uint32_t type);	/* "spsc", ... */
+int pinshm_obj_type_parse(const char *s);
+
+/* ---------------------------------------------------------------- */
+/* Object directory                                                  */
+/* ---------------------------------------------------------------- */
+
+/* A validated copy of one directory entry. */
+struct pinshm_obj_info {
+	char name[PINSHM_OBJ_NAME_MAX];
+	uint32_t type;
+	uint64_t offset;
+	uint64_t size;
+	uint64_t capacity;
+	uint64_t max_record;
+};
+
+/* Up to max entries; returns how many exist, or -EBADMSG (corrupt). */
+int pinshm_obj_list(const struct pinshm_region *r, struct pinshm_obj_info *out,
+		    unsigned int max);
+/* -ENOENT, -EBADMSG. */
+int pinshm_obj_find(const struct pinshm_region *r, const char *name,
+		    struct pinshm_obj_info *out);
+
+/* Counters of a ring, read without attaching a role. */
+struct pinshm_ring_stats {
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+	uint64_t msgs_out;
+	uint64_t bytes_out;
+	uint64_t full_events;
+	uint64_t corrupt;
+	uint64_t head;
+	uint64_t tail;
+	uint32_t producer_pid;
+	uint32_t consumer_pid;
+};
+
+int pinshm_obj_stats(const struct pinshm_region *r, const char *name,
+		     struct pinshm_ring_stats *out);
+
+/* ---------------------------------------------------------------- */
+/* SPSC ring (fast path in pinshm/spsc.h)                            */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Add an SPSC ring of capacity bytes (power of two, >= 4 KiB) to a region.
+ * max_record 0 picks capacity/4 - 16; any value must leave room for two
+ * records: 2 * (max_record + 16) <= capacity. Errors: -EINVAL, -EEXIST,
+ * -ENOSPC (no room in the region or the directory), -EACCES read-only.
+ */
+int pinshm_spsc_create(struct pinshm_region *r, const char *name,
+		       uint64_t capacity, uint64_t max_record);
+
+/*
+ * Take the producer or consumer role of a ring. A role held by a live
+ * process gives -EBUSY; one left by a dead process is taken over and the
+ * ring continues from its committed positions. -ENOENT, -EBADMSG (header
+ * invalid), -EACCES (read-only region).
+ */
+int pinshm_spsc_attach(struct pinshm_region *r, const char *name, int role,
+		       struct pinshm_spsc *out);
+
+/*
+ * Producer only: the last record ever published to the ring, read back from
+ * the buffer (the producer never overwrites it until it writes again). A
+ * restarted producer uses it to resume exactly after its last committed
+ * message (`pinshm pub --seq` does; there is no separate "user_word").
+ * -ENOENT nothing published yet, -EBADMSG corrupt, -EPERM not the producer.
+ */
+int pinshm_spsc_last(struct pinshm_spsc *ring, struct pinshm_msg *out);
+
+/* Publish anything staged and give the role back. */
+int pinshm_spsc_detach(struct pinshm_spsc *ring);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PINSHM_H */

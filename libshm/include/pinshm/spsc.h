@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SPSC ring: one producer process, one consumer process, variable-length
+ * records, zero-copy claim/commit and peek/release. The fast path is all
+ * inline here: no call, no syscall, no lock.
+ *
+ * One message moves one cache line. The consumer never reads the
+ * producer's index: it polls the length word of the record at its own
+ * position. The producer reads the consumer's index only when its cached
+ * copy says the ring is full. A length word of 0 means "not yet", so before
+ * publishing a record the producer zeroes the header that follows it; the
+ * consumer therefore never mistakes bytes left from an earlier lap for a
+ * record.
+ *
+ * Shared fields and their single writer:
+ *   record headers (len, type) ...... producer
+ *   sh->tail, last, msgs_in, bytes_in, full_events ...... producer
+ *   sh->head, msgs_out, bytes_out, corrupt ...... consumer
+ *
+ * Ordering:
+ *   (A) producer: write payload, type and the zero of the next header, then
+ *       store-release len
+ *     pairs with
+ *   (B) consumer: load-acquire len, then read type and payload.
+ *   (C) consumer: finish reading the payload, then store-release head
+ *     pairs with
+ *   (D) producer: load-acquire head, then overwrite the bytes below it.
+ *   (E) producer: store sh->last, then store-release sh->tail, both after
+ *       (A); a restarted producer (pinshm_spsc_attach()) starts from tail
+ *       and walks forward over published headers, so a producer killed
+ *       between (A) and (E) loses nothing, and last is never newer than
+ *       tail. The counters are relaxed statistics.
+ *
+ * A batch: pinshm_spsc_stage() writes every header but the first with a
+ * relaxed store and keeps the first back; pinshm_spsc_publish() then
+ * store-releases it (A), which makes the whole batch visible at once.
+ *
+ * Nothing read from shared memory is trusted: a length that is too large
+ * or runs past the buffer makes pinshm_spsc_peek() fail with -EBADMSG.
+ */
+#ifndef PINSHM_SPSC_H
+#define PINSHM_SPSC_H
+
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <pinshm/barrier.h>
+#include <pinshm/layout.h>
+
+/* Roles for pinshm_spsc_attach(). */
+#define PINSHM_PRODUCER		1
+#define PINSHM_CONSUMER		2
+
+/* Wait strategies for the copying helpers. */
+#define PINSHM_WAIT_NONE	0	/* return -EAGAIN at once */
+#define PINSHM_WAIT_SPIN	1	/* busy-spin with a pause hint */
+#define PINSHM_WAIT_YIELD	2	/* spin a while, then sched_yield() */
+
+#define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
+
+/* A record handed out by peek: valid until the next release. */
+struct pinshm_msg {
+	const void *data;
+	uint32_t len;
+	uint32_t type;
+};
+
+/* Process-private handle; fields without sh/buf point nowhere shared. */
+struct pinshm_spsc {
+	struct pinshm_spsc_shared *sh;
+	uint8_t *buf;
+	uint64_t cap;
+	uint64_t mask;
+	uint64_t max_record;
+	int role;
+	bool blocked;		/* producer: last claim was refused */
+	bool held;		/* producer: first staged header kept back */
+
+	/* producer */
+	uint64_t tail;		/* end of everything staged */
+	uint64_t head_cache;	/* last head seen, <= sh->head */
+	uint64_t claim_pad;	/* bytes of filler before the claimed record */
+	uint64_t held_off;
+	uint64_t last_pos;	/* start of the last staged record */
+	uint32_t held_len;
+	uint32_t staged_msgs;
+	uint64_t staged_bytes;
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+	uint64_t full_events;
+
+	/* consumer */
+	uint64_t head;		/* released position */
+	uint64_t rpos;		/* read position: head plus peeked records */
+	uint32_t peeked_msgs;
+	uint64_t peeked_bytes;
+	uint64_t msgs_out;
+	uint64_t bytes_out;
+};
+
+static inline uint64_t __pinshm_rec_size(uint32_t len)
+{
+	return PINSHM_REC_HDR + (((uint64_t)len + PINSHM_REC_ALIGN - 1) &
+				 ~(uint64_t)(PINSHM_REC_ALIGN - 1));
+}
+
+static inline struct pinshm_rec *__pinshm_spsc_rec(struct pinshm_spsc *r,
+						   uint64_t pos)
+{
+	return (struct pinshm_rec *)(r->buf + (pos & r->mask));
+}
+
+static inline void __pinshm_wait_step(int wait, unsigned int *spins)
+{
+	pinshm_cpu_relax();
+	if (wait == PINSHM_WAIT_YIELD && ++*spins >= PINSHM_YIELD_SPINS) {
+		*spins = PINSHM_YIELD_SPINS - 16;
+		sched_yield();
+	}
+}
+
+/*
+ * Reserve room for a record of up to len payload bytes and point *out at
+ * its payload. Returns 0, -EAGAIN when the ring is full (counted once per
+ * refused message in full_events), -EMSGSIZE when len > max_record.
+ */
+static inline int pinshm_spsc_claim(struct pinshm_spsc *r, uint32_t len,
+				    void **out)
+{
+	uint64_t size, off, pad, need;
+
+	if (len > r->max_record)
+		return -EMSGSIZE;
+	size = __pinshm_rec_size(len);
+	off = r->tail & r->mask;
+	pad = off + size > r->cap ? r->cap - off : 0;
+	/* The record, the filler before it, and the next header to zero. */
+	need = pad + size + PINSHM_REC_HDR;
+	if (r->tail + need - r->head_cache > r->cap) {
+		/* (D) pairs with (C): the consumer is done with these bytes. */
+		r->head_cache = pinshm_load_acquire(&r->sh->head);
+		if (r->tail + need - r->head_cache > r->cap) {
+			if (!r->blocked) {
+				r->blocked = true;
+				PINSHM_WRITE_ONCE(r->sh->full_events,
+						  ++r->full_events);
+			}
+			return -EAGAIN;
+		}
+	}
+	r->blocked = false;
+	r->claim_pad = pad;
+	*out = r->buf + ((off + pad) & r->mask) + PINSHM_REC_HDR;
+	return 0;
+}
+
+/* Write a length word now, or keep it back if it opens a batch. */
+static inline void __pinshm_spsc_put_len(struct pinshm_spsc *r, uint64_t pos,
+					 uint32_t len)
+{
+	if (!r->held) {
+		r->held = true;
+		r->held_off = pos;
+		r->held_len = len;
+		return;
+	}
+	/* Made visible by the release of the held header (A). */
+	PINSHM_WRITE_ONCE(__pinshm_spsc_rec(r, pos)->len, len);
+}
+
+/*
+ * Finish the claimed record with its final length (<= the claimed length)
+ * and type, without making it visible yet.
+ */
+static inline void pinshm_spsc_stage(struct pinshm_spsc *r, uint32_t len,
+				     uint32_t type)
+{
+	uint64_t size = __pinshm_rec_size(len);
+
+	if (r->claim_pad) {
+		__pinshm_spsc_put_len(r, r->tail, PINSHM_REC_PAD);
+		r->tail += r->claim_pad;
+		r->claim_pad = 0;
+	}
+	/* Published by (A) together with this record. */
+	PINSHM_WRITE_ONCE(__pinshm_spsc_rec(r, r->tail + size)->len, 0);
+	__pinshm_spsc_rec(r, r->tail)->type = type;
+	__pinshm_spsc_put_len(r, r->tail, len);
+	r->last_pos = r->tail;
+	r->tail += size;
+	r->staged_msgs++;
+	r->staged_bytes += len;
+}
+
+/* Make every staged record visible to the consumer at once. */
+static inline void pinshm_spsc_publish(struct pinshm_spsc *r)
+{
+	if (!r->held)
+		return;
+	/* (A) pairs with (B): payloads and later headers before this length. */
+	pinshm_store_release(&__pinshm_spsc_rec(r, r->held_off)->len,
+			     r->held_len);
+	r->held = false;
+	r->msgs_in += r->staged_msgs;
+	r->bytes_in += r->staged_bytes;
+	r->staged_msgs = 0;
+	r->staged_bytes = 0;
+	/* (E): last before tail; see the top comment. */
+	PINSHM_WRITE_ONCE(r->sh->last, r->last_pos);
+	pinshm_store_release(&r->sh->tail, r->tail);
+	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
+	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
+}
+
+static inline void pinshm_spsc_commit(struct pinshm_spsc *r, uint32_t len,
+				      uint32_t type)
+{
+	pinshm_spsc_stage(r, len, type);
+	pinshm_spsc_publish(r);
+}
+
+/*
+ * Look at the next record without consuming it. Successive peeks walk
+ * forward; pinshm_spsc_release() gives back everything peeked so far.
+ * Returns 0, -EAGAIN when nothing is there, -EBADMSG when the ring holds
+ * something no producer of ours could have written.
+ */
+static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
+				   struct pinshm_msg *m)
+{
+	struct pinshm_rec *rec;
+	uint64_t off, size;
+	uint32_t len;
+
+	off = r->rpos & r->mask;
+	rec = (struct pinshm_rec *)(r->buf + off);
+	/* (B) pairs with (A): the payload is complete once len is seen. */
+	len = pinshm_load_acquire(&rec->len);
+	if (len == PINSHM_REC_PAD) {
+		if (off == 0)
+			goto corrupt;
+		r->rpos += r->cap - off;
+		rec = (struct pinshm_rec *)r->buf;
+		/* (B) again, for the record after the filler. */
+		len = pinshm_load_acquire(&rec->len);
+		off = 0;
+	}
+	if (len == 0)
+		return -EAGAIN;
+	size = __pinshm_rec_size(len);
+	if (len > r->max_record || off + size > r->cap ||
+	    r->rpos + size - r->head > r->cap)
+		goto corrupt;
+	m->data = rec + 1;
+	m->len = len;
+	m->type = rec->type;
+	r->rpos += size;
+	r->peeked_msgs++;
+	r->peeked_bytes += len;
+	return 0;
+corrupt:
+	PINSHM_WRITE_ONCE(r->sh->corrupt, PINSHM_READ_ONCE(r->sh->corrupt) + 1);
+	return -EBADMSG;
+}
+
+/* Peek up to n records; returns how many (0 when empty) or -EBADMSG. */
+static inline int pinshm_spsc_peek_batch(struct pinshm_spsc *r,
+					 struct pinshm_msg *m, unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = pinshm_spsc_peek(r, &m[i]);
+		if (ret == -EAGAIN)
+			break;
+		if (ret)
+			return i ? (int)i : ret;
+	}
+	return (int)i;
+}
+
+/* Give every peeked record back to the producer. */
+static inline void pinshm_spsc_release(struct pinshm_spsc *r)
+{
+	if (r->rpos == r->head)
+		return;
+	r->head = r->rpos;
+	r->msgs_out += r->peeked_msgs;
+	r->bytes_out += r->peeked_bytes;
+	r->peeked_msgs = 0;
+	r->peeked_bytes = 0;
+	/* (C) pairs with (D): our payload reads are done. */
+	pinshm_store_release(&r->sh->head, r->head);
+	PINSHM_WRITE_ONCE(r->sh->msgs_out, r->msgs_out);
+	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
+}
+
+/* Copy helpers. */
+static inline int pinshm_spsc_send(struct pinshm_spsc *r, const void *p,
+				   uint32_t len, uint32_t type, int wait)
+{
+	unsigned int spins = 0;
+	void *dst;
+	int ret;
+
+	while ((ret = pinshm_spsc_claim(r, len, &dst)) == -EAGAIN) {
+		if (wait == PINSHM_WAIT_NONE)
+			return ret;
+		__pinshm_wait_step(wait, &spins);
+	}
+	if (ret)
+		return ret;
+	memcpy(dst, p, len);
+	pinshm_spsc_commit(r, len, type);
+	return 0;
+}
+
+/*
+ * Copy the next record into buf. Returns its length, -EAGAIN (only with
+ * PINSHM_WAIT_NONE), -EMSGSIZE if it does not fit in buflen (it stays in
+ * the ring), -EBADMSG on a corrupt ring.
+ */
+static inline int pinshm_spsc_recv(struct pinshm_spsc *r, void *buf,
+				   uint32_t buflen, uint32_t *type, int wait)
+{
+	struct pinshm_msg m;
+	unsigned int spins = 0;
+	uint64_t rpos = r->rpos;
+	int ret;
+
+	while ((ret = pinshm_spsc_peek(r, &m)) == -EAGAIN) {
+		if (wait == PINSHM_WAIT_NONE)
+			return ret;
+		__pinshm_wait_step(wait, &spins);
+	}
+	if (ret)
+		return ret;
+	if (m.len > buflen) {
+		r->rpos = rpos;
+		r->peeked_msgs--;
+		r->peeked_bytes -= m.len;
+		return -EMSGSIZE;
+	}
+	memcpy(buf, m.data, m.len);
+	if (type)
+		*type = m.type;
+	pinshm_spsc_release(r);
+	return (int)m.len;
+}
+
+#endif /* PINSHM_SPSC_H */

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The object directory at the start of every region's data area, and the
+ * role words of rings.
+ *
+ * Writers of the directory hold its lock word (lock_pid, the holder's pid;
+ * a holder found dead is replaced). Ordering:
+ *   (D1) adder: fill the entry and the object's header, then store-release
+ *        nr_entries
+ *     pairs with
+ *   (D2) reader: load-acquire nr_entries, then read entries and objects.
+ *   (D3) initialiser: fill the header, then store-release magic; readers
+ *        load-acquire magic (D4) before trusting the header.
+ * Every value read from the directory is checked against the region's own
+ * size before use: a corrupt directory gives -EBADMSG, never a wild access.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define DIR_LOCK_TIMEOUT_NS	(5ULL * 1000000000ULL)
+
+static uint64_t dir_bytes(void)
+{
+	return (sizeof(struct pinshm_dir) + PINSHM_OBJ_ALIGN - 1) &
+	       ~(uint64_t)(PINSHM_OBJ_ALIGN - 1);
+}
+
+void __pinshm_dir_init(struct pinshm_region *r)
+{
+	struct pinshm_dir *d = r->data;
+
+	if (r->size < dir_bytes())
+		return;	/* too small for objects: stays empty forever */
+	d->version = PINSHM_DIR_VERSION;
+	d->max_entries = PINSHM_DIR_MAX;
+	d->data_size = r->size;
+	d->next_off = dir_bytes();
+	/* (D3) the header before the magic */
+	pinshm_store_release(&d->magic, PINSHM_DIR_MAGIC);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Take a role or lock word: {pid, start_time}. A live holder means -EBUSY
+ * (for roles) — callers that wait loop themselves. A dead one is replaced.
+ */
+int __pinshm_role_take(struct pinshm_role *role)
+{
+	uint32_t self = (uint32_t)getpid(), cur;
+	uint64_t start = 0;
+
+	__pinshm_self_start_time(&start);
+	for (;;) {
+		cur = PINSHM_READ_ONCE(role->pid);
+		if (cur && cur != self &&
+		    __pinshm_pid_alive(cur, PINSHM_READ_ONCE(role->start_time)))
+			return -EBUSY;
+		if (cur == self)
+			return -EBUSY;	/* this process holds it already */
+		/* Acquire: the holder's writes happen-before ours. */
+		if (atomic_compare_exchange_strong_explicit(
+			    (_Atomic uint32_t *)&role->pid, &cur, self,
+			    memory_order_acquire, memory_order_relaxed))
+			break;
+	}
+	PINSHM_WRITE_ONCE(role->start_time, start);
+	return 0;
+}
+
+void __pinshm_role_drop(struct pinshm_role *role)
+{
+	/* Release: our writes before the next holder's. */
+	pinshm_store_release(&role->pid, 0);
+}
+
+static int dir_lock(struct pinshm_dir *d)
+{
+	uint64_t deadline = mono_ns() + DIR_LOCK_TIMEOUT_NS;
+	/* The lock word and its start time make a pinshm_role in shape. */
+	struct pinshm_role *lock = (struct pinshm_role *)&d->lock_pid;
+	int ret;
+
+	while ((ret = __pinshm_role_take(lock)) == -EBUSY) {
+		if (mono_ns() > deadline)
+			return -EDEADLK;
+		sched_yield();
+	}
+	return ret;
+}
+
+static void dir_unlock(struct pinshm_dir *d)
+{
+	__pinshm_role_drop((struct pinshm_role *)&d->lock_pid);
+}
+
+_Static_assert(__builtin_offsetof(struct pinshm_dir, lock_start_time) -
+	       __builtin_offsetof(struct pinshm_dir, lock_pid) ==
+	       __builtin_offsetof(struct pinshm_role, start_time),
+	       "lock_pid/lock_start_time must look like a pinshm_role");
+
+/* Validated copies of the header; nr from (D2). */
+static int dir_header(const struct pinshm_region *r, uint32_t *nr)
+{
+	const struct pinshm_dir *d = r->data;
+	uint32_t magic;
+
+	if (r->size < dir_bytes()) {
+		*nr = 0;
+		return 0;
+	}
+	/* (D4) pairs with (D3) */
+	magic = pinshm_load_acquire(&d->magic);
+	if (magic == 0) {
+		*nr = 0;	/* never initialised: empty */
+		return 0;
+	}
+	/* (D2) pairs with (D1) */
+	*nr = pinshm_load_acquire(&d->nr_entries);
+	if (magic != PINSHM_DIR_MAGIC ||
+	    PINSHM_READ_ONCE(d->version) != PINSHM_DIR_VERSION ||
+	    PINSHM_READ_ONCE(d->max_entries) != PINSHM_DIR_MAX ||
+	    PINSHM_READ_ONCE(d->data_size) != r->size ||
+	    *nr > PINSHM_DIR_MAX)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Copy entry i and check it against the region. */
+static int dir_entry(const struct pinshm_region *r, uint32_t i,
+		     struct pinshm_obj_info *out)
+{
+	const struct pinshm_dir_entry *e =
+		&((const struct pinshm_dir *)r->data)->entry[i];
+	struct pinshm_dir_entry c;
+
+	memcpy(&c, e, sizeof(c));
+	if (!memchr(c.name, '\0', sizeof(c.name)) ||
+	    !pinshm_obj_name_valid(c.name) ||
+	    c.type < PINSHM_OBJ_SPSC || c.type > PINSHM_OBJ_SLOT ||
+	    c.offset < dir_bytes() || c.offset % PINSHM_OBJ_ALIGN ||
+	    c.size == 0 || c.offset > r->size || c.size > r->size - c.offset)
+		return -EBADMSG;
+	memset(out, 0, sizeof(*out));
+	strcpy(out->name, c.name);
+	out->type = c.type;
+	out->offset = c.offset;
+	out->size = c.size;
+	out->capacity = c.capacity;
+	out->max_record = c.param[0];
+	return 0;
+}
+
+__pinshm_export int pinshm_obj_list(const struct pinshm_region *r,
+				    struct pinshm_obj_info *out,
+				    unsigned int max)
+{
+	uint32_t nr, i;
+	int ret;
+
+	if (!r || (max && !out))
+		return -EINVAL;
+	ret = dir_header(r, &nr);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr && i < max; i++) {
+		ret = dir_entry(r, i, &out[i]);
+		if (ret)
+			return ret;
+	}
+	return (int)nr;
+}
+
+int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
+		     struct pinshm_obj_info *out)
+{
+	uint32_t nr, i;
+	int ret;
+
+	if (!pinshm_obj_name_valid(name))
+		return -EINVAL;
+	ret = dir_header(r, &nr);
+	if (ret)
+		return ret;
+	for (i = 0; i < nr; i++) {
+		ret = dir_entry(r, i, out);
+		if (ret)
+			return ret;
+		if (!strcmp(out->name, name))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+__pinshm_export int pinshm_obj_find(const struct pinshm_region *r,
+				    const char *name,
+				    struct pinshm_obj_info *out)
+{
+	if (!r || !out)
+		return -EINVAL;
+	return __pinshm_dir_get(r, name, out);
+}
+
+int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
+		     uint64_t obj_size, uint64_t capacity, uint64_t param0,
+		     void (*init)(void *obj, void *arg), void *arg)
+{
+	struct pinshm_dir *d = r->data;
+	struct pinshm_dir_entry *e;
+	struct pinshm_obj_info info;
+	uint64_t off;
+	uint32_t nr, i;
+	int ret;
+
+	if (!pinshm_obj_name_valid(name))
+		return -EINVAL;
+	if (!r->writable)
+		return -EACCES;
+	if (r->size < dir_bytes())
+		return -ENOSPC;
+	ret = dir_lock(d);
+	if (ret)
+		return ret;
+	if (pinshm_load_acquire(&d->magic) == 0)
+		__pinshm_dir_init(r);	/* a region made by a bare ioctl */
+	ret = dir_header(r, &nr);
+	if (ret)
+		goto out;
+	for (i = 0; i < nr; i++) {
+		ret = dir_entry(r, i, &info);
+		if (ret)
+			goto out;
+		if (!strcmp(info.name, name)) {
+			ret = -EEXIST;
+			goto out;
+		}
+	}
+	ret = -ENOSPC;
+	if (nr >= PINSHM_DIR_MAX)
+		goto out;
+	off = PINSHM_READ_ONCE(d->next_off);
+	off = (off + PINSHM_OBJ_ALIGN - 1) & ~(uint64_t)(PINSHM_OBJ_ALIGN - 1);
+	if (off < dir_bytes() || off > r->size) {
+		ret = -EBADMSG;
+		goto out;
+	}
+	if (obj_size > r->size - off)
+		goto out;	/* -ENOSPC */
+	init((uint8_t *)r->data + off, arg);
+	e = &d->entry[nr];
+	memset(e, 0, sizeof(*e));
+	strcpy(e->name, name);
+	e->type = type;
+	e->offset = off;
+	e->size = obj_size;
+	e->capacity = capacity;
+	e->param[0] = param0;
+	d->next_off = off + obj_size;
+	/* (D1) the entry and the object before the count that covers them */
+	pinshm_store_release(&d->nr_entries, nr + 1);
+	ret = 0;
+out:
+	dir_unlock(d);
+	return ret;
+}

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* libpinshm internals: not installed, not exported. */
+#ifndef PINSHM_INTERNAL_H
+#define PINSHM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <pinshm.h>
+
+#define PINSHM_PAGE		4096ULL
+#define PINSHM_HUGE		(2ULL << 20)
+
+#define __pinshm_export		__attribute__((visibility("default")))
+
+struct pinshm_region {
+	const struct pinshm_backend_ops *ops;
+	int backend;			/* PINSHM_BACKEND_KMOD or _SHM */
+	int fd;				/* region fd or backing file */
+	bool writable;			/* data mapped read-write */
+	bool meta_writable;		/* shm: we may write the metadata */
+	bool locked;			/* shm: mlock succeeded */
+	int slot;			/* shm: our attach slot, or -1 */
+	struct pinshm_meta *meta;	/* metadata page mapping */
+	void *data;
+	uint64_t size;
+	void *map_base;			/* shm: what to munmap */
+	size_t map_len;
+	char name[PINSHM_NAME_MAX];
+};
+
+struct pinshm_backend_ops {
+	int (*create)(struct pinshm_region *r, const struct pinshm_region_opts *o);
+	int (*open)(struct pinshm_region *r, int access);
+	void (*close)(struct pinshm_region *r);
+	int (*destroy)(const char *name);
+	int (*list)(char (*names)[PINSHM_NAME_MAX], unsigned int max);
+	int (*recover)(struct pinshm_region *r);
+	int (*phys)(const struct pinshm_region *r, uint64_t *phys);
+};
+
+extern const struct pinshm_backend_ops __pinshm_shm_ops;
+extern const struct pinshm_backend_ops __pinshm_kmod_ops;
+
+/* util.c */
+uint64_t __pinshm_now_ns(void);
+int __pinshm_pid_start_time(pid_t pid, uint64_t *start_ns, char *state);
+bool __pinshm_pid_alive(uint32_t pid, uint64_t start_ns);
+int __pinshm_self_start_time(uint64_t *start_ns);
+int __pinshm_cmp_names(const void *a, const void *b);
+bool __pinshm_is_pow2(uint64_t v);
+
+/* region.c */
+int __pinshm_meta_check(const struct pinshm_meta *m, int backend,
+			const char *name);
+void __pinshm_meta_write_begin(struct pinshm_meta *m);
+void __pinshm_meta_write_end(struct pinshm_meta *m);
+
+/* dir.c */
+void __pinshm_dir_init(struct pinshm_region *r);
+int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
+		     uint64_t obj_size, uint64_t capacity, uint64_t param0,
+		     void (*init)(void *obj, void *arg), void *arg);
+int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
+		     struct pinshm_obj_info *out);
+int __pinshm_role_take(struct pinshm_role *role);
+void __pinshm_role_drop(struct pinshm_role *role);
+
+#endif /* PINSHM_INTERNAL_H */

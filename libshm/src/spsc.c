@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * SPSC ring setup, roles and recovery; the per-message paths and the
+ * ordering protocol (A)-(E) are in include/pinshm/spsc.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define SPSC_MIN_CAP		1024ULL
+#define SPSC_MAX_RECORD		(1ULL << 30)
+
+struct spsc_init {
+	uint64_t capacity;
+	uint64_t max_record;
+};
+
+static bool max_record_ok(uint64_t cap, uint64_t max_record)
+{
+	/* Room for two records, each with its header and the next one's. */
+	return max_record <= SPSC_MAX_RECORD &&
+	       2 * (max_record + 2 * PINSHM_REC_HDR) <= cap;
+}
+
+static void spsc_init_obj(void *obj, void *arg)
+{
+	struct pinshm_spsc_shared *sh = obj;
+	const struct spsc_init *in = arg;
+
+	memset(sh, 0, PINSHM_SPSC_HDR_SIZE + in->capacity);
+	sh->magic = PINSHM_SPSC_MAGIC;
+	sh->version = PINSHM_SPSC_VERSION;
+	sh->capacity = in->capacity;
+	sh->max_record = in->max_record;
+	sh->data_off = PINSHM_SPSC_HDR_SIZE;
+	sh->last = PINSHM_POS_NONE;
+	/* Published by the directory's (D1). */
+}
+
+__pinshm_export int pinshm_spsc_create(struct pinshm_region *r,
+				       const char *name, uint64_t capacity,
+				       uint64_t max_record)
+{
+	struct spsc_init in;
+
+	if (!r || !__pinshm_is_pow2(capacity) || capacity < SPSC_MIN_CAP ||
+	    capacity > (1ULL << 40))
+		return -EINVAL;
+	if (max_record == 0)
+		max_record = capacity / 4 - 2 * PINSHM_REC_HDR;
+	if (!max_record_ok(capacity, max_record))
+		return -EINVAL;
+	in.capacity = capacity;
+	in.max_record = max_record;
+	return __pinshm_dir_add(r, name, PINSHM_OBJ_SPSC,
+				PINSHM_SPSC_HDR_SIZE + capacity, capacity,
+				max_record, spsc_init_obj, &in);
+}
+
+/* Find the ring, check its header against its directory entry. */
+static int spsc_lookup(const struct pinshm_region *r, const char *name,
+		       struct pinshm_spsc_shared **shp, uint64_t *cap,
+		       uint64_t *max_record)
+{
+	struct pinshm_obj_info info;
+	struct pinshm_spsc_shared *sh;
+	int ret;
+
+	ret = __pinshm_dir_get(r, name, &info);
+	if (ret)
+		return ret;
+	if (info.type != PINSHM_OBJ_SPSC)
+		return -EPROTOTYPE;
+	sh = (struct pinshm_spsc_shared *)((uint8_t *)r->data + info.offset);
+	*cap = PINSHM_READ_ONCE(sh->capacity);
+	*max_record = PINSHM_READ_ONCE(sh->max_record);
+	if (info.size < PINSHM_SPSC_HDR_SIZE ||
+	    PINSHM_READ_ONCE(sh->magic) != PINSHM_SPSC_MAGIC ||
+	    PINSHM_READ_ONCE(sh->version) != PINSHM_SPSC_VERSION ||
+	    PINSHM_READ_ONCE(sh->data_off) != PINSHM_SPSC_HDR_SIZE ||
+	    !__pinshm_is_pow2(*cap) || *cap < SPSC_MIN_CAP ||
+	    *cap != info.capacity || *cap > info.size - PINSHM_SPSC_HDR_SIZE ||
+	    !max_record_ok(*cap, *max_record))
+		return -EBADMSG;
+	*shp = sh;
+	return 0;
+}
+
+/*
+ * A producer taking over: start from the published tail hint and walk
+ * forward over headers published after it (a producer killed between (A)
+ * and (E) left them). Stops at the first empty header. Bounded by one
+ * capacity; anything malformed is -EBADMSG.
+ */
+static int producer_recover(struct pinshm_spsc *ring)
+{
+	struct pinshm_spsc_shared *sh = ring->sh;
+	uint64_t head = pinshm_load_acquire(&sh->head);	/* (D) */
+	uint64_t pos = PINSHM_READ_ONCE(sh->tail);
+	uint64_t last = PINSHM_READ_ONCE(sh->last);
+	uint64_t msgs = 0, bytes = 0;
+
+	if (pos - head > ring->cap) {
+		/* The consumer is ahead of the hint: trust its position. */
+		if (head - pos > ring->cap)
+			return -EBADMSG;
+		pos = head;
+	}
+	for (;;) {
+		uint64_t off = pos & ring->mask, size;
+		/* (B) as a reader of what the dead producer published */
+		uint32_t len = pinshm_load_acquire(
+			&__pinshm_spsc_rec(ring, pos)->len);
+
+		if (len == 0)
+			break;
+		if (len == PINSHM_REC_PAD) {
+			if (off == 0)
+				return -EBADMSG;
+			size = ring->cap - off;
+		} else {
+			size = __pinshm_rec_size(len);
+			if (len > ring->max_record || off + size > ring->cap)
+				return -EBADMSG;
+			last = pos;
+			msgs++;
+			bytes += len;
+		}
+		if (pos + size - head > ring->cap - PINSHM_REC_HDR)
+			return -EBADMSG;
+		pos += size;
+	}
+	if (last != PINSHM_POS_NONE &&
+	    (pos - last > ring->cap || last - head > ring->cap))
+		last = PINSHM_POS_NONE;	/* stale hint from before the head */
+	ring->tail = pos;
+	ring->head_cache = head;
+	ring->last_pos = last;
+	ring->msgs_in = PINSHM_READ_ONCE(sh->msgs_in) + msgs;
+	ring->bytes_in = PINSHM_READ_ONCE(sh->bytes_in) + bytes;
+	ring->full_events = PINSHM_READ_ONCE(sh->full_events);
+	PINSHM_WRITE_ONCE(sh->msgs_in, ring->msgs_in);
+	PINSHM_WRITE_ONCE(sh->bytes_in, ring->bytes_in);
+	/* (E) */
+	PINSHM_WRITE_ONCE(sh->last, last);
+	pinshm_store_release(&sh->tail, pos);
+	return 0;
+}
+
+__pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
+				       const char *name, int role,
+				       struct pinshm_spsc *out)
+{
+	struct pinshm_spsc_shared *sh;
+	struct pinshm_spsc ring;
+	uint64_t cap, max_record;
+	int ret;
+
+	if (!r || !out || (role != PINSHM_PRODUCER && role != PINSHM_CONSUMER))
+		return -EINVAL;
+	if (!r->writable)
+		return -EACCES;
+	ret = spsc_lookup(r, name, &sh, &cap, &max_record);
+	if (ret)
+		return ret;
+	memset(&ring, 0, sizeof(ring));
+	ring.sh = sh;
+	ring.buf = (uint8_t *)sh + PINSHM_SPSC_HDR_SIZE;
+	ring.cap = cap;
+	ring.mask = cap - 1;
+	ring.max_record = max_record;
+	ring.role = role;
+	ring.last_pos = PINSHM_POS_NONE;
+
+	ret = __pinshm_role_take(role == PINSHM_PRODUCER ? &sh->producer :
+							   &sh->consumer);
+	if (ret)
+		return ret;
+	if (role == PINSHM_PRODUCER) {
+		ret = producer_recover(&ring);
+		if (ret) {
+			__pinshm_role_drop(&sh->producer);
+			return ret;
+		}
+	} else {
+		/* Continue from the last release; unreleased peeks come again. */
+		ring.head = pinshm_load_acquire(&sh->head);	/* (C) */
+		ring.rpos = ring.head;
+		ring.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
+		ring.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
+	}
+	*out = ring;
+	return 0;
+}
+
+__pinshm_export int pinshm_spsc_last(struct pinshm_spsc *ring,
+				     struct pinshm_msg *out)
+{
+	struct pinshm_rec *rec;
+	uint64_t off, pos;
+	uint32_t len;
+
+	if (!ring || !out)
+		return -EINVAL;
+	if (ring->role != PINSHM_PRODUCER)
+		return -EPERM;
+	pos = ring->last_pos;
+	if (pos == PINSHM_POS_NONE)
+		return -ENOENT;
+	off = pos & ring->mask;
+	rec = __pinshm_spsc_rec(ring, pos);
+	len = PINSHM_READ_ONCE(rec->len);	/* ours: no ordering needed */
+	if (len == 0 || len == PINSHM_REC_PAD || len > ring->max_record ||
+	    off + __pinshm_rec_size(len) > ring->cap)
+		return -EBADMSG;
+	out->data = rec + 1;
+	out->len = len;
+	out->type = rec->type;
+	return 0;
+}
+
+__pinshm_export int pinshm_spsc_detach(struct pinshm_spsc *ring)
+{
+	if (!ring || !ring->sh)
+		return -EINVAL;
+	if (ring->role == PINSHM_PRODUCER) {
+		pinshm_spsc_publish(ring);
+		__pinshm_role_drop(&ring->sh->producer);
+	} else {
+		pinshm_spsc_release(ring);
+		__pinshm_role_drop(&ring->sh->consumer);
+	}
+	ring->sh = NULL;
+	return 0;
+}
+
+__pinshm_export int pinshm_obj_stats(const struct pinshm_region *r,
+				     const char *name,
+				     struct pinshm_ring_stats *out)
+{
+	struct pinshm_spsc_shared *sh;
+	uint64_t cap, max_record;
+	int ret;
+
+	if (!r || !out)
+		return -EINVAL;
+	ret = spsc_lookup(r, name, &sh, &cap, &max_record);
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	out->msgs_in = PINSHM_READ_ONCE(sh->msgs_in);
+	out->bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
+	out->full_events = PINSHM_READ_ONCE(sh->full_events);
+	out->tail = PINSHM_READ_ONCE(sh->tail);
+	out->producer_pid = PINSHM_READ_ONCE(sh->producer.pid);
+	out->msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
+	out->bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
+	out->corrupt = PINSHM_READ_ONCE(sh->corrupt);
+	out->head = PINSHM_READ_ONCE(sh->head);
+	out->consumer_pid = PINSHM_READ_ONCE(sh->consumer.pid);
+	return 0;
+}
