@@ -1,0 +1,201 @@
+# pinshm: the one entry point. See README.md.
+#   make            library, tools and module (installs missing Debian packages as root)
+#   make check      everything CI runs; check-unit / check-cli / check-kernel / check-static: the parts
+#   make demo       the main job: producer and consumer over a ring, with latencies
+#   make install    library, headers, pkg-config file, tools, man page (DESTDIR, PREFIX)
+# V=1 shows full commands. Kbuild sees only Kbuild and kmod/Kbuild.
+
+ifneq ($(KERNELRELEASE),)
+# Invoked by kbuild through Kbuild: nothing to do here.
+else
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+PREFIX ?= /usr/local
+VERSION := 0.1.0
+B := build
+
+# The Debian 6.1 kernel the module is built for and tested in.
+KVER ?= $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1)
+KVER_HDRS := $(if $(KVER),/usr/src/linux-headers-$(KVER))
+KDIR ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build/Makefile),/lib/modules/$(shell uname -r)/build,$(KVER_HDRS))
+
+CC ?= gcc
+CLANG ?= clang
+WARN := -Wall -Wextra -Wmissing-prototypes -Wstrict-prototypes
+ifneq ($(CI),)
+WERROR := -Werror
+endif
+WERROR ?= -Werror
+CPPFLAGS := -D_GNU_SOURCE -Ilibshm/include -Ikmod/include/uapi
+CFLAGS ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(CFLAGS) $(WARN) $(WERROR)
+LIB_CFLAGS := $(BASE_CFLAGS) -fPIC -fvisibility=hidden
+TEST_CFLAGS := -std=gnu11 $(CFLAGS) -Wall -Wextra $(WERROR)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+TSAN := -fsanitize=thread
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+LIB_SRCS := $(wildcard libshm/src/*.c)
+LIB_HDRS := $(wildcard libshm/include/*.h libshm/include/pinshm/*.h libshm/src/*.h) kmod/include/uapi/linux/pinshm.h
+LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
+CTL_SRCS := tools/pinshmctl.c $(wildcard tools/ctl/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+TSAN_SRCS := $(wildcard tests/tsan/*.c)
+KTEST_SRCS := $(wildcard tests/kernel/*.c)
+KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
+
+TOOLS := $(B)/pinshm $(B)/pinshm-demo $(B)/pinshm-spsc-bench
+
+.PHONY: all lib tools kmod deps deps-check check check-unit check-readme check-cli check-sanitize \
+	check-tsan check-static check-kernel check-bench demo install clean
+
+all: lib tools kmod
+
+deps: $(B)/.deps-build
+deps-check: $(B)/.deps-check
+$(B)/.deps-%: scripts/deps.sh
+	@mkdir -p $(B)
+	$(Q)scripts/deps.sh $*
+	@touch $@
+
+lib: $(B)/libpinshm.a $(B)/libpinshm.so $(B)/pinshm.pc
+tools: $(TOOLS)
+
+$(B)/obj/libshm/%.o: libshm/src/%.c $(LIB_HDRS) | $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(LIB_CFLAGS) -c -o $@ $<
+
+$(B)/libpinshm.a: $(LIB_OBJS)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
+	$(call say,LD,$@)$(CC) -shared -Wl,-soname,libpinshm.so.0 \
+		-Wl,--version-script=libshm/libshm.map -o $@.$(VERSION) $(LIB_OBJS) && \
+		ln -sf libpinshm.so.$(VERSION) $(B)/libpinshm.so.0 && \
+		ln -sf libpinshm.so.$(VERSION) $@
+
+$(B)/pinshm.pc: libshm/pinshm.pc.in
+	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+
+$(B)/pinshm: $(CTL_SRCS) $(wildcard tools/ctl/*.h) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(B)/libpinshm.a -ljson-c
+
+$(B)/pinshm-demo: tools/demo.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm
+
+$(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm
+
+# ---- the module ------------------------------------------------------------
+kmod: | $(B)/.deps-build
+	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || { \
+		echo "pinshm: no kernel build tree; apt-get install linux-headers-cloud-amd64" >&2; exit 1; }
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(filter 1,$(V)),V=1) modules
+
+# ---- tests -----------------------------------------------------------------
+# The unit suite, built three ways: plain, ASan+UBSan, and the TSan programs.
+$(B)/tests/unit/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
+
+$(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
+
+$(B)/tsan/%: tests/tsan/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) $(TSAN) -o $@ $< $(LIB_SRCS) -lpthread
+
+$(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) kmod/include/uapi/linux/pinshm.h | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) -std=gnu11 -O2 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -static \
+		-Ikmod/include/uapi -Itests/kernel -o $@ $<
+
+check: $(B)/.deps-check
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory check-unit check-readme check-cli check-sanitize check-tsan check-bench
+	$(Q)$(MAKE) --no-print-directory check-static check-kernel
+	@echo "pinshm: make check passed"
+
+check-unit: $(B)/tests/unit/pinshm-unit
+	@echo "== unit tests (Criterion, shm backend)"
+	$(Q)PINSHM_BACKEND=shm $< --jobs 2
+
+check-sanitize: $(B)/asan/pinshm-unit
+	@echo "== unit tests under ASan/UBSan"
+	$(Q)PINSHM_BACKEND=shm ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $< --jobs 2
+
+check-tsan: $(TSAN_SRCS:tests/tsan/%.c=$(B)/tsan/%)
+	@echo "== ThreadSanitizer"
+	$(Q)set -e; for t in $^; do echo "  TSAN    $$t"; \
+		PINSHM_BACKEND=shm TSAN_OPTIONS=halt_on_error=1 setarch -R $$t; done
+
+check-cli: tools
+	@echo "== command-line tests"
+	$(Q)PINSHM=$(CURDIR)/$(B)/pinshm PINSHM_BACKEND=shm tests/cli/run.sh
+
+# The README's API example must compile and run.
+$(B)/readme-example: README.md $(B)/libpinshm.a
+	$(call say,CCLD,$@)awk '/^```c$$/{f=1;next} /^```$$/{f=0} f' README.md > $@.c && \
+		$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $@.c $(B)/libpinshm.a
+
+check-readme: $(B)/readme-example
+	@echo "== README example"
+	$(Q)PINSHM_BACKEND=shm $<
+
+check-bench: tools
+	@echo "== benchmark smoke run (no timing asserted)"
+	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-spsc-bench --quick >/dev/null
+
+CHECKPATCH ?= $(B)/checkpatch/checkpatch.pl
+$(CHECKPATCH): | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,GET,$@)tar -xJf /usr/src/linux-source-6.1.tar.xz -C $(dir $@) --strip-components=2 \
+		--wildcards '*/scripts/checkpatch.pl' '*/scripts/spelling.txt' '*/scripts/const_structs.checkpatch'
+	@touch $@
+
+check-static: $(CHECKPATCH)
+	@echo "== sparse (C=1) and checkpatch on kmod/"
+	$(Q)$(MAKE) -C $(KVER_HDRS) M=$(CURDIR) C=2 modules 2>&1 | tee $(B)/sparse.log
+	$(Q)! grep -E 'warning:|error:' $(B)/sparse.log
+	$(Q)perl $(CHECKPATCH) --no-tree --quiet --show-types --ignore SPDX_LICENSE_TAG -f \
+		kmod/*.c kmod/*.h kmod/include/uapi/linux/pinshm.h
+
+check-kernel: $(KTEST_BINS) tools | $(B)/.deps-check
+	@echo "== kernel tests: Debian $(KVER) in qemu (TCG)"
+	$(Q)$(MAKE) --no-print-directory kmod KDIR=$(KVER_HDRS)
+	$(Q)KVER=$(KVER) KMOD=$(CURDIR)/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
+		OUT=$(CURDIR)/$(B)/kernel EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh
+
+demo: lib $(B)/pinshm-demo
+	$(Q)$(B)/pinshm-demo
+
+install: lib $(B)/pinshm
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pinshm \
+		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 644 $(B)/libpinshm.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(B)/libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpinshm.so.0
+	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpinshm.so
+	install -m 644 libshm/include/pinshm.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 libshm/include/pinshm/*.h $(DESTDIR)$(PREFIX)/include/pinshm/
+	install -m 644 kmod/include/uapi/linux/pinshm.h $(DESTDIR)$(PREFIX)/include/linux/
+	install -m 644 $(B)/pinshm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 755 $(B)/pinshm $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 tools/pinshm.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf $(B)
+	@if [ -n "$(KDIR)" ] && [ -f "$(KDIR)/Makefile" ]; then $(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null; fi
+
+endif
