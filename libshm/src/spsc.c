@@ -9,7 +9,7 @@
 #include "internal.h"
 
 #define SPSC_MIN_CAP		1024ULL
-#define SPSC_MAX_RECORD		(1ULL << 30)
+#define SPSC_MAX_RECORD		((uint64_t)PINSHM_REC_LEN_MASK)
 
 struct spsc_init {
 	uint64_t capacity;
@@ -120,6 +120,9 @@ static int producer_recover(struct pinshm_spsc *ring)
 				return -EBADMSG;
 			size = ring->cap - off;
 		} else {
+			if (!(len & PINSHM_REC_COMMIT) || (len & PINSHM_REC_PAD))
+				return -EBADMSG;
+			len &= PINSHM_REC_LEN_MASK;
 			size = __pinshm_rec_size(len);
 			if (len > ring->max_record || off + size > ring->cap)
 				return -EBADMSG;
@@ -211,8 +214,10 @@ __pinshm_export int pinshm_spsc_last(struct pinshm_spsc *ring,
 	off = pos & ring->mask;
 	rec = __pinshm_spsc_rec(ring, pos);
 	len = PINSHM_READ_ONCE(rec->len);	/* ours: no ordering needed */
-	if (len == 0 || len == PINSHM_REC_PAD || len > ring->max_record ||
-	    off + __pinshm_rec_size(len) > ring->cap)
+	if (!(len & PINSHM_REC_COMMIT) || (len & PINSHM_REC_PAD))
+		return -EBADMSG;
+	len &= PINSHM_REC_LEN_MASK;
+	if (len > ring->max_record || off + __pinshm_rec_size(len) > ring->cap)
 		return -EBADMSG;
 	out->data = rec + 1;
 	out->len = len;

@@ -75,16 +75,20 @@ struct pinshm_dir {
 
 /*
  * A record: an 8-byte header, then the payload, padded to 8 bytes.
- * len == 0 means "nothing here yet"; PINSHM_REC_PAD in len marks the
- * filler that skips to the end of the buffer when a record would not fit.
+ * The length word is 0 for "nothing here yet", PINSHM_REC_COMMIT | bytes
+ * for a published record (so an empty payload is a record too), and
+ * PINSHM_REC_PAD for the filler that skips to the end of the buffer when a
+ * record would not fit.
  */
 struct pinshm_rec {
-	uint32_t len;		/* payload bytes, PINSHM_REC_PAD, or 0 */
+	uint32_t len;		/* 0, PINSHM_REC_COMMIT | bytes, or _PAD */
 	uint32_t type;		/* user's message type */
 };
 
 #define PINSHM_REC_HDR		8u
 #define PINSHM_REC_PAD		0x80000000u
+#define PINSHM_REC_COMMIT	0x40000000u
+#define PINSHM_REC_LEN_MASK	0x3fffffffu
 #define PINSHM_REC_ALIGN	8u
 
 struct pinshm_role {

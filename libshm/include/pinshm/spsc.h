@@ -188,7 +188,7 @@ static inline void pinshm_spsc_stage(struct pinshm_spsc *r, uint32_t len,
 	/* Published by (A) together with this record. */
 	PINSHM_WRITE_ONCE(__pinshm_spsc_rec(r, r->tail + size)->len, 0);
 	__pinshm_spsc_rec(r, r->tail)->type = type;
-	__pinshm_spsc_put_len(r, r->tail, len);
+	__pinshm_spsc_put_len(r, r->tail, PINSHM_REC_COMMIT | len);
 	r->last_pos = r->tail;
 	r->tail += size;
 	r->staged_msgs++;
@@ -250,6 +250,9 @@ static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
 	}
 	if (len == 0)
 		return -EAGAIN;
+	if (!(len & PINSHM_REC_COMMIT) || (len & PINSHM_REC_PAD))
+		goto corrupt;
+	len &= PINSHM_REC_LEN_MASK;
 	size = __pinshm_rec_size(len);
 	if (len > r->max_record || off + size > r->cap ||
 	    r->rpos + size - r->head > r->cap)
