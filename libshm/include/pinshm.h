@@ -166,7 +166,7 @@ int pinshm_obj_stats(const struct pinshm_region *r, const char *name,
 /* ---------------------------------------------------------------- */
 
 /*
- * Add an SPSC ring of capacity bytes (power of two, >= 4 KiB) to a region.
+ * Add an SPSC ring of capacity bytes (power of two, >= 1 KiB) to a region.
  * max_record 0 picks capacity/4 - 16; any value must leave room for two
  * records: 2 * (max_record + 16) <= capacity. Errors: -EINVAL, -EEXIST,
  * -ENOSPC (no room in the region or the directory), -EACCES read-only.
@@ -184,7 +184,8 @@ int pinshm_spsc_attach(struct pinshm_region *r, const char *name, int role,
 		       struct pinshm_spsc *out);
 
 /*
- * Producer only: the last record ever published to the ring, read back from
+ * Producer only: the last record this producer role published (or staged),
+ * read back from
  * the buffer (the producer never overwrites it until it writes again). A
  * restarted producer uses it to resume exactly after its last committed
  * message (`pinshm pub --seq` does; there is no separate "user_word").

@@ -155,9 +155,6 @@ static int kmod_list(char (*names)[PINSHM_NAME_MAX], unsigned int max)
 	ret = ioctl(ctl, PINSHM_IOC_LIST, &l);
 	ret = ret < 0 ? -errno : (int)l.total;
 	close(ctl);
-	if (ret > 0 && names)
-		qsort(names, (unsigned int)ret < max ? (unsigned int)ret : max,
-		      PINSHM_NAME_MAX, __pinshm_cmp_names);
 	return ret;
 }
 

@@ -123,13 +123,38 @@ __pinshm_export int pinshm_region_list(int backend,
 				       char (*names)[PINSHM_NAME_MAX],
 				       unsigned int max)
 {
-	int b = pinshm_backend_resolve(backend);
+	const struct pinshm_backend_ops *ops;
+	char (*all)[PINSHM_NAME_MAX] = NULL;
+	unsigned int room = 64;
+	int b = pinshm_backend_resolve(backend), n;
 
 	if (b < 0)
 		return b;
 	if (max && !names)
 		return -EINVAL;
-	return backend_ops(b)->list(names, max);
+	ops = backend_ops(b);
+	/* All names, sorted, then the first max of them. */
+	for (;;) {
+		free(all);
+		all = calloc(room, PINSHM_NAME_MAX);
+		if (!all)
+			return -ENOMEM;
+		n = ops->list(all, room);
+		if (n < 0 || (unsigned int)n <= room)
+			break;
+		if ((unsigned int)n > (1U << 20)) {
+			n = -EOVERFLOW;
+			break;
+		}
+		room = (unsigned int)n + 64;	/* more appeared meanwhile? */
+	}
+	if (n > 0) {
+		qsort(all, (size_t)n, PINSHM_NAME_MAX, __pinshm_cmp_names);
+		memcpy(names, all, (size_t)((unsigned int)n < max ? (unsigned int)n : max) *
+		       PINSHM_NAME_MAX);
+	}
+	free(all);
+	return n;
 }
 
 __pinshm_export int pinshm_region_recover(struct pinshm_region *r)

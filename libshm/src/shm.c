@@ -423,9 +423,6 @@ static int shm_list(char (*names)[PINSHM_NAME_MAX], unsigned int max)
 			n++;
 	}
 	closedir(d);
-	if (names)
-		qsort(names, n < max ? n : max, PINSHM_NAME_MAX,
-		      __pinshm_cmp_names);
 	return (int)n;
 }
 

@@ -134,9 +134,10 @@ static int producer_recover(struct pinshm_spsc *ring)
 			return -EBADMSG;
 		pos += size;
 	}
-	if (last != PINSHM_POS_NONE &&
-	    (pos - last > ring->cap || last - head > ring->cap))
-		last = PINSHM_POS_NONE;	/* stale hint from before the head */
+	/* The last record may be consumed already; its bytes stay until we
+	 * write again. A hint more than a lap old is meaningless. */
+	if (last != PINSHM_POS_NONE && pos - last > ring->cap)
+		last = PINSHM_POS_NONE;
 	ring->tail = pos;
 	ring->head_cache = head;
 	ring->last_pos = last;
@@ -217,7 +218,9 @@ __pinshm_export int pinshm_spsc_last(struct pinshm_spsc *ring,
 	if (!(len & PINSHM_REC_COMMIT) || (len & PINSHM_REC_PAD))
 		return -EBADMSG;
 	len &= PINSHM_REC_LEN_MASK;
-	if (len > ring->max_record || off + __pinshm_rec_size(len) > ring->cap)
+	/* It must be the record that ends where the producer stands. */
+	if (len > ring->max_record || off + __pinshm_rec_size(len) > ring->cap ||
+	    pos + __pinshm_rec_size(len) != ring->tail)
 		return -EBADMSG;
 	out->data = rec + 1;
 	out->len = len;
