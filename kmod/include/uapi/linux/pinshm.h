@@ -125,7 +125,7 @@ struct pinshm_meta {
 /* INFO also to a region fd.                                           */
 /* ------------------------------------------------------------------ */
 
-#define PINSHM_IOC_MAGIC	0xB7
+#define PINSHM_IOC_MAGIC	0xB8	/* free in ioctl-number.rst (6.1) */
 
 /* pinshm_open.flags */
 #define PINSHM_OPEN_WRITE	(1U << 0)	/* want a writable fd */
@@ -198,8 +198,7 @@ struct pinshm_info {
 	__u32 flags;		/* none defined: must be 0 */
 	char name[PINSHM_NAME_MAX];
 	__aligned_u64 bytes;
-	__aligned_u64 phys_addr; /* first byte's physical address; 0 unless
-				  * CAP_SYS_ADMIN */
+	__aligned_u64 phys_addr; /* first byte's physical address; 0 unless CAP_SYS_ADMIN */
 	__aligned_u64 generation;
 	__aligned_u64 crashes;
 	__aligned_u64 created_ns;
@@ -226,6 +225,44 @@ struct pinshm_info {
  * - poll: POLLPRI | POLLIN when the generation differs from the one this fd
  *   last acknowledged;
  * - read: 8 bytes, the current generation, which is thereby acknowledged.
+ */
+
+/*
+ * Details of pinshm.ko's behaviour (comments only, no new ABI):
+ * - Names: a name with no NUL in its PINSHM_NAME_MAX bytes is -EINVAL, like
+ *   every other bad name; bytes after the NUL are ignored.
+ * - ioctls are matched on magic, number and direction, not on the size
+ *   encoded in the command, so a larger struct from newer headers reaches
+ *   the same handler. size below the first version of the struct: -EINVAL;
+ *   above PAGE_SIZE, or unknown non-zero trailing bytes: -E2BIG; bad
+ *   pointers: -EFAULT. Arguments are checked before anything is done.
+ * - CREATE: bytes above max_region_mb is -EFBIG (checked before rounding);
+ *   mode bits outside 0777 are -EINVAL; a fatal signal during a large
+ *   allocation gives -EINTR. The region is owned by the caller's fsuid and
+ *   fsgid. DESTROY: owner means the caller's fsuid equals the region's uid.
+ * - OPEN: read-only needs r, PINSHM_OPEN_WRITE needs r and w in the bits
+ *   that apply (owner, group or other), as shmat() does.
+ * - INFO needs no permission (sysfs shows the same); LIST returns names in
+ *   creation order.
+ * - mmap: the metadata mapping must be exactly offset 0, one page; with
+ *   PROT_WRITE it is -EACCES. A data mapping may cover any page range of
+ *   the data; past the end is -EINVAL, MAP_PRIVATE is -EINVAL. Partial
+ *   munmap/mprotect and mremap moves fail with -EINVAL (growing fails with
+ *   -EFAULT, from the kernel, because of VM_DONTEXPAND). Mappings are not
+ *   inherited by fork().
+ * - Attach table: a data mmap takes a FREE slot, else the DETACHED, DIED
+ *   or EXEC slot that ended longest ago; if all PINSHM_MAX_ATTACH slots
+ *   are ATTACHED, mmap fails with -ENOSPC.
+ * - A data mapping unmapped without DETACH: munmap() by the process is
+ *   DETACHED (clean); teardown by exit is DIED; teardown by execve() is
+ *   EXEC (not a death: generation unchanged). For DIED, exit_code is the
+ *   exit status (exit(3) gives 3; 0 when killed by a signal) and signal
+ *   the fatal signal (SIGKILL gives 9; 0 for a normal exit). When the last
+ *   reference to the address space was dropped by another task and the
+ *   attacher is already gone, exit_code is PINSHM_EXIT_UNKNOWN.
+ * - poll/read: a new region fd starts acknowledged at the generation
+ *   current when it was opened. read() never blocks and needs count >= 8
+ *   (-EINVAL otherwise).
  */
 
 #endif /* _UAPI_LINUX_PINSHM_H */
