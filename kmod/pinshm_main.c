@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pinshm: named, pinned, physically contiguous shared-memory regions.
+ *
+ * /dev/pinshm is the control device (CREATE, OPEN, DESTROY, LIST, INFO);
+ * CREATE and OPEN return a region fd (an anon_inode file: mmap, poll,
+ * read, DETACH, INFO). Regions are listed, in creation order, by LIST and
+ * under /sys/class/misc/pinshm/regions/<name>/.
+ *
+ * ioctl structs start with __u32 size and are read with
+ * copy_struct_from_user(). Commands are matched on type, number and
+ * direction, not on the size bits, so a larger (newer) struct reaches the
+ * same handler and is judged by its size field.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/err.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kobject.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+#include <linux/uaccess.h>
+#include <linux/user_namespace.h>
+
+#include "pinshm_priv.h"
+
+#define CREATE_TRACE_POINTS
+#include "pinshm_trace.h"
+
+static_assert(sizeof(struct pinshm_create) == 88);
+static_assert(sizeof(struct pinshm_open) == 72);
+static_assert(sizeof(struct pinshm_destroy) == 72);
+static_assert(sizeof(struct pinshm_detach) == 8);
+static_assert(sizeof(struct pinshm_list) == 24);
+static_assert(sizeof(struct pinshm_info) == 136);
+
+/* Protects pinshm_regions, region->state and the sysfs region dirs. */
+DEFINE_MUTEX(pinshm_lock);
+static LIST_HEAD(pinshm_regions);		/* creation order */
+static struct kobject *pinshm_regions_kobj;	/* NULL until init is done */
+
+/* ---- sysfs: /sys/class/misc/pinshm/regions/<name>/ ---- */
+
+/*
+ * The directory lives from CREATE to DESTROY. kobject_del() waits for
+ * running show() calls, so region is valid in them; the holder itself may
+ * outlive the region while a sysfs file stays open.
+ */
+struct pinshm_kobj {
+	struct kobject kobj;
+	struct pinshm_region *region;
+};
+
+static struct pinshm_region *pinshm_kobj_region(struct kobject *kobj)
+{
+	return container_of(kobj, struct pinshm_kobj, kobj)->region;
+}
+
+#define PINSHM_SHOW(field, fmt, expr)					\
+static ssize_t field##_show(struct kobject *kobj,			\
+			    struct kobj_attribute *attr, char *buf)	\
+{									\
+	struct pinshm_region *r = pinshm_kobj_region(kobj);		\
+									\
+	return sysfs_emit(buf, fmt "\n", expr);				\
+}
+
+PINSHM_SHOW(size, "%llu", (u64)r->nr_pages << PAGE_SHIFT)
+PINSHM_SHOW(node, "%d", r->nid)
+PINSHM_SHOW(generation, "%llu", READ_ONCE(r->generation))
+PINSHM_SHOW(crashes, "%llu", READ_ONCE(r->crashes))
+PINSHM_SHOW(attached, "%u", READ_ONCE(r->nr_attached))
+PINSHM_SHOW(uid, "%u", from_kuid(&init_user_ns, r->uid))
+PINSHM_SHOW(gid, "%u", from_kgid(&init_user_ns, r->gid))
+PINSHM_SHOW(mode, "%04o", r->mode)
+PINSHM_SHOW(flags, "0x%x", READ_ONCE(r->flags))
+PINSHM_SHOW(phys_addr, "0x%llx", (u64)pinshm_region_phys(r))
+
+static struct kobj_attribute pinshm_attr_size = __ATTR_RO(size);
+static struct kobj_attribute pinshm_attr_node = __ATTR_RO(node);
+static struct kobj_attribute pinshm_attr_generation = __ATTR_RO(generation);
+static struct kobj_attribute pinshm_attr_crashes = __ATTR_RO(crashes);
+static struct kobj_attribute pinshm_attr_attached = __ATTR_RO(attached);
+static struct kobj_attribute pinshm_attr_uid = __ATTR_RO(uid);
+static struct kobj_attribute pinshm_attr_gid = __ATTR_RO(gid);
+static struct kobj_attribute pinshm_attr_mode = __ATTR_RO(mode);
+static struct kobj_attribute pinshm_attr_flags = __ATTR_RO(flags);
+static struct kobj_attribute pinshm_attr_phys_addr = __ATTR_RO_MODE(phys_addr, 0400);
+
+static struct attribute *pinshm_region_attrs[] = {
+	&pinshm_attr_size.attr,
+	&pinshm_attr_node.attr,
+	&pinshm_attr_generation.attr,
+	&pinshm_attr_crashes.attr,
+	&pinshm_attr_attached.attr,
+	&pinshm_attr_uid.attr,
+	&pinshm_attr_gid.attr,
+	&pinshm_attr_mode.attr,
+	&pinshm_attr_flags.attr,
+	&pinshm_attr_phys_addr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(pinshm_region);
+
+static void pinshm_kobj_release(struct kobject *kobj)
+{
+	kfree(container_of(kobj, struct pinshm_kobj, kobj));
+}
+
+static struct kobj_type pinshm_region_ktype = {
+	.release = pinshm_kobj_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = pinshm_region_groups,
+};
+
+static int pinshm_sysfs_add(struct pinshm_region *r)
+{
+	struct pinshm_kobj *pk;
+	int ret;
+
+	lockdep_assert_held(&pinshm_lock);
+	pk = kzalloc(sizeof(*pk), GFP_KERNEL);
+	if (!pk)
+		return -ENOMEM;
+	pk->region = r;
+	ret = kobject_init_and_add(&pk->kobj, &pinshm_region_ktype,
+				   pinshm_regions_kobj, "%s", r->name);
+	if (ret) {
+		kobject_put(&pk->kobj);
+		return ret;
+	}
+	r->kobj = &pk->kobj;
+	return 0;
+}
+
+static void pinshm_sysfs_del(struct pinshm_region *r)
+{
+	lockdep_assert_held(&pinshm_lock);
+	kobject_del(r->kobj);
+	kobject_put(r->kobj);
+	r->kobj = NULL;
+}
+
+/* ---- name table ---- */
+
+/* A LIVE region, with a reference, or NULL. */
+static struct pinshm_region *pinshm_find_get(const char *name)
+{
+	struct pinshm_region *r;
+
+	lockdep_assert_held(&pinshm_lock);
+	list_for_each_entry(r, &pinshm_regions, link) {
+		if (r->state == PINSHM_LIVE && !strcmp(r->name, name)) {
+			pinshm_region_get(r);
+			return r;
+		}
+	}
+	return NULL;
+}
+
+/* Any state: a name being created is taken too. */
+static bool pinshm_name_taken(const char *name)
+{
+	struct pinshm_region *r;
+
+	lockdep_assert_held(&pinshm_lock);
+	list_for_each_entry(r, &pinshm_regions, link) {
+		if (!strcmp(r->name, name))
+			return true;
+	}
+	return false;
+}
+
+/* ---- region fd ---- */
+
+static int pinshm_region_release_file(struct inode *inode, struct file *file)
+{
+	struct pinshm_file *pf = file->private_data;
+
+	pinshm_region_put(pf->region);
+	kfree(pf);
+	return 0;
+}
+
+/* 8 bytes: the current generation, which this fd then acknowledges. */
+static ssize_t pinshm_region_read(struct file *file, char __user *buf,
+				  size_t count, loff_t *ppos)
+{
+	struct pinshm_file *pf = file->private_data;
+	u64 gen;
+
+	if (count < sizeof(gen))
+		return -EINVAL;
+	gen = READ_ONCE(pf->region->generation);
+	if (copy_to_user(buf, &gen, sizeof(gen)))
+		return -EFAULT;
+	WRITE_ONCE(pf->acked, gen);
+	return sizeof(gen);
+}
+
+static __poll_t pinshm_region_poll(struct file *file, poll_table *wait)
+{
+	struct pinshm_file *pf = file->private_data;
+	struct pinshm_region *r = pf->region;
+
+	poll_wait(file, &r->waitq, wait);
+	/* (G2) pairs with (G1) in pinshm_recover.c: queued, then load. */
+	if (READ_ONCE(r->generation) != READ_ONCE(pf->acked))
+		return EPOLLIN | EPOLLRDNORM | EPOLLPRI;
+	return 0;
+}
+
+static const struct file_operations pinshm_region_fops;
+
+/* A new region fd holding its own reference to r. */
+static struct file *pinshm_region_file(struct pinshm_region *r, bool write)
+{
+	char label[PINSHM_NAME_MAX + 10];
+	struct pinshm_file *pf;
+	struct file *file;
+
+	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
+	if (!pf)
+		return ERR_PTR(-ENOMEM);
+	pf->region = r;
+	pf->acked = READ_ONCE(r->generation);
+	snprintf(label, sizeof(label), "[pinshm:%s]", r->name);
+	file = anon_inode_getfile(label, &pinshm_region_fops, pf,
+				  write ? O_RDWR : O_RDONLY);
+	if (IS_ERR(file)) {
+		kfree(pf);
+		return file;
+	}
+	pinshm_region_get(r);
+	return file;
+}
+
+/*
+ * Read an ioctl struct: its first __u32 is its size, at least min (the
+ * first version of the struct), at most a page; unknown non-zero trailing
+ * bytes give -E2BIG.
+ */
+static int pinshm_copy_in(void *k, size_t ksize, size_t min,
+			  void __user *uarg, u32 *usize)
+{
+	u32 size;
+	int ret;
+
+	if (get_user(size, (u32 __user *)uarg))
+		return -EFAULT;
+	if (size < min)
+		return -EINVAL;
+	if (size > PAGE_SIZE)
+		return -E2BIG;
+	ret = copy_struct_from_user(k, ksize, uarg, size);
+	if (ret)
+		return ret;
+	*usize = size;
+	return 0;
+}
+
+static void pinshm_info_fill(struct pinshm_region *r, struct pinshm_info *k)
+{
+	struct user_namespace *ns = current_user_ns();
+
+	memcpy(k->name, r->name, sizeof(k->name));
+	k->bytes = (u64)r->nr_pages << PAGE_SHIFT;
+	k->phys_addr = capable(CAP_SYS_ADMIN) ? pinshm_region_phys(r) : 0;
+	k->created_ns = r->created_ns;
+	k->node = r->nid;
+	k->uid = from_kuid_munged(ns, r->uid);
+	k->gid = from_kgid_munged(ns, r->gid);
+	k->mode = r->mode;
+	mutex_lock(&r->lock);
+	k->generation = r->generation;
+	k->crashes = r->crashes;
+	k->region_flags = r->flags;
+	k->nr_attached = r->nr_attached;
+	mutex_unlock(&r->lock);
+}
+
+static long pinshm_info_out(struct pinshm_region *r, struct pinshm_info *k,
+			    void __user *uarg, u32 usize)
+{
+	pinshm_info_fill(r, k);
+	if (copy_to_user(uarg, k, min_t(size_t, usize, sizeof(*k))))
+		return -EFAULT;
+	return 0;
+}
+
+static long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
+{
+	struct pinshm_detach k;
+	u32 usize;
+	int ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags)
+		return -EINVAL;
+	pinshm_meta_detach_mm(r, current->mm);
+	return 0;
+}
+
+static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
+{
+	struct pinshm_info k;
+	u32 usize;
+	int ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags)
+		return -EINVAL;
+	return pinshm_info_out(r, &k, uarg, usize);
+}
+
+/* Type, number and direction; the size bits may differ (see top). */
+#define PINSHM_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
+static long pinshm_region_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	struct pinshm_file *pf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (PINSHM_IOC_BASE(cmd)) {
+	case PINSHM_IOC_BASE(PINSHM_IOC_DETACH):
+		return pinshm_ioc_detach(pf->region, uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_INFO):
+		return pinshm_ioc_region_info(pf->region, uarg);
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations pinshm_region_fops = {
+	.owner = THIS_MODULE,
+	.release = pinshm_region_release_file,
+	.read = pinshm_region_read,
+	.poll = pinshm_region_poll,
+	.mmap = pinshm_region_mmap,
+	.unlocked_ioctl = pinshm_region_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = no_llseek,
+};
+
+/* ---- control device ioctls ---- */
+
+static long pinshm_ioc_create(void __user *uarg)
+{
+	struct pinshm_region *r;
+	struct pinshm_create k;
+	struct file *file;
+	u32 usize;
+	int fd, ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags || (k.mode & ~0777))
+		return -EINVAL;
+	ret = pinshm_name_check(k.name);
+	if (!ret)
+		ret = pinshm_node_check(k.node);
+	if (!ret)
+		ret = pinshm_size_check(k.bytes);
+	if (ret)
+		return ret;
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0)
+		return fd;
+	r = pinshm_region_new(k.name, k.bytes, k.mode);
+	if (IS_ERR(r)) {
+		ret = PTR_ERR(r);
+		goto out_put_fd;
+	}
+
+	/* Reserve the name and the memory; allocate without the lock. */
+	mutex_lock(&pinshm_lock);
+	if (!pinshm_regions_kobj)
+		ret = -ENODEV;
+	else if (pinshm_name_taken(k.name))
+		ret = -EEXIST;
+	else
+		ret = pinshm_region_reserve(r);
+	if (!ret)
+		list_add_tail(&r->link, &pinshm_regions);
+	mutex_unlock(&pinshm_lock);
+	if (ret)
+		goto out_put_region;
+
+	ret = pinshm_region_alloc(r, k.node);
+	if (ret)
+		goto out_unlink;
+	file = pinshm_region_file(r, true);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto out_unlink;
+	}
+
+	mutex_lock(&pinshm_lock);
+	ret = pinshm_sysfs_add(r);
+	if (!ret)
+		r->state = PINSHM_LIVE;
+	mutex_unlock(&pinshm_lock);
+	if (ret)
+		goto out_fput;
+
+	trace_pinshm_region_create(r->name, (u64)r->nr_pages << PAGE_SHIFT,
+				   r->nid, r->flags,
+				   from_kuid(&init_user_ns, r->uid), r->mode);
+	fd_install(fd, file);
+	return fd;
+
+out_fput:
+	fput(file);
+out_unlink:
+	mutex_lock(&pinshm_lock);
+	list_del(&r->link);
+	r->state = PINSHM_UNLINKED;
+	mutex_unlock(&pinshm_lock);
+out_put_region:
+	pinshm_region_put(r);
+out_put_fd:
+	put_unused_fd(fd);
+	return ret;
+}
+
+static long pinshm_ioc_open(void __user *uarg)
+{
+	struct pinshm_region *r;
+	struct pinshm_open k;
+	struct file *file;
+	bool write;
+	u32 usize;
+	int fd, ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags & ~PINSHM_OPEN_WRITE)
+		return -EINVAL;
+	ret = pinshm_name_check(k.name);
+	if (ret)
+		return ret;
+	write = k.flags & PINSHM_OPEN_WRITE;
+
+	mutex_lock(&pinshm_lock);
+	r = pinshm_find_get(k.name);
+	mutex_unlock(&pinshm_lock);
+	if (!r)
+		return -ENOENT;
+	if (!pinshm_may_access(r, write)) {
+		ret = -EACCES;
+		goto out_put_region;
+	}
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		ret = fd;
+		goto out_put_region;
+	}
+	file = pinshm_region_file(r, write);
+	if (IS_ERR(file)) {
+		ret = PTR_ERR(file);
+		goto out_put_fd;
+	}
+	pinshm_region_put(r);
+	fd_install(fd, file);
+	return fd;
+
+out_put_fd:
+	put_unused_fd(fd);
+out_put_region:
+	pinshm_region_put(r);
+	return ret;
+}
+
+static long pinshm_ioc_destroy(void __user *uarg)
+{
+	struct pinshm_destroy k;
+	struct pinshm_region *r;
+	u32 usize;
+	int ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags)
+		return -EINVAL;
+	ret = pinshm_name_check(k.name);
+	if (ret)
+		return ret;
+
+	mutex_lock(&pinshm_lock);
+	r = pinshm_find_get(k.name);
+	if (!r) {
+		mutex_unlock(&pinshm_lock);
+		return -ENOENT;
+	}
+	if (!pinshm_is_owner(r)) {
+		mutex_unlock(&pinshm_lock);
+		pinshm_region_put(r);
+		return -EPERM;
+	}
+	/* Unlink: the name is free again, OPEN gives -ENOENT. */
+	list_del(&r->link);
+	r->state = PINSHM_UNLINKED;
+	pinshm_sysfs_del(r);
+	mutex_unlock(&pinshm_lock);
+
+	pinshm_meta_set_destroyed(r);
+	trace_pinshm_region_destroy(r->name, (u64)r->nr_pages << PAGE_SHIFT,
+				    READ_ONCE(r->generation),
+				    READ_ONCE(r->crashes),
+				    READ_ONCE(r->nr_attached));
+	pinshm_region_put(r);	/* ours from pinshm_find_get() */
+	pinshm_region_put(r);	/* the name table's */
+	return 0;
+}
+
+static long pinshm_ioc_list(void __user *uarg)
+{
+	struct pinshm_list __user *ul = uarg;
+	struct pinshm_region *r;
+	struct pinshm_list k;
+	u32 usize, total = 0, n = 0, cap;
+	char *names = NULL;
+	int ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.__reserved)
+		return -EINVAL;
+
+	/* Size the buffer first: no allocation or user access under the lock. */
+	mutex_lock(&pinshm_lock);
+	list_for_each_entry(r, &pinshm_regions, link)
+		total += r->state == PINSHM_LIVE;
+	mutex_unlock(&pinshm_lock);
+	cap = min(k.max, total);
+	if (cap) {
+		names = kvcalloc(cap, PINSHM_NAME_MAX, GFP_KERNEL);
+		if (!names)
+			return -ENOMEM;
+	}
+
+	total = 0;
+	mutex_lock(&pinshm_lock);
+	list_for_each_entry(r, &pinshm_regions, link) {
+		if (r->state != PINSHM_LIVE)
+			continue;
+		if (n < cap)
+			memcpy(names + (size_t)n++ * PINSHM_NAME_MAX, r->name,
+			       PINSHM_NAME_MAX);
+		total++;
+	}
+	mutex_unlock(&pinshm_lock);
+
+	ret = n;
+	if (n && copy_to_user(u64_to_user_ptr(k.names), names,
+			      (size_t)n * PINSHM_NAME_MAX))
+		ret = -EFAULT;
+	else if (put_user(total, &ul->total))
+		ret = -EFAULT;
+	kvfree(names);
+	return ret;
+}
+
+static long pinshm_ioc_info(void __user *uarg)
+{
+	struct pinshm_region *r;
+	struct pinshm_info k;
+	u32 usize;
+	long ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags)
+		return -EINVAL;
+	ret = pinshm_name_check(k.name);
+	if (ret)
+		return ret;
+
+	mutex_lock(&pinshm_lock);
+	r = pinshm_find_get(k.name);
+	mutex_unlock(&pinshm_lock);
+	if (!r)
+		return -ENOENT;
+	ret = pinshm_info_out(r, &k, uarg, usize);
+	pinshm_region_put(r);
+	return ret;
+}
+
+static long pinshm_ctl_ioctl(struct file *file, unsigned int cmd,
+			     unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+
+	switch (PINSHM_IOC_BASE(cmd)) {
+	case PINSHM_IOC_BASE(PINSHM_IOC_CREATE):
+		return pinshm_ioc_create(uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_OPEN):
+		return pinshm_ioc_open(uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_DESTROY):
+		return pinshm_ioc_destroy(uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_LIST):
+		return pinshm_ioc_list(uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_INFO):
+		return pinshm_ioc_info(uarg);
+	}
+	return -ENOTTY;
+}
+
+static const struct file_operations pinshm_ctl_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = pinshm_ctl_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice pinshm_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "pinshm",
+	.fops = &pinshm_ctl_fops,
+	.mode = 0666,
+};
+
+static int __init pinshm_init(void)
+{
+	struct kobject *parent;
+	int ret;
+
+	pinshm_caps_init();
+	/* CREATE waits on pinshm_lock until the regions dir exists. */
+	mutex_lock(&pinshm_lock);
+	ret = misc_register(&pinshm_misc);
+	if (ret)
+		goto out_unlock;
+	parent = &pinshm_misc.this_device->kobj;
+	pinshm_regions_kobj = kobject_create_and_add("regions", parent);
+	if (!pinshm_regions_kobj) {
+		ret = -ENOMEM;
+		goto out_deregister;
+	}
+	mutex_unlock(&pinshm_lock);
+	return 0;
+
+out_deregister:
+	misc_deregister(&pinshm_misc);
+out_unlock:
+	mutex_unlock(&pinshm_lock);
+	return ret;
+}
+
+static void __exit pinshm_exit(void)
+{
+	/* Every region holds a module reference: none can be left. */
+	kobject_put(pinshm_regions_kobj);
+	misc_deregister(&pinshm_misc);
+}
+
+module_init(pinshm_init);
+module_exit(pinshm_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("pinshm developers");
+MODULE_DESCRIPTION("Named, pinned, physically contiguous shared-memory regions");
