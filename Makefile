@@ -168,7 +168,7 @@ check-static: $(CHECKPATCH)
 	$(Q)$(MAKE) -C $(KVER_HDRS) M=$(CURDIR) C=2 modules 2>&1 | tee $(B)/sparse.log
 	$(Q)! grep -E 'warning:|error:' $(B)/sparse.log
 	$(Q)perl $(CHECKPATCH) --no-tree --quiet --show-types --ignore SPDX_LICENSE_TAG -f \
-		kmod/*.c kmod/*.h kmod/include/uapi/linux/pinshm.h
+		kmod/pinshm_*.c kmod/pinshm_*.h kmod/include/uapi/linux/pinshm.h
 
 check-kernel: $(KTEST_BINS) tools | $(B)/.deps-check
 	@echo "== kernel tests: Debian $(KVER) in qemu (TCG)"
