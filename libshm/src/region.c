@@ -39,7 +39,7 @@ static int region_alloc(const char *name, int backend,
 	struct pinshm_region *r;
 	int b;
 
-	if (!out || !pinshm_name_valid(name))
+	if (!pinshm_name_valid(name))
 		return -EINVAL;
 	b = pinshm_backend_resolve(backend);
 	if (b < 0)
@@ -63,7 +63,7 @@ __pinshm_export int pinshm_region_create(const char *name,
 	struct pinshm_region *r;
 	int ret;
 
-	if (!o || o->size == 0 || (o->mode & ~0777U) ||
+	if (!out || !o || o->size == 0 || (o->mode & ~0777U) ||
 	    o->node < PINSHM_NODE_ANY)
 		return -EINVAL;
 	ret = region_alloc(name, o->backend, &r);
@@ -84,7 +84,7 @@ __pinshm_export int pinshm_region_open(const char *name, int access,
 	struct pinshm_region *r;
 	int ret;
 
-	if (access != PINSHM_RDONLY && access != PINSHM_RDWR)
+	if (!out || (access != PINSHM_RDONLY && access != PINSHM_RDWR))
 		return -EINVAL;
 	ret = region_alloc(name, backend, &r);
 	if (ret)
@@ -148,7 +148,7 @@ __pinshm_export int pinshm_region_list(int backend,
 		}
 		room = (unsigned int)n + 64;	/* more appeared meanwhile? */
 	}
-	if (n > 0) {
+	if (n > 0 && max) {
 		qsort(all, (size_t)n, PINSHM_NAME_MAX, __pinshm_cmp_names);
 		memcpy(names, all, (size_t)((unsigned int)n < max ? (unsigned int)n : max) *
 		       PINSHM_NAME_MAX);

@@ -101,6 +101,10 @@ static int producer_recover(struct pinshm_spsc *ring)
 	uint64_t last = PINSHM_READ_ONCE(sh->last);
 	uint64_t msgs = 0, bytes = 0;
 
+	/* Records start 8-aligned: anything else is a forged position. */
+	if ((head | pos) % PINSHM_REC_ALIGN ||
+	    (last != PINSHM_POS_NONE && last % PINSHM_REC_ALIGN))
+		return -EBADMSG;
 	if (pos - head > ring->cap) {
 		/* The consumer is ahead of the hint: trust its position. */
 		if (head - pos > ring->cap)
@@ -190,6 +194,10 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 	} else {
 		/* Continue from the last release; unreleased peeks come again. */
 		ring.head = pinshm_load_acquire(&sh->head);	/* (C) */
+		if (ring.head % PINSHM_REC_ALIGN) {
+			__pinshm_role_drop(&sh->consumer);
+			return -EBADMSG;
+		}
 		ring.rpos = ring.head;
 		ring.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
 		ring.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
