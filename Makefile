@@ -115,10 +115,10 @@ $(B)/tsan/%: tests/tsan/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) $(TSAN) -o $@ $< $(LIB_SRCS) -lpthread
 
-$(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) kmod/include/uapi/linux/pinshm.h | $(B)/.deps-check
+$(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $(B)/libpinshm.a | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) -std=gnu11 -O2 -Wall -Wextra $(WERROR) -D_GNU_SOURCE -static \
-		-Ikmod/include/uapi -Itests/kernel -o $@ $<
+		$(CPPFLAGS) -Itests/kernel -o $@ $< $(B)/libpinshm.a
 
 check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
@@ -132,7 +132,7 @@ check-unit: $(B)/tests/unit/pinshm-unit
 
 check-sanitize: $(B)/asan/pinshm-unit
 	@echo "== unit tests under ASan/UBSan"
-	$(Q)PINSHM_BACKEND=shm ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $< --jobs 2
+	$(Q)PINSHM_BACKEND=shm ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 $< --jobs 2
 
 check-tsan: $(TSAN_SRCS:tests/tsan/%.c=$(B)/tsan/%)
 	@echo "== ThreadSanitizer"

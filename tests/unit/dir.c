@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Suite "dir": the object directory at the start of a region's data area
+ * (libshm/src/dir.c): adding rings, finding them, listing them in the
+ * order they were added, and the errors: duplicate names, bad names, a
+ * full directory, a region with no room, a read-only region. Also the
+ * directory lock: concurrent adders, and a lock left by a dead process.
+ */
+#include "testutil.h"
+
+static struct pinshm_region *g_r;
+static const char *g_name;
+
+static void dir_fini(void)
+{
+	if (g_r)
+		pinshm_region_close(g_r);
+	g_r = NULL;
+	t_cleanup();
+}
+
+TestSuite(dir, .fini = dir_fini, .timeout = 30);
+
+static struct pinshm_dir *dir_of(struct pinshm_region *r)
+{
+	return pinshm_region_data(r);
+}
+
+Test(dir, a_new_region_has_an_empty_directory)
+{
+	struct pinshm_obj_info info[4];
+	struct pinshm_dir *d;
+
+	g_r = t_create("empty", 1 << 20, &g_name);
+	cr_assert_eq(pinshm_obj_list(g_r, info, 4), 0);
+	cr_assert_eq(pinshm_obj_list(g_r, NULL, 0), 0);
+	T_ERR(pinshm_obj_find(g_r, "q", &info[0]), -ENOENT);
+	d = dir_of(g_r);
+	cr_assert_eq(d->magic, PINSHM_DIR_MAGIC);
+	cr_assert_eq(d->version, PINSHM_DIR_VERSION);
+	cr_assert_eq(d->max_entries, PINSHM_DIR_MAX);
+	cr_assert_eq(d->nr_entries, 0);
+	cr_assert_eq(d->data_size, 1 << 20);
+	cr_assert_eq(d->lock_pid, 0);
+	cr_assert_geq(d->next_off, sizeof(struct pinshm_dir));
+	cr_assert_eq(d->next_off % PINSHM_OBJ_ALIGN, 0);
+}
+
+static const struct {
+	const char *name;
+	uint64_t cap, max_record, want_max;
+} rings[] = {
+	{ "md",		4096,	0,	4096 / 4 - 16 },
+	{ "orders",	65536,	100,	100 },
+	{ "exec",	8192,	4080,	4080 },
+	{ "log.0",	16384,	0,	16384 / 4 - 16 },
+	{ "A-z_9",	4096,	1,	1 },
+};
+#define NR_RINGS (sizeof(rings) / sizeof(rings[0]))
+
+static void add_rings(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_RINGS; i++)
+		T_OK(pinshm_spsc_create(g_r, rings[i].name, rings[i].cap,
+					rings[i].max_record));
+}
+
+static void check_info(const struct pinshm_obj_info *o, unsigned int i)
+{
+	cr_assert_str_eq(o->name, rings[i].name);
+	cr_assert_eq(o->type, PINSHM_OBJ_SPSC);
+	cr_assert_eq(o->capacity, rings[i].cap);
+	cr_assert_eq(o->max_record, rings[i].want_max, "%s: max_record %llu",
+		     o->name, (unsigned long long)o->max_record);
+	cr_assert_eq(o->offset % PINSHM_OBJ_ALIGN, 0);
+	cr_assert_geq(o->offset, sizeof(struct pinshm_dir));
+	cr_assert_geq(o->size, PINSHM_SPSC_HDR_SIZE + rings[i].cap);
+	cr_assert_leq(o->offset + o->size, pinshm_region_size(g_r));
+}
+
+Test(dir, finds_each_ring_by_name)
+{
+	struct pinshm_obj_info o;
+	unsigned int i;
+
+	g_r = t_create("find", 1 << 20, &g_name);
+	add_rings();
+	for (i = 0; i < NR_RINGS; i++) {
+		T_OK(pinshm_obj_find(g_r, rings[i].name, &o));
+		check_info(&o, i);
+	}
+	T_ERR(pinshm_obj_find(g_r, "md2", &o), -ENOENT);
+	T_ERR(pinshm_obj_find(g_r, "m", &o), -ENOENT);
+}
+
+Test(dir, lists_objects_in_the_order_they_were_added)
+{
+	struct pinshm_obj_info o[8];
+	unsigned int i, j;
+
+	g_r = t_create("list", 1 << 20, &g_name);
+	add_rings();
+	cr_assert_eq(pinshm_obj_list(g_r, o, 8), (int)NR_RINGS);
+	for (i = 0; i < NR_RINGS; i++)
+		check_info(&o[i], i);
+	/* Objects never overlap. */
+	for (i = 0; i < NR_RINGS; i++)
+		for (j = i + 1; j < NR_RINGS; j++)
+			cr_assert(o[i].offset + o[i].size <= o[j].offset ||
+				  o[j].offset + o[j].size <= o[i].offset,
+				  "%s and %s overlap", o[i].name, o[j].name);
+	memset(o, 0, sizeof(o));
+	cr_assert_eq(pinshm_obj_list(g_r, o, 2), (int)NR_RINGS,
+		     "a short array still gets the total");
+	check_info(&o[0], 0);
+	check_info(&o[1], 1);
+	cr_assert_eq(o[2].name[0], '\0', "wrote past max");
+}
+
+Test(dir, a_new_ring_is_zeroed_and_has_a_valid_header)
+{
+	struct pinshm_spsc_shared *sh;
+	const uint8_t *buf;
+	uint64_t i;
+
+	g_r = t_create("hdr", 1 << 20, &g_name);
+	/* Dirty the memory first: create must clear what it hands out. */
+	memset((uint8_t *)pinshm_region_data(g_r) + 8192, 0xee, (1 << 20) - 8192);
+	T_OK(pinshm_spsc_create(g_r, "q", 8192, 0));
+	sh = t_ring_hdr(g_r, "q");
+	cr_assert_eq(sh->magic, PINSHM_SPSC_MAGIC);
+	cr_assert_eq(sh->version, PINSHM_SPSC_VERSION);
+	cr_assert_eq(sh->capacity, 8192);
+	cr_assert_eq(sh->max_record, 8192 / 4 - 16);
+	cr_assert_eq(sh->data_off, PINSHM_SPSC_HDR_SIZE);
+	cr_assert_eq(sh->head, 0);
+	cr_assert_eq(sh->tail, 0);
+	cr_assert_eq(sh->producer.pid, 0);
+	cr_assert_eq(sh->consumer.pid, 0);
+	buf = (const uint8_t *)sh + sh->data_off;
+	for (i = 0; i < 8192; i++)
+		cr_assert_eq(buf[i], 0, "buffer byte %llu", (unsigned long long)i);
+}
+
+Test(dir, a_duplicate_name_gives_EEXIST)
+{
+	struct pinshm_obj_info o[4];
+
+	g_r = t_create("dup", 1 << 20, &g_name);
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 0), -EEXIST);
+	T_ERR(pinshm_spsc_create(g_r, "q", 8192, 100), -EEXIST);
+	cr_assert_eq(pinshm_obj_list(g_r, o, 4), 1);
+	cr_assert_eq(o[0].capacity, 4096, "the first ring is untouched");
+	T_OK(pinshm_spsc_create(g_r, "Q", 4096, 0));	/* case matters */
+}
+
+Test(dir, invalid_object_names_give_EINVAL)
+{
+	static const char *bad[] = {
+		"", ".", "..", ".x", "a/b", "/a", "a b", "a\tb", "tab\n",
+		"caf\xc3\xa9", "a*", "0123456789012345678901234567890123",
+		"01234567890123456789012345678901",	/* 32: one too many */
+	};
+	struct pinshm_obj_info o;
+	unsigned int i;
+
+	g_r = t_create("names", 1 << 20, &g_name);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_ERR(pinshm_spsc_create(g_r, bad[i], 4096, 0), -EINVAL);
+		T_ERR(pinshm_obj_find(g_r, bad[i], &o), -EINVAL);
+	}
+	cr_assert_eq(pinshm_obj_list(g_r, NULL, 0), 0, "nothing was added");
+	T_OK(pinshm_spsc_create(g_r, "0123456789012345678901234567890", 4096,
+				0));	/* 31 */
+}
+
+/* 63 entries; each 4 KiB ring takes 8 KiB with its header page. */
+Test(dir, a_full_directory_gives_ENOSPC)
+{
+	struct pinshm_obj_info o[PINSHM_DIR_MAX + 1];
+	char name[16];
+	unsigned int i;
+
+	g_r = t_create("full", 2 << 20, &g_name);
+	for (i = 0; i < PINSHM_DIR_MAX; i++) {
+		snprintf(name, sizeof(name), "r%u", i);
+		T_OK(pinshm_spsc_create(g_r, name, 4096, 0));
+	}
+	T_ERR(pinshm_spsc_create(g_r, "one-more", 4096, 0), -ENOSPC);
+	cr_assert_eq(pinshm_obj_list(g_r, o, PINSHM_DIR_MAX + 1),
+		     PINSHM_DIR_MAX);
+	for (i = 0; i < PINSHM_DIR_MAX; i++) {
+		snprintf(name, sizeof(name), "r%u", i);
+		cr_assert_str_eq(o[i].name, name);
+	}
+	T_OK(pinshm_obj_find(g_r, "r62", &o[0]));
+	/* A duplicate is still a duplicate when the directory is full. */
+	T_ERR(pinshm_spsc_create(g_r, "r5", 4096, 0), -EEXIST);
+}
+
+Test(dir, a_region_too_small_for_a_ring_gives_ENOSPC)
+{
+	struct pinshm_obj_info o;
+
+	g_r = t_create("small", 64 << 10, &g_name);
+	T_ERR(pinshm_spsc_create(g_r, "big", 64 << 10, 0), -ENOSPC);
+	T_ERR(pinshm_spsc_create(g_r, "big", 1 << 20, 0), -ENOSPC);
+	T_ERR(pinshm_obj_find(g_r, "big", &o), -ENOENT);
+	/* The failure took no room: the space that is left is usable. */
+	T_OK(pinshm_spsc_create(g_r, "a", 32 << 10, 0));
+	T_OK(pinshm_spsc_create(g_r, "b", 16 << 10, 0));
+	T_ERR(pinshm_spsc_create(g_r, "c", 16 << 10, 0), -ENOSPC);
+	T_OK(pinshm_obj_find(g_r, "b", &o));
+	cr_assert_leq(o.offset + o.size, 64 << 10);
+}
+
+/* Smaller than the directory itself: no objects, ever, and no crash. */
+Test(dir, a_one_page_region_holds_no_objects)
+{
+	struct pinshm_obj_info o;
+	struct pinshm_spsc x;
+
+	g_r = t_create("tiny", 4096, &g_name);
+	cr_assert_eq(pinshm_obj_list(g_r, &o, 1), 0);
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 0), -ENOSPC);
+	T_ERR(pinshm_obj_find(g_r, "q", &o), -ENOENT);
+	T_ERR(pinshm_spsc_attach(g_r, "q", PINSHM_PRODUCER, &x), -ENOENT);
+}
+
+Test(dir, adding_on_a_read_only_open_gives_EACCES)
+{
+	struct pinshm_region *ro;
+	struct pinshm_obj_info o;
+
+	g_r = t_create("ro", 1 << 20, &g_name);
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
+	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &ro));
+	T_ERR(pinshm_spsc_create(ro, "r", 4096, 0), -EACCES);
+	/* Reading the directory works read-only. */
+	T_OK(pinshm_obj_find(ro, "q", &o));
+	cr_assert_eq(pinshm_obj_list(ro, NULL, 0), 1);
+	T_OK(pinshm_region_close(ro));
+	T_ERR(pinshm_obj_find(g_r, "r", &o), -ENOENT);
+}
+
+Test(dir, bad_ring_parameters_give_EINVAL)
+{
+	g_r = t_create("param", 1 << 20, &g_name);
+	T_ERR(pinshm_spsc_create(g_r, "q", 0, 0), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 5000, 0), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 4097, 0), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 3 << 12, 0), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", UINT64_MAX, 0), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 1ull << 63, 0), -EINVAL);
+	/* 2 * (max_record + 16) <= capacity */
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 2033), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 4096), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, UINT64_MAX), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, UINT64_MAX / 2), -EINVAL);
+	cr_assert_eq(pinshm_obj_list(g_r, NULL, 0), 0);
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 2032));
+}
+
+/* The header documents capacity >= 1 KiB. */
+Test(dir, a_capacity_below_1_KiB_gives_EINVAL)
+{
+	g_r = t_create("min", 1 << 20, &g_name);
+	T_ERR(pinshm_spsc_create(g_r, "q", 512, 0), -EINVAL);
+	T_ERR(pinshm_spsc_create(g_r, "q", 64, 0), -EINVAL);
+	T_OK(pinshm_spsc_create(g_r, "q", 1024, 0));
+	T_OK(pinshm_spsc_create(g_r, "r", 2048, 0));
+}
+
+Test(dir, another_process_finds_the_rings)
+{
+	pid_t pid;
+
+	g_r = t_create("xproc", 1 << 20, &g_name);
+	add_rings();
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct pinshm_region *r;
+		struct pinshm_obj_info o[8];
+		unsigned int i;
+
+		t_child_init();
+		if (pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r))
+			_exit(2);
+		if (pinshm_obj_list(r, o, 8) != (int)NR_RINGS)
+			_exit(3);
+		for (i = 0; i < NR_RINGS; i++)
+			if (strcmp(o[i].name, rings[i].name) ||
+			    o[i].capacity != rings[i].cap)
+				_exit(4);
+		pinshm_region_close(r);
+		_exit(0);
+	}
+	T_CHILD_OK(pid);
+}
+
+/* Two processes adding at once: the lock keeps every entry whole. */
+Test(dir, concurrent_adders_lose_no_entry)
+{
+	struct pinshm_obj_info o[PINSHM_DIR_MAX];
+	pid_t pid[2];
+	unsigned int i, j, k;
+	int n;
+
+	g_r = t_create("race", 4 << 20, &g_name);
+	for (k = 0; k < 2; k++) {
+		pid[k] = fork();
+		cr_assert_geq(pid[k], 0);
+		if (pid[k] == 0) {
+			struct pinshm_region *r;
+			char name[16];
+
+			t_child_init();
+			if (pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, &r))
+				_exit(2);
+			for (i = 0; i < 30; i++) {
+				snprintf(name, sizeof(name), "p%u-%u", k, i);
+				if (pinshm_spsc_create(r, name, 4096, 0))
+					_exit(3);
+			}
+			/* Both also try the same name: exactly one wins. */
+			n = pinshm_spsc_create(r, "shared", 4096, 0);
+			pinshm_region_close(r);
+			_exit(n == 0 ? 0 : n == -EEXIST ? 10 : 4);
+		}
+	}
+	{
+		int st0 = t_wait(pid[0]), st1 = t_wait(pid[1]);
+
+		cr_assert(WIFEXITED(st0) && WIFEXITED(st1));
+		cr_assert((WEXITSTATUS(st0) == 0 && WEXITSTATUS(st1) == 10) ||
+			  (WEXITSTATUS(st0) == 10 && WEXITSTATUS(st1) == 0),
+			  "exit statuses %d and %d", WEXITSTATUS(st0),
+			  WEXITSTATUS(st1));
+	}
+	n = pinshm_obj_list(g_r, o, PINSHM_DIR_MAX);
+	cr_assert_eq(n, 61);
+	for (i = 0; i < 61; i++)
+		for (j = i + 1; j < 61; j++) {
+			cr_assert_str_neq(o[i].name, o[j].name);
+			cr_assert(o[i].offset + o[i].size <= o[j].offset ||
+				  o[j].offset + o[j].size <= o[i].offset,
+				  "%s and %s overlap", o[i].name, o[j].name);
+		}
+}
+
+/* A lock word naming a process that is gone is taken over at once. */
+Test(dir, a_lock_left_by_a_dead_process_is_taken_over)
+{
+	struct pinshm_dir *d;
+	pid_t pid;
+
+	g_r = t_create("deadlock", 1 << 20, &g_name);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		_exit(0);
+	t_wait(pid);
+	d = dir_of(g_r);
+	d->lock_pid = (uint32_t)pid;	/* gone */
+	d->lock_start_time = 12345;
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
+	cr_assert_eq(d->lock_pid, 0, "the lock is free again");
+}
+
+/*
+ * A lock held by a live process that never lets go: adding gives an error
+ * after a bounded wait, never hangs.
+ */
+Test(dir, a_lock_held_forever_by_a_live_process_is_an_error_not_a_hang,
+     .timeout = 20)
+{
+	struct pinshm_dir *d;
+	uint64_t t0;
+	int ret;
+	pid_t pid;
+
+	g_r = t_create("stuck", 1 << 20, &g_name);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		t_child_init();
+		for (;;)
+			pause();
+	}
+	d = dir_of(g_r);
+	d->lock_start_time = 0;		/* unknown start: counts as alive */
+	d->lock_pid = (uint32_t)pid;
+	t0 = t_now_ns(CLOCK_MONOTONIC);
+	ret = pinshm_spsc_create(g_r, "q", 4096, 0);
+	kill(pid, SIGKILL);
+	t_wait(pid);
+	cr_assert_lt(ret, 0, "created under somebody else's lock");
+	cr_assert_neq(ret, -EINVAL);
+	cr_assert_lt(t_now_ns(CLOCK_MONOTONIC) - t0, 15000000000ull);
+	/* Now the holder is dead: the next add succeeds. */
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
+}
