@@ -41,6 +41,12 @@ extern "C" {
 /* pinshm_region_open() access */
 #define PINSHM_RDONLY		0
 #define PINSHM_RDWR		1
+/*
+ * Read-only, for tools that only look: the shm backend records no attach
+ * slot and marks no deaths on open (pinshm_region_recover() still does);
+ * the module records every data mapping, so kmod shows a read-only attach.
+ */
+#define PINSHM_OBSERVE		2
 
 struct pinshm_region;
 
@@ -65,14 +71,18 @@ int pinshm_region_create(const char *name, const struct pinshm_region_opts *o,
 			 struct pinshm_region **out);
 
 /*
- * Attach to an existing region. Errors: -ENOENT, -EACCES, -EINVAL bad name
- * or access, -EBADMSG the region's metadata is not a pinshm region's
+ * Attach to an existing region (access PINSHM_RDONLY, _RDWR or _OBSERVE).
+ * Errors: -ENOENT, -EACCES, -EINVAL bad name or access, -EBADMSG the region's metadata is not a pinshm region's
  * (garbage, truncated, wrong ABI), -ENOSPC attach table full.
  */
 int pinshm_region_open(const char *name, int access, int backend,
 		       struct pinshm_region **out);
 
-/* Detach cleanly (recorded as "detached", not "died") and unmap. */
+/*
+ * Detach cleanly (recorded as "detached", not "died") and unmap. The
+ * library's mappings are not inherited by fork() on the kmod backend
+ * (VM_DONTCOPY): a child opens the region itself.
+ */
 int pinshm_region_close(struct pinshm_region *r);
 
 /* Unlink a region by name; attachers keep their mapping. -ENOENT, -EPERM. */

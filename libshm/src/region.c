@@ -84,7 +84,8 @@ __pinshm_export int pinshm_region_open(const char *name, int access,
 	struct pinshm_region *r;
 	int ret;
 
-	if (!out || (access != PINSHM_RDONLY && access != PINSHM_RDWR))
+	if (!out || (access != PINSHM_RDONLY && access != PINSHM_RDWR &&
+		     access != PINSHM_OBSERVE))
 		return -EINVAL;
 	ret = region_alloc(name, backend, &r);
 	if (ret)

@@ -315,7 +315,7 @@ static int shm_open_region(struct pinshm_region *r, int access)
 	r->fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (r->fd >= 0) {
 		r->meta_writable = true;
-	} else if (errno == EACCES && access == PINSHM_RDONLY) {
+	} else if (errno == EACCES && access != PINSHM_RDWR) {
 		r->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	}
 	if (r->fd < 0)
@@ -355,7 +355,7 @@ static int shm_open_region(struct pinshm_region *r, int access)
 	ret = map_data(r, data_off, prot, PINSHM_NODE_ANY);
 	if (ret)
 		goto out;
-	if (r->meta_writable) {
+	if (r->meta_writable && access != PINSHM_OBSERVE) {
 		ret = lock_meta(r);
 		if (ret)
 			goto out;

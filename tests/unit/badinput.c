@@ -212,7 +212,7 @@ Test(badinput, bad_options_and_access_give_EINVAL)
 	cr_assert_null(r);
 
 	ok = t_create("acc", 4096, &name);
-	T_ERR(pinshm_region_open(name, 2, T_BACKEND, &r), -EINVAL);
+	T_ERR(pinshm_region_open(name, 3, T_BACKEND, &r), -EINVAL);
 	T_ERR(pinshm_region_open(name, -1, T_BACKEND, &r), -EINVAL);
 	T_ERR(pinshm_region_open(name, PINSHM_RDWR, 42, &r), -EINVAL);
 	cr_assert_null(r);

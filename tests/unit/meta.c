@@ -180,6 +180,28 @@ Test(meta, a_second_open_gets_its_own_slot)
 	T_OK(pinshm_region_close(r));
 }
 
+/* Tools that only look (pinshm ls/info/stat) must not fill the table. */
+Test(meta, an_observer_leaves_no_slot_and_cannot_write)
+{
+	struct pinshm_region *r, *o;
+	struct pinshm_meta m;
+	const char *name;
+	int i;
+
+	r = t_create("obs", 4096, &name);
+	for (i = 0; i < 3 * PINSHM_MAX_ATTACH; i++) {
+		T_OK(pinshm_region_open(name, PINSHM_OBSERVE, T_BACKEND, &o));
+		cr_assert_not(pinshm_region_writable(o));
+		T_ERR(pinshm_spsc_create(o, "q", 4096, 0), -EACCES);
+		T_OK(pinshm_region_close(o));
+	}
+	m = meta_of(r);
+	cr_assert_eq(m.nr_attached, 1);
+	cr_assert_eq(count_state(&m, PINSHM_ST_ATTACHED), 1);
+	cr_assert_eq(count_state(&m, PINSHM_ST_DETACHED), 0);
+	T_OK(pinshm_region_close(r));
+}
+
 Test(meta, a_read_only_open_shows_access_ro)
 {
 	struct pinshm_region *r, *o;
