@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinshm(1): error messages, argument parsing, signals and clocks.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+volatile sig_atomic_t ctl_stop;
+
+const char *ctl_name_rule(void)
+{
+	return "invalid name (1-63 of A-Z a-z 0-9 . _ -, not starting with '.')";
+}
+
+const char *ctl_obj_name_rule(void)
+{
+	return "invalid ring name (1-31 of A-Z a-z 0-9 . _ -, not starting with '.')";
+}
+
+/*
+ * The library returns -errno; say what it means for what we were doing,
+ * in the words of its documentation (pinshm.h).
+ */
+const char *ctl_strerror(int err, enum ctl_what what)
+{
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case EEXIST:
+		return what == CTL_OBJ_CREATE ? "an object of that name exists in the region"
+					      : "region exists";
+	case ENOENT:
+		return (what == CTL_OBJECT || what == CTL_ROLE) ? "no such ring in the region"
+								: "no such region";
+	case EBADMSG:
+		if (what == CTL_OBJECT || what == CTL_ROLE || what == CTL_OBJ_CREATE)
+			return "ring or object directory is corrupt";
+		return "region is corrupt (not a pinshm region or wrong ABI)";
+	case EFBIG:
+		return "size above the backend's limit";
+	case ENOSPC:
+		if (what == CTL_CREATE)
+			return "no room for the region (tmpfs full or module cap reached)";
+		if (what == CTL_OBJ_CREATE)
+			return "no room left in the region or its object directory";
+		return "attach table of the region is full";
+	case ENOMEM:
+		return what == CTL_CREATE ? "out of memory (no contiguous memory free right now)"
+					  : "out of memory";
+	case EACCES:
+		if (what == CTL_OBJ_CREATE || what == CTL_ROLE)
+			return "permission denied (region is read-only to us)";
+		return "permission denied";
+	case EPERM:
+		return "operation not permitted (not the owner)";
+	case ENODEV:
+		return "kmod backend asked for but /dev/pinshm is missing (module not loaded?)";
+	case EBUSY:
+		return "role is held by another live process";
+	case EINVAL:
+		if (what == CTL_CREATE)
+			return "invalid argument (name, size or NUMA node)";
+		if (what == CTL_OBJ_CREATE)
+			return "invalid argument (name, capacity or max record)";
+		return "invalid argument";
+	case EMSGSIZE:
+		return "message larger than the ring's max record";
+	case ERANGE:
+		return "value out of range";
+	case EOPNOTSUPP:
+		return "not supported yet";
+	default:
+		return strerror(err);
+	}
+}
+
+static void ctl_vmsg(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[1024];
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	fprintf(stderr, "pinshm: %s%s\n", prefix, line);
+}
+
+void ctl_errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_vmsg("", fmt, ap);
+	va_end(ap);
+}
+
+void ctl_warnf(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ctl_vmsg("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+/* "pinshm: CTX: MESSAGE", exit status 1. */
+int ctl_fail(const char *ctx, int err, enum ctl_what what)
+{
+	ctl_errorf("%s: %s", ctx, ctl_strerror(err, what));
+	return CTL_EXIT_FAIL;
+}
+
+int ctl_parse_u64(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int ctl_parse_int(const char *s, long min, long max, long *out)
+{
+	long v;
+	char *end;
+
+	if (!s || !*s || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* A size: digits and an optional K/M/G suffix (the library's rules). */
+int ctl_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	return pinshm_parse_size(s, out);
+}
+
+int ctl_parse_double(const char *s, double *out)
+{
+	double v;
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno == ERANGE || *end || !isfinite(v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int ctl_parse_octal(const char *s, unsigned int *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || *end || v > 0777)
+		return -EINVAL;
+	*out = (unsigned int)v;
+	return 0;
+}
+
+bool ctl_is_power_of_two(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Exact sizes keep a suffix so that they read back the same: 2M, 4K. */
+char *ctl_fmt_size(uint64_t v, char *buf, size_t len)
+{
+	static const char sfx[] = "KMGT";
+	int i = -1;
+
+	while (v && !(v & 1023) && i < 3) {
+		v >>= 10;
+		i++;
+	}
+	if (i < 0)
+		snprintf(buf, len, "%" PRIu64, v);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", v, sfx[i]);
+	return buf;
+}
+
+char *ctl_fmt_rate(double v, char *buf, size_t len)
+{
+	if (v >= 1e9)
+		snprintf(buf, len, "%.2fG", v / 1e9);
+	else if (v >= 1e6)
+		snprintf(buf, len, "%.2fM", v / 1e6);
+	else if (v >= 1e3)
+		snprintf(buf, len, "%.1fk", v / 1e3);
+	else
+		snprintf(buf, len, "%.0f", v);
+	return buf;
+}
+
+/* CLOCK_REALTIME ns → ISO 8601 UTC with milliseconds. */
+char *ctl_fmt_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t t = (time_t)(ns / 1000000000ULL);
+	struct tm tm;
+	char tmp[32];
+
+	if (!ns || !gmtime_r(&t, &tm)) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	strftime(tmp, sizeof(tmp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", tmp,
+		 (unsigned int)(ns % 1000000000ULL / 1000000ULL));
+	return buf;
+}
+
+uint64_t ctl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void ctl_on_signal(int sig)
+{
+	(void)sig;
+	ctl_stop = 1;
+}
+
+/* No SA_RESTART: a blocking call returns and the loop sees ctl_stop. */
+void ctl_install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ctl_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int ctl_open_region(const char *name, int access, struct pinshm_region **out)
+{
+	if (!pinshm_name_valid(name))
+		return -EINVAL;
+	return pinshm_region_open(name, access, ctl_backend, out);
+}
