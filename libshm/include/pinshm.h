@@ -154,18 +154,20 @@ int pinshm_obj_list(const struct pinshm_region *r, struct pinshm_obj_info *out,
 int pinshm_obj_find(const struct pinshm_region *r, const char *name,
 		    struct pinshm_obj_info *out);
 
-/* Counters of a ring, read without attaching a role. */
+/* Counters of a ring or slot, read without attaching a role. */
 struct pinshm_ring_stats {
 	uint64_t msgs_in;
 	uint64_t bytes_in;
 	uint64_t msgs_out;
 	uint64_t bytes_out;
-	uint64_t full_events;
-	uint64_t corrupt;
+	uint64_t full_events;	/* back-pressure: writes refused, ring full */
+	uint64_t corrupt;	/* reads refused as -EBADMSG */
+	uint64_t lapped;	/* bcast: records readers lost to lapping */
+	uint64_t recoveries;	/* mpsc: dead producers' records padded */
 	uint64_t head;
 	uint64_t tail;
-	uint32_t producer_pid;
-	uint32_t consumer_pid;
+	uint32_t producer_pid;	/* spsc/bcast/slot writer; 0 for mpsc */
+	uint32_t consumer_pid;	/* spsc/mpsc consumer; 0 otherwise */
 };
 
 int pinshm_obj_stats(const struct pinshm_region *r, const char *name,
@@ -177,8 +179,8 @@ int pinshm_obj_stats(const struct pinshm_region *r, const char *name,
 
 /*
  * Add an SPSC ring of capacity bytes (power of two, >= 1 KiB) to a region.
- * max_record 0 picks capacity/4 - 16; any value must leave room for two
- * records: 2 * (max_record + 16) <= capacity. Errors: -EINVAL, -EEXIST,
+ * max_record 0 picks capacity/4 - 16; any value must leave room for three
+ * records: 3 * (max_record + 16) <= capacity. Errors: -EINVAL, -EEXIST,
  * -ENOSPC (no room in the region or the directory), -EACCES read-only.
  */
 int pinshm_spsc_create(struct pinshm_region *r, const char *name,

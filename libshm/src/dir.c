@@ -274,3 +274,23 @@ out:
 	dir_unlock(d);
 	return ret;
 }
+
+__pinshm_export int pinshm_obj_stats(const struct pinshm_region *r,
+				     const char *name,
+				     struct pinshm_ring_stats *out)
+{
+	struct pinshm_obj_info info;
+	int ret;
+
+	if (!r || !out)
+		return -EINVAL;
+	ret = __pinshm_dir_get(r, name, &info);
+	if (ret)
+		return ret;
+	memset(out, 0, sizeof(*out));
+	switch (info.type) {
+	case PINSHM_OBJ_SPSC:
+		return __pinshm_spsc_stats(r, name, out);
+	}
+	return -EOPNOTSUPP;
+}

@@ -67,4 +67,8 @@ int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
 int __pinshm_role_take(struct pinshm_role *role);
 void __pinshm_role_drop(struct pinshm_role *role);
 
+/* Per-type counters for pinshm_obj_stats() (dir.c dispatches on type). */
+int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
+			struct pinshm_ring_stats *out);
+
 #endif /* PINSHM_INTERNAL_H */

@@ -251,20 +251,16 @@ __pinshm_export int pinshm_spsc_detach(struct pinshm_spsc *ring)
 	return 0;
 }
 
-__pinshm_export int pinshm_obj_stats(const struct pinshm_region *r,
-				     const char *name,
-				     struct pinshm_ring_stats *out)
+int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
+			struct pinshm_ring_stats *out)
 {
 	struct pinshm_spsc_shared *sh;
 	uint64_t cap, max_record;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
 	ret = spsc_lookup(r, name, &sh, &cap, &max_record);
 	if (ret)
 		return ret;
-	memset(out, 0, sizeof(*out));
 	out->msgs_in = PINSHM_READ_ONCE(sh->msgs_in);
 	out->bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
 	out->full_events = PINSHM_READ_ONCE(sh->full_events);
