@@ -18,9 +18,14 @@ struct spsc_init {
 
 static bool max_record_ok(uint64_t cap, uint64_t max_record)
 {
-	/* Room for two records, each with its header and the next one's. */
+	/*
+	 * An empty ring must always take the largest record: the newest
+	 * released record (kept, see spsc.h), filler to the end of the
+	 * buffer, the record itself and a zero header after it: three
+	 * records' worth at most.
+	 */
 	return max_record <= SPSC_MAX_RECORD &&
-	       2 * (max_record + 2 * PINSHM_REC_HDR) <= cap;
+	       3 * (max_record + 2 * PINSHM_REC_HDR) <= cap;
 }
 
 static void spsc_init_obj(void *obj, void *arg)
@@ -88,22 +93,27 @@ static int spsc_lookup(const struct pinshm_region *r, const char *name,
 }
 
 /*
- * A producer taking over: start from the published tail hint and walk
- * forward over headers published after it (a producer killed between (A)
- * and (E) left them). Stops at the first empty header. Bounded by one
- * capacity; anything malformed is -EBADMSG.
+ * A producer taking over: start from the published tail hint (or the
+ * consumer's head, if it is past the hint) and walk forward over headers
+ * published after it (a producer killed between (A) and (E) left them).
+ * Stops at the first empty header; bounded by one capacity; anything
+ * malformed is -EBADMSG. Then zero the producer's free space, where a dead
+ * producer may have written records it never published.
  */
 static int producer_recover(struct pinshm_spsc *ring)
 {
 	struct pinshm_spsc_shared *sh = ring->sh;
-	uint64_t head = pinshm_load_acquire(&sh->head);	/* (D) */
+	/* (D): the consumer's zeroing is done below zeroed. */
+	uint64_t zeroed = pinshm_load_acquire(&sh->zeroed);
+	uint64_t head = PINSHM_READ_ONCE(sh->head);
 	uint64_t pos = PINSHM_READ_ONCE(sh->tail);
-	uint64_t last = PINSHM_READ_ONCE(sh->last);
+	uint64_t last = PINSHM_READ_ONCE(sh->last), walked = PINSHM_POS_NONE;
 	uint64_t msgs = 0, bytes = 0;
 
 	/* Records start 8-aligned: anything else is a forged position. */
-	if ((head | pos) % PINSHM_REC_ALIGN ||
-	    (last != PINSHM_POS_NONE && last % PINSHM_REC_ALIGN))
+	if ((head | pos | zeroed) % PINSHM_REC_ALIGN ||
+	    (last != PINSHM_POS_NONE && last % PINSHM_REC_ALIGN) ||
+	    head - zeroed > ring->cap)
 		return -EBADMSG;
 	if (pos - head > ring->cap) {
 		/* The consumer is ahead of the hint: trust its position. */
@@ -130,20 +140,34 @@ static int producer_recover(struct pinshm_spsc *ring)
 			size = __pinshm_rec_size(len);
 			if (len > ring->max_record || off + size > ring->cap)
 				return -EBADMSG;
-			last = pos;
+			walked = pos;
 			msgs++;
 			bytes += len;
 		}
-		if (pos + size - head > ring->cap - PINSHM_REC_HDR)
+		if (pos + size + PINSHM_REC_HDR - zeroed > ring->cap)
 			return -EBADMSG;
 		pos += size;
 	}
-	/* The last record may be consumed already; its bytes stay until we
-	 * write again. A hint more than a lap old is meaningless. */
-	if (last != PINSHM_POS_NONE && pos - last > ring->cap)
+	/*
+	 * The newest published record: one we walked over; else, if the
+	 * consumer released past the hint, the newest released one, which
+	 * starts at zeroed; else the hint.
+	 */
+	if (walked != PINSHM_POS_NONE)
+		last = walked;
+	else if (zeroed != head && head == pos)
+		last = zeroed;
+	if (last != PINSHM_POS_NONE && (pos - last > ring->cap || last >= pos))
 		last = PINSHM_POS_NONE;
+	/*
+	 * Ours from here to zeroed + cap: make it all zero again. The
+	 * consumer may be polling the length word at pos: store it
+	 * atomically; nobody reads the rest.
+	 */
+	PINSHM_WRITE_ONCE(__pinshm_spsc_rec(ring, pos)->len, 0);
+	__pinshm_spsc_zero(ring, pos + sizeof(uint32_t), zeroed + ring->cap);
 	ring->tail = pos;
-	ring->head_cache = head;
+	ring->zeroed_cache = zeroed;
 	ring->last_pos = last;
 	ring->msgs_in = PINSHM_READ_ONCE(sh->msgs_in) + msgs;
 	ring->bytes_in = PINSHM_READ_ONCE(sh->bytes_in) + bytes;
@@ -192,13 +216,20 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 			return ret;
 		}
 	} else {
-		/* Continue from the last release; unreleased peeks come again. */
-		ring.head = pinshm_load_acquire(&sh->head);	/* (C) */
-		if (ring.head % PINSHM_REC_ALIGN) {
+		/*
+		 * Continue from the last release; unreleased peeks come
+		 * again. A predecessor that died mid-zeroing left [zeroed,
+		 * head) partly unzeroed: our next release zeroes it again.
+		 */
+		ring.head = PINSHM_READ_ONCE(sh->head);	/* our own role's */
+		ring.zeroed = PINSHM_READ_ONCE(sh->zeroed);
+		if ((ring.head | ring.zeroed) % PINSHM_REC_ALIGN ||
+		    ring.head - ring.zeroed > cap) {
 			__pinshm_role_drop(&sh->consumer);
 			return -EBADMSG;
 		}
 		ring.rpos = ring.head;
+		ring.rlast = ring.zeroed;
 		ring.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
 		ring.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
 	}

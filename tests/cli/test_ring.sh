@@ -26,7 +26,7 @@ err_is "^pinshm: ring add $N/r1: invalid capacity 5000 \(a power of two, at leas
 rc 1 ring add "$N" r1 --type spsc --capacity 512
 err_is "invalid capacity 512"
 rc 1 ring add "$N" r1 --type spsc --capacity 4K --max-record 4K
-err_is "invalid max record 4096 \(at most 2032 for capacity 4K"
+err_is "invalid max record 4096 \(at most 1349 for capacity 4K"
 rc 1 ring add "$N" r1 --type spsc --capacity 4M
 err_is "no room left in the region"
 rc 2 ring add "$N" r1 --type spsc --capacity lots

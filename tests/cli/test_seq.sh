@@ -37,9 +37,9 @@ rc 1 pub "$N" r --size 2K
 err_is "^pinshm: pub $N/r: --size 2048 above the ring's max record 1008\$"
 rc 1 pub "$N" r --seq --size 16
 err_is "^pinshm: pub $N/r: --size 16 too small for --seq records \(at least 32\)\$"
-ok ring add "$N" b --type spsc --capacity 4K --max-record 2000
-rc 1 pub "$N" b --seq --size 1500
-err_is "^pinshm: pub $N/b: --seq record of 1500 bytes is over a third of the ring \(capacity 4K\), so a restart could not find it; use --size <= 1352\$"
+ok ring add "$N" b --type spsc --capacity 4K --max-record 1349
+rc 1 pub "$N" b --seq --size 1350
+err_is "^pinshm: pub $N/b: --size 1350 above the ring's max record 1349\$"
 rc 2 pub "$N" r --count -5
 rc 2 pub "$N" r --rate 0
 rc 2 tail "$N" r --producers 2

@@ -52,7 +52,7 @@ static const struct {
 } rings[] = {
 	{ "md",		4096,	0,	4096 / 4 - 16 },
 	{ "orders",	65536,	100,	100 },
-	{ "exec",	8192,	4080,	4080 },
+	{ "exec",	8192,	2714,	2714 },
 	{ "log.0",	16384,	0,	16384 / 4 - 16 },
 	{ "A-z_9",	4096,	1,	1 },
 };
@@ -255,13 +255,13 @@ Test(dir, bad_ring_parameters_give_EINVAL)
 	T_ERR(pinshm_spsc_create(g_r, "q", 3 << 12, 0), -EINVAL);
 	T_ERR(pinshm_spsc_create(g_r, "q", UINT64_MAX, 0), -EINVAL);
 	T_ERR(pinshm_spsc_create(g_r, "q", 1ull << 63, 0), -EINVAL);
-	/* 2 * (max_record + 16) <= capacity */
-	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 2033), -EINVAL);
+	/* 3 * (max_record + 16) <= capacity */
+	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 1350), -EINVAL);
 	T_ERR(pinshm_spsc_create(g_r, "q", 4096, 4096), -EINVAL);
 	T_ERR(pinshm_spsc_create(g_r, "q", 4096, UINT64_MAX), -EINVAL);
 	T_ERR(pinshm_spsc_create(g_r, "q", 4096, UINT64_MAX / 2), -EINVAL);
 	cr_assert_eq(pinshm_obj_list(g_r, NULL, 0), 0);
-	T_OK(pinshm_spsc_create(g_r, "q", 4096, 2032));
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 1349));
 }
 
 /* The header documents capacity >= 1 KiB. */

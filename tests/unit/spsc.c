@@ -263,15 +263,19 @@ Test(spsc, claim_on_a_full_ring_gives_EAGAIN_and_counts_one_full_event)
 	}
 	cr_assert_eq(stats().full_events, 1);
 	/*
-	 * Room for one more (two released: the next record also needs the
-	 * filler to the end of the buffer), then full again: a second event.
+	 * Room for one more after three releases (the newest released
+	 * record is kept until the next release, and the next record also
+	 * needs the filler to the end of the buffer), then full again: a
+	 * second event.
 	 */
 	expect_seq(&c, 0, 100);
 	expect_seq(&c, 1, 100);
+	T_ERR(send_seq(&p, n, 100), -EAGAIN);
+	expect_seq(&c, 2, 100);
 	T_OK(send_seq(&p, n, 100));
 	T_ERR(send_seq(&p, n + 1, 100), -EAGAIN);
 	cr_assert_eq(stats().full_events, 2);
-	for (i = 2; i <= n; i++)
+	for (i = 3; i <= n; i++)
 		expect_seq(&c, i, 100);
 	expect_empty(&c);
 	T_OK(pinshm_spsc_detach(&p));
@@ -899,20 +903,19 @@ Test(spsc, detach_twice_is_an_error_not_a_crash)
 	cr_assert_eq(stats().producer_pid, 0);
 }
 
-Test(spsc, a_ring_of_the_largest_record_size_takes_two_records)
+/* 3 * (max_record + 16) <= capacity: the largest record always fits. */
+Test(spsc, a_ring_of_the_largest_record_size_takes_one_after_another)
 {
 	struct pinshm_spsc p, c;
-	uint64_t max;
+	uint64_t max, i;
 
-	max = mk_ring(4096, 4096 / 2 - 16);
-	cr_assert_eq(max, 2032);
+	max = mk_ring(4096, 4096 / 3 - 16);
+	cr_assert_eq(max, 1349);
 	attach2(&p, &c);
-	T_OK(send_seq(&p, 0, 2032));
-	expect_seq(&c, 0, 2032);
-	T_OK(send_seq(&p, 1, 2032));	/* needs a filler first */
-	expect_seq(&c, 1, 2032);
-	T_OK(send_seq(&p, 2, 2032));
-	expect_seq(&c, 2, 2032);
+	for (i = 0; i < 12; i++) {	/* wraps, with fillers */
+		T_OK(send_seq(&p, i, 1349));
+		expect_seq(&c, i, 1349);
+	}
 	T_OK(pinshm_spsc_detach(&p));
 	T_OK(pinshm_spsc_detach(&c));
 }

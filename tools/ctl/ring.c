@@ -21,14 +21,10 @@
  * committed record is kept in the ring itself: after pinshm_spsc_attach()
  * takes over the producer role, pinshm_spsc_last() reads back the last
  * published record, and we accept it only when its type, magic, lengths
- * and hash all agree. The consumer never writes the buffer, so its bytes
- * are intact even when it has been consumed, unless the dead producer
- * itself overwrote them with a claim it never committed: a claim writes at
- * most pad + size + next-header bytes past the tail (pad < size), so the
- * last record of L bytes survives an uncommitted claim of S bytes when
- * 2 * S + L <= capacity. pub --seq enforces that, which is why a --seq
- * record may take at most a third of the ring. Nothing else is needed: no
- * shared word to keep in step with the commit.
+ * and hash all agree. The library keeps that record intact even when it
+ * has been consumed (the consumer zeroes released records one behind,
+ * and a producer never writes past zeroed + capacity), so nothing else is
+ * needed: no shared word to keep in step with the commit.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,11 +54,6 @@ struct ctl_seq_hdr {
 };
 
 _Static_assert(sizeof(struct ctl_seq_hdr) == CTL_SEQ_HDR, "seq header size");
-
-static uint64_t ctl_rec_size(uint64_t len)
-{
-	return PINSHM_REC_HDR + ((len + PINSHM_REC_ALIGN - 1) & ~(uint64_t)(PINSHM_REC_ALIGN - 1));
-}
 
 /* 64-bit FNV-style hash over 8-byte words, folded to 32 bits. */
 static uint32_t ctl_seq_hash(const uint8_t *p, size_t n)
@@ -146,7 +137,7 @@ static int ctl_seq_check(const uint8_t *p, uint32_t len, uint32_t type,
  * not check out (then resuming could duplicate or skip: refuse).
  */
 static int ctl_seq_find_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
-			     uint64_t *size, char *why, size_t whylen)
+			     char *why, size_t whylen)
 {
 	struct pinshm_msg m;
 	int ret;
@@ -158,7 +149,6 @@ static int ctl_seq_find_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
 		return -ENOMSG;
 	if (ctl_seq_check(m.data, m.len, m.type, h, why, whylen))
 		return -EBADMSG;
-	*size = ctl_rec_size(m.len);
 	return 0;
 }
 
@@ -308,10 +298,10 @@ int cmd_ring(int argc, char **argv)
 		ctl_errorf("%s: invalid capacity %s (a power of two, at least 1K)", ctx, cap_arg);
 		return CTL_EXIT_FAIL;
 	}
-	if (maxrec && (2 * (maxrec + 16) > cap || maxrec > PINSHM_REC_LEN_MASK)) {
+	if (maxrec && (3 * (maxrec + 16) > cap || maxrec > PINSHM_REC_LEN_MASK)) {
 		ctl_errorf("%s: invalid max record %" PRIu64 " (at most %" PRIu64
-			   " for capacity %s: 2 * (max_record + 16) <= capacity)", ctx, maxrec,
-			   cap / 2 - 16, ctl_fmt_size(cap, b1, sizeof(b1)));
+			   " for capacity %s: 3 * (max_record + 16) <= capacity)", ctx, maxrec,
+			   cap / 3 - 16, ctl_fmt_size(cap, b1, sizeof(b1)));
 		return CTL_EXIT_FAIL;
 	}
 
@@ -377,7 +367,7 @@ static int ctl_claim(struct pinshm_spsc *ring, uint32_t len, void **dst)
 
 static int ctl_pub_run(const char *ctx, struct pinshm_spsc *ring, const struct ctl_pub *o)
 {
-	uint64_t first = 1, last_done = 0, sent = 0, i, seq, t0, t1, lastsize = 0;
+	uint64_t first = 1, last_done = 0, sent = 0, i, seq, t0, t1;
 	uint32_t len = (uint32_t)o->size;
 	struct ctl_seq_hdr lh;
 	uint8_t *msg;
@@ -391,25 +381,9 @@ static int ctl_pub_run(const char *ctx, struct pinshm_spsc *ring, const struct c
 		return CTL_EXIT_FAIL;
 	}
 	if (o->seq) {
-		uint64_t s = ctl_rec_size(o->size);
-		uint64_t most = (ring->cap / 3 - PINSHM_REC_HDR) & ~(uint64_t)7;
-
-		if (3 * s > ring->cap) {
-			ctl_errorf("%s: --seq record of %" PRIu64 " bytes is over a third of the ring "
-				   "(capacity %s), so a restart could not find it; use --size <= %"
-				   PRIu64, ctx, o->size, ctl_fmt_size(ring->cap, b1, sizeof(b1)),
-				   most < ring->max_record ? most : ring->max_record);
-			return CTL_EXIT_FAIL;
-		}
-		ret = ctl_seq_find_last(ring, &lh, &lastsize, why, sizeof(why));
+		ret = ctl_seq_find_last(ring, &lh, why, sizeof(why));
 		if (ret == 0 && lh.id == o->id) {
 			first = lh.seq + 1;
-			if (2 * s + lastsize > ring->cap) {
-				ctl_errorf("%s: --size %" PRIu64 " too large to follow the last record "
-					   "(%" PRIu64 " bytes) safely; use a smaller --size", ctx,
-					   o->size, lastsize - PINSHM_REC_HDR);
-				return CTL_EXIT_FAIL;
-			}
 			if (!o->quiet)
 				fprintf(stderr, "pinshm: %s: producer %u resumes after seq %" PRIu64 "\n",
 					ctx, o->id, lh.seq);

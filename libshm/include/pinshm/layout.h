@@ -91,6 +91,16 @@ struct pinshm_rec {
 #define PINSHM_REC_LEN_MASK	0x3fffffffu
 #define PINSHM_REC_ALIGN	8u
 
+/*
+ * A wait queue word pair for futex sleeping (pinshm/wait.h). seq is the
+ * futex word, bumped by every wake; waiters counts sleepers and is written
+ * only by sleepers. It lives in a 128-byte block of its own.
+ */
+struct pinshm_waitq {
+	uint32_t seq;
+	uint32_t waiters;
+};
+
 struct pinshm_role {
 	uint32_t pid;		/* holder, 0 when free */
 	uint32_t __pad;
@@ -123,10 +133,13 @@ struct pinshm_spsc_shared {
 	uint64_t bytes_out;
 	uint64_t corrupt;	/* peeks refused as -EBADMSG */
 	struct pinshm_role consumer;
-	uint8_t __pad2[PINSHM_BLOCK - 48];
+	uint64_t zeroed;	/* bytes below this are zero again and free;
+				 * the last released record starts here */
+	uint8_t __pad2[PINSHM_BLOCK - 56];
 
-	/* Block 3: reserved for the futex waiter word (consumer-written). */
-	uint8_t __pad3[PINSHM_BLOCK];
+	/* Block 3: the consumer's wait queue (written by sleepers). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad3[PINSHM_BLOCK - 8];
 };
 
 #define PINSHM_SPSC_HDR_SIZE	512

@@ -6,30 +6,41 @@
  *
  * One message moves one cache line. The consumer never reads the
  * producer's index: it polls the length word of the record at its own
- * position. The producer reads the consumer's index only when its cached
- * copy says the ring is full. A length word of 0 means "not yet", so before
- * publishing a record the producer zeroes the header that follows it; the
- * consumer therefore never mistakes bytes left from an earlier lap for a
- * record.
+ * position, where 0 means "not yet" (published words carry
+ * PINSHM_REC_COMMIT, so empty payloads are records too). For that, every
+ * byte the producer may write next is zero: the consumer zeroes what it
+ * has released, one record behind (the newest released record stays
+ * intact, so a restarted producer can read its last message back), and
+ * hands the space back through sh->zeroed. The producer reads sh->zeroed
+ * only when its cached copy says the ring is full.
  *
- * Shared fields and their single writer:
- *   record headers (len, type) ...... producer
+ * Ownership of the buffer, by position (free-running byte counts):
+ *   [zeroed, head)        consumer's: released, being zeroed
+ *   [head, tail)          published records, read-only to both
+ *   [tail, zeroed + cap)  producer's: all zero until it writes; it
+ *                         leaves the last 8 bytes (a header) unwritten
+ * Shared words and their single writer:
+ *   record headers (len, type) ............ producer; zeroed by the consumer
+ *                                           once released (ownership above)
  *   sh->tail, last, msgs_in, bytes_in, full_events ...... producer
- *   sh->head, msgs_out, bytes_out, corrupt ...... consumer
+ *   sh->head, zeroed, msgs_out, bytes_out, corrupt ...... consumer
  *
  * Ordering:
- *   (A) producer: write payload, type and the zero of the next header, then
- *       store-release len
+ *   (A) producer: write payload and type, then store-release len
  *     pairs with
  *   (B) consumer: load-acquire len, then read type and payload.
- *   (C) consumer: finish reading the payload, then store-release head
+ *   (C) consumer: finish reading, store-release head (a restart point:
+ *       everything below is consumed), zero [zeroed, start of the last
+ *       released record), then store-release zeroed
  *     pairs with
- *   (D) producer: load-acquire head, then overwrite the bytes below it.
+ *   (D) producer: load-acquire zeroed, then write into the bytes below
+ *       zeroed + cap (they are zero and nobody reads them).
  *   (E) producer: store sh->last, then store-release sh->tail, both after
  *       (A); a restarted producer (pinshm_spsc_attach()) starts from tail
- *       and walks forward over published headers, so a producer killed
- *       between (A) and (E) loses nothing, and last is never newer than
- *       tail. The counters are relaxed statistics.
+ *       (or head, if the consumer is past it) and walks forward over
+ *       published headers, so a producer killed between (A) and (E) loses
+ *       nothing; it then zeroes its free space, which a dead producer may
+ *       have written without publishing. The counters are relaxed.
  *
  * A batch: pinshm_spsc_stage() writes every header but the first with a
  * relaxed store and keeps the first back; pinshm_spsc_publish() then
@@ -81,7 +92,7 @@ struct pinshm_spsc {
 
 	/* producer */
 	uint64_t tail;		/* end of everything staged */
-	uint64_t head_cache;	/* last head seen, <= sh->head */
+	uint64_t zeroed_cache;	/* last sh->zeroed seen */
 	uint64_t claim_pad;	/* bytes of filler before the claimed record */
 	uint64_t held_off;
 	uint64_t last_pos;	/* start of the last staged record */
@@ -95,6 +106,8 @@ struct pinshm_spsc {
 	/* consumer */
 	uint64_t head;		/* released position */
 	uint64_t rpos;		/* read position: head plus peeked records */
+	uint64_t rlast;		/* start of the last peeked record */
+	uint64_t zeroed;	/* our copy of sh->zeroed */
 	uint32_t peeked_msgs;
 	uint64_t peeked_bytes;
 	uint64_t msgs_out;
@@ -137,12 +150,16 @@ static inline int pinshm_spsc_claim(struct pinshm_spsc *r, uint32_t len,
 	size = __pinshm_rec_size(len);
 	off = r->tail & r->mask;
 	pad = off + size > r->cap ? r->cap - off : 0;
-	/* The record, the filler before it, and the next header to zero. */
+	/*
+	 * The record, the filler before it, and the header after it, which
+	 * must stay zero: at zeroed + cap lies the newest released record,
+	 * kept intact, whose header must not be read as a new one.
+	 */
 	need = pad + size + PINSHM_REC_HDR;
-	if (r->tail + need - r->head_cache > r->cap) {
-		/* (D) pairs with (C): the consumer is done with these bytes. */
-		r->head_cache = pinshm_load_acquire(&r->sh->head);
-		if (r->tail + need - r->head_cache > r->cap) {
+	if (r->tail + need - r->zeroed_cache > r->cap) {
+		/* (D) pairs with (C): these bytes are zero and unread. */
+		r->zeroed_cache = pinshm_load_acquire(&r->sh->zeroed);
+		if (r->tail + need - r->zeroed_cache > r->cap) {
 			if (!r->blocked) {
 				r->blocked = true;
 				PINSHM_WRITE_ONCE(r->sh->full_events,
@@ -185,9 +202,7 @@ static inline void pinshm_spsc_stage(struct pinshm_spsc *r, uint32_t len,
 		r->tail += r->claim_pad;
 		r->claim_pad = 0;
 	}
-	/* Published by (A) together with this record. */
-	PINSHM_WRITE_ONCE(__pinshm_spsc_rec(r, r->tail + size)->len, 0);
-	__pinshm_spsc_rec(r, r->tail)->type = type;
+	__pinshm_spsc_rec(r, r->tail)->type = type;	/* published by (A) */
 	__pinshm_spsc_put_len(r, r->tail, PINSHM_REC_COMMIT | len);
 	r->last_pos = r->tail;
 	r->tail += size;
@@ -260,6 +275,7 @@ static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
 	m->data = rec + 1;
 	m->len = len;
 	m->type = rec->type;
+	r->rlast = r->rpos;
 	r->rpos += size;
 	r->peeked_msgs++;
 	r->peeked_bytes += len;
@@ -286,6 +302,20 @@ static inline int pinshm_spsc_peek_batch(struct pinshm_spsc *r,
 	return (int)i;
 }
 
+/* Zero [from, to) of the buffer, positions free-running. */
+static inline void __pinshm_spsc_zero(struct pinshm_spsc *r, uint64_t from,
+				      uint64_t to)
+{
+	uint64_t off = from & r->mask, len = to - from;
+
+	if (off + len > r->cap) {
+		memset(r->buf + off, 0, r->cap - off);
+		len -= r->cap - off;
+		off = 0;
+	}
+	memset(r->buf + off, 0, len);
+}
+
 /* Give every peeked record back to the producer. */
 static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 {
@@ -296,8 +326,12 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 	r->bytes_out += r->peeked_bytes;
 	r->peeked_msgs = 0;
 	r->peeked_bytes = 0;
-	/* (C) pairs with (D): our payload reads are done. */
+	/* (C) our payload reads are done; below head is consumed. */
 	pinshm_store_release(&r->sh->head, r->head);
+	/* (C) keep the newest released record, zero the rest, hand it over. */
+	__pinshm_spsc_zero(r, r->zeroed, r->rlast);
+	r->zeroed = r->rlast;
+	pinshm_store_release(&r->sh->zeroed, r->zeroed);
 	PINSHM_WRITE_ONCE(r->sh->msgs_out, r->msgs_out);
 	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
 }
@@ -332,7 +366,7 @@ static inline int pinshm_spsc_recv(struct pinshm_spsc *r, void *buf,
 {
 	struct pinshm_msg m;
 	unsigned int spins = 0;
-	uint64_t rpos = r->rpos;
+	uint64_t rpos = r->rpos, rlast = r->rlast;
 	int ret;
 
 	while ((ret = pinshm_spsc_peek(r, &m)) == -EAGAIN) {
@@ -344,6 +378,7 @@ static inline int pinshm_spsc_recv(struct pinshm_spsc *r, void *buf,
 		return ret;
 	if (m.len > buflen) {
 		r->rpos = rpos;
+		r->rlast = rlast;
 		r->peeked_msgs--;
 		r->peeked_bytes -= m.len;
 		return -EMSGSIZE;
