@@ -28,7 +28,6 @@
 #define PINSHM_BENCH_COMMON_H
 
 #include <errno.h>
-#include <math.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -110,7 +109,7 @@ static inline bool bench_cpu_flag(const char *flag)
 	return found;
 }
 
-static int bench_cmp_u64(const void *a, const void *b)
+static inline int bench_cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
@@ -204,14 +203,18 @@ static inline void bench_wait_until(uint64_t t)
 /* ------------------------------------------------------------------ */
 
 /*
- * Every sample is counted. Values below 2 * 64 have a bucket each; above,
- * each power of two is split into 64 linear sub-buckets, so a reported
- * value is within 1/64 (1.6%) of the sample. Values are TSC ticks (or any
- * unit: the histogram does not care). 59 * 64 buckets cover all of uint64_t.
+ * Every sample is counted. Values below 2 * 64 have a bucket each (exact);
+ * above, each power of two [2^k, 2^(k+1)) is split into 64 linear
+ * sub-buckets of width 2^(k-6). A percentile is reported as the middle of
+ * its bucket, so it is within half a bucket width of the true sample:
+ * a relative error below 1/128 (0.79%), BENCH_HIST_REL_ERR. Values are TSC
+ * ticks (or any unit: the histogram does not care). 59 * 64 buckets cover
+ * all of uint64_t; 30 KiB per histogram.
  */
 #define BENCH_HIST_SUB_BITS	6
 #define BENCH_HIST_SUB		(1u << BENCH_HIST_SUB_BITS)
 #define BENCH_HIST_BUCKETS	((64 - BENCH_HIST_SUB_BITS + 1) * BENCH_HIST_SUB)
+#define BENCH_HIST_REL_ERR	(1.0 / (2 * BENCH_HIST_SUB))
 
 struct bench_hist {
 	uint64_t count;
@@ -289,9 +292,32 @@ static inline void bench_hist_merge(struct bench_hist *dst,
 }
 
 /*
+ * How many samples make p percent of count, rounded up (the nearest-rank
+ * definition: the p-th percentile is the rank-th smallest sample), at least
+ * 1 and at most count. Integer rounding: no libm.
+ */
+static inline uint64_t bench_hist_rank(uint64_t count, double p)
+{
+	double x = p / 100.0 * (double)count;
+	uint64_t want;
+
+	if (x <= 1)
+		return 1;
+	if (x >= (double)count)
+		return count;
+	want = (uint64_t)x;
+	/* Round up, but not for decimal noise: 99.9% of 10^6 is 999000. */
+	if ((double)want < x - 1e-9 * x)
+		want++;
+	return want;
+}
+
+/*
  * The value at percentile p (0..100]: the smallest bucket whose cumulative
- * count reaches p% of the samples, reported as the middle of that bucket and
- * clamped to the exact min and max seen.
+ * count reaches the nearest rank of p, reported as the middle of that
+ * bucket and clamped to the exact min and max seen (p100 is the max).
+ * Exact below 128, else within BENCH_HIST_REL_ERR of the nearest-rank
+ * sample.
  */
 static inline uint64_t bench_hist_percentile(const struct bench_hist *h,
 					     double p)
@@ -301,9 +327,9 @@ static inline uint64_t bench_hist_percentile(const struct bench_hist *h,
 
 	if (!h->count)
 		return 0;
-	want = (uint64_t)ceil(p / 100.0 * (double)h->count);
-	if (want < 1)
-		want = 1;
+	want = bench_hist_rank(h->count, p);
+	if (want == h->count)
+		return h->max;	/* p100 is the max, exactly */
 	for (i = 0; i < BENCH_HIST_BUCKETS; i++) {
 		seen += h->bucket[i];
 		if (seen >= want)
@@ -332,9 +358,7 @@ static inline double bench_hist_mean_below(const struct bench_hist *h,
 
 	if (!h->count)
 		return 0;
-	want = (uint64_t)ceil(p / 100.0 * (double)h->count);
-	if (want < 1)
-		want = 1;
+	want = bench_hist_rank(h->count, p);
 	for (i = 0; i < BENCH_HIST_BUCKETS && seen < want; i++) {
 		if (!h->bucket[i])
 			continue;
@@ -349,7 +373,7 @@ static inline double bench_hist_mean_below(const struct bench_hist *h,
 
 /* A summary in nanoseconds. tmean: mean of the samples up to p99. */
 struct bench_lat {
-	double p50, p99, p999, max, min, mean, tmean;
+	double p50, p90, p99, p999, p9999, max, min, mean, tmean;
 	uint64_t count;
 };
 
@@ -359,8 +383,10 @@ static inline void bench_hist_summary(const struct bench_hist *h,
 {
 	out->count = h->count;
 	out->p50 = bench_ticks_to_ns(c, bench_hist_percentile(h, 50.0));
+	out->p90 = bench_ticks_to_ns(c, bench_hist_percentile(h, 90.0));
 	out->p99 = bench_ticks_to_ns(c, bench_hist_percentile(h, 99.0));
 	out->p999 = bench_ticks_to_ns(c, bench_hist_percentile(h, 99.9));
+	out->p9999 = bench_ticks_to_ns(c, bench_hist_percentile(h, 99.99));
 	out->max = h->count ? bench_ticks_to_ns(c, h->max) : 0;
 	out->min = h->count ? bench_ticks_to_ns(c, h->min) : 0;
 	out->mean = h->count ? h->sum / (double)h->count / c->ticks_per_ns : 0;
@@ -375,7 +401,7 @@ struct bench_spread {
 	double median, min, max;
 };
 
-static int bench_cmp_double(const void *a, const void *b)
+static inline int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 
@@ -745,6 +771,215 @@ static inline uint64_t bench_oneway_raw_recv(struct bench_pp *pp,
 			bench_hist_add(h, d);
 	}
 	return neg;
+}
+
+/* ------------------------------------------------------------------ */
+/* Inline streaming ring: the baseline for throughput                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A minimal fixed-slot ring, everything inline: each slot is a u64 stamp
+ * followed by the payload, so a 56-byte payload fills exactly one 64-byte
+ * line, as an SPSC record with its 8-byte header does. The consumer polls
+ * the stamp of the slot at its position (never the producer's index); the
+ * producer reads the consumer's index only when its cached copy says full.
+ * One memcpy per message. The floor for streaming: one line moved per
+ * message and nothing else shared on the way.
+ *
+ * A slot's stamp is its free-running position + 1, so a stamp left from an
+ * earlier lap (or run) never looks new. Each payload starts with its u64
+ * sequence number (first, first + 1, ...), which the consumer checks.
+ * Positions continue across runs.
+ *
+ * With batch > 1 the producer writes the stamps of a batch relaxed but
+ * keeps the first back, and store-releases it last: the consumer sees the
+ * whole batch at once (as pinshm_spsc_stage()/publish() do); the consumer
+ * releases its index once per batch.
+ *
+ * Protocol (STYLE.md, memory ordering):
+ *   the slots (stamp and payload), bench_raw_ring.tail ...... producer only
+ *   bench_raw_ring.head ...................................... consumer only
+ *   (R1) producer: write the payload (and later stamps of a batch), then
+ *        store-release the stamp
+ *     pairs with
+ *   (R2) consumer: load-acquire the stamp, then read the payload.
+ *   (R3) consumer: read the payload, then store-release head
+ *     pairs with
+ *   (R4) producer: load-acquire head, then overwrite slots below it.
+ *   tail is the producer's own position, kept between runs; nobody else
+ *   reads it.
+ */
+struct bench_raw_ring {
+	_Alignas(BENCH_BLOCK) uint64_t tail;	/* producer only */
+	_Alignas(BENCH_BLOCK) uint64_t head;	/* consumer only */
+	_Alignas(BENCH_BLOCK) uint8_t slots[];
+};
+
+/* Shape of a raw ring: nslots (a power of two) slots of slot bytes. */
+struct bench_raw_shape {
+	uint64_t nslots;
+	uint32_t slot;		/* stamp + payload rounded up to 8 */
+	uint32_t size;		/* payload bytes, >= 8 */
+};
+
+/* The largest power-of-two slot count whose slots fit in bytes. */
+static inline struct bench_raw_shape bench_raw_shape_of(uint32_t size,
+							uint64_t bytes)
+{
+	struct bench_raw_shape sh;
+
+	sh.size = size;
+	sh.slot = 8 + ((size + 7) & ~7u);
+	for (sh.nslots = 2; sh.nslots * 2 * sh.slot <= bytes;)
+		sh.nslots *= 2;
+	return sh;
+}
+
+static inline uint64_t bench_raw_ring_bytes(const struct bench_raw_shape *sh)
+{
+	return sizeof(struct bench_raw_ring) + sh->nslots * sh->slot;
+}
+
+static inline uint64_t *bench_raw_stamp(struct bench_raw_ring *rr,
+					const struct bench_raw_shape *sh,
+					uint64_t pos)
+{
+	return (uint64_t *)(rr->slots + (pos & (sh->nslots - 1)) * sh->slot);
+}
+
+/*
+ * Producer: count messages copied from tmpl (size bytes; its first 8 are
+ * overwritten with the sequence number, first, first + 1, ...). yield:
+ * sched_yield() while full instead of spinning (for a consumer that
+ * sleeps).
+ */
+static inline void bench_raw_produce(struct bench_raw_ring *rr,
+				     const struct bench_raw_shape *sh,
+				     void *tmpl, uint64_t first,
+				     uint64_t count, unsigned int batch,
+				     bool yield)
+{
+	uint64_t tail = PINSHM_READ_ONCE(rr->tail);	/* we are its writer */
+	uint64_t head_cache, i, held_v = 0, *stamp, *held = NULL;
+	unsigned int k = 0;
+
+	/* (R4) pairs with (R3). */
+	head_cache = pinshm_load_acquire(&rr->head);
+	for (i = first; i < first + count; i++) {
+		while (tail - head_cache >= sh->nslots) {
+			if (held) {
+				/* (R1) pairs with (R2): the batch so far. */
+				pinshm_store_release(held, held_v);
+				held = NULL;
+				k = 0;
+			}
+			/* (R4) pairs with (R3): the consumer is done. */
+			head_cache = pinshm_load_acquire(&rr->head);
+			if (tail - head_cache >= sh->nslots) {
+				if (yield)
+					sched_yield();
+				else
+					pinshm_cpu_relax();
+			}
+		}
+		stamp = bench_raw_stamp(rr, sh, tail);
+		memcpy(tmpl, &i, sizeof(i));
+		memcpy(stamp + 1, tmpl, sh->size);
+		if (batch <= 1) {
+			/* (R1) pairs with (R2): payload before stamp. */
+			pinshm_store_release(stamp, tail + 1);
+		} else if (!held) {
+			held = stamp;
+			held_v = tail + 1;
+		} else {
+			/* Made visible by the release of the held stamp. */
+			PINSHM_WRITE_ONCE(*stamp, tail + 1);
+		}
+		tail++;
+		if (held && ++k >= batch) {
+			/* (R1) pairs with (R2): the whole batch. */
+			pinshm_store_release(held, held_v);
+			held = NULL;
+			k = 0;
+		}
+	}
+	if (held)
+		/* (R1) pairs with (R2): the whole batch. */
+		pinshm_store_release(held, held_v);
+	PINSHM_WRITE_ONCE(rr->tail, tail);
+}
+
+/*
+ * Consumer: take what has been published, up to want messages, checking
+ * sequence numbers from *next on. Spins until at least one is there unless
+ * nowait. Returns how many were taken, or -EBADMSG on a wrong sequence.
+ * *t_first is stamped when the first message of the run (*next == 0)
+ * arrives.
+ */
+static inline int64_t bench_raw_take(struct bench_raw_ring *rr,
+				     const struct bench_raw_shape *sh,
+				     uint64_t *next, uint64_t want,
+				     unsigned int batch, bool nowait,
+				     uint64_t *t_first)
+{
+	uint64_t head = PINSHM_READ_ONCE(rr->head);	/* we are its writer */
+	uint64_t released = head, seq, n = 0, *stamp;
+
+	stamp = bench_raw_stamp(rr, sh, head);
+	/* (R2) pairs with (R1): the payload is written. */
+	while (pinshm_load_acquire(stamp) != head + 1) {
+		if (nowait)
+			return 0;
+		pinshm_cpu_relax();
+	}
+	if (*next == 0)
+		*t_first = bench_now();
+	while (n < want) {
+		stamp = bench_raw_stamp(rr, sh, head);
+		/* (R2) pairs with (R1): the payload is written. */
+		if (pinshm_load_acquire(stamp) != head + 1)
+			break;
+		memcpy(&seq, stamp + 1, sizeof(seq));
+		if (seq != *next)
+			return -EBADMSG;
+		(*next)++;
+		head++;
+		n++;
+		if (head - released >= batch) {
+			/* (R3) pairs with (R4): payload read. */
+			pinshm_store_release(&rr->head, head);
+			released = head;
+		}
+	}
+	if (released != head)
+		/* (R3) pairs with (R4): payload read. */
+		pinshm_store_release(&rr->head, head);
+	return (int64_t)n;
+}
+
+/*
+ * Consumer of a whole run: count messages; returns messages per second
+ * from the first arrival to the last, 0 if unmeasurable, or -EBADMSG.
+ */
+static inline double bench_raw_consume(struct bench_raw_ring *rr,
+				       const struct bench_raw_shape *sh,
+				       uint64_t count, unsigned int batch,
+				       const struct bench_clock *clk)
+{
+	uint64_t next = 0, t_first = 0, t_last;
+	int64_t n;
+
+	while (next < count) {
+		n = bench_raw_take(rr, sh, &next, count - next, batch, false,
+				   &t_first);
+		if (n < 0)
+			return (double)n;
+	}
+	t_last = bench_now();
+	if (count < 2 || t_last <= t_first)
+		return 0;
+	return (double)(count - 1) /
+	       (bench_ticks_to_ns(clk, t_last - t_first) * 1e-9);
 }
 
 /* ------------------------------------------------------------------ */

@@ -6,8 +6,8 @@
  *   raw ping-pong   two cache lines, each process spins on one and writes
  *                   the other: the floor for a round trip (common.h).
  *   spsc ping-pong  two SPSC rings A->B and B->A, --size payload each way.
- *   raw stream      a minimal fixed-slot ring written inline below (head
- *                   and tail in their own 128-byte blocks, cached opposite
+ *   raw stream      a minimal fixed-slot ring, inline (common.h: a stamp
+ *                   per slot polled by the consumer, cached opposite
  *                   index): the floor for streaming, unbatched and batch 32.
  *   spsc stream     the library ring, claim/commit each message, then
  *                   stage 32 + publish with peek_batch/release.
@@ -19,15 +19,8 @@
  * the median with the min-max spread across repetitions: the machine's
  * noise is part of the result. Nothing here asserts a timing.
  *
- * Protocol of the inline baseline ring (struct raw_ring):
- *   raw_ring.tail, the slots ...... producer only
- *   raw_ring.head ................. consumer only
- *   (R1) producer: write slots, then store-release tail
- *     pairs with
- *   (R2) consumer: load-acquire tail, then read slots.
- *   (R3) consumer: read slots, then store-release head
- *     pairs with
- *   (R4) producer: load-acquire head, then overwrite slots below it.
+ * The inline baseline ring (struct bench_raw_ring) and its protocol live in
+ * common.h; `pinshm bench` uses the same one.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -83,16 +76,10 @@ struct noise {
 	long nivcsw[2];		/* our processes' involuntary switches */
 };
 
-struct raw_ring {
-	_Alignas(BENCH_BLOCK) uint64_t tail;	/* producer only */
-	_Alignas(BENCH_BLOCK) uint64_t head;	/* consumer only */
-	_Alignas(BENCH_BLOCK) uint8_t slots[];
-};
-
 /* The region's scratch area: the raw lines, then the inline ring. */
 struct scratch {
 	struct bench_pp pp;
-	struct raw_ring ring;
+	struct bench_raw_ring ring;
 };
 
 struct payload {
@@ -158,84 +145,22 @@ static uint64_t warm_of(uint64_t n)
 static void raw_stream_produce(struct side *s, uint64_t count,
 			       unsigned int batch)
 {
-	struct raw_ring *rr = &s->scr->ring;
-	uint64_t mask = s->nslots - 1;
-	uint64_t tail = PINSHM_READ_ONCE(rr->tail);	/* we are its writer */
-	uint64_t pub = tail, head_cache, i;
-	struct payload *p = (struct payload *)s->tmpl;
+	struct bench_raw_shape shp = { s->nslots, s->slot, s->o->size };
 
-	/* (R4) pairs with (R3). */
-	head_cache = pinshm_load_acquire(&rr->head);
-	for (i = 0; i < count; i++) {
-		while (tail - head_cache >= s->nslots) {
-			if (pub != tail) {
-				/* (R1) pairs with (R2): slots before tail. */
-				pinshm_store_release(&rr->tail, tail);
-				pub = tail;
-			}
-			/* (R4) pairs with (R3): the consumer is done. */
-			head_cache = pinshm_load_acquire(&rr->head);
-			if (tail - head_cache >= s->nslots)
-				pinshm_cpu_relax();
-		}
-		p->seq = i;
-		memcpy(rr->slots + (tail & mask) * s->slot, s->tmpl,
-		       s->o->size);
-		tail++;
-		if (tail - pub >= batch) {
-			/* (R1) pairs with (R2): slots before tail. */
-			pinshm_store_release(&rr->tail, tail);
-			pub = tail;
-		}
-	}
-	if (pub != tail)
-		/* (R1) pairs with (R2): slots before tail. */
-		pinshm_store_release(&rr->tail, tail);
+	bench_raw_produce(&s->scr->ring, &shp, s->tmpl, 0, count, batch,
+			  false);
 }
 
 static double raw_stream_consume(struct side *s, uint64_t count,
 				 unsigned int batch)
 {
-	struct raw_ring *rr = &s->scr->ring;
-	uint64_t mask = s->nslots - 1;
-	uint64_t head = PINSHM_READ_ONCE(rr->head);	/* we are its writer */
-	uint64_t released = head, tail_cache = head, i, seq;
-	uint64_t t_first = 0, t_last;
+	struct bench_raw_shape shp = { s->nslots, s->slot, s->o->size };
+	double mps = bench_raw_consume(&s->scr->ring, &shp, count, batch,
+				       &s->clk);
 
-	for (i = 0; i < count; i++) {
-		if (head == tail_cache) {
-			if (released != head) {
-				/* (R3) pairs with (R4): slots read. */
-				pinshm_store_release(&rr->head, head);
-				released = head;
-			}
-			/* (R2) pairs with (R1): slots are written. */
-			while ((tail_cache = pinshm_load_acquire(&rr->tail)) ==
-			       head)
-				pinshm_cpu_relax();
-		}
-		memcpy(&seq, rr->slots + (head & mask) * s->slot, sizeof(seq));
-		if (seq != i)
-			side_fail(s, "raw ring: got seq %llu, want %llu",
-				  (unsigned long long)seq,
-				  (unsigned long long)i);
-		if (i == 0)
-			t_first = bench_now();
-		head++;
-		if (head - released >= batch) {
-			/* (R3) pairs with (R4): slots read. */
-			pinshm_store_release(&rr->head, head);
-			released = head;
-		}
-	}
-	t_last = bench_now();
-	if (released != head)
-		/* (R3) pairs with (R4): slots read. */
-		pinshm_store_release(&rr->head, head);
-	if (count < 2 || t_last <= t_first)
-		return 0;
-	return (double)(count - 1) /
-	       (bench_ticks_to_ns(&s->clk, t_last - t_first) * 1e-9);
+	if (mps < 0)
+		side_fail(s, "raw ring: sequence out of order");
+	return mps;
 }
 
 /* ---------------------------------------------------------------- */
@@ -1039,9 +964,13 @@ int main(int argc, char **argv)
 	s.o = &o;
 	s.sh = sh;
 	s.clk = clk;
-	s.slot = (o.size + 7) & ~7u;
-	for (s.nslots = 1; s.nslots * 2 * s.slot <= o.capacity;)
-		s.nslots *= 2;
+	{
+		struct bench_raw_shape shp = bench_raw_shape_of(o.size,
+								o.capacity);
+
+		s.slot = shp.slot;
+		s.nslots = shp.nslots;
+	}
 	scratch = (sizeof(struct scratch) + s.nslots * s.slot + 4095) &
 		  ~4095ULL;
 	/* Directory, two rings (header + buffer, page-rounded), scratch. */

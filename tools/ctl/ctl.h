@@ -86,4 +86,7 @@ int cmd_tail(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 
+/* bench.c (declared above too, from when it was not built yet) */
+int cmd_bench(int argc, char **argv);
+
 #endif /* PINSHM_CTL_H */

@@ -1,0 +1,91 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# bench (issue 5): runs end to end with every system, --json parses and has
+# the contract's fields, --plot writes a PNG, bad arguments are refused.
+# Correctness only: no timing is asserted (the CPUs are shared).
+. "$(dirname "$0")/lib.sh"
+
+ok bench --help
+out_has '^usage: pinshm bench'
+for o in --size --count --cpus --vs --reps --json --plot; do
+	out_has -- "$o"
+done
+
+# A short run of everything: the rings, the baselines, all kernel IPC.
+ok bench --count 1000 --reps 2 --vs all
+for s in raw-pingpong pinshm-spsc raw-stream raw-stream-batch32 \
+	 pinshm-spsc-batch32 pipe unix tcp eventfd mq; do
+	out_has "^  $s "
+done
+out_has '^pingpong: round trip'
+out_has '^stream: 1000 messages of 56 B'
+out_has 'one timestamp .* costs [0-9.]+ ns'
+out_has '^targets \(reported, not asserted\)'
+
+# --json: the DESIGN contract, plus the extra keys.
+ok bench pingpong --count 1000 --reps 3 --size 64 --vs unix,tcp --json
+pyjson '
+r = d["results"]
+systems = [x["system"] for x in r]
+assert systems == ["raw-pingpong", "pinshm-spsc", "unix", "tcp"], systems
+for x in r:
+    assert x["pattern"] == "pingpong" and x["size"] == 64, x
+    for k in ("p50", "p90", "p99", "p999", "p9999", "max"):
+        assert x["rtt_ns"][k] > 0, (x["system"], k)
+        if k != "max":
+            s = x["rtt_ns_spread"][k]
+            assert s["min"] <= s["median"] <= s["max"], s
+    assert x["rtt_ns"]["p50"] <= x["rtt_ns"]["p99"] <= x["rtt_ns"]["max"], x
+    assert x["msgs_per_s"] > 0 and x["ratio_to_raw"] > 0, x
+assert r[0]["ratio_to_raw"] == 1, r[0]
+assert d["reps"] == 3 and d["count"]["pingpong"] == 1000
+assert d["tsc"]["timestamp_cost_ns"] > 0
+assert all(t["met"] in (True, False) for t in d["targets"])
+'
+ok bench stream --count 1000 --reps 1 --vs pipe,eventfd,mq --json
+pyjson '
+r = {x["system"]: x for x in d["results"]}
+assert set(r) == {"raw-stream", "pinshm-spsc", "raw-stream-batch32",
+                  "pinshm-spsc-batch32", "pipe", "eventfd", "mq"}, set(r)
+assert r["raw-stream"]["ratio_to_raw"] == 1
+for x in r.values():
+    assert x["pattern"] == "stream" and x["rtt_ns"] is None, x
+    assert x["msgs_per_s"] > 0 and x["gb_per_s"] > 0, x
+'
+python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$TMP/out" ||
+	fail "--json does not parse"
+
+# --plot: a PNG, when gnuplot is there.
+if command -v gnuplot >/dev/null; then
+	ok bench pingpong --count 1000 --reps 1 --vs pipe --plot "$TMP/lat.png"
+	[ "$(head -c 4 "$TMP/lat.png" | tail -c 3)" = PNG ] || fail "--plot wrote no PNG"
+	out_has "^plot: $TMP/lat.png"
+else
+	rc 1 bench pingpong --count 1000 --plot "$TMP/lat.png"
+	err_is '^pinshm: bench: --plot: gnuplot not found'
+fi
+
+# Patterns of rings that are not there yet.
+for p in bcast mpsc; do
+	run bench $p --count 1000 --reps 1
+	if [ "$RC" -ne 0 ]; then
+		[ "$RC" -eq 1 ] || fail "bench $p exited $RC, expected 0 or 1"
+		err_is "^pinshm: bench $p: not supported yet\$"
+	fi
+done
+
+# Usage errors: exit 2, one message and the usage line.
+rc 2 bench --size 4
+err_has "bad --size '4'"
+rc 2 bench --vs pipe,carrier-pigeon
+err_has "unknown system 'carrier-pigeon'"
+rc 2 bench --cpus 0,0
+err_has "bad --cpus '0,0'"
+rc 2 bench --reps 0
+rc 2 bench frobnicate
+err_has "unknown pattern 'frobnicate'"
+rc 2 bench stream --plot "$TMP/x.png"
+err_has 'needs the pingpong pattern'
+rc 1 bench --cpus 0,1000 --count 1000
+err_is '^pinshm: bench: --cpus 0,1000: cpu 1000 is not one we may run on$'
+exit 0

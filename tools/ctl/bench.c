@@ -1,0 +1,1846 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinshm bench: the rings beside the hardware limit and the usual
+ * alternatives, measured in one run by one harness (DESIGN.md,
+ * "Performance protocol").
+ *
+ * Two processes share one region: side A (the initiator / producer) pinned
+ * to the first of --cpus, side B (the responder / consumer) to the second.
+ * For each pattern they run, --reps times and interleaved, every system:
+ *
+ *   pingpong  A sends --size bytes, B sends them back; A times each round
+ *             trip with the calibrated TSC into a log-linear histogram of
+ *             every sample (common.h).
+ *     raw-pingpong   two cache lines, each side spins on one and writes the
+ *                    other: the physical floor (common.h, bench_pp).
+ *     pinshm-spsc    two SPSC rings, A->B and B->A.
+ *   stream    A writes --count messages as fast as it can; B checks each
+ *             one's sequence number and measures messages per second from
+ *             the first arrival to the last.
+ *     raw-stream     a plain inline fixed-slot ring (common.h): the floor.
+ *     pinshm-spsc    claim/commit per message.
+ *     raw-stream-batch32, pinshm-spsc-batch32: publication every 32
+ *                    messages (stage + publish for the ring).
+ *   --vs, with the same message size and the same harness:
+ *     pipe     two pipes (pingpong), one (stream)
+ *     unix     socketpair(AF_UNIX, SOCK_STREAM)
+ *     tcp      127.0.0.1, TCP_NODELAY, ephemeral port, 10 s socket timeouts
+ *     eventfd  notification only: the payload goes through shared memory
+ *              (pingpong: one buffer each way; stream: an inline ring, one
+ *              eventfd write per message, the consumer drains per wakeup)
+ *     mq       POSIX message queues (unlinked at once: nothing to clean)
+ *
+ * Every kernel system blocks in the kernel (no busy polling), as they are
+ * normally used. Nothing here asserts a timing: the machine's noise is part
+ * of the result, shown as the spread across repetitions.
+ *
+ * Shared words and their writers (STYLE.md, memory ordering), besides the
+ * protocols of common.h (bench_sync, bench_pp, bench_raw_ring) and of
+ * pinshm/spsc.h:
+ *   bshared.cur, .lat[][], .all[], .mps_pp[][] ...... side A
+ *   bshared.mps[][] ..................................... side B
+ *   bshared.prog_run, .prog_rep ......................... side A (relaxed,
+ *                                                         progress only)
+ *   bshared.err[i] ...................................... side i
+ *   All of them are read by the parent only after both sides exited
+ *   (waitpid orders them), except the progress words.
+ *   bscratch.ping ...... side A       bscratch.pong ...... side B
+ *   (E1) A: write ping, release fence, write(efd_ab)
+ *     pairs with
+ *   (E2) B: read(efd_ab) returns, acquire fence, read ping;
+ *   (E3) B: write pong, release fence, write(efd_ba)
+ *     pairs with
+ *   (E4) A: read(efd_ba) returns, acquire fence, read pong.
+ *   The eventfd counter changes under its wait-queue lock, which already
+ *   orders the two sides; the fences keep the compiler from moving the
+ *   copies across the system calls and document the pairing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <mqueue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "ctl.h"
+#include "bench/common.h"
+
+#define BENCH_MAX_SIZE		4096
+#define BENCH_MAX_REPS		64
+#define BENCH_BATCH		32
+#define BENCH_CAPACITY		(64 * 1024)
+#define BENCH_SOCK_TIMEOUT_S	10
+
+enum bench_pat { PAT_PINGPONG, PAT_STREAM, NR_PAT };
+
+enum bench_sys {
+	SYS_RAW, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
+	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
+	NR_SYS
+};
+#define SYS_FIRST_VS	SYS_PIPE
+
+static const char *const pat_names[NR_PAT] = { "pingpong", "stream" };
+static const char *const sys_names[NR_SYS] = {
+	"raw", "pinshm-spsc", "raw-batch32", "pinshm-spsc-batch32",
+	"pipe", "unix", "tcp", "eventfd", "mq",
+};
+
+/* The percentiles reported (struct bench_lat), and their JSON keys. */
+#define NR_PCT	5
+static const char *const pct_key[NR_PCT] = { "p50", "p90", "p99", "p999",
+					     "p9999" };
+
+struct bench_run {
+	int pat;
+	int sys;
+};
+#define MAX_RUNS	(NR_PAT * NR_SYS)
+
+struct bench_opts {
+	bool pat[NR_PAT];
+	uint32_t size;
+	uint64_t count[NR_PAT];	/* samples (pingpong), messages (stream) */
+	int cpus[2];
+	unsigned int vs;	/* bit per enum bench_sys */
+	unsigned int reps;
+	unsigned int timeout_s;
+	bool json;
+	const char *plot;
+	int backend;		/* resolved */
+};
+
+/* Results: an anonymous shared mapping, not the region under test. */
+struct bshared {
+	struct bench_sync sync;
+	_Alignas(BENCH_BLOCK) uint32_t prog_run;
+	uint32_t prog_rep;
+	struct bench_hist cur;			/* A: this run */
+	struct bench_hist all[MAX_RUNS];	/* A: every rep merged */
+	struct bench_lat lat[MAX_RUNS][BENCH_MAX_REPS];
+	double mps[MAX_RUNS][BENCH_MAX_REPS];	/* stream: B; pingpong: A */
+	char err[2][256];
+};
+
+/* The region's scratch area: raw lines, eventfd buffers, then two rings. */
+struct bscratch {
+	struct bench_pp pp;
+	_Alignas(BENCH_BLOCK) uint8_t ping[BENCH_MAX_SIZE];	/* A only */
+	_Alignas(BENCH_BLOCK) uint8_t pong[BENCH_MAX_SIZE];	/* B only */
+};
+
+/* Kernel IPC endpoints, made by the parent before the fork; -1: unused. */
+struct bench_fds {
+	int pipe_ab[2], pipe_ba[2];
+	int unix_sv[2];
+	int tcp[2];
+	int efd_ab, efd_ba;	/* pingpong: one signal per message */
+	int efd_st;		/* stream: may hold stale counts, harmless */
+	mqd_t mq_ab, mq_ba;
+};
+
+struct bench_side {
+	int id;				/* 0: A, 1: B */
+	const struct bench_opts *o;
+	struct bshared *sh;
+	struct bench_clock clk;
+	const struct bench_run *runs;
+	unsigned int nruns;
+	struct bench_fds *k;
+	struct pinshm_region *r;
+	struct pinshm_spsc tx, rx;	/* A: tx = ab, rx = ba; B: reverse */
+	struct bscratch *scr;
+	struct bench_raw_ring *raw, *evr;
+	struct bench_raw_shape shape;
+	_Alignas(BENCH_LINE) uint8_t tmpl[BENCH_MAX_SIZE];
+	_Alignas(BENCH_LINE) uint8_t buf[BENCH_MAX_SIZE];
+};
+
+static char bench_region[PINSHM_NAME_MAX];
+
+/* ---------------------------------------------------------------- */
+/* Sides: errors and helpers                                         */
+/* ---------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 2, 3), noreturn))
+side_fail(struct bench_side *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->sh->err[s->id], sizeof(s->sh->err[0]), fmt, ap);
+	va_end(ap);
+	bench_sync_fail(&s->sh->sync);
+	_exit(1);
+}
+
+static void side_sync(struct bench_side *s)
+{
+	if (bench_sync_wait(&s->sh->sync, s->id))
+		_exit(1);
+}
+
+static uint64_t warm_of(uint64_t n)
+{
+	uint64_t w = n / 10;
+
+	return w < 100 ? 100 : w > 10000 ? 10000 : w;
+}
+
+static void check_seq(struct bench_side *s, const void *p, uint32_t len,
+		      uint64_t want, const char *what)
+{
+	uint64_t seq;
+
+	memcpy(&seq, p, sizeof(seq));
+	if (seq != want || len != s->o->size)
+		side_fail(s, "%s: got seq %llu len %u, want seq %llu len %u",
+			  what, (unsigned long long)seq, len,
+			  (unsigned long long)want, s->o->size);
+}
+
+static void put_seq(struct bench_side *s, uint64_t seq)
+{
+	memcpy(s->tmpl, &seq, sizeof(seq));
+}
+
+static double rate_of(const struct bench_side *s, uint64_t count,
+		      uint64_t t_first, uint64_t t_last)
+{
+	if (count < 2 || t_last <= t_first)
+		return 0;
+	/* The first message arrived at t_first: count what came after it. */
+	return (double)(count - 1) /
+	       (bench_ticks_to_ns(&s->clk, t_last - t_first) * 1e-9);
+}
+
+/* ---------------------------------------------------------------- */
+/* The library ring                                                  */
+/* ---------------------------------------------------------------- */
+
+static void *spsc_claim_spin(struct bench_side *s, uint32_t len)
+{
+	void *dst;
+	int ret;
+
+	while ((ret = pinshm_spsc_claim(&s->tx, len, &dst)) == -EAGAIN)
+		pinshm_cpu_relax();
+	if (ret)
+		side_fail(s, "pinshm_spsc_claim: %s", strerror(-ret));
+	return dst;
+}
+
+static void spsc_peek_spin(struct bench_side *s, struct pinshm_msg *m)
+{
+	int ret;
+
+	while ((ret = pinshm_spsc_peek(&s->rx, m)) == -EAGAIN)
+		pinshm_cpu_relax();
+	if (ret)
+		side_fail(s, "pinshm_spsc_peek: %s", strerror(-ret));
+}
+
+static void spsc_pp_initiator(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint32_t size = s->o->size;
+	struct pinshm_msg m;
+	uint64_t i, t0, t1;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		t0 = bench_now();
+		dst = spsc_claim_spin(s, size);
+		put_seq(s, i);
+		memcpy(dst, s->tmpl, size);
+		pinshm_spsc_commit(&s->tx, size, 0);
+		spsc_peek_spin(s, &m);
+		check_seq(s, m.data, m.len, i, "pinshm-spsc reply");
+		pinshm_spsc_release(&s->rx);
+		t1 = bench_now();
+		if (i >= warm)
+			bench_hist_add(&s->sh->cur, t1 - t0);
+	}
+}
+
+static void spsc_pp_responder(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	struct pinshm_msg m;
+	uint64_t i;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		spsc_peek_spin(s, &m);
+		check_seq(s, m.data, m.len, i, "pinshm-spsc request");
+		dst = spsc_claim_spin(s, m.len);
+		memcpy(dst, m.data, m.len);
+		pinshm_spsc_commit(&s->tx, m.len, 0);
+		pinshm_spsc_release(&s->rx);
+	}
+}
+
+static void spsc_stream_produce(struct bench_side *s, uint64_t count,
+				unsigned int batch)
+{
+	uint32_t size = s->o->size;
+	uint64_t i = 0;
+	unsigned int k;
+	void *dst;
+	int ret;
+
+	if (batch <= 1) {
+		for (i = 0; i < count; i++) {
+			dst = spsc_claim_spin(s, size);
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_spsc_commit(&s->tx, size, 0);
+		}
+		return;
+	}
+	while (i < count) {
+		for (k = 0; k < batch && i < count; k++, i++) {
+			ret = pinshm_spsc_claim(&s->tx, size, &dst);
+			if (ret == -EAGAIN)
+				break;
+			if (ret)
+				side_fail(s, "pinshm_spsc_claim: %s",
+					  strerror(-ret));
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_spsc_stage(&s->tx, size, 0);
+		}
+		if (k)
+			pinshm_spsc_publish(&s->tx);
+		else
+			pinshm_cpu_relax();
+	}
+}
+
+static double spsc_stream_consume(struct bench_side *s, uint64_t count,
+				  unsigned int batch)
+{
+	struct pinshm_msg m[BENCH_BATCH];
+	uint64_t i = 0, t_first = 0;
+	int n, j;
+
+	if (batch > BENCH_BATCH)
+		batch = BENCH_BATCH;
+	while (i < count) {
+		n = pinshm_spsc_peek_batch(&s->rx, m, batch);
+		if (n == 0) {
+			pinshm_cpu_relax();
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_spsc_peek_batch: %s",
+				  strerror(-n));
+		if (i == 0)
+			t_first = bench_now();
+		for (j = 0; j < n; j++, i++)
+			check_seq(s, m[j].data, m[j].len, i,
+				  "pinshm-spsc stream");
+		pinshm_spsc_release(&s->rx);
+	}
+	return rate_of(s, count, t_first, bench_now());
+}
+
+/* ---------------------------------------------------------------- */
+/* Kernel IPC                                                        */
+/* ---------------------------------------------------------------- */
+
+static void fd_write_all(struct bench_side *s, int fd, const void *p,
+			 size_t n, const char *what)
+{
+	const uint8_t *q = p;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, q, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			side_fail(s, "%s: write: %s", what,
+				  w < 0 && (errno == EAGAIN) ? "timed out" :
+				  strerror(w < 0 ? errno : EPIPE));
+		q += w;
+		n -= (size_t)w;
+	}
+}
+
+static void fd_read_all(struct bench_side *s, int fd, void *p, size_t n,
+			const char *what)
+{
+	uint8_t *q = p;
+	ssize_t r;
+
+	while (n) {
+		r = read(fd, q, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			side_fail(s, "%s: read: %s", what,
+				  r == 0 ? "peer closed" :
+				  errno == EAGAIN ? "timed out" :
+				  strerror(errno));
+		q += r;
+		n -= (size_t)r;
+	}
+}
+
+/* The descriptors of a byte-stream system, for side s. */
+static void fd_pair(const struct bench_side *s, int sys, int *tx, int *rx)
+{
+	const struct bench_fds *k = s->k;
+	bool a = s->id == 0;
+
+	switch (sys) {
+	case SYS_PIPE:
+		*tx = a ? k->pipe_ab[1] : k->pipe_ba[1];
+		*rx = a ? k->pipe_ba[0] : k->pipe_ab[0];
+		break;
+	case SYS_UNIX:
+		*tx = *rx = k->unix_sv[s->id];
+		break;
+	default:
+		*tx = *rx = k->tcp[s->id];
+		break;
+	}
+}
+
+static void fd_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			uint64_t n)
+{
+	const char *what = sys_names[sys];
+	uint32_t size = s->o->size;
+	uint64_t i, t0, t1;
+	int tx, rx;
+
+	fd_pair(s, sys, &tx, &rx);
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			put_seq(s, i);
+			fd_write_all(s, tx, s->tmpl, size, what);
+			fd_read_all(s, rx, s->buf, size, what);
+			t1 = bench_now();
+			check_seq(s, s->buf, size, i, what);
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+		} else {
+			fd_read_all(s, rx, s->buf, size, what);
+			check_seq(s, s->buf, size, i, what);
+			fd_write_all(s, tx, s->buf, size, what);
+		}
+	}
+}
+
+static double fd_stream(struct bench_side *s, int sys, uint64_t count)
+{
+	const char *what = sys_names[sys];
+	uint32_t size = s->o->size;
+	uint64_t i, t_first = 0;
+	int tx, rx;
+
+	fd_pair(s, sys, &tx, &rx);
+	if (s->id == 0) {
+		for (i = 0; i < count; i++) {
+			put_seq(s, i);
+			fd_write_all(s, tx, s->tmpl, size, what);
+		}
+		return 0;
+	}
+	for (i = 0; i < count; i++) {
+		fd_read_all(s, rx, s->buf, size, what);
+		if (i == 0)
+			t_first = bench_now();
+		check_seq(s, s->buf, size, i, what);
+	}
+	return rate_of(s, count, t_first, bench_now());
+}
+
+static void efd_signal(struct bench_side *s, int fd)
+{
+	uint64_t one = 1;
+
+	fd_write_all(s, fd, &one, sizeof(one), "eventfd");
+}
+
+static uint64_t efd_wait(struct bench_side *s, int fd)
+{
+	uint64_t v;
+
+	fd_read_all(s, fd, &v, sizeof(v), "eventfd");
+	return v;
+}
+
+static void efd_pingpong(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint32_t size = s->o->size;
+	uint64_t i, t0, t1;
+
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			put_seq(s, i);
+			memcpy(s->scr->ping, s->tmpl, size);
+			/* (E1) pairs with (E2): ping before the signal. */
+			pinshm_smp_wmb();
+			efd_signal(s, s->k->efd_ab);
+			efd_wait(s, s->k->efd_ba);
+			/* (E4) pairs with (E3): pong after the signal. */
+			pinshm_smp_rmb();
+			memcpy(s->buf, s->scr->pong, size);
+			t1 = bench_now();
+			check_seq(s, s->buf, size, i, "eventfd reply");
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+		} else {
+			efd_wait(s, s->k->efd_ab);
+			/* (E2) pairs with (E1). */
+			pinshm_smp_rmb();
+			memcpy(s->scr->pong, s->scr->ping, size);
+			check_seq(s, s->scr->pong, size, i, "eventfd request");
+			/* (E3) pairs with (E4): pong before the signal. */
+			pinshm_smp_wmb();
+			efd_signal(s, s->k->efd_ba);
+		}
+	}
+}
+
+/*
+ * The inline ring with a wakeup per message. No wakeup is lost: the
+ * producer publishes a slot before it signals, and the consumer drains the
+ * ring after each wait, so a message is either seen by a drain or followed
+ * by a signal that ends the next wait. Signals of messages a drain already
+ * took stay counted in efd_st (even into the next run): a wait that returns
+ * for them finds nothing new and waits again.
+ */
+static double efd_stream(struct bench_side *s, uint64_t count)
+{
+	uint64_t i, next = 0, t_first = 0;
+	int64_t got;
+
+	if (s->id == 0) {
+		for (i = 0; i < count; i++) {
+			bench_raw_produce(s->evr, &s->shape, s->tmpl, i, 1, 1,
+					  true);
+			efd_signal(s, s->k->efd_st);
+		}
+		return 0;
+	}
+	while (next < count) {
+		efd_wait(s, s->k->efd_st);
+		got = bench_raw_take(s->evr, &s->shape, &next, count - next,
+				     1, true, &t_first);
+		if (got < 0)
+			side_fail(s, "eventfd stream: sequence out of order");
+	}
+	return rate_of(s, count, t_first, bench_now());
+}
+
+static void mq_put(struct bench_side *s, mqd_t q, const void *p)
+{
+	while (mq_send(q, p, s->o->size, 0) < 0)
+		if (errno != EINTR)
+			side_fail(s, "mq: mq_send: %s", strerror(errno));
+}
+
+static void mq_get(struct bench_side *s, mqd_t q, void *p, uint64_t want,
+		   const char *what)
+{
+	ssize_t r;
+
+	while ((r = mq_receive(q, p, BENCH_MAX_SIZE, NULL)) < 0)
+		if (errno != EINTR)
+			side_fail(s, "mq: mq_receive: %s", strerror(errno));
+	check_seq(s, p, (uint32_t)r, want, what);
+}
+
+static void mq_pingpong(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint64_t i, t0, t1;
+
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			put_seq(s, i);
+			mq_put(s, s->k->mq_ab, s->tmpl);
+			mq_get(s, s->k->mq_ba, s->buf, i, "mq reply");
+			t1 = bench_now();
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+		} else {
+			mq_get(s, s->k->mq_ab, s->buf, i, "mq request");
+			mq_put(s, s->k->mq_ba, s->buf);
+		}
+	}
+}
+
+static double mq_stream(struct bench_side *s, uint64_t count)
+{
+	uint64_t i, t_first = 0;
+
+	if (s->id == 0) {
+		for (i = 0; i < count; i++) {
+			put_seq(s, i);
+			mq_put(s, s->k->mq_ab, s->tmpl);
+		}
+		return 0;
+	}
+	for (i = 0; i < count; i++) {
+		mq_get(s, s->k->mq_ab, s->buf, i, "mq stream");
+		if (i == 0)
+			t_first = bench_now();
+	}
+	return rate_of(s, count, t_first, bench_now());
+}
+
+/* ---------------------------------------------------------------- */
+/* One process: side A or side B                                     */
+/* ---------------------------------------------------------------- */
+
+static void side_setup(struct bench_side *s)
+{
+	const struct bench_opts *o = s->o;
+	const char *tx = s->id ? "ba" : "ab", *rx = s->id ? "ab" : "ba";
+	uint64_t rbytes = bench_raw_ring_bytes(&s->shape);
+	void *scr;
+	int ret;
+
+	ret = bench_pin(o->cpus[s->id]);
+	if (ret)
+		side_fail(s, "pin to cpu %d: %s", o->cpus[s->id],
+			  strerror(-ret));
+	ret = pinshm_region_open(bench_region, PINSHM_RDWR, o->backend, &s->r);
+	if (ret)
+		side_fail(s, "open region %s: %s", bench_region,
+			  strerror(-ret));
+	ret = pinshm_spsc_attach(s->r, tx, PINSHM_PRODUCER, &s->tx);
+	if (!ret)
+		ret = pinshm_spsc_attach(s->r, rx, PINSHM_CONSUMER, &s->rx);
+	if (ret)
+		side_fail(s, "pinshm_spsc_attach: %s", strerror(-ret));
+	rbytes = (rbytes + BENCH_BLOCK - 1) & ~(uint64_t)(BENCH_BLOCK - 1);
+	ret = bench_region_scratch(s->r, sizeof(struct bscratch) + 2 * rbytes,
+				   &scr);
+	if (ret)
+		side_fail(s, "scratch area: %s", strerror(-ret));
+	s->scr = scr;
+	s->raw = (struct bench_raw_ring *)((uint8_t *)scr +
+					   sizeof(struct bscratch));
+	s->evr = (struct bench_raw_ring *)((uint8_t *)s->raw + rbytes);
+	memset(s->tmpl, 0xa5, sizeof(s->tmpl));
+}
+
+static void side_pingpong(struct bench_side *s, int sys, uint64_t n)
+{
+	uint64_t warm = warm_of(n);
+	bool a = s->id == 0;
+
+	switch (sys) {
+	case SYS_RAW:
+		if (a)
+			bench_pp_initiator(&s->scr->pp, warm, n, &s->sh->cur);
+		else
+			bench_pp_responder(&s->scr->pp, warm, n);
+		break;
+	case SYS_SPSC:
+		if (a)
+			spsc_pp_initiator(s, warm, n);
+		else
+			spsc_pp_responder(s, warm, n);
+		break;
+	case SYS_PIPE:
+	case SYS_UNIX:
+	case SYS_TCP:
+		fd_pingpong(s, sys, warm, n);
+		break;
+	case SYS_EVENTFD:
+		efd_pingpong(s, warm, n);
+		break;
+	case SYS_MQ:
+		mq_pingpong(s, warm, n);
+		break;
+	}
+}
+
+static double side_stream(struct bench_side *s, int sys, uint64_t n)
+{
+	unsigned int batch = sys == SYS_RAW_B || sys == SYS_SPSC_B ?
+			     BENCH_BATCH : 1;
+	bool a = s->id == 0;
+	double mps;
+
+	switch (sys) {
+	case SYS_RAW:
+	case SYS_RAW_B:
+		if (a) {
+			bench_raw_produce(s->raw, &s->shape, s->tmpl, 0, n,
+					  batch, false);
+			return 0;
+		}
+		mps = bench_raw_consume(s->raw, &s->shape, n, batch, &s->clk);
+		if (mps < 0)
+			side_fail(s, "raw stream: sequence out of order");
+		return mps;
+	case SYS_SPSC:
+	case SYS_SPSC_B:
+		if (a) {
+			spsc_stream_produce(s, n, batch);
+			return 0;
+		}
+		return spsc_stream_consume(s, n, batch);
+	case SYS_PIPE:
+	case SYS_UNIX:
+	case SYS_TCP:
+		return fd_stream(s, sys, n);
+	case SYS_EVENTFD:
+		return efd_stream(s, n);
+	case SYS_MQ:
+		return mq_stream(s, n);
+	}
+	return 0;
+}
+
+static void __attribute__((noreturn)) side_run(struct bench_side *s)
+{
+	const struct bench_opts *o = s->o;
+	struct bshared *sh = s->sh;
+	unsigned int rep, i;
+	bool a = s->id == 0;
+
+	side_setup(s);
+	for (rep = 0; rep < o->reps; rep++) {
+		for (i = 0; i < s->nruns; i++) {
+			const struct bench_run *run = &s->runs[i];
+			uint64_t n = o->count[run->pat];
+
+			side_sync(s);
+			if (a) {
+				PINSHM_WRITE_ONCE(sh->prog_rep, rep);
+				PINSHM_WRITE_ONCE(sh->prog_run, i);
+			}
+			if (run->pat == PAT_PINGPONG) {
+				uint64_t t0 = bench_now(), t1;
+
+				side_pingpong(s, run->sys, n);
+				t1 = bench_now();
+				if (!a)
+					continue;
+				bench_hist_summary(&sh->cur, &s->clk,
+						   &sh->lat[i][rep]);
+				bench_hist_merge(&sh->all[i], &sh->cur);
+				bench_hist_reset(&sh->cur);
+				/* Round trips per second, warm-up included. */
+				sh->mps[i][rep] = rate_of(s, n + warm_of(n) + 1,
+							  t0, t1);
+			} else {
+				double mps = side_stream(s, run->sys, n);
+
+				if (!a)
+					sh->mps[i][rep] = mps;
+			}
+		}
+	}
+	side_sync(s);
+	pinshm_spsc_detach(&s->tx);
+	pinshm_spsc_detach(&s->rx);
+	pinshm_region_close(s->r);
+	_exit(0);
+}
+
+/* ---------------------------------------------------------------- */
+/* Set-up of the kernel endpoints (parent, before the fork)          */
+/* ---------------------------------------------------------------- */
+
+static void fds_init(struct bench_fds *k)
+{
+	k->pipe_ab[0] = k->pipe_ab[1] = k->pipe_ba[0] = k->pipe_ba[1] = -1;
+	k->unix_sv[0] = k->unix_sv[1] = -1;
+	k->tcp[0] = k->tcp[1] = -1;
+	k->efd_ab = k->efd_ba = k->efd_st = -1;
+	k->mq_ab = k->mq_ba = (mqd_t)-1;
+}
+
+static void fds_close(struct bench_fds *k)
+{
+	int *fds[] = { &k->pipe_ab[0], &k->pipe_ab[1], &k->pipe_ba[0],
+		       &k->pipe_ba[1], &k->unix_sv[0], &k->unix_sv[1],
+		       &k->tcp[0], &k->tcp[1], &k->efd_ab, &k->efd_ba,
+		       &k->efd_st };
+	size_t i;
+
+	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	if (k->mq_ab != (mqd_t)-1)
+		mq_close(k->mq_ab);
+	if (k->mq_ba != (mqd_t)-1)
+		mq_close(k->mq_ba);
+	k->mq_ab = k->mq_ba = (mqd_t)-1;
+}
+
+/* Bounded: a peer that stops answering gives an error, not a hang. */
+static int sock_bound(int fd)
+{
+	struct timeval tv = { .tv_sec = BENCH_SOCK_TIMEOUT_S };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A loopback TCP connection on an ephemeral port: tcp[0] and tcp[1]. */
+static int tcp_pair(int tcp[2], char *why, size_t len)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+	int one = 1, ls, ret = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0) {
+		snprintf(why, len, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(ls, 1) < 0 ||
+	    getsockname(ls, (struct sockaddr *)&sa, &sl) < 0) {
+		snprintf(why, len, "listen on 127.0.0.1: %s", strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	tcp[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (tcp[0] < 0 || sock_bound(tcp[0]) ||
+	    connect(tcp[0], (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		snprintf(why, len, "connect to 127.0.0.1:%u: %s",
+			 ntohs(sa.sin_port), strerror(errno));
+		ret = -1;
+		goto out;
+	}
+	/* The connection is queued already: accept cannot block. */
+	tcp[1] = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	if (tcp[1] < 0 || sock_bound(tcp[1]) ||
+	    setsockopt(tcp[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) ||
+	    setsockopt(tcp[1], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		snprintf(why, len, "accept: %s", strerror(errno));
+		ret = -1;
+	}
+out:
+	close(ls);
+	return ret;
+}
+
+static mqd_t mq_make(const char *dir, uint32_t size, char *why, size_t len)
+{
+	struct mq_attr attr = { .mq_maxmsg = 8, .mq_msgsize = size };
+	char name[64];
+	mqd_t q;
+
+	snprintf(name, sizeof(name), "/pinshm-bench-%d-%s", (int)getpid(),
+		 dir);
+	q = mq_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600, &attr);
+	if (q == (mqd_t)-1) {
+		snprintf(why, len, "mq_open: %s", strerror(errno));
+		return q;
+	}
+	mq_unlink(name);	/* the descriptors keep it alive */
+	return q;
+}
+
+/* Returns 0, or -1 with why[] saying which system failed and how. */
+static int fds_open(struct bench_fds *k, unsigned int vs, uint32_t size,
+		    char *why, size_t len)
+{
+	char m[200] = "";
+
+	if (vs & (1u << SYS_PIPE)) {
+		if (pipe2(k->pipe_ab, O_CLOEXEC) || pipe2(k->pipe_ba, O_CLOEXEC)) {
+			snprintf(why, len, "pipe: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (vs & (1u << SYS_UNIX)) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+			       k->unix_sv) ||
+		    sock_bound(k->unix_sv[0]) || sock_bound(k->unix_sv[1])) {
+			snprintf(why, len, "unix: socketpair: %s",
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if ((vs & (1u << SYS_TCP)) && tcp_pair(k->tcp, m, sizeof(m))) {
+		snprintf(why, len, "tcp: %s", m);
+		return -1;
+	}
+	if (vs & (1u << SYS_EVENTFD)) {
+		k->efd_ab = eventfd(0, EFD_CLOEXEC);
+		k->efd_ba = eventfd(0, EFD_CLOEXEC);
+		k->efd_st = eventfd(0, EFD_CLOEXEC);
+		if (k->efd_ab < 0 || k->efd_ba < 0 || k->efd_st < 0) {
+			snprintf(why, len, "eventfd: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (vs & (1u << SYS_MQ)) {
+		k->mq_ab = mq_make("ab", size, m, sizeof(m));
+		if (k->mq_ab != (mqd_t)-1)
+			k->mq_ba = mq_make("ba", size, m, sizeof(m));
+		if (k->mq_ab == (mqd_t)-1 || k->mq_ba == (mqd_t)-1) {
+			snprintf(why, len, "mq: %s", m);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* Report                                                            */
+/* ---------------------------------------------------------------- */
+
+/* What else used our two CPUs during the run (parent's view). */
+struct bench_noise {
+	double other_pct[2];
+	double steal_pct[2];
+	long nivcsw[2];
+};
+
+struct bench_result {
+	const struct bench_run *run;
+	const char *system;		/* JSON name */
+	int base;			/* run index of its baseline */
+	struct bench_spread pct[NR_PCT];	/* pingpong, ns */
+	struct bench_spread rep_max;	/* pingpong: max of each rep */
+	struct bench_spread mps;
+	double max;			/* pingpong: over every rep, ns */
+	double ratio;			/* p50 / base p50; mps / base mps */
+	double ratio_p99;		/* pingpong */
+};
+
+static const char *sys_json_name(const struct bench_run *run)
+{
+	if (run->sys == SYS_RAW)
+		return run->pat == PAT_PINGPONG ? "raw-pingpong" : "raw-stream";
+	if (run->sys == SYS_RAW_B)
+		return "raw-stream-batch32";
+	return sys_names[run->sys];
+}
+
+static int find_run(const struct bench_run *runs, unsigned int nruns, int pat,
+		    int sys)
+{
+	unsigned int i;
+
+	for (i = 0; i < nruns; i++)
+		if (runs[i].pat == pat && runs[i].sys == sys)
+			return (int)i;
+	return -1;
+}
+
+static void results_of(const struct bench_opts *o, const struct bshared *sh,
+		       const struct bench_clock *clk,
+		       const struct bench_run *runs, unsigned int nruns,
+		       struct bench_result *res)
+{
+	double v[BENCH_MAX_REPS];
+	unsigned int i, rep;
+	int k;
+
+	for (i = 0; i < nruns; i++) {
+		struct bench_result *r = &res[i];
+		const struct bench_run *run = &runs[i];
+
+		memset(r, 0, sizeof(*r));
+		r->run = run;
+		r->system = sys_json_name(run);
+		if (run->pat == PAT_PINGPONG)
+			r->base = find_run(runs, nruns, run->pat, SYS_RAW);
+		else
+			r->base = find_run(runs, nruns, run->pat,
+					   run->sys == SYS_RAW_B ||
+					   run->sys == SYS_SPSC_B ?
+					   SYS_RAW_B : SYS_RAW);
+		r->mps = bench_spread_of(sh->mps[i], o->reps);
+		if (run->pat != PAT_PINGPONG)
+			continue;
+		for (k = 0; k < NR_PCT; k++) {
+			for (rep = 0; rep < o->reps; rep++) {
+				const struct bench_lat *l = &sh->lat[i][rep];
+				const double x[NR_PCT] = { l->p50, l->p90,
+					l->p99, l->p999, l->p9999 };
+
+				v[rep] = x[k];
+			}
+			r->pct[k] = bench_spread_of(v, o->reps);
+		}
+		for (rep = 0; rep < o->reps; rep++)
+			v[rep] = sh->lat[i][rep].max;
+		r->rep_max = bench_spread_of(v, o->reps);
+		r->max = bench_ticks_to_ns(clk, sh->all[i].max);
+	}
+	for (i = 0; i < nruns; i++) {
+		struct bench_result *r = &res[i], *b = &res[r->base];
+
+		if (runs[i].pat == PAT_PINGPONG) {
+			r->ratio = r->pct[0].median / b->pct[0].median;
+			r->ratio_p99 = r->pct[2].median / b->pct[2].median;
+		} else {
+			r->ratio = b->mps.median > 0 ?
+				   r->mps.median / b->mps.median : 0;
+		}
+	}
+}
+
+/* The targets of the issue, reported, never asserted. */
+struct bench_target {
+	char what[96];
+	double value;
+	double want;
+	bool at_least;		/* value >= want, else value <= want */
+};
+
+static unsigned int targets_of(const struct bench_opts *o,
+			       const struct bench_result *res,
+			       const struct bench_run *runs,
+			       unsigned int nruns, struct bench_target *t)
+{
+	int spsc = find_run(runs, nruns, PAT_PINGPONG, SYS_SPSC);
+	int st = find_run(runs, nruns, PAT_STREAM, SYS_SPSC);
+	unsigned int n = 0;
+	int other, k;
+
+	if (spsc >= 0 && o->size <= 120) {
+		/* DESIGN.md: one line moved up to 56 bytes, two above. */
+		double want = o->size <= 56 ? 1.15 : 1.6;
+
+		snprintf(t[n].what, sizeof(t[n].what),
+			 "spsc round trip p50 / raw p50 (%s)",
+			 o->size <= 56 ? "one line" : "two lines");
+		t[n].value = res[spsc].ratio;
+		t[n].want = want;
+		t[n++].at_least = false;
+	}
+	if (spsc >= 0) {
+		snprintf(t[n].what, sizeof(t[n].what),
+			 "spsc round trip p99 / raw p99");
+		t[n].value = res[spsc].ratio_p99;
+		t[n].want = 2.0;
+		t[n++].at_least = false;
+	}
+	if (st >= 0) {
+		snprintf(t[n].what, sizeof(t[n].what),
+			 "spsc stream msgs/s / raw-stream msgs/s");
+		t[n].value = res[st].ratio;
+		t[n].want = 0.9;
+		t[n++].at_least = true;
+	}
+	for (k = SYS_UNIX; spsc >= 0 && k <= SYS_TCP; k++) {
+		other = find_run(runs, nruns, PAT_PINGPONG, k);
+		if (other < 0)
+			continue;
+		snprintf(t[n].what, sizeof(t[n].what),
+			 "%s p50 / spsc p50", sys_names[k]);
+		t[n].value = res[other].pct[0].median /
+			     res[spsc].pct[0].median;
+		t[n].want = 20;
+		t[n++].at_least = true;
+	}
+	return n;
+}
+
+static bool target_met(const struct bench_target *t)
+{
+	return t->at_least ? t->value >= t->want : t->value <= t->want;
+}
+
+static const char *fmt_spread(char *buf, size_t len, struct bench_spread s,
+			      double scale, int prec)
+{
+	snprintf(buf, len, "%.*f [%.*f-%.*f]", prec, s.median / scale, prec,
+		 s.min / scale, prec, s.max / scale);
+	return buf;
+}
+
+static void print_text(const struct bench_opts *o,
+		       const struct bench_clock *clk,
+		       const struct bench_noise *nz,
+		       const struct bench_result *res, unsigned int nruns,
+		       const struct bench_target *t, unsigned int nt)
+{
+	char b[3][64];
+	unsigned int i;
+	int pat, k;
+
+	printf("pinshm bench: backend %s, cpus %d,%d (two processes), "
+	       "payload %u B, %u reps\n",
+	       pinshm_backend_name(o->backend), o->cpus[0], o->cpus[1],
+	       o->size, o->reps);
+	printf("TSC %.1f MHz (calibrated against CLOCK_MONOTONIC), "
+	       "constant_tsc %s, nonstop_tsc %s;\n"
+	       "  one timestamp (lfence+rdtsc) costs %.1f ns and is in every "
+	       "sample; resolution %.1f ns\n",
+	       clk->ticks_per_ns * 1e3, clk->constant_tsc ? "yes" : "MISSING",
+	       clk->nonstop_tsc ? "yes" : "MISSING", clk->ts_cost_ns,
+	       clk->resolution_ns);
+	printf("noise: other work took %.1f%% of cpu%d and %.1f%% of cpu%d, "
+	       "steal %.1f%%/%.1f%%, involuntary switches %ld/%ld%s\n",
+	       nz->other_pct[0], o->cpus[0], nz->other_pct[1], o->cpus[1],
+	       nz->steal_pct[0], nz->steal_pct[1], nz->nivcsw[0],
+	       nz->nivcsw[1],
+	       nz->other_pct[0] > 5 || nz->other_pct[1] > 5 ||
+	       nz->steal_pct[0] + nz->steal_pct[1] > 2 ?
+	       "\n  (the CPUs were shared: expect outliers and wide spreads)" :
+	       "");
+	for (pat = 0; pat < NR_PAT; pat++) {
+		if (!o->pat[pat])
+			continue;
+		if (pat == PAT_PINGPONG) {
+			printf("\npingpong: round trip, ns: median of %u reps "
+			       "[min-max], %llu samples each\n", o->reps,
+			       (unsigned long long)o->count[pat]);
+			printf("  %-20s %-20s %8s %-20s %8s %8s %10s %8s %8s\n",
+			       "system", "p50", "p90", "p99", "p99.9",
+			       "p99.99", "max(all)", "p50/raw", "p99/raw");
+		} else {
+			printf("\nstream: %llu messages of %u B per run: median "
+			       "[min-max] of %u reps\n",
+			       (unsigned long long)o->count[pat], o->size,
+			       o->reps);
+			printf("  %-20s %-26s %8s %10s\n", "system",
+			       "M msgs/s", "GB/s", "ratio");
+		}
+		for (i = 0; i < nruns; i++) {
+			const struct bench_result *r = &res[i];
+
+			if (r->run->pat != pat)
+				continue;
+			if (pat == PAT_PINGPONG) {
+				printf("  %-20s %-20s %8.0f %-20s %8.0f %8.0f "
+				       "%10.0f %7.2fx %7.2fx\n", r->system,
+				       fmt_spread(b[0], sizeof(b[0]),
+						  r->pct[0], 1, 0),
+				       r->pct[1].median,
+				       fmt_spread(b[1], sizeof(b[1]),
+						  r->pct[2], 1, 0),
+				       r->pct[3].median, r->pct[4].median,
+				       r->max, r->ratio, r->ratio_p99);
+			} else {
+				printf("  %-20s %-26s %8.3f %9.3fx\n",
+				       r->system,
+				       fmt_spread(b[2], sizeof(b[2]), r->mps,
+						  1e6, 2),
+				       r->mps.median * o->size / 1e9,
+				       r->ratio);
+			}
+		}
+	}
+	if (o->pat[PAT_STREAM])
+		printf("  (stream ratios: to raw-stream, the batch32 rows to "
+		       "raw-stream-batch32)\n");
+	if (nt) {
+		printf("\ntargets (reported, not asserted):\n");
+		for (k = 0; k < (int)nt; k++)
+			printf("  %-44s %8.2fx  want %s %.2fx  %s\n",
+			       t[k].what, t[k].value,
+			       t[k].at_least ? ">=" : "<=", t[k].want,
+			       target_met(&t[k]) ? "met" : "MISSED");
+	}
+}
+
+/* A number with a fixed number of decimals in the JSON text. */
+static struct json_object *jnum(double v, int prec)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%.*f", prec, v);
+	return json_object_new_double_s(v, buf);
+}
+
+static struct json_object *jspread(struct bench_spread s, int prec)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "median", jnum(s.median, prec));
+	json_object_object_add(o, "min", jnum(s.min, prec));
+	json_object_object_add(o, "max", jnum(s.max, prec));
+	return o;
+}
+
+static void print_json(const struct bench_opts *o,
+		       const struct bench_clock *clk,
+		       const struct bench_noise *nz,
+		       const struct bench_result *res, unsigned int nruns,
+		       const struct bench_target *t, unsigned int nt)
+{
+	struct json_object *top = json_object_new_object(), *a, *x, *y;
+	unsigned int i;
+	int k;
+
+	json_object_object_add(top, "tool", json_object_new_string("pinshm bench"));
+	json_object_object_add(top, "backend",
+			       json_object_new_string(pinshm_backend_name(o->backend)));
+	a = json_object_new_array();
+	json_object_array_add(a, json_object_new_int(o->cpus[0]));
+	json_object_array_add(a, json_object_new_int(o->cpus[1]));
+	json_object_object_add(top, "cpus", a);
+	json_object_object_add(top, "size", json_object_new_int64(o->size));
+	json_object_object_add(top, "reps", json_object_new_int64(o->reps));
+	x = json_object_new_object();
+	for (k = 0; k < NR_PAT; k++)
+		if (o->pat[k])
+			json_object_object_add(x, pat_names[k],
+					       json_object_new_int64((int64_t)o->count[k]));
+	json_object_object_add(top, "count", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "mhz", jnum(clk->ticks_per_ns * 1e3, 1));
+	json_object_object_add(x, "constant_tsc",
+			       json_object_new_boolean(clk->constant_tsc));
+	json_object_object_add(x, "nonstop_tsc",
+			       json_object_new_boolean(clk->nonstop_tsc));
+	json_object_object_add(x, "timestamp_cost_ns", jnum(clk->ts_cost_ns, 2));
+	json_object_object_add(x, "resolution_ns", jnum(clk->resolution_ns, 2));
+	json_object_object_add(top, "tsc", x);
+	x = json_object_new_object();
+	for (k = 0; k < 3; k++) {
+		a = json_object_new_array();
+		for (i = 0; i < 2; i++)
+			json_object_array_add(a, k == 0 ? jnum(nz->other_pct[i], 1) :
+					      k == 1 ? jnum(nz->steal_pct[i], 1) :
+					      json_object_new_int64(nz->nivcsw[i]));
+		json_object_object_add(x, k == 0 ? "other_busy_pct" :
+				       k == 1 ? "steal_pct" : "involuntary_switches", a);
+	}
+	json_object_object_add(top, "noise", x);
+
+	a = json_object_new_array();
+	for (i = 0; i < nruns; i++) {
+		const struct bench_result *r = &res[i];
+		bool pp = r->run->pat == PAT_PINGPONG;
+
+		x = json_object_new_object();
+		json_object_object_add(x, "system", json_object_new_string(r->system));
+		json_object_object_add(x, "pattern",
+				       json_object_new_string(pat_names[r->run->pat]));
+		json_object_object_add(x, "size", json_object_new_int64(o->size));
+		if (pp) {
+			y = json_object_new_object();
+			for (k = 0; k < NR_PCT; k++)
+				json_object_object_add(y, pct_key[k],
+						       jnum(r->pct[k].median, 1));
+			json_object_object_add(y, "max", jnum(r->max, 1));
+			json_object_object_add(x, "rtt_ns", y);
+			y = json_object_new_object();
+			for (k = 0; k < NR_PCT; k++)
+				json_object_object_add(y, pct_key[k],
+						       jspread(r->pct[k], 1));
+			json_object_object_add(y, "max", jspread(r->rep_max, 1));
+			json_object_object_add(x, "rtt_ns_spread", y);
+		} else {
+			json_object_object_add(x, "rtt_ns", NULL);
+		}
+		json_object_object_add(x, "msgs_per_s", jnum(r->mps.median, 0));
+		json_object_object_add(x, "msgs_per_s_spread", jspread(r->mps, 0));
+		json_object_object_add(x, "gb_per_s",
+				       jnum(r->mps.median * o->size / 1e9, 4));
+		json_object_object_add(x, "ratio_to_raw", jnum(r->ratio, 4));
+		if (pp)
+			json_object_object_add(x, "ratio_to_raw_p99",
+					       jnum(r->ratio_p99, 4));
+		json_object_object_add(x, "baseline",
+				       json_object_new_string(res[r->base].system));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(top, "results", a);
+	a = json_object_new_array();
+	for (k = 0; k < (int)nt; k++) {
+		x = json_object_new_object();
+		json_object_object_add(x, "what", json_object_new_string(t[k].what));
+		json_object_object_add(x, "value", jnum(t[k].value, 3));
+		json_object_object_add(x, "want",
+				       json_object_new_string(t[k].at_least ? ">=" : "<="));
+		json_object_object_add(x, "limit", jnum(t[k].want, 2));
+		json_object_object_add(x, "met", json_object_new_boolean(target_met(&t[k])));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(top, "targets", a);
+	json_object_object_add(top, "notes", json_object_new_string(
+		"latency: median across reps of each rep's percentile, from a "
+		"log-linear histogram of every sample (relative error < 0.8%); "
+		"max: over every rep; msgs_per_s for pingpong: round trips per "
+		"second; ratio_to_raw: p50 over the raw-pingpong p50 (pingpong), "
+		"msgs/s over the baseline's (stream)"));
+	puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_SPACED));
+	json_object_put(top);
+}
+
+/* ---------------------------------------------------------------- */
+/* Plot                                                              */
+/* ---------------------------------------------------------------- */
+
+static bool have_gnuplot(void)
+{
+	const char *path = getenv("PATH");
+	char dir[4096], file[4200];
+	const char *p, *e;
+
+	for (p = path ? path : "/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
+		e = strchr(p, ':');
+		if (!e)
+			e = p + strlen(p);
+		snprintf(dir, sizeof(dir), "%.*s", (int)(e - p), p);
+		snprintf(file, sizeof(file), "%s/gnuplot", *dir ? dir : ".");
+		if (!access(file, X_OK))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The percentile curves of every pingpong system, from the histograms of
+ * all reps merged, on log-log axes: x is 1 / (1 - p), so 90% is 10, 99% is
+ * 100, and so on (HdrHistogram's plot).
+ */
+static int plot(const struct bench_opts *o, const struct bshared *sh,
+		const struct bench_clock *clk, const struct bench_result *res,
+		unsigned int nruns)
+{
+	char dir[] = "/tmp/pinshm-bench-plot.XXXXXX", data[64], script[64];
+	static const char *const colors[] = { "#000000", "#d62728", "#1f77b4",
+		"#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2" };
+	uint64_t total = 0;
+	unsigned int i, c = 0;
+	double x, xmax = 10;
+	FILE *f;
+	pid_t pid;
+	int st, ret = 0;
+
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(data, sizeof(data), "%s/data", dir);
+	snprintf(script, sizeof(script), "%s/plot.gp", dir);
+	f = fopen(data, "w");
+	if (!f) {
+		ret = -errno;
+		goto out;
+	}
+	for (i = 0; i < nruns; i++) {
+		const struct bench_hist *h = &sh->all[i];
+
+		if (res[i].run->pat != PAT_PINGPONG)
+			continue;
+		total = h->count;
+		fprintf(f, "# %s\n", res[i].system);
+		for (x = 1; x < (double)total; x *= 1.06) {
+			double p = 100.0 * (1.0 - 1.0 / x);
+
+			fprintf(f, "%.6g %.1f\n", x,
+				bench_ticks_to_ns(clk, bench_hist_percentile(h, p)));
+			if (x > xmax)
+				xmax = x;
+		}
+		fprintf(f, "%.6g %.1f\n\n\n", (double)total,
+			bench_ticks_to_ns(clk, h->max));
+	}
+	if (fclose(f)) {
+		ret = -errno;
+		goto out;
+	}
+	f = fopen(script, "w");
+	if (!f) {
+		ret = -errno;
+		goto out;
+	}
+	fprintf(f,
+		"set terminal pngcairo size 960,600 font 'sans,11'\n"
+		"set output '%s'\n"
+		"set title 'pinshm bench pingpong: round trip, %u-byte payload, "
+		"cpus %d,%d, %u reps x %llu samples'\n"
+		"set logscale xy\n"
+		"set xrange [1:%g]\n"
+		/* gnuplot reads tic labels as formats: it wants %% for %. */
+		"set xtics ('0%%%%' 1, '50%%%%' 2, '90%%%%' 10, '99%%%%' 100, "
+		"'99.9%%%%' 1000, '99.99%%%%' 10000, '99.999%%%%' 100000, "
+		"'99.9999%%%%' 1000000)\n"
+		"set ytics ('10 ns' 10, '100 ns' 100, '1 us' 1000, "
+		"'10 us' 10000, '100 us' 100000, '1 ms' 1000000, "
+		"'10 ms' 10000000, '100 ms' 100000000, '1 s' 1000000000)\n"
+		"set xlabel 'percentile'\n"
+		"set ylabel 'round-trip latency (log scale)'\n"
+		"set grid xtics ytics mytics lc rgb '#dddddd'\n"
+		"set key top left box opaque\n"
+		"plot ",
+		o->plot, o->size, o->cpus[0], o->cpus[1], o->reps,
+		(unsigned long long)o->count[PAT_PINGPONG], xmax * 1.3);
+	for (i = 0; i < nruns; i++) {
+		if (res[i].run->pat != PAT_PINGPONG)
+			continue;
+		fprintf(f, "%s'%s' index %u with lines lw 2 lc rgb '%s' "
+			"title '%s (p50 %.0f ns)'", c ? ", \\\n     " : "",
+			data, c, colors[c % 8], res[i].system,
+			res[i].pct[0].median);
+		c++;
+	}
+	fprintf(f, "\n");
+	if (fclose(f)) {
+		ret = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		execlp("gnuplot", "gnuplot", script, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			ret = -errno;
+			goto out;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		ret = -EIO;
+out:
+	unlink(data);
+	unlink(script);
+	rmdir(dir);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- */
+/* Options                                                           */
+/* ---------------------------------------------------------------- */
+
+static int parse_vs(const char *s, unsigned int *vs, char *bad, size_t len)
+{
+	char buf[256], *tok, *save = NULL;
+	int k;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "all")) {
+			for (k = SYS_FIRST_VS; k < NR_SYS; k++)
+				*vs |= 1u << k;
+			continue;
+		}
+		for (k = SYS_FIRST_VS; k < NR_SYS; k++)
+			if (!strcmp(tok, sys_names[k]))
+				break;
+		if (k == NR_SYS) {
+			snprintf(bad, len, "%s", tok);
+			return -EINVAL;
+		}
+		*vs |= 1u << k;
+	}
+	return 0;
+}
+
+/* Ring types that exist: a header with its API (pinshm/mpsc.h, bcast.h). */
+static bool pattern_supported(const char *pat)
+{
+	(void)pat;
+	return false;
+}
+
+static int parse_opts(int argc, char **argv, struct bench_opts *o)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "vs", required_argument, NULL, 'v' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "plot", required_argument, NULL, 'p' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct ctl_cmd *c = ctl_find_cmd("bench");
+	int opt, allowed[CPU_SETSIZE], n, i, k;
+	bool have_cpus = false, ok0, ok1;
+	uint64_t v;
+	long l;
+	char bad[64];
+
+	memset(o, 0, sizeof(*o));
+	o->size = 56;
+	o->count[PAT_PINGPONG] = 100000;
+	o->count[PAT_STREAM] = 2000000;
+	o->reps = 5;
+	o->timeout_s = 1800;
+	o->vs = (1u << SYS_RAW) | (1u << SYS_SPSC) | (1u << SYS_RAW_B) |
+		(1u << SYS_SPSC_B);
+	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:h", opts,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			if (ctl_parse_size(optarg, &v) || v < 8 ||
+			    v > BENCH_MAX_SIZE)
+				return ctl_usage_error(c, "bad --size '%s' (payload bytes, 8..4096)",
+						       optarg);
+			o->size = (uint32_t)v;
+			break;
+		case 'n':
+			if (ctl_parse_size(optarg, &v) || v < 2 ||
+			    v > 1000000000000ULL)
+				return ctl_usage_error(c, "bad --count '%s' (2 or more)",
+						       optarg);
+			o->count[PAT_PINGPONG] = o->count[PAT_STREAM] = v;
+			break;
+		case 'c':
+			if (bench_parse_cpus(optarg, o->cpus))
+				return ctl_usage_error(c, "bad --cpus '%s' (two different CPUs: A,B)",
+						       optarg);
+			have_cpus = true;
+			break;
+		case 'v':
+			if (parse_vs(optarg, &o->vs, bad, sizeof(bad)))
+				return ctl_usage_error(c, "unknown system '%s' in --vs (pipe, unix, tcp, eventfd, mq, all)",
+						       bad);
+			break;
+		case 'r':
+			if (ctl_parse_int(optarg, 1, BENCH_MAX_REPS, &l))
+				return ctl_usage_error(c, "bad --reps '%s' (1..%d)", optarg,
+						       BENCH_MAX_REPS);
+			o->reps = (unsigned int)l;
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'p':
+			o->plot = optarg;
+			break;
+		case 't':
+			if (ctl_parse_int(optarg, 1, 86400, &l))
+				return ctl_usage_error(c, "bad --timeout '%s' (seconds, 1..86400)",
+						       optarg);
+			o->timeout_s = (unsigned int)l;
+			break;
+		case 'h':
+			ctl_print_help(c);
+			return -1;
+		default:
+			return ctl_bad_option(c, opt, argv);
+		}
+	}
+	if (argc - optind > 1)
+		return ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+	if (optind < argc) {
+		const char *p = argv[optind];
+
+		for (k = 0; k < NR_PAT; k++)
+			if (!strcmp(p, pat_names[k]))
+				break;
+		if (k < NR_PAT) {
+			o->pat[k] = true;
+		} else if (!strcmp(p, "bcast") || !strcmp(p, "mpsc")) {
+			if (!pattern_supported(p)) {
+				ctl_errorf("bench %s: not supported yet", p);
+				return CTL_EXIT_FAIL;
+			}
+		} else {
+			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, bcast, mpsc)",
+					       p);
+		}
+	} else {
+		o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
+	}
+	if (o->plot && !o->pat[PAT_PINGPONG])
+		return ctl_usage_error(c, "--plot draws latency: it needs the pingpong pattern");
+	if (o->plot && !have_gnuplot()) {
+		ctl_errorf("bench: --plot: gnuplot not found (apt-get install gnuplot-nox)");
+		return CTL_EXIT_FAIL;
+	}
+
+	n = bench_allowed_cpus(allowed, CPU_SETSIZE);
+	if (n < 0) {
+		ctl_errorf("bench: sched_getaffinity: %s", strerror(-n));
+		return CTL_EXIT_FAIL;
+	}
+	if (!have_cpus) {
+		if (n < 2) {
+			ctl_errorf("bench: need two CPUs to run on, have %d", n);
+			return CTL_EXIT_FAIL;
+		}
+		o->cpus[0] = allowed[0];
+		o->cpus[1] = allowed[1];
+	}
+	for (i = 0, ok0 = ok1 = false; i < n; i++) {
+		ok0 |= allowed[i] == o->cpus[0];
+		ok1 |= allowed[i] == o->cpus[1];
+	}
+	if (!ok0 || !ok1) {
+		ctl_errorf("bench: --cpus %d,%d: cpu %d is not one we may run on",
+			   o->cpus[0], o->cpus[1], ok0 ? o->cpus[1] : o->cpus[0]);
+		return CTL_EXIT_FAIL;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* The command                                                       */
+/* ---------------------------------------------------------------- */
+
+static void progress(const struct bench_opts *o, const struct bshared *sh,
+		     const struct bench_run *runs, unsigned int nruns,
+		     uint64_t t_start)
+{
+	unsigned int run = PINSHM_READ_ONCE(sh->prog_run);
+	unsigned int rep = PINSHM_READ_ONCE(sh->prog_rep);
+	unsigned int done = rep * nruns + run;
+
+	if (run >= nruns)
+		return;
+	fprintf(stderr, "\rpinshm bench: rep %u/%u, %s %s (%u%%), %.0f s\033[K",
+		rep + 1, o->reps, pat_names[runs[run].pat],
+		sys_json_name(&runs[run]), 100 * done / (o->reps * nruns),
+		(double)(ctl_now_ns() - t_start) / 1e9);
+}
+
+static void kill_all(pid_t pid[2])
+{
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (pid[i] > 0)
+			kill(pid[i], SIGKILL);
+}
+
+int cmd_bench(int argc, char **argv)
+{
+	struct bench_run runs[MAX_RUNS];
+	struct bench_result res[MAX_RUNS];
+	struct bench_target tg[8];
+	struct pinshm_region_opts ro;
+	struct pinshm_region *r = NULL;
+	struct bench_cpustat cs0[2], cs1[2];
+	struct bench_noise nz;
+	struct bench_opts o;
+	struct bench_clock clk;
+	struct bench_fds k;
+	struct bench_side *s;
+	struct bshared *sh;
+	struct rusage ru;
+	pid_t pid[2] = { 0, 0 };
+	double ours_us[2] = { 0, 0 };
+	uint64_t cap, rbytes, scratch, need, t_start, deadline;
+	unsigned int nruns = 0, nt, i;
+	bool tty = isatty(2), shown = false, failed = false;
+	char why[256];
+	void *scr;
+	int ret, pat, sys, alive = 0, status, backend;
+
+	ret = parse_opts(argc, argv, &o);
+	if (ret)
+		return ret < 0 ? CTL_EXIT_OK : ret;
+	for (pat = 0; pat < NR_PAT; pat++) {
+		for (sys = 0; o.pat[pat] && sys < NR_SYS; sys++) {
+			if (!(o.vs & (1u << sys)))
+				continue;
+			if (pat == PAT_PINGPONG &&
+			    (sys == SYS_RAW_B || sys == SYS_SPSC_B))
+				continue;
+			runs[nruns].pat = pat;
+			runs[nruns++].sys = sys;
+		}
+	}
+
+	ctl_install_signals();
+	bench_clock_init(&clk, 100);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	s = mmap(NULL, sizeof(*s), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED || s == MAP_FAILED)
+		return ctl_fail("bench: mmap", -errno, CTL_REGION);
+	bench_hist_reset(&sh->cur);
+	for (i = 0; i < nruns; i++)
+		bench_hist_reset(&sh->all[i]);
+	sh->prog_run = UINT32_MAX;
+
+	/* Rings big enough for 8 records of the largest size. */
+	for (cap = BENCH_CAPACITY; cap < 8 * (o.size + 16ULL); cap *= 2)
+		;
+	s->o = &o;
+	s->sh = sh;
+	s->clk = clk;
+	s->runs = runs;
+	s->nruns = nruns;
+	s->k = &k;
+	s->shape = bench_raw_shape_of(o.size, cap);
+	rbytes = (bench_raw_ring_bytes(&s->shape) + BENCH_BLOCK - 1) &
+		 ~(uint64_t)(BENCH_BLOCK - 1);
+	scratch = (sizeof(struct bscratch) + 2 * rbytes + 4095) & ~4095ULL;
+	/* Directory, two rings (header + buffer, page-rounded), scratch. */
+	need = 8192 + 2 * (PINSHM_SPSC_HDR_SIZE + cap + 4096) + scratch +
+	       65536;
+	need = (need + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
+
+	fds_init(&k);
+	if (fds_open(&k, o.vs, o.size, why, sizeof(why))) {
+		ctl_errorf("bench: --vs %s", why);
+		fds_close(&k);
+		return CTL_EXIT_FAIL;
+	}
+
+	snprintf(bench_region, sizeof(bench_region), "pinshm-bench-%d",
+		 (int)getpid());
+	pinshm_region_opts_init(&ro);
+	ro.size = need;
+	ro.backend = ctl_backend;
+	ret = pinshm_region_create(bench_region, &ro, &r);
+	if (ret) {
+		char ctx[128];
+
+		snprintf(ctx, sizeof(ctx), "bench: create region %s",
+			 bench_region);
+		fds_close(&k);
+		return ctl_fail(ctx, ret, CTL_CREATE);
+	}
+	backend = pinshm_region_backend(r);
+	o.backend = backend;	/* the children open what we created */
+	ret = pinshm_spsc_create(r, "ab", cap, 0);
+	if (!ret)
+		ret = pinshm_spsc_create(r, "ba", cap, 0);
+	if (!ret)
+		ret = bench_region_scratch(r, scratch, &scr);
+	if (ret) {
+		ctl_errorf("bench: set up region %s: %s", bench_region,
+			   ctl_strerror(ret, CTL_OBJ_CREATE));
+		failed = true;
+		goto out_destroy;
+	}
+
+	memset(&nz, 0, sizeof(nz));
+	for (i = 0; i < 2; i++)
+		bench_cpustat_read(o.cpus[i], &cs0[i]);
+	fflush(stdout);
+	fflush(stderr);
+	t_start = ctl_now_ns();
+	deadline = t_start + (uint64_t)o.timeout_s * 1000000000ULL;
+	for (i = 0; i < 2; i++) {
+		pid[i] = fork();
+		if (pid[i] < 0) {
+			ctl_errorf("bench: fork: %s", strerror(errno));
+			pid[i] = 0;
+			bench_sync_fail(&sh->sync);
+			failed = true;
+			break;
+		}
+		if (pid[i] == 0) {
+			s->id = (int)i;
+			side_run(s);
+		}
+		alive++;
+	}
+
+	while (alive) {
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		pid_t w = wait4(-1, &status, WNOHANG, &ru);
+
+		if (w < 0 && errno != EINTR)
+			break;
+		if (w <= 0) {
+			if (ctl_stop || ctl_now_ns() > deadline) {
+				if (!failed)
+					ctl_errorf("bench: %s", ctl_stop ?
+						   "interrupted" :
+						   "timed out (--timeout)");
+				failed = true;
+				kill_all(pid);
+			} else if (tty) {
+				progress(&o, sh, runs, nruns, t_start);
+				shown = true;
+			}
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		for (i = 0; i < 2; i++) {
+			if (w != pid[i])
+				continue;
+			pid[i] = 0;
+			alive--;
+			ours_us[i] = (double)ru.ru_utime.tv_sec * 1e6 +
+				     (double)ru.ru_utime.tv_usec +
+				     (double)ru.ru_stime.tv_sec * 1e6 +
+				     (double)ru.ru_stime.tv_usec;
+			nz.nivcsw[i] = ru.ru_nivcsw;
+			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+				continue;
+			if (shown) {
+				fprintf(stderr, "\r\033[K");
+				shown = false;
+			}
+			if (!failed && sh->err[i][0])
+				ctl_errorf("bench: side %c: %s", 'A' + i,
+					   sh->err[i]);
+			else if (!failed && WIFSIGNALED(status))
+				ctl_errorf("bench: side %c killed by signal %d",
+					   'A' + i, WTERMSIG(status));
+			else if (!failed)
+				ctl_errorf("bench: side %c failed", 'A' + i);
+			failed = true;
+			kill_all(pid);	/* the other side would spin forever */
+		}
+	}
+	if (shown)
+		fprintf(stderr, "\r\033[K");
+	for (i = 0; i < 2; i++) {
+		bench_cpustat_read(o.cpus[i], &cs1[i]);
+		bench_cpustat_noise(&cs0[i], &cs1[i], ours_us[i],
+				    &nz.other_pct[i], &nz.steal_pct[i]);
+	}
+	if (!failed) {
+		results_of(&o, sh, &clk, runs, nruns, res);
+		nt = targets_of(&o, res, runs, nruns, tg);
+		if (o.json)
+			print_json(&o, &clk, &nz, res, nruns, tg, nt);
+		else
+			print_text(&o, &clk, &nz, res, nruns, tg, nt);
+		if (o.plot) {
+			ret = plot(&o, sh, &clk, res, nruns);
+			if (ret) {
+				ctl_errorf("bench: --plot %s: %s", o.plot,
+					   ret == -EIO ? "gnuplot failed" :
+					   strerror(-ret));
+				failed = true;
+			} else if (!o.json) {
+				printf("\nplot: %s\n", o.plot);
+			}
+		}
+	}
+
+out_destroy:
+	fds_close(&k);
+	ret = pinshm_region_destroy(bench_region, backend);
+	if (ret)
+		ctl_warnf("bench: destroy region %s: %s", bench_region,
+			  ctl_strerror(ret, CTL_REGION));
+	pinshm_region_close(r);
+	munmap(s, sizeof(*s));
+	munmap(sh, sizeof(*sh));
+	return failed ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+}
