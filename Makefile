@@ -50,12 +50,14 @@ LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
 CTL_SRCS := tools/pinshmctl.c $(wildcard tools/ctl/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TSAN_SRCS := $(wildcard tests/tsan/*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+FUZZ_SECONDS ?= 20
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 
 TOOLS := $(B)/pinshm $(B)/pinshm-demo $(B)/pinshm-spsc-bench
 
-.PHONY: all lib tools kmod deps deps-check check check-unit check-readme check-cli check-sanitize \
+.PHONY: all lib tools kmod deps deps-check check check-unit check-readme check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-bench demo install clean
 
 all: lib tools kmod
@@ -122,7 +124,7 @@ $(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $
 
 check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check-unit check-readme check-cli check-sanitize check-tsan check-bench
+	$(Q)$(MAKE) --no-print-directory check-unit check-readme check-cli check-sanitize check-tsan check-fuzz check-bench
 	$(Q)$(MAKE) --no-print-directory check-static check-kernel
 	@echo "pinshm: make check passed"
 
@@ -139,6 +141,24 @@ check-tsan: $(TSAN_SRCS:tests/tsan/%.c=$(B)/tsan/%)
 	$(Q)set -e; for t in $^; do echo "  TSAN    $$t"; \
 		PINSHM_BACKEND=shm TSAN_OPTIONS=halt_on_error=1 setarch -R $$t; done
 
+# libFuzzer targets: each treats a whole ring's memory as hostile input.
+# Bounded in make check (FUZZ_SECONDS each); run longer by hand, e.g.
+#   make check-fuzz FUZZ_SECONDS=3600
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,FUZZCC,$@)$(CLANG) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(LIB_SRCS)
+
+check-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+	@echo "== libFuzzer, $(FUZZ_SECONDS) s per target"
+	$(Q)set -e; for f in $^; do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
+		echo "  FUZZ    $$n"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+			$(B)/fuzz/corpus-$$n $$(ls -d tests/fuzz/seeds/$$n 2>/dev/null) 2>$(B)/fuzz/$$n.log || \
+			{ tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
+		grep -E '^stat::number_of_executed_units' $(B)/fuzz/$$n.log; done
+
 check-cli: tools
 	@echo "== command-line tests"
 	$(Q)PINSHM=$(CURDIR)/$(B)/pinshm PINSHM_BACKEND=shm tests/cli/run.sh
@@ -154,6 +174,8 @@ check-readme: $(B)/readme-example
 
 check-bench: tools
 	@echo "== benchmark smoke run (no timing asserted)"
+	$(Q)PINSHM_BACKEND=shm $(B)/pinshm bench --count 1000 --reps 1 --vs all --json >$(B)/bench-smoke.json
+	$(Q)python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("  %d results" % len(r))' $(B)/bench-smoke.json
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-spsc-bench --quick >/dev/null
 
 CHECKPATCH ?= $(B)/checkpatch/checkpatch.pl

@@ -63,8 +63,8 @@ if [ "$PINSHM_BACKEND" = shm ]; then
 	err_is "region is corrupt \(not a pinshm region or wrong ABI\)"
 fi
 
-rc 1 bench
-err_is '^pinshm: bench: not supported yet$'
+rc 2 bench --size 0
+rc 2 bench nosuchpattern
 rc 1 metrics show
 err_is '^pinshm: metrics: not supported yet$'
 exit 0
