@@ -36,9 +36,11 @@ timeout 100 "$PINSHM" tail "$N" k --check-seq --count $TOTAL --quiet >"$TMP/tout
 tpid=$!
 bg $tpid
 kills=0
-for target in 200000 $((300000 + RANDOM * 10)) $((1000000 + RANDOM * 10)); do
+# Kill points and rate leave seconds, not milliseconds, between the last
+# kill and the end of the job, so a loaded machine cannot race the poll.
+for target in 200000 $((400000 + RANDOM * 5)) $((800000 + RANDOM * 5)); do
 	: >"$TMP/serr"
-	"$PINSHM" pub "$N" k --seq --count $TOTAL --rate 1000000 --quiet 2>>"$TMP/perr" &
+	"$PINSHM" pub "$N" k --seq --count $TOTAL --rate 250000 --quiet 2>>"$TMP/perr" &
 	ppid=$!
 	bg $ppid
 	while :; do

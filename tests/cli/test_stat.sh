@@ -28,10 +28,17 @@ for d in lines:
     assert set(rings) == {"r", "idle"}, rings
     r = rings["r"]
     assert r["region"] == sys.argv[4], r
-    assert 10000 < r["msgs_in_per_s"] < 30000, r
+    # No timing is asserted: the rates must only be the counters' deltas
+    # divided by the interval, all taken from the same output.
+    assert r["msgs_in_per_s"] >= 0 and r["msgs_out_per_s"] >= 0, r
     assert r["producer_pid"] == ppid and r["consumer_pid"] == tpid, r
     assert rings["idle"]["msgs_in_per_s"] == 0 and rings["idle"]["producer_pid"] is None
 assert lines[2]["rings"][0]["msgs_in"] > lines[0]["rings"][0]["msgs_in"]
+for prev, cur in zip(lines, lines[1:]):
+    p = {r["ring"]: r for r in prev["rings"]}["r"]
+    c = {r["ring"]: r for r in cur["rings"]}["r"]
+    want = (c["msgs_in"] - p["msgs_in"]) / cur["interval_s"]
+    assert abs(c["msgs_in_per_s"] - want) <= 0.01 * want + 1, (c, want)
 PY
 
 ok stat "$N" --interval 100 --count 2
