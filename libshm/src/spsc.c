@@ -121,6 +121,9 @@ static int producer_recover(struct pinshm_spsc *ring)
 			return -EBADMSG;
 		pos = head;
 	}
+	/* Our frontier header lies within one capacity of zeroed. */
+	if (pos + PINSHM_REC_HDR - zeroed > ring->cap)
+		return -EBADMSG;
 	for (;;) {
 		uint64_t off = pos & ring->mask, size;
 		/* (B) as a reader of what the dead producer published */

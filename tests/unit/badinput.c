@@ -754,6 +754,44 @@ Test(badinput, a_misaligned_head_or_tail_gives_EBADMSG_on_attach)
 }
 
 /*
+ * Found by tests/fuzz/spsc_reader: a forged tail more than a ring past
+ * the consumer's zeroed index made the producer's takeover zero a range
+ * whose end lay before its start (a wild memset). Ring of 4096 bytes.
+ */
+Test(badinput, a_tail_a_ring_past_zeroed_gives_EBADMSG_on_producer_attach)
+{
+	static const struct { uint64_t zeroed, head, tail; } bad[] = {
+		{ 0, 736, 4096 + 8 },	/* head fine, tail a ring past zeroed */
+		{ 0, 0, 4096 },		/* frontier header beyond the ring */
+		{ 8, 8, 4096 + 16 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t roff;
+		const char *name = mk_closed("pastzero", 0, &roff);
+		uint64_t base = data_off(name) + roff;
+		struct pinshm_region *r;
+		struct pinshm_spsc x;
+		int ret;
+
+		file_write(name, base + offsetof(struct pinshm_spsc_shared, zeroed),
+			   &bad[i].zeroed, sizeof(uint64_t));
+		file_write(name, base + offsetof(struct pinshm_spsc_shared, head),
+			   &bad[i].head, sizeof(uint64_t));
+		file_write(name, base + offsetof(struct pinshm_spsc_shared, tail),
+			   &bad[i].tail, sizeof(uint64_t));
+		T_OK(pinshm_region_open(name, PINSHM_RDWR, T_BACKEND, &r));
+		ret = pinshm_spsc_attach(r, "q", PINSHM_PRODUCER, &x);
+		cr_assert_eq(ret, -EBADMSG, "case %u: producer attach gave %d",
+			     i, ret);
+		T_OK(pinshm_region_close(r));
+		T_OK(pinshm_region_destroy(name, T_BACKEND));
+		t_nr_names--;
+	}
+}
+
+/*
  * Random head, tail and role words: attach may refuse (-EBADMSG, or
  * -EBUSY if a role word happens to name a live process) or succeed; when
  * it succeeds, peeks and claims stay in bounds and terminate.
