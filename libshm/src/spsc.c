@@ -218,7 +218,14 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 			__pinshm_role_drop(&sh->producer);
 			return ret;
 		}
+		/* For (W1)/(W2) of wait.h; without membarrier, waits spin. */
+		pinshm_wait_register();
 	} else {
+		/*
+		 * The consumer is the ring's only sleeper: a predecessor that
+		 * died asleep must not leave every publish making a syscall.
+		 */
+		PINSHM_WRITE_ONCE(sh->waitq.waiters, 0);
 		/*
 		 * Continue from the last release; unreleased peeks come
 		 * again. A predecessor that died mid-zeroing left [zeroed,

@@ -60,6 +60,7 @@
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
+#include <pinshm/wait.h>
 
 /* Roles for pinshm_spsc_attach(). */
 #define PINSHM_PRODUCER		1
@@ -69,6 +70,9 @@
 #define PINSHM_WAIT_NONE	0	/* return -EAGAIN at once */
 #define PINSHM_WAIT_SPIN	1	/* busy-spin with a pause hint */
 #define PINSHM_WAIT_YIELD	2	/* spin a while, then sched_yield() */
+#define PINSHM_WAIT_FUTEX	3	/* spin a while, then sleep (consumers);
+					 * yields where the kernel cannot sleep
+					 * on this memory (pinshm.ko on 6.1) */
 
 #define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
 
@@ -129,7 +133,9 @@ static inline struct pinshm_rec *__pinshm_spsc_rec(struct pinshm_spsc *r,
 static inline void __pinshm_wait_step(int wait, unsigned int *spins)
 {
 	pinshm_cpu_relax();
-	if (wait == PINSHM_WAIT_YIELD && ++*spins >= PINSHM_YIELD_SPINS) {
+	if (wait == PINSHM_WAIT_FUTEX) {
+		++*spins;	/* pinshm_spsc_recv() sleeps after enough */
+	} else if (wait == PINSHM_WAIT_YIELD && ++*spins >= PINSHM_YIELD_SPINS) {
 		*spins = PINSHM_YIELD_SPINS - 16;
 		sched_yield();
 	}
@@ -228,6 +234,8 @@ static inline void pinshm_spsc_publish(struct pinshm_spsc *r)
 	pinshm_store_release(&r->sh->tail, r->tail);
 	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
 	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
+	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
+	pinshm_waitq_kick(&r->sh->waitq);
 }
 
 static inline void pinshm_spsc_commit(struct pinshm_spsc *r, uint32_t len,
@@ -336,6 +344,16 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
 }
 
+/*
+ * Consumer only: sleep until the record at the read position is published
+ * (or something corrupt is there, which peek then reports), or timeout_ns
+ * passes (< 0: no timeout; 0: just look). Returns 0, -ETIMEDOUT, -EINTR,
+ * -EPERM (not the consumer), -ENOSYS (no membarrier GLOBAL_EXPEDITED) or
+ * -EOPNOTSUPP (the kernel cannot key a shared futex on this memory, as on
+ * pinshm.ko regions of Linux 6.1): on the last two, spin or yield instead.
+ */
+int pinshm_spsc_wait(struct pinshm_spsc *ring, int64_t timeout_ns);
+
 /* Copy helpers. */
 static inline int pinshm_spsc_send(struct pinshm_spsc *r, const void *p,
 				   uint32_t len, uint32_t type, int wait)
@@ -372,6 +390,14 @@ static inline int pinshm_spsc_recv(struct pinshm_spsc *r, void *buf,
 	while ((ret = pinshm_spsc_peek(r, &m)) == -EAGAIN) {
 		if (wait == PINSHM_WAIT_NONE)
 			return ret;
+		if (wait == PINSHM_WAIT_FUTEX && spins >= PINSHM_YIELD_SPINS) {
+			ret = pinshm_spsc_wait(r, -1);
+			if (ret == -EINTR)
+				return ret;
+			if (ret == -ENOSYS || ret == -EOPNOTSUPP)
+				wait = PINSHM_WAIT_YIELD;
+			continue;
+		}
 		__pinshm_wait_step(wait, &spins);
 	}
 	if (ret)

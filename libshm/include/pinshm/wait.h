@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Futex wait/wake for readers that would rather sleep than spin, at no
+ * cost to the writer unless a reader is actually asleep.
+ *
+ * A struct pinshm_waitq (layout.h) sits in a 128-byte block of its own in a
+ * ring's header: seq is the futex word, waiters counts sleepers.
+ *
+ *   (W1) waker: publish a record (store), compiler barrier, load waiters;
+ *        if non-zero, bump seq and FUTEX_WAKE (slow path, in wait.c)
+ *     pairs with
+ *   (W2) sleeper: increment waiters, membarrier(MEMBARRIER_CMD_GLOBAL_
+ *        EXPEDITED), re-check the ring, FUTEX_WAIT on seq.
+ *
+ * The membarrier on the sleeper's side stands for a full fence on every
+ * CPU running a registered process, so the waker needs none: either the
+ * sleeper sees the record, or the waker sees the sleeper (the asymmetric
+ * Dekker pattern of liburcu's sys_membarrier). Processes that publish
+ * register once with pinshm_wait_register() (called by the attach
+ * functions).
+ */
+#ifndef PINSHM_WAIT_H
+#define PINSHM_WAIT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <pinshm/barrier.h>
+#include <pinshm/layout.h>
+
+/* Slow path of pinshm_waitq_kick(): bump seq, wake the sleepers. */
+int __pinshm_waitq_wake(struct pinshm_waitq *wq);
+
+/* Waker side, after publishing. One load of a line only sleepers write. */
+static inline void pinshm_waitq_kick(struct pinshm_waitq *wq)
+{
+	/* (W1) the publish before this load: a compiler barrier is enough,
+	 * the sleeper's membarrier (W2) supplies the fence. */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(PINSHM_READ_ONCE(wq->waiters) != 0, 0))
+		__pinshm_waitq_wake(wq);
+}
+
+/*
+ * Sleeper side: sleep until ready(arg) is true, a wake arrives, or
+ * timeout_ns passes (< 0: no timeout). Returns 0 when ready, -ETIMEDOUT,
+ * -EINTR, -ENOSYS when the kernel lacks membarrier, or -EOPNOTSUPP when it
+ * cannot key a shared futex on this memory (pages of pinshm.ko on Linux
+ * 6.1): both are permanent, callers spin or yield instead.
+ */
+int pinshm_waitq_wait(struct pinshm_waitq *wq, bool (*ready)(void *arg),
+		      void *arg, int64_t timeout_ns);
+
+/* Register this process as a waker for the membarrier pairing (W1/W2). */
+int pinshm_wait_register(void);
+
+#endif /* PINSHM_WAIT_H */

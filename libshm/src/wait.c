@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Futex wait/wake: the slow paths of pinshm/wait.h, and the SPSC
+ * consumer's sleep (pinshm/spsc.h).
+ *
+ * Shared fields (struct pinshm_waitq, a 128-byte block of its own) and
+ * their writers:
+ *   waitq.waiters ...... sleepers only (atomic add/sub: one per sleeper)
+ *   waitq.seq .......... wakers only (atomic add), the futex word
+ * Several sleepers (or, in an MPSC ring, several wakers) may share one
+ * queue, hence read-modify-write atomics rather than plain stores.
+ *
+ * Ordering (the asymmetric Dekker pattern of liburcu's sys_membarrier):
+ *   (W1) waker: publish the record (store), compiler barrier, load
+ *        waiters; if non-zero: add 1 to seq, FUTEX_WAKE
+ *     pairs with
+ *   (W2) sleeper: load seq, add 1 to waiters, membarrier(GLOBAL_EXPEDITED),
+ *        re-check the ring, FUTEX_WAIT(seq, the value loaded first).
+ *   The membarrier runs a full fence on every CPU that is running a
+ *   registered process (pinshm_wait_register()), so it orders the waker's
+ *   store before its load of waiters: either the sleeper's re-check sees
+ *   the record, or the waker sees waiters != 0. In the latter case the
+ *   waker's seq bump follows the sleeper's seq load, so FUTEX_WAIT either
+ *   finds seq changed (EAGAIN) or is queued before FUTEX_WAKE runs (the
+ *   kernel orders both under the futex hash-bucket lock). No wakeup is
+ *   lost; extra ones are harmless (the sleeper re-checks and sleeps again).
+ *
+ * The futexes are shared (no FUTEX_PRIVATE_FLAG): sleeper and waker are
+ * different processes, each with its own mapping of the page. The kernel
+ * keys such a futex on the page's inode or anon_vma: pages of the shm
+ * backend (tmpfs) have one. Pages pinshm.ko inserts with vm_insert_pages()
+ * have page->mapping == NULL, for which Linux 6.1's get_futex_key() returns
+ * -EFAULT: pinshm_waitq_wait() then says -EOPNOTSUPP and the caller spins
+ * (tests/kernel/15_futex_wait checks which one the running kernel does).
+ *
+ * A sleeper that dies asleep leaves waiters too high: correctness does not
+ * suffer, but every publish then takes the slow path (a syscall) until
+ * someone resets the counter (a consumer taking over a dead one's role).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <stddef.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* membarrier support of the kernel: 0 unknown, 1 yes, -errno no. */
+static _Atomic int membarrier_ok;
+
+static long sys_futex(uint32_t *uaddr, int op, uint32_t val,
+		      const struct timespec *ts, uint32_t val3)
+{
+	return syscall(SYS_futex, uaddr, op, val, ts, NULL, val3);
+}
+
+static int membarrier_query(void)
+{
+	int ok = atomic_load_explicit(&membarrier_ok, memory_order_relaxed);
+	long ret;
+
+	if (ok)
+		return ok > 0 ? 0 : ok;
+	ret = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (ret < 0 || !(ret & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+	    !(ret & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+		ok = -ENOSYS;
+	else
+		ok = 1;
+	/* A racing thread computes the same answer. */
+	atomic_store_explicit(&membarrier_ok, ok, memory_order_relaxed);
+	return ok > 0 ? 0 : ok;
+}
+
+/*
+ * The kernel keeps the registration in the process's mm: it survives
+ * fork() but not execve(). Asking again when registered costs one cheap
+ * syscall and no IPI, so no per-process cache that fork() could make stale.
+ */
+__pinshm_export int pinshm_wait_register(void)
+{
+	int ret = membarrier_query();
+
+	if (ret)
+		return ret;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED,
+		    0, 0) < 0)
+		return errno == EINVAL ? -ENOSYS : -errno;
+	return 0;
+}
+
+__pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
+{
+	long ret;
+
+	/* (W1) the seq bump after the load of waiters that saw a sleeper. */
+	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
+				  memory_order_seq_cst);
+	ret = sys_futex(&wq->seq, FUTEX_WAKE, INT_MAX, NULL, 0);
+	/* EFAULT: memory the kernel cannot key a futex on (see the top);
+	 * its sleepers never slept. */
+	if (ret < 0 && errno != EFAULT)
+		return -errno;
+	return 0;
+}
+
+static void deadline_of(int64_t timeout_ns, struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(timeout_ns / 1000000000LL);
+	ts->tv_nsec += (long)(timeout_ns % 1000000000LL);
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static bool deadline_passed(const struct timespec *d)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > d->tv_sec ||
+	       (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
+}
+
+__pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
+				      bool (*ready)(void *arg), void *arg,
+				      int64_t timeout_ns)
+{
+	_Atomic uint32_t *waiters;
+	struct timespec deadline;
+	uint32_t seq;
+	long ret;
+	int err;
+
+	if (!wq || !ready)
+		return -EINVAL;
+	waiters = (_Atomic uint32_t *)&wq->waiters;
+	if (ready(arg))
+		return 0;
+	if (timeout_ns == 0)
+		return -ETIMEDOUT;
+	err = membarrier_query();
+	if (err)
+		return err;
+	/*
+	 * Can the kernel key a shared futex on this page? FUTEX_WAKE of no
+	 * one looks the key up and stops: no IPI, no waiter counted. Pages of
+	 * pinshm.ko on Linux 6.1 give EFAULT: the caller must spin, and its
+	 * membarrier would only disturb the producer's CPU.
+	 */
+	if (sys_futex(&wq->seq, FUTEX_WAKE, 0, NULL, 0) < 0)
+		return errno == EFAULT || errno == ENOSYS ? -EOPNOTSUPP : -errno;
+	if (timeout_ns > 0)
+		deadline_of(timeout_ns, &deadline);
+
+	for (;;) {
+		/* (W2) seq first: a wake after this load changes it. */
+		seq = pinshm_load_acquire(&wq->seq);
+		atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
+		/* (W2) pairs with (W1): a fence on the waker's CPU between
+		 * its publish and its load of waiters. */
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+			    0, 0) < 0) {
+			err = -errno;
+			atomic_fetch_sub_explicit(waiters, 1,
+						  memory_order_relaxed);
+			return err == -EINVAL ? -ENOSYS : err;
+		}
+		if (ready(arg)) {
+			atomic_fetch_sub_explicit(waiters, 1,
+						  memory_order_relaxed);
+			return 0;
+		}
+		/* Absolute CLOCK_MONOTONIC deadline: retries do not drift. */
+		ret = sys_futex(&wq->seq, FUTEX_WAIT_BITSET, seq,
+				timeout_ns > 0 ? &deadline : NULL,
+				FUTEX_BITSET_MATCH_ANY);
+		err = ret < 0 ? errno : 0;
+		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+
+		if (ready(arg))
+			return 0;
+		switch (err) {
+		case 0:		/* woken, maybe spuriously */
+		case EAGAIN:	/* seq moved before we slept */
+			break;
+		case ETIMEDOUT:
+			return -ETIMEDOUT;
+		case EINTR:
+			return -EINTR;
+		case EFAULT:
+		case ENOSYS:
+			return -EOPNOTSUPP;
+		default:
+			return -err;
+		}
+		if (timeout_ns > 0 && deadline_passed(&deadline))
+			return -ETIMEDOUT;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* SPSC consumer                                                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Would pinshm_spsc_peek() find something? The same walk as peek (a pad
+ * record skips to the start of the buffer), without consuming anything.
+ * Anything peek would call corrupt counts as ready: peek then says
+ * -EBADMSG to the caller instead of the caller sleeping on it.
+ */
+static bool spsc_ready(void *arg)
+{
+	const struct pinshm_spsc *r = arg;
+	uint64_t off = r->rpos & r->mask;
+	uint32_t len;
+
+	/* (B) pairs with (A) of spsc.h: the same load peek makes. */
+	len = pinshm_load_acquire(&((struct pinshm_rec *)(r->buf + off))->len);
+	if (len == PINSHM_REC_PAD && off != 0)
+		/* (B) again, for the record after the filler. */
+		len = pinshm_load_acquire(&((struct pinshm_rec *)r->buf)->len);
+	return len != 0;
+}
+
+__pinshm_export int pinshm_spsc_wait(struct pinshm_spsc *ring,
+				     int64_t timeout_ns)
+{
+	if (!ring || !ring->sh)
+		return -EINVAL;
+	if (ring->role != PINSHM_CONSUMER)
+		return -EPERM;
+	return pinshm_waitq_wait(&ring->sh->waitq, spsc_ready, ring,
+				 timeout_ns);
+}
