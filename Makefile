@@ -113,9 +113,10 @@ $(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
 
+# clang: gcc refuses atomic_thread_fence() under -fsanitize=thread.
 $(B)/tsan/%: tests/tsan/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) $(TSAN) -o $@ $< $(LIB_SRCS) -lpthread
+	$(call say,TSANCC,$@)$(CLANG) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) $(TSAN) -o $@ $< $(LIB_SRCS) -lpthread
 
 $(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $(B)/libpinshm.a | $(B)/.deps-check
 	@mkdir -p $(dir $@)
@@ -144,7 +145,7 @@ check-tsan: $(TSAN_SRCS:tests/tsan/%.c=$(B)/tsan/%)
 # libFuzzer targets: each treats a whole ring's memory as hostile input.
 # Bounded in make check (FUZZ_SECONDS each); run longer by hand, e.g.
 #   make check-fuzz FUZZ_SECONDS=3600
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+$(B)/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,FUZZCC,$@)$(CLANG) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -155,6 +156,7 @@ check-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 	$(Q)set -e; for f in $^; do n=$$(basename $$f); mkdir -p $(B)/fuzz/corpus-$$n; \
 		echo "  FUZZ    $$n"; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=5 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(B)/fuzz/$$n- \
 			$(B)/fuzz/corpus-$$n $$(ls -d tests/fuzz/seeds/$$n 2>/dev/null) 2>$(B)/fuzz/$$n.log || \
 			{ tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' $(B)/fuzz/$$n.log; done

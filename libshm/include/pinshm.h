@@ -24,6 +24,8 @@
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
 #include <pinshm/spsc.h>
+#include <pinshm/bcast.h>
+#include <pinshm/slot.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -291,6 +291,10 @@ __pinshm_export int pinshm_obj_stats(const struct pinshm_region *r,
 	switch (info.type) {
 	case PINSHM_OBJ_SPSC:
 		return __pinshm_spsc_stats(r, name, out);
+	case PINSHM_OBJ_BCAST:
+		return __pinshm_bcast_stats(r, name, out);
+	case PINSHM_OBJ_SLOT:
+		return __pinshm_slot_stats(r, name, out);
 	}
 	return -EOPNOTSUPP;
 }

@@ -70,5 +70,9 @@ void __pinshm_role_drop(struct pinshm_role *role);
 /* Per-type counters for pinshm_obj_stats() (dir.c dispatches on type). */
 int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
+int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,
+			 struct pinshm_ring_stats *out);
+int __pinshm_slot_stats(const struct pinshm_region *r, const char *name,
+			struct pinshm_ring_stats *out);
 
 #endif /* PINSHM_INTERNAL_H */

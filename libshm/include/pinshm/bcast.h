@@ -1,0 +1,591 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Broadcast ring: one writer, any number of readers, each at its own pace.
+ * The writer never waits for readers; a reader that falls more than a ring
+ * behind is lapped: it notices, counts exactly how many records it lost,
+ * and resynchronises to the oldest record still valid. Readers write no
+ * shared memory at all, so a read-only mapping (PINSHM_RDONLY or
+ * PINSHM_OBSERVE) is enough; their cursors and counters are private.
+ *
+ * Layout: a 512-byte header (block 0 constant, block 1 the writer's tail,
+ * counters and role), then `slots` fixed-size slots (a power of two) of
+ * slot_size bytes (a multiple of 64). Record i (free-running from 0) lives
+ * in slot i & (slots - 1). A slot is a 16-byte header {seq, len, type} and
+ * up to slot_size - 16 payload bytes: with 64-byte slots a record of up to
+ * 48 bytes is one cache line, and one message moves one line — readers
+ * poll the slot's own seq word, never the writer's tail. Fixed slots keep
+ * record boundaries known after a lap.
+ *
+ * Each slot is a seqlock for the record in it. Its seq word says:
+ *   seq == 2i + 1   record i is being written (claimed, or staged in a
+ *                   batch not published yet)
+ *   seq == 2i + 2   record i is published
+ *   0               never written
+ * A reader at record i loads seq:
+ *   == 2i + 2       the record is there: read it, then re-check seq;
+ *   <= 2i + 1       not written yet (-EAGAIN);
+ *   >  2i + 2       lapped: seq names a newer record j = (seq - 1) / 2 in
+ *                   the same slot (claimed or published), so records up to
+ *                   j - slots are gone, and so are those up to tail - 1 -
+ *                   slots (tail: records published, read from the header).
+ *                   The reader moves to oldest = max(j + 1, tail) - slots,
+ *                   the first record not known to be gone, and counts
+ *                   oldest - i lost: exact, every record skipped had its
+ *                   slot taken. Its seq check on the next attempt decides
+ *                   whether it is still valid (the writer may be claiming
+ *                   its slot right now); if not, that is one more lap.
+ *
+ * Shared fields and their single writer:
+ *   header block 0 (magic, ..., max_payload) .... creator, before (D1)
+ *   sh->tail, msgs_in, bytes_in, writer ......... the writer role
+ *   slot seq, len, type, payload ................ the writer role
+ *   (readers write nothing)
+ *
+ * Ordering:
+ *   (W1) writer, claim: store seq = 2i+1, release fence, then write the
+ *        payload, len and type
+ *     pairs with
+ *   (R3) reader: read len, type and payload, acquire fence, re-load seq:
+ *        a reader that saw any byte of record i + k*slots sees seq moved.
+ *   (W3) writer, publish: payload, len, type (and the seqs of the rest of
+ *        a batch, W2) before store-release seq = 2i+2
+ *     pairs with
+ *   (R1) reader: load-acquire seq, then read len, type and payload.
+ *   (W2) batch: the seqs of every staged record but the first are stored
+ *        relaxed; the first one's (W3) release publishes the whole batch.
+ *        A reader reaches them only through the first (readers go in
+ *        order), and a lapped reader meeting one only learns it is lapped.
+ *   (W4) writer: store-release sh->tail after (W3)
+ *     pairs with
+ *   (R4) reader: load-acquire sh->tail, when attaching and resyncing.
+ *        tail is never polled per message. The counters are relaxed.
+ *
+ * Zero-copy reading: pinshm_bcast_peek() hands out the record in place,
+ * but the writer may overwrite it while the caller looks at it (it never
+ * waits for readers). What was read in place is valid only if
+ * pinshm_bcast_check() (one record) or pinshm_bcast_release() (everything
+ * peeked) returns 0 afterwards; -ESTALE means the writer lapped the record
+ * meanwhile: discard what was read from it. Until then treat the record as
+ * untrusted: copy fields to locals, follow no pointer, loop on no count
+ * read from it. pinshm_bcast_recv() copies, then validates, so a received
+ * record is never torn.
+ *
+ * Shared memory is untrusted: a len above max_payload, or a seq that names
+ * a record in another slot or too far ahead of tail gives -EBADMSG (and
+ * bumps the reader's corrupt counter); every loop is bounded.
+ */
+#ifndef PINSHM_BCAST_H
+#define PINSHM_BCAST_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <pinshm/barrier.h>
+#include <pinshm/layout.h>
+#include <pinshm/slot.h>	/* __pinshm_copy_in/out */
+#include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+
+#define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
+#define PINSHM_BCAST_VERSION	1
+#define PINSHM_BCAST_HDR_SIZE	512u
+#define PINSHM_BCAST_SLOT_HDR	16u
+#define PINSHM_BCAST_SLOT_ALIGN	64u
+#define PINSHM_BCAST_MAX_SLOT	(1u << 20)	/* largest slot, bytes */
+#define PINSHM_BCAST_MAX_SLOTS	(1u << 24)
+
+/* Where a new reader starts (pinshm_bcast_reader_attach/_seek). */
+#define PINSHM_BCAST_OLDEST	0	/* the oldest record still valid */
+#define PINSHM_BCAST_NEWEST	1	/* the last published record */
+#define PINSHM_BCAST_NEXT	2	/* the next record to be published */
+
+/* Lapped again on every attempt: a peek gives up (-EAGAIN) after this. */
+#define PINSHM_BCAST_PEEK_TRIES	8
+/* recv: records found overwritten after copying before -EAGAIN. */
+#define PINSHM_BCAST_RECV_STALE	64
+
+struct pinshm_bcast_shared {
+	/* Block 0: written once by the creator. */
+	uint32_t magic;
+	uint32_t version;
+	uint64_t slots;		/* number of slots, power of two */
+	uint64_t slot_size;	/* bytes per slot, multiple of 64 */
+	uint64_t max_payload;	/* slot_size - PINSHM_BCAST_SLOT_HDR */
+	uint64_t data_off;	/* PINSHM_BCAST_HDR_SIZE */
+	uint8_t __pad0[PINSHM_BLOCK - 40];
+
+	/* Block 1: the writer only. */
+	uint64_t tail;		/* records published: (W4)/(R4) */
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+	uint64_t recoveries;	/* takeovers that withdrew staged records */
+	struct pinshm_role writer;
+	uint8_t __pad1[PINSHM_BLOCK - 48];
+
+	/* Blocks 2-3: reserved (a futex wait queue for writable readers). */
+	uint8_t __reserved[2 * PINSHM_BLOCK];
+};
+
+_Static_assert(sizeof(struct pinshm_bcast_shared) == PINSHM_BCAST_HDR_SIZE,
+	       "bcast header size");
+_Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, tail) == 128,
+	       "bcast writer block");
+
+/* The header of every slot; the payload follows. */
+struct pinshm_bcast_slot {
+	uint64_t seq;		/* 0, 2i+1 writing, 2i+2 published */
+	uint32_t len;		/* payload bytes */
+	uint32_t type;		/* user's message type */
+};
+
+_Static_assert(sizeof(struct pinshm_bcast_slot) == PINSHM_BCAST_SLOT_HDR,
+	       "bcast slot header");
+
+/* A record handed out by peek (data in the ring) or recv (data = buf). */
+struct pinshm_bcast_msg {
+	const void *data;
+	uint32_t len;
+	uint32_t type;
+	uint64_t seq;		/* the record's number: 0, 1, 2, ... */
+};
+
+/* Process-private handles. */
+struct pinshm_bcast_writer {
+	struct pinshm_bcast_shared *sh;
+	uint8_t *base;		/* slot 0 */
+	uint64_t slots;
+	uint64_t mask;
+	uint64_t slot_size;
+	uint32_t max_payload;
+	bool claimed;		/* slot of `next` marked 2i+1 */
+	bool held;		/* a batch is staged; its first seq held back */
+	uint64_t tail;		/* records published */
+	uint64_t next;		/* next record to claim */
+	uint64_t held_seq;	/* first record of the staged batch */
+	uint64_t staged_bytes;
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+};
+
+struct pinshm_bcast_reader {
+	const struct pinshm_bcast_shared *sh;
+	const uint8_t *base;
+	uint64_t slots;
+	uint64_t mask;
+	uint64_t slot_size;
+	uint32_t max_payload;
+	uint32_t npeeked;	/* records peeked since the last release */
+	uint64_t pos;		/* next record after the last release */
+	uint64_t rpos;		/* next record to peek */
+	uint64_t peeked_bytes;
+
+	/* This process's counters (pinshm_bcast_reader_stats()). */
+	uint64_t msgs;		/* records delivered (released, received) */
+	uint64_t bytes;
+	uint64_t lapped;	/* times this reader was lapped */
+	uint64_t lost;		/* records it lost to lapping, exactly */
+	uint64_t stale;		/* peeked/copied records found overwritten */
+	uint64_t corrupt;	/* -EBADMSG returned */
+};
+
+struct pinshm_bcast_reader_stats {
+	uint64_t msgs;
+	uint64_t bytes;
+	uint64_t lapped;
+	uint64_t lost;
+	uint64_t stale;
+	uint64_t corrupt;
+	uint64_t pos;		/* next record this reader will deliver */
+};
+
+static inline struct pinshm_bcast_slot *
+__pinshm_bcast_wslot(const struct pinshm_bcast_writer *w, uint64_t i)
+{
+	return (struct pinshm_bcast_slot *)(w->base +
+					    (i & w->mask) * w->slot_size);
+}
+
+static inline const struct pinshm_bcast_slot *
+__pinshm_bcast_rslot(const struct pinshm_bcast_reader *r, uint64_t i)
+{
+	return (const struct pinshm_bcast_slot *)(r->base +
+						  (i & r->mask) * r->slot_size);
+}
+
+/* ---- writer ------------------------------------------------------------ */
+
+/*
+ * Claim the slot of the next record and point *out at its payload (room
+ * for max_payload bytes; len is checked against it). Claiming marks the
+ * slot as being written: the record it held before is gone for readers.
+ * Claiming again without staging returns the same slot. Returns 0,
+ * -EMSGSIZE (len > max_payload), -ENOBUFS (a staged batch already holds
+ * slots - 1 records: publish first). Never waits.
+ */
+static inline int pinshm_bcast_claim(struct pinshm_bcast_writer *w,
+				     uint32_t len, void **out)
+{
+	struct pinshm_bcast_slot *sl;
+
+	if (len > w->max_payload)
+		return -EMSGSIZE;
+	if (w->next - w->tail >= w->slots - 1)
+		return -ENOBUFS;
+	sl = __pinshm_bcast_wslot(w, w->next);
+	if (!w->claimed) {
+		PINSHM_WRITE_ONCE(sl->seq, 2 * w->next + 1);
+		/* (W1) pairs with (R3): odd seq before any payload byte. */
+		__pinshm_seq_wmb();
+		w->claimed = true;
+	}
+	*out = sl + 1;
+	return 0;
+}
+
+/*
+ * Finish the claimed record with its final length (<= max_payload) and
+ * type, without publishing it: stage several, then publish them at once.
+ * Does nothing without a claim.
+ */
+static inline void pinshm_bcast_stage(struct pinshm_bcast_writer *w,
+				      uint32_t len, uint32_t type)
+{
+	struct pinshm_bcast_slot *sl;
+	uint64_t i = w->next;
+
+	if (!w->claimed)
+		return;
+	if (len > w->max_payload)
+		len = w->max_payload;
+	sl = __pinshm_bcast_wslot(w, i);
+	/* Published by (W3), as the payload is. */
+	__PINSHM_SEQ_STORE(sl->len, len);
+	__PINSHM_SEQ_STORE(sl->type, type);
+	if (!w->held) {
+		w->held = true;
+		w->held_seq = i;
+	} else {
+		/* (W2): made visible by the held record's (W3). */
+		PINSHM_WRITE_ONCE(sl->seq, 2 * i + 2);
+	}
+	w->claimed = false;
+	w->next = i + 1;
+	w->staged_bytes += len;
+}
+
+/* Make every staged record visible at once. */
+static inline void pinshm_bcast_publish(struct pinshm_bcast_writer *w)
+{
+	if (!w->held)
+		return;
+	/* (W3) pairs with (R1): the batch's payloads, lengths and later
+	 * seqs (W2) before the first record's even seq. */
+	pinshm_store_release(&__pinshm_bcast_wslot(w, w->held_seq)->seq,
+			     2 * w->held_seq + 2);
+	w->held = false;
+	w->msgs_in += w->next - w->tail;
+	w->bytes_in += w->staged_bytes;
+	w->staged_bytes = 0;
+	w->tail = w->next;
+	/* (W4) pairs with (R4): tail only after the records it counts. */
+	pinshm_store_release(&w->sh->tail, w->tail);
+	PINSHM_WRITE_ONCE(w->sh->msgs_in, w->msgs_in);
+	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
+}
+
+static inline void pinshm_bcast_commit(struct pinshm_bcast_writer *w,
+				       uint32_t len, uint32_t type)
+{
+	pinshm_bcast_stage(w, len, type);
+	pinshm_bcast_publish(w);
+}
+
+/*
+ * Copy helper: claim, copy, commit (publishing any staged batch with it).
+ * Never waits. 0, -EMSGSIZE, -ENOBUFS (as claim).
+ */
+static inline int pinshm_bcast_send(struct pinshm_bcast_writer *w,
+				    const void *p, uint32_t len, uint32_t type)
+{
+	void *d;
+	int ret = pinshm_bcast_claim(w, len, &d);
+
+	if (ret)
+		return ret;
+	__pinshm_copy_in(d, p, len);
+	pinshm_bcast_commit(w, len, type);
+	return 0;
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+static inline int __pinshm_bcast_corrupt(struct pinshm_bcast_reader *r)
+{
+	r->corrupt++;
+	return -EBADMSG;
+}
+
+/* Forget everything peeked since the last release (it will come again
+ * if it is still valid). */
+static inline void __pinshm_bcast_unpeek(struct pinshm_bcast_reader *r)
+{
+	r->rpos = r->pos;
+	r->npeeked = 0;
+	r->peeked_bytes = 0;
+}
+
+/*
+ * Lapped at r->rpos (nothing peeked): slot seq s names record j in the
+ * same slot, newer. Move to the oldest record still valid and count the
+ * records in between as lost. -EBADMSG if s is impossible.
+ */
+static inline int __pinshm_bcast_resync(struct pinshm_bcast_reader *r,
+					uint64_t s)
+{
+	uint64_t i = r->rpos, j = (s - 1) / 2, tail, oldest;
+
+	/* (R4) pairs with (W4). Loaded after s: tail can only have grown. */
+	tail = pinshm_load_acquire(&r->sh->tail);
+	/* j shares i's slot, and a writer is never a ring ahead of tail
+	 * (a batch holds at most slots - 1 records). */
+	if (((j - i) & r->mask) || j >= tail + r->slots)
+		return __pinshm_bcast_corrupt(r);
+	/* > i, since j >= i + slots. */
+	oldest = (j + 1 > tail ? j + 1 : tail) - r->slots;
+	r->lost += oldest - i;
+	r->lapped++;
+	r->pos = r->rpos = oldest;
+	return 0;
+}
+
+/*
+ * Look at the next record in place. Successive peeks walk forward;
+ * pinshm_bcast_release() validates and consumes everything peeked. The
+ * record may be overwritten while you look at it: see the top comment.
+ * Returns 0; -EAGAIN when there is nothing new (or the reader was lapped
+ * PINSHM_BCAST_PEEK_TRIES times in a row); -ESTALE when the writer lapped
+ * records peeked earlier and not yet released (they are dropped: discard
+ * them; peek again); -EBADMSG on a corrupt ring. Lapping is handled here:
+ * the reader moves on to the oldest valid record and counts the loss (see
+ * pinshm_bcast_reader_stats(), and m->seq jumps).
+ */
+static inline int pinshm_bcast_peek(struct pinshm_bcast_reader *r,
+				    struct pinshm_bcast_msg *m)
+{
+	const struct pinshm_bcast_slot *sl;
+	unsigned int tries;
+	uint64_t i, s;
+	uint32_t len;
+	int ret;
+
+	for (tries = 0; tries < PINSHM_BCAST_PEEK_TRIES; tries++) {
+		i = r->rpos;
+		sl = __pinshm_bcast_rslot(r, i);
+		/* (R1) pairs with (W3): the record is whole once seq is. */
+		s = pinshm_load_acquire(&sl->seq);
+		if (s == 2 * i + 2) {
+			len = __PINSHM_SEQ_LOAD(sl->len);
+			if (len > r->max_payload) {
+				/* (R3) pairs with (W1): torn, or corrupt? */
+				__pinshm_seq_rmb();
+				if (PINSHM_READ_ONCE(sl->seq) != s)
+					continue;	/* lapped: look again */
+				return __pinshm_bcast_corrupt(r);
+			}
+			m->data = sl + 1;
+			m->len = len;
+			m->type = __PINSHM_SEQ_LOAD(sl->type);
+			m->seq = i;
+			r->rpos = i + 1;
+			r->npeeked++;
+			r->peeked_bytes += len;
+			return 0;
+		}
+		if (s <= 2 * i + 1)
+			return -EAGAIN;
+		if (r->npeeked) {
+			/* The oldest peek is a ring older than record i: its
+			 * slot went before this one's. */
+			__pinshm_bcast_unpeek(r);
+			r->stale++;
+			return -ESTALE;
+		}
+		ret = __pinshm_bcast_resync(r, s);
+		if (ret)
+			return ret;
+	}
+	return -EAGAIN;
+}
+
+/* Peek up to n records; returns how many, or -ESTALE / -EBADMSG. */
+static inline int pinshm_bcast_peek_batch(struct pinshm_bcast_reader *r,
+					  struct pinshm_bcast_msg *m,
+					  unsigned int n)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		ret = pinshm_bcast_peek(r, &m[i]);
+		if (ret == -EAGAIN)
+			break;
+		if (ret == -ESTALE)
+			return ret;	/* m[0..i) were dropped too */
+		if (ret)
+			return i ? (int)i : ret;
+	}
+	return (int)i;
+}
+
+/*
+ * Was record m (from peek) still intact after everything the caller read
+ * from it? 0 yes, -ESTALE it was overwritten (discard what was read).
+ */
+static inline int pinshm_bcast_check(const struct pinshm_bcast_reader *r,
+				     const struct pinshm_bcast_msg *m)
+{
+	/* (R3) pairs with (W1): the caller's reads before the re-check. */
+	__pinshm_seq_rmb();
+	return PINSHM_READ_ONCE(__pinshm_bcast_rslot(r, m->seq)->seq) ==
+	       2 * m->seq + 2 ? 0 : -ESTALE;
+}
+
+/*
+ * Consume everything peeked. Returns 0 when all of it was still intact
+ * after the caller's reads; -ESTALE when the writer overwrote some of it
+ * meanwhile: then nothing is consumed, the caller discards all it read
+ * since the last release, and the next peek counts the lap. (The writer
+ * goes in order, so the oldest peeked record is the first to go: checking
+ * it checks them all.)
+ */
+static inline int pinshm_bcast_release(struct pinshm_bcast_reader *r)
+{
+	uint64_t i = r->pos;
+
+	if (!r->npeeked)
+		return 0;
+	/* (R3) pairs with (W1): the caller's reads before the re-check. */
+	__pinshm_seq_rmb();
+	if (PINSHM_READ_ONCE(__pinshm_bcast_rslot(r, i)->seq) != 2 * i + 2) {
+		__pinshm_bcast_unpeek(r);
+		r->stale++;
+		return -ESTALE;
+	}
+	r->msgs += r->npeeked;
+	r->bytes += r->peeked_bytes;
+	r->pos = r->rpos;
+	r->npeeked = 0;
+	r->peeked_bytes = 0;
+	return 0;
+}
+
+/*
+ * Copy the next record into buf, then validate it: a received record is
+ * never torn. Returns its length (m, if not NULL, gets len, type, seq and
+ * data = buf); -EAGAIN (PINSHM_WAIT_NONE and nothing there, or the writer
+ * kept overwriting what was being copied); -EMSGSIZE (the record does not
+ * fit in buflen; it stays next); -EBADMSG. wait: PINSHM_WAIT_NONE, _SPIN
+ * or _YIELD (a read-only reader cannot register as a futex sleeper).
+ * Records peeked and not released before are released first.
+ */
+static inline int pinshm_bcast_recv(struct pinshm_bcast_reader *r, void *buf,
+				    uint32_t buflen, struct pinshm_bcast_msg *m,
+				    int wait)
+{
+	struct pinshm_bcast_msg pm;
+	unsigned int spins = 0, stale = 0;
+	int ret;
+
+	for (;;) {
+		ret = pinshm_bcast_peek(r, &pm);
+		if (ret == -EAGAIN) {
+			if (wait == PINSHM_WAIT_NONE)
+				return ret;
+			__pinshm_wait_step(wait, &spins);
+			continue;
+		}
+		if (ret == -ESTALE)
+			continue;	/* earlier peeks dropped; go on */
+		if (ret)
+			return ret;
+		if (pm.len > buflen) {
+			if (pinshm_bcast_check(r, &pm) == 0) {
+				r->rpos = pm.seq;
+				r->npeeked--;
+				r->peeked_bytes -= pm.len;
+				return -EMSGSIZE;
+			}
+		} else {
+			__pinshm_copy_out(buf, pm.data, pm.len);
+			if (pinshm_bcast_release(r) == 0)
+				break;
+		}
+		/* Overwritten while we looked: the next peek counts it. */
+		if (pm.len > buflen) {
+			__pinshm_bcast_unpeek(r);
+			r->stale++;
+		}
+		if (++stale >= PINSHM_BCAST_RECV_STALE)
+			return -EAGAIN;
+	}
+	if (m) {
+		m->data = buf;
+		m->len = pm.len;
+		m->type = pm.type;
+		m->seq = pm.seq;
+	}
+	return (int)pm.len;
+}
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pinshm_region;
+
+/*
+ * Add a broadcast ring of `slots` slots (power of two, 2..2^24), each
+ * holding a record of up to max_payload bytes; the slot size is
+ * max_payload + 16 rounded up to 64 (so the effective max_payload, which
+ * pinshm_obj_find() reports as max_record, may be larger). -EINVAL,
+ * -EEXIST, -ENOSPC, -EACCES (read-only region).
+ */
+int pinshm_bcast_create(struct pinshm_region *r, const char *name,
+			uint64_t slots, uint32_t max_payload);
+
+/*
+ * Take the writer role: -EBUSY while a live process holds it; a dead
+ * writer's role is taken over and the ring continues after its last
+ * published record (records it had claimed or staged are withdrawn).
+ * -ENOENT, -EPROTOTYPE, -EBADMSG, -EACCES (read-only region).
+ */
+int pinshm_bcast_writer_attach(struct pinshm_region *r, const char *name,
+			       struct pinshm_bcast_writer *out);
+
+/* Publish anything staged and give the role back. */
+int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w);
+
+/*
+ * A reader, starting at PINSHM_BCAST_OLDEST, _NEWEST or _NEXT. Works on
+ * read-only regions: readers never write shared memory. Any number of
+ * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG, -EINVAL.
+ */
+int pinshm_bcast_reader_attach(const struct pinshm_region *r,
+			       const char *name, int from,
+			       struct pinshm_bcast_reader *out);
+
+/* Move a reader (dropping its peeks), e.g. past a corrupt record. */
+int pinshm_bcast_reader_seek(struct pinshm_bcast_reader *rd, int from);
+
+/* This reader's own counters (process-local). */
+int pinshm_bcast_reader_stats(const struct pinshm_bcast_reader *rd,
+			      struct pinshm_bcast_reader_stats *out);
+
+int pinshm_bcast_reader_detach(struct pinshm_bcast_reader *rd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PINSHM_BCAST_H */

@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Latest-value slot: a seqlock holding the newest value of something (a
+ * book top, a parameter set) that is written far less often than read.
+ * One writer, any number of readers; readers never block the writer and
+ * never write shared memory, so a read-only mapping (PINSHM_RDONLY or
+ * PINSHM_OBSERVE) is enough to read.
+ *
+ * Layout (struct pinshm_slot_shared, below): block 0 constant, block 1 the
+ * writer's counters and role (never read on a read path), then the seqlock
+ * line: seq, state and the value right after them, so that a value of up
+ * to 48 bytes shares its cache line with seq and one update moves one
+ * line.
+ *
+ * Shared fields and their single writer:
+ *   magic, version, size, value_off ...... creator, before the directory
+ *                                          entry is published (D1)
+ *   writes, bytes_in, recoveries, writer . the writer role
+ *   seq, state, value[] ................. the writer role
+ *
+ * seq is even when the value is stable and odd while it is being written;
+ * seq / 2 is the value's version (it only grows). state is PINSHM_SLOT_VALID
+ * once a value has been written, PINSHM_SLOT_EMPTY before that and after a
+ * writer died in the middle of a write (its value is torn and withdrawn).
+ *
+ * Ordering:
+ *   (W1) writer: store seq odd, release fence, then write state and value
+ *     pairs with
+ *   (R2) reader: read state and value, acquire fence, then re-load seq:
+ *        a reader that saw any byte of a new write sees seq changed.
+ *   (W3) writer: write state and value, then store-release seq even
+ *     pairs with
+ *   (R1) reader: load-acquire seq, then read state and value: a reader
+ *        that saw the even seq sees the whole value it stands for.
+ *   A read is good when seq was even at (R1) and equal at (R2).
+ *   The counters are relaxed statistics, in a block readers never touch.
+ *
+ * Recovery: a writer that dies between (W1) and (W3) leaves seq odd for
+ * ever; readers then give up with -EAGAIN after PINSHM_SLOT_READ_TRIES
+ * attempts instead of spinning. The next writer takes the dead writer's
+ * role over (pinshm_slot_writer_attach()), marks the value EMPTY and makes
+ * seq even again, so readers get -ENODATA (no value, never a torn one)
+ * until it writes.
+ *
+ * Zero-copy reading: the value may change under a reader at any moment,
+ * so an in-place read is only a guess until pinshm_slot_read_retry() says
+ * it was stable. Between read_begin and read_retry never follow a pointer,
+ * index an array or loop on a count read from the value: copy the fields
+ * you need into locals and act on them only after read_retry() is false.
+ */
+#ifndef PINSHM_SLOT_H
+#define PINSHM_SLOT_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <pinshm/barrier.h>
+#include <pinshm/layout.h>
+
+/*
+ * ThreadSanitizer sees a seqlock's optimistic copy as a data race (it is
+ * one, benign by construction) and does not model fences (gcc refuses
+ * atomic_thread_fence under -fsanitize=thread). So under TSan everything a
+ * seqlock protects is copied with 8-byte acquire loads (readers) and
+ * release stores (the writer): an acquire load orders itself before the
+ * re-check of seq as the reader's fence (R) does, a release store orders
+ * the odd seq before itself as the writer's fence (W) does, so the fences
+ * become compiler barriers and TSan checks the real protocol. Otherwise
+ * the copies are memcpy() between the fences (x86: both fences are
+ * compiler barriers anyway).
+ */
+#if defined(__SANITIZE_THREAD__)
+#define PINSHM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PINSHM_TSAN 1
+#endif
+#endif
+#ifndef PINSHM_TSAN
+#define PINSHM_TSAN 0
+#endif
+
+#if PINSHM_TSAN
+#define __pinshm_seq_rmb()	atomic_signal_fence(memory_order_seq_cst)
+#define __pinshm_seq_wmb()	atomic_signal_fence(memory_order_seq_cst)
+#define __PINSHM_SEQ_LOAD(x)	pinshm_load_acquire(&(x))
+#define __PINSHM_SEQ_STORE(x, v) pinshm_store_release(&(x), (v))
+#else
+#define __pinshm_seq_rmb()	pinshm_smp_rmb()
+#define __pinshm_seq_wmb()	pinshm_smp_wmb()
+#define __PINSHM_SEQ_LOAD(x)	PINSHM_READ_ONCE(x)
+#define __PINSHM_SEQ_STORE(x, v) PINSHM_WRITE_ONCE(x, v)
+#endif
+
+/*
+ * Copy len bytes out of a shared area that a writer may be changing. src
+ * must be 8-byte aligned and readable up to len rounded up to 8.
+ */
+static inline void __pinshm_copy_out(void *dst, const void *src, size_t len)
+{
+#if PINSHM_TSAN
+	const uint64_t *s = (const uint64_t *)src;
+	uint8_t *d = (uint8_t *)dst;
+	uint64_t w;
+	size_t n;
+
+	for (n = 0; n + 8 <= len; n += 8) {
+		w = __PINSHM_SEQ_LOAD(s[n / 8]);
+		memcpy(d + n, &w, 8);
+	}
+	if (n < len) {
+		w = __PINSHM_SEQ_LOAD(s[n / 8]);
+		memcpy(d + n, &w, len - n);
+	}
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+/*
+ * Copy len bytes into a shared area only the caller writes. dst must be
+ * 8-byte aligned and writable up to len rounded up to 8.
+ */
+static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
+{
+#if PINSHM_TSAN
+	uint64_t *d = (uint64_t *)dst;
+	const uint8_t *s = (const uint8_t *)src;
+	uint64_t w;
+	size_t n;
+
+	for (n = 0; n + 8 <= len; n += 8) {
+		memcpy(&w, s + n, 8);
+		__PINSHM_SEQ_STORE(d[n / 8], w);
+	}
+	if (n < len) {
+		w = PINSHM_READ_ONCE(d[n / 8]);	/* our own bytes */
+		memcpy(&w, s + n, len - n);
+		__PINSHM_SEQ_STORE(d[n / 8], w);
+	}
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+#define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
+#define PINSHM_SLOT_VERSION	1
+#define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
+#define PINSHM_SLOT_VALUE_OFF	272u		/* header + seq + state */
+
+/* pinshm_slot_shared.state */
+#define PINSHM_SLOT_EMPTY	0
+#define PINSHM_SLOT_VALID	1
+
+/*
+ * Attempts a copying read makes before it gives up with -EAGAIN: a reader
+ * never waits on a writer for ever (a dead writer leaves seq odd). Each
+ * attempt that fails spins one pause; a 48-byte value is copied in a few
+ * nanoseconds, so a live writer must be mid-write on every one of 1024
+ * attempts for a read to fail.
+ */
+#define PINSHM_SLOT_READ_TRIES	1024
+
+struct pinshm_slot_shared {
+	/* Block 0: written once by the creator. */
+	uint32_t magic;
+	uint32_t version;
+	uint64_t size;		/* value bytes, 1..PINSHM_SLOT_MAX_SIZE */
+	uint64_t value_off;	/* PINSHM_SLOT_VALUE_OFF */
+	uint8_t __pad0[PINSHM_BLOCK - 24];
+
+	/* Block 1: the writer only; readers never look here. */
+	uint64_t writes;	/* values written */
+	uint64_t bytes_in;
+	uint64_t recoveries;	/* dead writers' torn values withdrawn */
+	struct pinshm_role writer;
+	uint8_t __pad1[PINSHM_BLOCK - 40];
+
+	/* The seqlock line: the writer only; the value follows. */
+	uint64_t seq;		/* (W1)/(W3), (R1)/(R2) */
+	uint32_t state;		/* PINSHM_SLOT_EMPTY or _VALID */
+	uint32_t __pad2;
+	uint8_t value[];
+};
+
+_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, writes) == 128,
+	       "slot writer block");
+_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, seq) == 256,
+	       "slot seqlock line");
+_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, value) ==
+	       PINSHM_SLOT_VALUE_OFF, "slot value offset");
+
+/*
+ * Process-private handle of a writer or a reader. Counters without sh are
+ * this process's own.
+ */
+struct pinshm_slot {
+	struct pinshm_slot_shared *sh;	/* read-only for readers */
+	uint8_t *value;			/* sh->value */
+	uint32_t size;
+	bool writer;
+
+	/* writer */
+	uint64_t seq;			/* current even seq */
+	uint64_t writes;
+	uint64_t bytes_in;
+
+	/* reader */
+	uint64_t reads;			/* successful copying reads */
+	uint64_t retries;		/* attempts that met a write */
+	uint64_t busy;			/* reads that gave up: -EAGAIN */
+};
+
+/* ---- writer ------------------------------------------------------------ */
+
+/*
+ * Open a write in place: returns the value to write (size bytes), or NULL
+ * if this handle is not the writer. Readers see the old value (or retry)
+ * until pinshm_slot_write_end(). Do not sleep in between: readers spin.
+ */
+static inline void *pinshm_slot_write_begin(struct pinshm_slot *w)
+{
+	if (!w->writer)
+		return NULL;
+	PINSHM_WRITE_ONCE(w->sh->seq, w->seq + 1);
+	/* (W1) pairs with (R2): the odd seq before any byte of the value. */
+	__pinshm_seq_wmb();
+	return w->value;
+}
+
+/* Publish the value written since pinshm_slot_write_begin(). */
+static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
+{
+	if (!w->writer)
+		return;
+	__PINSHM_SEQ_STORE(w->sh->state, PINSHM_SLOT_VALID);
+	w->seq += 2;
+	/* (W3) pairs with (R1): state and value before the even seq. */
+	pinshm_store_release(&w->sh->seq, w->seq);
+	w->writes++;
+	w->bytes_in += len;
+	PINSHM_WRITE_ONCE(w->sh->writes, w->writes);
+	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
+}
+
+/*
+ * Copy len (<= size) bytes in as the new value; bytes past len keep what
+ * the previous value had there. Returns 0, -EMSGSIZE, -EPERM (a reader's
+ * handle).
+ */
+static inline int pinshm_slot_write(struct pinshm_slot *w, const void *p,
+				    uint32_t len)
+{
+	void *v;
+
+	if (len > w->size)
+		return -EMSGSIZE;
+	v = pinshm_slot_write_begin(w);
+	if (!v)
+		return -EPERM;
+	__pinshm_copy_in(v, p, len);
+	pinshm_slot_write_end(w, len);
+	return 0;
+}
+
+/* ---- reader ------------------------------------------------------------ */
+
+/*
+ * Copy the current value (its first min(buflen, size) bytes) into buf.
+ * Returns the number of bytes copied, -ENODATA when the slot holds no value
+ * (never written, or withdrawn after its writer died mid-write), -EAGAIN
+ * when PINSHM_SLOT_READ_TRIES attempts all met a write in progress (a
+ * writer far too busy, or dead mid-write with no successor yet). version,
+ * if not NULL, receives the value's version (grows with every write).
+ * A copied value is never torn.
+ */
+static inline int pinshm_slot_read(struct pinshm_slot *r, void *buf,
+				   uint32_t buflen, uint64_t *version)
+{
+	const struct pinshm_slot_shared *sh = r->sh;
+	uint32_t n = buflen < r->size ? buflen : r->size;
+	uint64_t s1;
+	uint32_t state;
+	unsigned int tries;
+
+	for (tries = 0; tries < PINSHM_SLOT_READ_TRIES; tries++) {
+		/* (R1) pairs with (W3): a stable seq, then its value. */
+		s1 = pinshm_load_acquire(&sh->seq);
+		if (!(s1 & 1)) {
+			state = __PINSHM_SEQ_LOAD(sh->state);
+			__pinshm_copy_out(buf, r->value, n);
+			/* (R2) pairs with (W1): the copy before the re-check. */
+			__pinshm_seq_rmb();
+			if (PINSHM_READ_ONCE(sh->seq) == s1) {
+				if (state != PINSHM_SLOT_VALID)
+					return -ENODATA;
+				r->reads++;
+				if (version)
+					*version = s1 >> 1;
+				return (int)n;
+			}
+		}
+		r->retries++;
+		pinshm_cpu_relax();
+	}
+	r->busy++;
+	return -EAGAIN;
+}
+
+/*
+ * In-place reading, for callers who want a few fields of a large value:
+ *
+ *	do {
+ *		v = pinshm_slot_read_begin(&s, &seq);
+ *		if (v)
+ *			bid = v->bid, ask = v->ask;	(copies only)
+ *	} while (pinshm_slot_read_retry(&s, seq) && ++tries < LIMIT);
+ *
+ * read_begin returns the value, or NULL when the slot holds none (valid
+ * only once read_retry() is false too). read_retry() is true when the
+ * fields read since read_begin may be torn: read again, or give up after
+ * a bound of your own (see PINSHM_SLOT_READ_TRIES). See the top comment
+ * for what must not be done with the fields before read_retry().
+ */
+static inline const void *pinshm_slot_read_begin(const struct pinshm_slot *r,
+						 uint64_t *seq)
+{
+	/* (R1) pairs with (W3). */
+	*seq = pinshm_load_acquire(&r->sh->seq);
+	return __PINSHM_SEQ_LOAD(r->sh->state) == PINSHM_SLOT_VALID ?
+	       r->value : NULL;
+}
+
+static inline bool pinshm_slot_read_retry(const struct pinshm_slot *r,
+					  uint64_t seq)
+{
+	/* (R2) pairs with (W1): the caller's reads before the re-check. */
+	__pinshm_seq_rmb();
+	return (seq & 1) || PINSHM_READ_ONCE(r->sh->seq) != seq;
+}
+
+/* Version of the value a read_begin()/read_retry() pair saw. */
+static inline uint64_t pinshm_slot_version(uint64_t seq)
+{
+	return seq >> 1;
+}
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pinshm_region;
+
+/*
+ * Add a latest-value slot holding a value of size bytes (1..64 KiB) to a
+ * region. -EINVAL, -EEXIST, -ENOSPC, -EACCES (read-only region).
+ */
+int pinshm_slot_create(struct pinshm_region *r, const char *name,
+		       uint32_t size);
+
+/*
+ * Take the writer role (-EBUSY while a live process holds it; a dead
+ * writer's role is taken over, and a value it left half-written is
+ * withdrawn: readers get -ENODATA until the next write). -ENOENT,
+ * -EPROTOTYPE (not a slot), -EBADMSG (header invalid), -EACCES (read-only
+ * region).
+ */
+int pinshm_slot_writer_attach(struct pinshm_region *r, const char *name,
+			      struct pinshm_slot *out);
+
+/* A reader: any access, read-only mappings included. No shared state. */
+int pinshm_slot_reader_attach(const struct pinshm_region *r, const char *name,
+			      struct pinshm_slot *out);
+
+/* Give the writer role back (readers: just forget the handle). */
+int pinshm_slot_detach(struct pinshm_slot *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PINSHM_SLOT_H */

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Broadcast ring setup, the writer role and its recovery, reader
+ * positioning; the per-message paths and the ordering protocol
+ * (W1)-(W4), (R1)-(R4) are in include/pinshm/bcast.h.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct bcast_init {
+	uint64_t slots;
+	uint64_t slot_size;
+};
+
+static uint64_t slot_size_for(uint64_t max_payload)
+{
+	return (max_payload + PINSHM_BCAST_SLOT_HDR + PINSHM_BCAST_SLOT_ALIGN -
+		1) & ~(uint64_t)(PINSHM_BCAST_SLOT_ALIGN - 1);
+}
+
+static void bcast_init_obj(void *obj, void *arg)
+{
+	struct pinshm_bcast_shared *sh = obj;
+	const struct bcast_init *in = arg;
+
+	memset(sh, 0, PINSHM_BCAST_HDR_SIZE + in->slots * in->slot_size);
+	sh->magic = PINSHM_BCAST_MAGIC;
+	sh->version = PINSHM_BCAST_VERSION;
+	sh->slots = in->slots;
+	sh->slot_size = in->slot_size;
+	sh->max_payload = in->slot_size - PINSHM_BCAST_SLOT_HDR;
+	sh->data_off = PINSHM_BCAST_HDR_SIZE;
+	/* Published by the directory's (D1). */
+}
+
+__pinshm_export int pinshm_bcast_create(struct pinshm_region *r,
+					const char *name, uint64_t slots,
+					uint32_t max_payload)
+{
+	struct bcast_init in;
+
+	if (!r || !__pinshm_is_pow2(slots) || slots < 2 ||
+	    slots > PINSHM_BCAST_MAX_SLOTS ||
+	    max_payload > PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR)
+		return -EINVAL;
+	in.slots = slots;
+	in.slot_size = slot_size_for(max_payload);
+	return __pinshm_dir_add(r, name, PINSHM_OBJ_BCAST,
+				PINSHM_BCAST_HDR_SIZE + slots * in.slot_size,
+				slots, in.slot_size - PINSHM_BCAST_SLOT_HDR,
+				bcast_init_obj, &in);
+}
+
+/* A validated copy of the ring's geometry. */
+struct bcast_geom {
+	struct pinshm_bcast_shared *sh;
+	uint64_t slots;
+	uint64_t slot_size;
+	uint64_t max_payload;
+};
+
+/* Find the ring, check its header against its directory entry. */
+static int bcast_lookup(const struct pinshm_region *r, const char *name,
+			struct bcast_geom *g)
+{
+	struct pinshm_obj_info info;
+	struct pinshm_bcast_shared *sh;
+	int ret;
+
+	ret = __pinshm_dir_get(r, name, &info);
+	if (ret)
+		return ret;
+	if (info.type != PINSHM_OBJ_BCAST)
+		return -EPROTOTYPE;
+	if (info.size < PINSHM_BCAST_HDR_SIZE)
+		return -EBADMSG;
+	sh = (struct pinshm_bcast_shared *)((uint8_t *)r->data + info.offset);
+	g->sh = sh;
+	g->slots = PINSHM_READ_ONCE(sh->slots);
+	g->slot_size = PINSHM_READ_ONCE(sh->slot_size);
+	g->max_payload = PINSHM_READ_ONCE(sh->max_payload);
+	if (PINSHM_READ_ONCE(sh->magic) != PINSHM_BCAST_MAGIC ||
+	    PINSHM_READ_ONCE(sh->version) != PINSHM_BCAST_VERSION ||
+	    PINSHM_READ_ONCE(sh->data_off) != PINSHM_BCAST_HDR_SIZE ||
+	    !__pinshm_is_pow2(g->slots) || g->slots < 2 ||
+	    g->slots > PINSHM_BCAST_MAX_SLOTS || g->slots != info.capacity ||
+	    g->slot_size < PINSHM_BCAST_SLOT_ALIGN ||
+	    g->slot_size > PINSHM_BCAST_MAX_SLOT ||
+	    g->slot_size % PINSHM_BCAST_SLOT_ALIGN ||
+	    g->max_payload != g->slot_size - PINSHM_BCAST_SLOT_HDR ||
+	    g->slots * g->slot_size > info.size - PINSHM_BCAST_HDR_SIZE)
+		return -EBADMSG;
+	return 0;
+}
+
+static struct pinshm_bcast_slot *gslot(const struct bcast_geom *g, uint64_t i)
+{
+	return (struct pinshm_bcast_slot *)((uint8_t *)g->sh +
+					    PINSHM_BCAST_HDR_SIZE +
+					    (i & (g->slots - 1)) * g->slot_size);
+}
+
+/*
+ * A writer taking over. Records published after the stored tail (a writer
+ * killed between (W3) and (W4)) are kept: walk forward over slots holding
+ * exactly 2i + 2. Then withdraw what the dead writer had claimed or staged
+ * but not published: any slot naming a record at or after the new tail is
+ * set to "record i being written" (2i + 1) for the record that will really
+ * go there, which this writer writes next; a lapped reader meeting it still
+ * learns it is lapped, a reader waiting for it waits. Bounded by slots.
+ */
+static int writer_recover(const struct bcast_geom *g, uint64_t *tailp,
+			  uint64_t *fixed)
+{
+	uint64_t tail = pinshm_load_acquire(&g->sh->tail);	/* (R4) */
+	uint64_t k, s, i, n = 0;
+
+	/* (R1): each slot's record before the next. */
+	for (k = 0; k < g->slots - 1; k++) {
+		if (pinshm_load_acquire(&gslot(g, tail)->seq) != 2 * tail + 2)
+			break;
+		tail++;
+	}
+	for (k = 0; k < g->slots; k++) {
+		i = tail + k;	/* the record this slot holds next */
+		s = PINSHM_READ_ONCE(gslot(g, i)->seq);
+		if (s < 2 * tail + 1)
+			continue;	/* an older record, or nothing */
+		/* Only a record of this slot, at most a ring ahead. */
+		if (((s - 1) / 2 - i) & (g->slots - 1) ||
+		    (s - 1) / 2 >= tail + g->slots)
+			return -EBADMSG;
+		PINSHM_WRITE_ONCE(gslot(g, i)->seq, 2 * i + 1);
+		n++;
+	}
+	*tailp = tail;
+	*fixed = n;
+	return 0;
+}
+
+__pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
+					       const char *name,
+					       struct pinshm_bcast_writer *out)
+{
+	struct pinshm_bcast_writer w;
+	struct bcast_geom g;
+	uint64_t tail, fixed;
+	int ret;
+
+	if (!r || !out)
+		return -EINVAL;
+	if (!r->writable)
+		return -EACCES;
+	ret = bcast_lookup(r, name, &g);
+	if (ret)
+		return ret;
+	ret = __pinshm_role_take(&g.sh->writer);
+	if (ret)
+		return ret;
+	ret = writer_recover(&g, &tail, &fixed);
+	if (ret) {
+		__pinshm_role_drop(&g.sh->writer);
+		return ret;
+	}
+	memset(&w, 0, sizeof(w));
+	w.sh = g.sh;
+	w.base = (uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
+	w.slots = g.slots;
+	w.mask = g.slots - 1;
+	w.slot_size = g.slot_size;
+	w.max_payload = (uint32_t)g.max_payload;
+	w.tail = w.next = tail;
+	w.msgs_in = PINSHM_READ_ONCE(g.sh->msgs_in);
+	w.bytes_in = PINSHM_READ_ONCE(g.sh->bytes_in);
+	if (tail != PINSHM_READ_ONCE(g.sh->tail)) {
+		/* Published but not counted by the dead writer. */
+		w.msgs_in += tail - PINSHM_READ_ONCE(g.sh->tail);
+		PINSHM_WRITE_ONCE(g.sh->msgs_in, w.msgs_in);
+	}
+	if (fixed)
+		PINSHM_WRITE_ONCE(g.sh->recoveries,
+				  PINSHM_READ_ONCE(g.sh->recoveries) + 1);
+	/* (W4): the slots fixed above, then tail. */
+	pinshm_store_release(&g.sh->tail, tail);
+	*out = w;
+	return 0;
+}
+
+__pinshm_export int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w)
+{
+	if (!w || !w->sh)
+		return -EINVAL;
+	pinshm_bcast_publish(w);
+	__pinshm_role_drop(&w->sh->writer);
+	w->sh = NULL;
+	return 0;
+}
+
+static uint64_t start_pos(const struct pinshm_bcast_reader *rd, int from)
+{
+	/* (R4) pairs with (W4): records below tail are published. */
+	uint64_t tail = pinshm_load_acquire(&rd->sh->tail);
+
+	switch (from) {
+	case PINSHM_BCAST_NEWEST:
+		return tail ? tail - 1 : 0;
+	case PINSHM_BCAST_NEXT:
+		return tail;
+	default:	/* OLDEST; if its slot is being claimed right now, the
+			 * first peek counts it as lost */
+		return tail >= rd->slots ? tail - rd->slots : 0;
+	}
+}
+
+__pinshm_export int pinshm_bcast_reader_attach(const struct pinshm_region *r,
+					       const char *name, int from,
+					       struct pinshm_bcast_reader *out)
+{
+	struct pinshm_bcast_reader rd;
+	struct bcast_geom g;
+	int ret;
+
+	if (!r || !out || from < PINSHM_BCAST_OLDEST ||
+	    from > PINSHM_BCAST_NEXT)
+		return -EINVAL;
+	ret = bcast_lookup(r, name, &g);
+	if (ret)
+		return ret;
+	memset(&rd, 0, sizeof(rd));
+	rd.sh = g.sh;
+	rd.base = (const uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
+	rd.slots = g.slots;
+	rd.mask = g.slots - 1;
+	rd.slot_size = g.slot_size;
+	rd.max_payload = (uint32_t)g.max_payload;
+	rd.pos = rd.rpos = start_pos(&rd, from);
+	*out = rd;
+	return 0;
+}
+
+__pinshm_export int pinshm_bcast_reader_seek(struct pinshm_bcast_reader *rd,
+					     int from)
+{
+	if (!rd || !rd->sh || from < PINSHM_BCAST_OLDEST ||
+	    from > PINSHM_BCAST_NEXT)
+		return -EINVAL;
+	rd->npeeked = 0;
+	rd->peeked_bytes = 0;
+	rd->pos = rd->rpos = start_pos(rd, from);
+	return 0;
+}
+
+__pinshm_export int
+pinshm_bcast_reader_stats(const struct pinshm_bcast_reader *rd,
+			  struct pinshm_bcast_reader_stats *out)
+{
+	if (!rd || !out)
+		return -EINVAL;
+	out->msgs = rd->msgs;
+	out->bytes = rd->bytes;
+	out->lapped = rd->lapped;
+	out->lost = rd->lost;
+	out->stale = rd->stale;
+	out->corrupt = rd->corrupt;
+	out->pos = rd->pos;
+	return 0;
+}
+
+__pinshm_export int pinshm_bcast_reader_detach(struct pinshm_bcast_reader *rd)
+{
+	if (!rd || !rd->sh)
+		return -EINVAL;
+	rd->sh = NULL;
+	return 0;
+}
+
+/*
+ * Shared counters only: readers keep theirs private (they may not write),
+ * so lapped, msgs_out and corrupt stay 0 here; head is the oldest record
+ * still valid between two writes, tail the number published.
+ */
+int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,
+			 struct pinshm_ring_stats *out)
+{
+	struct bcast_geom g;
+	int ret;
+
+	ret = bcast_lookup(r, name, &g);
+	if (ret)
+		return ret;
+	out->msgs_in = PINSHM_READ_ONCE(g.sh->msgs_in);
+	out->bytes_in = PINSHM_READ_ONCE(g.sh->bytes_in);
+	out->recoveries = PINSHM_READ_ONCE(g.sh->recoveries);
+	out->tail = PINSHM_READ_ONCE(g.sh->tail);
+	out->head = out->tail >= g.slots ? out->tail - g.slots : 0;
+	out->producer_pid = PINSHM_READ_ONCE(g.sh->writer.pid);
+	return 0;
+}
