@@ -24,6 +24,8 @@
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
 #include <pinshm/spsc.h>
+#include <pinshm/wait.h>
+#include <pinshm/mpsc.h>
 #include <pinshm/bcast.h>
 #include <pinshm/slot.h>
 
