@@ -170,9 +170,12 @@ $(B)/readme-example: README.md $(B)/libpinshm.a
 	$(call say,CCLD,$@)awk '/^```c$$/{f=1;next} /^```$$/{f=0} f' README.md > $@.c && \
 		$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $@.c $(B)/libpinshm.a
 
-check-readme: $(B)/readme-example
-	@echo "== README example"
+check-readme: $(B)/readme-example $(B)/libpinshm.so
+	@echo "== README example, and the ABI of libpinshm.so"
 	$(Q)PINSHM_BACKEND=shm $<
+	$(Q)scripts/check-abi.sh $(B)/libpinshm.so
+	$(Q)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $<-shared $<.c -L$(B) -lpinshm && \
+		PINSHM_BACKEND=shm LD_LIBRARY_PATH=$(B) $<-shared >/dev/null
 
 check-bench: tools
 	@echo "== benchmark smoke run (no timing asserted)"
