@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# ring add: spsc rings, bad capacities, other types not supported yet.
+# ring add: spsc, mpsc, bcast and slot rings, bad capacities and record sizes.
 . "$(dirname "$0")/lib.sh"
 
 name rings
@@ -41,10 +41,33 @@ rc 2 ring del "$N" r1
 err_has "unknown subcommand 'del'"
 rc 1 ring add "$N" "bad/ring" --type spsc --capacity 4K
 err_is "invalid ring name"
-for t in mpsc bcast slot; do
-	rc 1 ring add "$N" r1 --type $t --capacity 4K
-	err_is "^pinshm: ring add $N/r1: $t rings are not supported yet\$"
-done
+# The other types (more in test_mpsc.sh, test_bcast.sh, test_slot.sh).
+ok ring add "$N" mp --type mpsc --capacity 4K
+ok ring add "$N" bc --type bcast --capacity 256 --max-record 100
+ok ring add "$N" sl --type slot --capacity 48
+ok info "$N" --json
+pyjson '
+o = {x["name"]: x for x in d["objects"]}
+assert o["mp"]["type"] == "mpsc" and o["mp"]["capacity"] == 4096, o["mp"]
+assert o["mp"]["max_record"] == 4096 // 4 - 8, o["mp"]
+assert o["bc"]["type"] == "bcast" and o["bc"]["capacity"] == 256, o["bc"]
+assert o["bc"]["max_record"] == 112, o["bc"]
+assert o["sl"]["type"] == "slot" and o["sl"]["capacity"] == 48, o["sl"]
+'
+rc 1 ring add "$N" r1 --type mpsc --capacity 3K
+err_is "^pinshm: ring add $N/r1: invalid capacity 3K \(a power of two, 1K to 512M\)\$"
+rc 1 ring add "$N" r1 --type mpsc --capacity 4K --max-record 4K
+err_is "invalid max record 4096 \(1 to 2040 for capacity 4K"
+rc 1 ring add "$N" r1 --type bcast --capacity 100
+err_is "^pinshm: ring add $N/r1: invalid capacity 100 \(bcast: a number of slots, a power of two, 2 to 16M\)\$"
+rc 1 ring add "$N" r1 --type bcast --capacity 64 --max-record 2M
+err_is "invalid max record 2097152 \(bcast: 1 to 1048560\)"
+rc 1 ring add "$N" r1 --type slot --capacity 128K
+err_is "^pinshm: ring add $N/r1: invalid capacity 128K \(slot: the value size, 1 to 64K\)\$"
+rc 1 ring add "$N" r1 --type slot --capacity 64 --max-record 32
+err_is "max-record does not apply to a slot"
+rc 1 ring add "$N" sl --type bcast --capacity 64
+err_is "^pinshm: ring add $N/sl: ring exists"
 rc 1 ring add "nosuch-$$" r1 --type spsc --capacity 4K
 err_is "no such region"
 

@@ -6,6 +6,7 @@
  *   tools/ctl/util.c       errors, number/size parsing, signals, clocks
  *   tools/ctl/region.c     create, ls, info, rm, recover, stat
  *   tools/ctl/ring.c       ring add, pub, tail (and the --seq record format)
+ *   tools/ctl/ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
  */
 #ifndef PINSHM_CTL_H
 #define PINSHM_CTL_H
@@ -88,5 +89,113 @@ int cmd_metrics(int argc, char **argv);
 
 /* bench.c (declared above too, from when it was not built yet) */
 int cmd_bench(int argc, char **argv);
+
+/*
+ * ring.c and ring_{mpsc,bcast,slot}.c: pub and tail for every ring type.
+ * ring.c parses the options, holds the --seq record format and the parts
+ * every type shares, and runs spsc rings; each ring_TYPE.c runs its type.
+ */
+
+/* The --seq record format (see ring.c). */
+#define CTL_SEQ_MAGIC	0x31515350U	/* "PSQ1" */
+#define CTL_SEQ_TYPE	0x51455350U	/* record type "PSEQ" */
+#define CTL_SEQ_HDR	24u
+#define CTL_SEQ_TRAILER	8u
+#define CTL_SEQ_MIN	(CTL_SEQ_HDR + CTL_SEQ_TRAILER)
+
+struct ctl_seq_hdr {
+	uint64_t seq;		/* first: pinshm_mpsc_last() returns these 8 bytes */
+	uint32_t magic;
+	uint32_t id;
+	uint32_t len;
+	uint32_t flags;
+};
+
+void ctl_seq_fill(uint8_t *p, uint32_t len, uint32_t id, uint64_t seq, bool corrupt);
+int ctl_seq_check(const uint8_t *p, uint32_t len, uint32_t type, struct ctl_seq_hdr *h,
+		  char *why, size_t whylen);
+
+struct ctl_pub {
+	const char *ctx;
+	uint64_t count;
+	double rate;
+	uint64_t size;
+	bool size_given;
+	bool seq;
+	bool quiet;
+	bool id_given;
+	uint32_t id;
+	uint64_t skip_seq, dup_seq, corrupt_seq;
+};
+
+/* How pub writes one message into a ring of some type. */
+struct ctl_pub_ops {
+	/* Room for len bytes at *dst, waiting while the ring is full:
+	 * 0, -EINTR (stopped), or -errno. */
+	int (*claim)(void *ring, uint32_t len, void **dst);
+	void (*commit)(void *ring, uint32_t len, uint32_t type);
+};
+
+int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what);
+int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr *lh,
+		   const char *why, const char *where, uint64_t *first);
+int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_ops *ops,
+		 void *ring);
+void ctl_pace(uint64_t t);
+int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
+		  bool producer);
+
+/* What tail checks, per ring type. */
+enum ctl_tail_kind {
+	CTL_TAIL_QUEUE,		/* spsc, mpsc: every record exactly once, in order */
+	CTL_TAIL_BCAST,		/* gaps only where the reader was lapped */
+	CTL_TAIL_SLOT,		/* latest value: never backwards, never torn */
+};
+
+struct ctl_prod {
+	uint64_t last;		/* highest seq seen */
+	uint64_t first;		/* first seq seen */
+	uint64_t records;
+	bool seen;
+};
+
+struct ctl_tail {
+	const char *ctx;
+	uint64_t count;
+	double rate;
+	uint32_t producers;
+	bool check, hex, quiet;
+	bool fresh;		/* reading from the ring's first record: seqs start at 1 */
+	enum ctl_tail_kind kind;
+
+	uint64_t records;
+	uint64_t problems;
+	struct ctl_prod *prod;
+	uint64_t t_first, t_last;
+
+	/* bcast: lapping */
+	uint64_t laps;		/* lap events seen */
+	uint64_t lost;		/* records lost to them */
+	uint64_t unexplained;	/* lost records not yet matched by a sequence gap */
+	uint64_t explained;	/* sequence gaps matched by lost records */
+	/* slot: the version of the value being looked at */
+	uint64_t version;
+};
+
+void ctl_problem(struct ctl_tail *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_t type);
+bool ctl_tail_done(const struct ctl_tail *t);
+void ctl_tail_pace(struct ctl_tail *t);
+void ctl_idle(uint64_t *idle_since, unsigned int *spins);
+int ctl_tail_finish_output(struct ctl_tail *t, int err);
+
+/* ring_mpsc.c, ring_bcast.c, ring_slot.c: the region is open (read-write
+ * for pub and for mpsc's tail, read-only for bcast's and slot's tail). */
+int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
+int ctl_tail_mpsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
+int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
+int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
+int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
+int ctl_tail_slot(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
 
 #endif /* PINSHM_CTL_H */

@@ -404,6 +404,9 @@ static struct json_object *ctl_info_json(const struct pinshm_meta *m,
 			json_object_object_add(s, "bytes_in", ctl_json_u64(ob->st.bytes_in));
 			json_object_object_add(s, "bytes_out", ctl_json_u64(ob->st.bytes_out));
 			json_object_object_add(s, "full_events", ctl_json_u64(ob->st.full_events));
+			json_object_object_add(s, "lapped", ctl_json_u64(ob->st.lapped));
+			json_object_object_add(s, "recoveries", ctl_json_u64(ob->st.recoveries));
+			json_object_object_add(s, "corrupt", ctl_json_u64(ob->st.corrupt));
 			json_object_object_add(s, "head", ctl_json_u64(ob->st.head));
 			json_object_object_add(s, "tail", ctl_json_u64(ob->st.tail));
 			json_object_object_add(s, "producer_pid",
@@ -481,8 +484,9 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 		printf("objects: none\n");
 		return;
 	}
-	printf("\nobjects:\n  %-16s %-6s %8s %8s %12s %12s %14s %14s %8s\n", "NAME", "TYPE",
-	       "CAPACITY", "MAXREC", "MSGS_IN", "MSGS_OUT", "BYTES_IN", "BYTES_OUT", "FULL");
+	printf("\nobjects:\n  %-16s %-6s %8s %8s %12s %12s %14s %14s %8s %8s %8s %8s\n", "NAME",
+	       "TYPE", "CAPACITY", "MAXREC", "MSGS_IN", "MSGS_OUT", "BYTES_IN", "BYTES_OUT", "FULL",
+	       "LAPPED", "RECOVER", "CORRUPT");
 	for (k = 0; k < nobj; k++) {
 		const struct ctl_obj *ob = &objs[k];
 		const char *tn = pinshm_obj_type_name(ob->info.type);
@@ -494,8 +498,10 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 			printf("  (%s)\n", ctl_strerror(ob->st_err, CTL_OBJECT));
 		else
 			printf(" %12" PRIu64 " %12" PRIu64 " %14" PRIu64 " %14" PRIu64
-			       " %8" PRIu64 "\n", ob->st.msgs_in, ob->st.msgs_out,
-			       ob->st.bytes_in, ob->st.bytes_out, ob->st.full_events);
+			       " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 "\n",
+			       ob->st.msgs_in, ob->st.msgs_out, ob->st.bytes_in, ob->st.bytes_out,
+			       ob->st.full_events, ob->st.lapped, ob->st.recoveries,
+			       ob->st.corrupt);
 	}
 }
 
@@ -756,7 +762,10 @@ static void ctl_stat_print(const struct ctl_stat *s, bool json, double secs, uns
 	for (k = 0; k < s->nrings; k++) {
 		const struct ctl_stat_ring *sr = &s->rings[k];
 		const struct pinshm_ring_stats *c = &sr->cur, *p = &sr->prev;
-		uint64_t backlog = c->tail >= c->head ? c->tail - c->head : 0;
+		/* bcast and slot keep no backlog: their head/tail are not bytes. */
+		uint64_t backlog = c->tail >= c->head && (sr->type == PINSHM_OBJ_SPSC ||
+							  sr->type == PINSHM_OBJ_MPSC) ?
+				   c->tail - c->head : 0;
 
 		if (!sr->have_prev)
 			continue;
@@ -765,11 +774,17 @@ static void ctl_stat_print(const struct ctl_stat *s, bool json, double secs, uns
 
 			json_object_object_add(o, "region", json_object_new_string(sr->region));
 			json_object_object_add(o, "ring", json_object_new_string(sr->name));
+			json_object_object_add(o, "type", json_object_new_string(
+				pinshm_obj_type_name(sr->type) ? pinshm_obj_type_name(sr->type)
+							       : "unknown"));
 			json_object_object_add(o, "msgs_in", json_object_new_uint64(c->msgs_in));
 			json_object_object_add(o, "msgs_out", json_object_new_uint64(c->msgs_out));
 			json_object_object_add(o, "bytes_in", json_object_new_uint64(c->bytes_in));
 			json_object_object_add(o, "bytes_out", json_object_new_uint64(c->bytes_out));
 			json_object_object_add(o, "full_events", json_object_new_uint64(c->full_events));
+			json_object_object_add(o, "lapped", json_object_new_uint64(c->lapped));
+			json_object_object_add(o, "recoveries", json_object_new_uint64(c->recoveries));
+			json_object_object_add(o, "corrupt", json_object_new_uint64(c->corrupt));
 			json_object_object_add(o, "backlog_bytes", json_object_new_uint64(backlog));
 			json_object_object_add(o, "msgs_in_per_s", json_object_new_double(
 				ctl_per_s(c->msgs_in, p->msgs_in, secs)));

@@ -1,30 +1,40 @@
 // SPDX-License-Identifier: MIT
 /*
- * pinshm(1): ring commands — ring add, pub, tail.
+ * pinshm(1): ring commands — ring add, pub, tail — and what pub and tail
+ * share across ring types; spsc rings run here, the other types in
+ * ring_mpsc.c, ring_bcast.c and ring_slot.c.
  *
- * The --seq record format (payload of one ring record, native endian):
+ * The --seq record format (payload of one ring record, or a slot's value;
+ * native endian):
  *
- *   0   u32 magic      CTL_SEQ_MAGIC
- *   4   u32 id         producer id (pub --id)
- *   8   u64 seq        1, 2, 3, ...
+ *   0   u64 seq        1, 2, 3, ...
+ *   8   u32 magic      CTL_SEQ_MAGIC
+ *   12  u32 id         producer id (pub --id)
  *   16  u32 len        payload length, equal to the ring record's length
  *   20  u32 flags      0
  *   24  filler         bytes derived from (seq, id, offset)
  *   L-8 u32 len        the length again (the trailer)
  *   L-4 u32 hash       of bytes [0, L-8)
  *
- * and the ring record's type is CTL_SEQ_TYPE. tail --check-seq checks the
- * type, magic, all three lengths and the hash: a record assembled from
- * bytes of two different writes (a torn record) fails at least one.
+ * and the ring record's type is CTL_SEQ_TYPE (slots have no type: the
+ * value's header gives its length). tail --check-seq checks the type,
+ * magic, all three lengths and the hash: a record assembled from bytes of
+ * two different writes (a torn record) fails at least one.
  *
- * Resuming `pub --seq` after a crash. The sequence number of the last
- * committed record is kept in the ring itself: after pinshm_spsc_attach()
- * takes over the producer role, pinshm_spsc_last() reads back the last
- * published record, and we accept it only when its type, magic, lengths
- * and hash all agree. The library keeps that record intact even when it
- * has been consumed (the consumer zeroes released records one behind,
- * and a producer never writes past zeroed + capacity), so nothing else is
- * needed: no shared word to keep in step with the commit.
+ * Resuming `pub --seq` after a crash: the sequence number of the last
+ * committed record of this producer is read back from the ring, never from
+ * a word of our own that could be out of step with the commit.
+ *   spsc   pinshm_spsc_last() reads the last published record back (the
+ *          consumer zeroes released records one behind, so it stays
+ *          intact even when consumed); checked in full.
+ *   mpsc   pinshm_mpsc_last() gives the first 8 payload bytes and the type
+ *          of the last record producer id committed, across restarts:
+ *          hence seq first in the header.
+ *   bcast  the last published record (the writer role continues after it)
+ *          read back by a reader of our own; checked in full.
+ *   slot   the current value, read in place by its (new) writer: a writer
+ *          that died mid-write leaves its new header (or the old one), so
+ *          resuming after it never goes backwards.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,21 +49,8 @@
 
 #include "ctl.h"
 
-#define CTL_SEQ_MAGIC	0x31515350U	/* "PSQ1" */
-#define CTL_SEQ_TYPE	0x51455350U	/* record type "PSEQ" */
-#define CTL_SEQ_HDR	24u
-#define CTL_SEQ_TRAILER	8u
-#define CTL_SEQ_MIN	(CTL_SEQ_HDR + CTL_SEQ_TRAILER)
-
-struct ctl_seq_hdr {
-	uint32_t magic;
-	uint32_t id;
-	uint64_t seq;
-	uint32_t len;
-	uint32_t flags;
-};
-
 _Static_assert(sizeof(struct ctl_seq_hdr) == CTL_SEQ_HDR, "seq header size");
+_Static_assert(__builtin_offsetof(struct ctl_seq_hdr, seq) == 0, "seq first (mpsc_last)");
 
 /* 64-bit FNV-style hash over 8-byte words, folded to 32 bits. */
 static uint32_t ctl_seq_hash(const uint8_t *p, size_t n)
@@ -73,10 +70,10 @@ static uint32_t ctl_seq_hash(const uint8_t *p, size_t n)
 }
 
 /* Build a --seq payload of len bytes (len >= CTL_SEQ_MIN) into p. */
-static void ctl_seq_fill(uint8_t *p, uint32_t len, uint32_t id, uint64_t seq, bool corrupt)
+void ctl_seq_fill(uint8_t *p, uint32_t len, uint32_t id, uint64_t seq, bool corrupt)
 {
 	struct ctl_seq_hdr h = {
-		.magic = CTL_SEQ_MAGIC, .id = id, .seq = seq, .len = len, .flags = 0,
+		.seq = seq, .magic = CTL_SEQ_MAGIC, .id = id, .len = len, .flags = 0,
 	};
 	uint64_t x = (seq * 0x9e3779b97f4a7c15ULL) ^ ((uint64_t)id << 48);
 	uint32_t i, hash;
@@ -95,8 +92,8 @@ static void ctl_seq_fill(uint8_t *p, uint32_t len, uint32_t id, uint64_t seq, bo
  * Check a --seq payload. Returns 0 and fills *h, or writes why it is bad
  * into why and returns -EBADMSG.
  */
-static int ctl_seq_check(const uint8_t *p, uint32_t len, uint32_t type,
-			 struct ctl_seq_hdr *h, char *why, size_t whylen)
+int ctl_seq_check(const uint8_t *p, uint32_t len, uint32_t type, struct ctl_seq_hdr *h,
+		  char *why, size_t whylen)
 {
 	uint32_t tlen, thash;
 
@@ -131,10 +128,10 @@ static int ctl_seq_check(const uint8_t *p, uint32_t len, uint32_t type,
 
 /*
  * The last published record of a freshly attached producer, when it is a
- * --seq record (see the top comment). Returns 0 with *h filled and *size
- * its record size, -ENOENT when the ring never held a record, -ENOMSG when
- * the last record is not a --seq record, -EBADMSG when it is one but does
- * not check out (then resuming could duplicate or skip: refuse).
+ * --seq record (see the top comment). Returns 0 with *h filled, -ENOENT
+ * when the ring never held a record, -ENOMSG when the last record is not a
+ * --seq record, -EBADMSG when it is one but does not check out (then
+ * resuming could duplicate or skip: refuse).
  */
 static int ctl_seq_find_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
 			     char *why, size_t whylen)
@@ -154,73 +151,130 @@ static int ctl_seq_find_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
 
 /* ------------------------------------------------------------------ */
 
-static int ctl_role_fail(const char *ctx, struct pinshm_region *r, const char *ring,
-			 int role, int err)
+/* -EBUSY taking a role: say who holds it when the counters tell. */
+int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
+		  bool producer)
 {
 	struct pinshm_ring_stats st;
-	const char *who = role == PINSHM_PRODUCER ? "producer" : "consumer";
+	uint32_t pid = 0;
 
-	if (err == -EBUSY) {
-		uint32_t pid = 0;
-
-		if (!pinshm_obj_stats(r, ring, &st))
-			pid = role == PINSHM_PRODUCER ? st.producer_pid : st.consumer_pid;
-		if (pid)
-			ctl_errorf("%s: the %s role is held by live process %u", ctx, who, pid);
-		else
-			ctl_errorf("%s: the %s role is held by another live process", ctx, who);
-		return CTL_EXIT_FAIL;
-	}
-	if (err == -ENOENT) {
-		struct pinshm_obj_info oi;
-
-		/* Is it the ring, or something of another type? */
-		if (pinshm_obj_find(r, ring, &oi) == 0 && oi.type != PINSHM_OBJ_SPSC) {
-			const char *tn = pinshm_obj_type_name(oi.type);
-
-			ctl_errorf("%s: %s rings are not supported yet", ctx, tn ? tn : "such");
-			return CTL_EXIT_FAIL;
-		}
-	}
-	return ctl_fail(ctx, err, CTL_ROLE);
+	if (!pinshm_obj_stats(r, ring, &st))
+		pid = producer ? st.producer_pid : st.consumer_pid;
+	if (pid)
+		ctl_errorf("%s: the %s role is held by live process %u", ctx, role, pid);
+	else
+		ctl_errorf("%s: the %s role is held by another live process", ctx, role);
+	return CTL_EXIT_FAIL;
 }
 
-/* Open NAME read-write and take a role of RING in it. */
-static int ctl_attach(const char *ctx, const char *name, const char *ring_name, int role,
-		      struct pinshm_region **r, struct pinshm_spsc *ring)
+/*
+ * Open region NAME with access and find object RING in it. Returns -1 with
+ * *r open and *oi filled, or an exit code (the error printed).
+ */
+static int ctl_open_ring(const char *ctx, const char *name, const char *ring_name, int access,
+			 struct pinshm_region **r, struct pinshm_obj_info *oi)
 {
-	struct pinshm_obj_info oi;
 	int ret;
 
 	if (!pinshm_obj_name_valid(ring_name)) {
 		ctl_errorf("%s: %s", ctx, ctl_obj_name_rule());
 		return CTL_EXIT_FAIL;
 	}
-	ret = ctl_open_region(name, PINSHM_RDWR, r);
+	ret = ctl_open_region(name, access, r);
 	if (ret == -EINVAL) {
 		ctl_errorf("%s: %s", ctx, ctl_name_rule());
 		return CTL_EXIT_FAIL;
 	}
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_REGION);
-	ret = pinshm_obj_find(*r, ring_name, &oi);
-	if (ret == 0 && oi.type != PINSHM_OBJ_SPSC) {
-		const char *tn = pinshm_obj_type_name(oi.type);
-
-		ctl_errorf("%s: %s rings are not supported yet", ctx, tn ? tn : "such");
-		pinshm_region_close(*r);
-		return CTL_EXIT_FAIL;
-	}
-	ret = pinshm_spsc_attach(*r, ring_name, role, ring);
+	ret = pinshm_obj_find(*r, ring_name, oi);
 	if (ret) {
-		ret = ctl_role_fail(ctx, *r, ring_name, role, ret);
 		pinshm_region_close(*r);
-		return ret;
+		return ctl_fail(ctx, ret, CTL_OBJECT);
 	}
+	oi->name[PINSHM_OBJ_NAME_MAX - 1] = '\0';
+	return -1;
+}
+
+/* Take a role of the spsc ring RING in the open region r. */
+static int ctl_spsc_attach(const char *ctx, struct pinshm_region *r, const char *ring_name,
+			   int role, struct pinshm_spsc *ring)
+{
+	int ret = pinshm_spsc_attach(r, ring_name, role, ring);
+
+	if (ret == -EBUSY)
+		return ctl_role_busy(ctx, r, ring_name,
+				     role == PINSHM_PRODUCER ? "producer" : "consumer",
+				     role == PINSHM_PRODUCER);
+	if (ret)
+		return ctl_fail(ctx, ret, CTL_ROLE);
 	return -1;	/* attached */
 }
 
 /* ------------------------------------------------------------------ */
+
+/* Validate ring add's parameters for type; prints the error. */
+static int ctl_ring_check(const char *ctx, int type, uint64_t cap, const char *cap_arg,
+			  uint64_t maxrec, bool maxrec_given)
+{
+	char b1[32];
+
+	switch (type) {
+	case PINSHM_OBJ_SPSC:
+		if (!ctl_is_power_of_two(cap) || cap < 1024) {
+			ctl_errorf("%s: invalid capacity %s (a power of two, at least 1K)", ctx,
+				   cap_arg);
+			return CTL_EXIT_FAIL;
+		}
+		if (maxrec && (3 * (maxrec + 16) > cap || maxrec > PINSHM_REC_LEN_MASK)) {
+			ctl_errorf("%s: invalid max record %" PRIu64 " (at most %" PRIu64
+				   " for capacity %s: 3 * (max_record + 16) <= capacity)", ctx,
+				   maxrec, cap / 3 - 16, ctl_fmt_size(cap, b1, sizeof(b1)));
+			return CTL_EXIT_FAIL;
+		}
+		break;
+	case PINSHM_OBJ_MPSC:
+		if (!ctl_is_power_of_two(cap) || cap < PINSHM_MPSC_MIN_CAP ||
+		    cap > PINSHM_MPSC_MAX_CAP) {
+			ctl_errorf("%s: invalid capacity %s (a power of two, 1K to 512M)", ctx,
+				   cap_arg);
+			return CTL_EXIT_FAIL;
+		}
+		if (maxrec_given && (!maxrec || maxrec + 8 > cap / 2)) {
+			ctl_errorf("%s: invalid max record %" PRIu64 " (1 to %" PRIu64
+				   " for capacity %s: max_record + 8 <= capacity / 2)", ctx,
+				   maxrec, cap / 2 - 8, ctl_fmt_size(cap, b1, sizeof(b1)));
+			return CTL_EXIT_FAIL;
+		}
+		break;
+	case PINSHM_OBJ_BCAST:
+		if (!ctl_is_power_of_two(cap) || cap < 2 || cap > PINSHM_BCAST_MAX_SLOTS) {
+			ctl_errorf("%s: invalid capacity %s (bcast: a number of slots, a power "
+				   "of two, 2 to 16M)", ctx, cap_arg);
+			return CTL_EXIT_FAIL;
+		}
+		if (maxrec_given && (!maxrec ||
+				     maxrec > PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR)) {
+			ctl_errorf("%s: invalid max record %" PRIu64 " (bcast: 1 to %u)", ctx,
+				   maxrec, PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR);
+			return CTL_EXIT_FAIL;
+		}
+		break;
+	case PINSHM_OBJ_SLOT:
+		if (!cap || cap > PINSHM_SLOT_MAX_SIZE) {
+			ctl_errorf("%s: invalid capacity %s (slot: the value size, 1 to 64K)", ctx,
+				   cap_arg);
+			return CTL_EXIT_FAIL;
+		}
+		if (maxrec_given) {
+			ctl_errorf("%s: --max-record does not apply to a slot (--capacity is its "
+				   "value size)", ctx);
+			return CTL_EXIT_FAIL;
+		}
+		break;
+	}
+	return 0;
+}
 
 int cmd_ring(int argc, char **argv)
 {
@@ -234,8 +288,9 @@ int cmd_ring(int argc, char **argv)
 	const struct ctl_cmd *c = ctl_find_cmd("ring");
 	const char *type_arg = NULL, *cap_arg = NULL, *name, *ring;
 	uint64_t cap = 0, maxrec = 0;
+	bool maxrec_given = false;
 	struct pinshm_region *r;
-	char ctx[160], b1[32];
+	char ctx[160];
 	int opt, ret, type;
 
 	while ((opt = getopt_long(argc, argv, ":t:c:r:h", opts, NULL)) != -1) {
@@ -253,6 +308,7 @@ int cmd_ring(int argc, char **argv)
 			if (ctl_parse_size(optarg, &maxrec))
 				return ctl_usage_error(c, "bad --max-record '%s' (bytes, K/M/G suffix)",
 						       optarg);
+			maxrec_given = true;
 			break;
 		case 'h':
 			ctl_print_help(c);
@@ -290,25 +346,35 @@ int cmd_ring(int argc, char **argv)
 		ctl_errorf("%s: %s", ctx, ctl_obj_name_rule());
 		return CTL_EXIT_FAIL;
 	}
-	if (type != PINSHM_OBJ_SPSC) {
+	if (type != PINSHM_OBJ_SPSC && type != PINSHM_OBJ_MPSC && type != PINSHM_OBJ_BCAST &&
+	    type != PINSHM_OBJ_SLOT) {
 		ctl_errorf("%s: %s rings are not supported yet", ctx, type_arg);
 		return CTL_EXIT_FAIL;
 	}
-	if (!ctl_is_power_of_two(cap) || cap < 1024) {
-		ctl_errorf("%s: invalid capacity %s (a power of two, at least 1K)", ctx, cap_arg);
-		return CTL_EXIT_FAIL;
-	}
-	if (maxrec && (3 * (maxrec + 16) > cap || maxrec > PINSHM_REC_LEN_MASK)) {
-		ctl_errorf("%s: invalid max record %" PRIu64 " (at most %" PRIu64
-			   " for capacity %s: 3 * (max_record + 16) <= capacity)", ctx, maxrec,
-			   cap / 3 - 16, ctl_fmt_size(cap, b1, sizeof(b1)));
-		return CTL_EXIT_FAIL;
-	}
+	ret = ctl_ring_check(ctx, type, cap, cap_arg, maxrec, maxrec_given);
+	if (ret)
+		return ret;
 
 	ret = ctl_open_region(name, PINSHM_RDWR, &r);
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_REGION);
-	ret = pinshm_spsc_create(r, ring, cap, maxrec);
+	switch (type) {
+	case PINSHM_OBJ_SPSC:
+		ret = pinshm_spsc_create(r, ring, cap, maxrec);
+		break;
+	case PINSHM_OBJ_MPSC:
+		ret = pinshm_mpsc_create(r, ring, cap, maxrec);
+		break;
+	case PINSHM_OBJ_BCAST:
+		/* Default: 48-byte payloads, one 64-byte line per slot. */
+		ret = pinshm_bcast_create(r, ring, cap,
+					  maxrec_given ? (uint32_t)maxrec :
+					  PINSHM_BCAST_SLOT_ALIGN - PINSHM_BCAST_SLOT_HDR);
+		break;
+	default:
+		ret = pinshm_slot_create(r, ring, (uint32_t)cap);
+		break;
+	}
 	pinshm_region_close(r);
 	if (ret == -EEXIST) {
 		ctl_errorf("%s: ring exists (an object of that name is in the region)", ctx);
@@ -322,7 +388,7 @@ int cmd_ring(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 
 /* Wait until the absolute CLOCK_MONOTONIC time t (ns). */
-static void ctl_pace(uint64_t t)
+void ctl_pace(uint64_t t)
 {
 	uint64_t now = ctl_now_ns();
 	struct timespec ts;
@@ -341,69 +407,70 @@ static void ctl_pace(uint64_t t)
 		pinshm_cpu_relax();
 }
 
-struct ctl_pub {
-	uint64_t count;
-	double rate;
-	uint64_t size;
-	bool seq;
-	bool quiet;
-	uint32_t id;
-	uint64_t skip_seq, dup_seq, corrupt_seq;
-};
-
-/* Claim room for len bytes, waiting while the ring is full. */
-static int ctl_claim(struct pinshm_spsc *ring, uint32_t len, void **dst)
+/*
+ * --size against the ring's largest payload max (what: "max record",
+ * "value size"); without --size, 64 or max if smaller.
+ */
+int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what)
 {
-	unsigned int spins = 0;
-	int ret;
-
-	while ((ret = pinshm_spsc_claim(ring, len, dst)) == -EAGAIN) {
-		if (ctl_stop)
-			return -EINTR;
-		__pinshm_wait_step(PINSHM_WAIT_YIELD, &spins);
+	if (!o->size_given && max < o->size)
+		o->size = max;
+	if (o->size > max) {
+		ctl_errorf("%s: --size %" PRIu64 " above the ring's %s %" PRIu64, o->ctx, o->size,
+			   what, max);
+		return CTL_EXIT_FAIL;
 	}
-	return ret;
+	if (o->seq && o->size < CTL_SEQ_MIN) {
+		ctl_errorf("%s: --size %" PRIu64 " too small for --seq records (at least %u)",
+			   o->ctx, o->size, CTL_SEQ_MIN);
+		return CTL_EXIT_FAIL;
+	}
+	return 0;
 }
 
-static int ctl_pub_run(const char *ctx, struct pinshm_spsc *ring, const struct ctl_pub *o)
+/*
+ * Where a --seq producer starts, from what the ring says about its last
+ * record (found: 0 with *lh, -ENOENT none, -ENOMSG not a --seq record,
+ * -EBADMSG with why: a --seq record that does not check out, or -errno).
+ * where names it: "last record in the ring", "value in the slot".
+ */
+int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr *lh,
+		   const char *why, const char *where, uint64_t *first)
 {
-	uint64_t first = 1, last_done = 0, sent = 0, i, seq, t0, t1;
+	*first = 1;
+	if (found == 0 && lh->id == o->id) {
+		*first = lh->seq + 1;
+		if (!o->quiet)
+			fprintf(stderr, "pinshm: %s: producer %u resumes after seq %" PRIu64 "\n",
+				o->ctx, o->id, lh->seq);
+	} else if (found == 0) {
+		ctl_warnf("%s: the %s is from producer %u; producer %u starts at seq 1", o->ctx,
+			  where, lh->id, o->id);
+	} else if (found == -ENOMSG) {
+		ctl_warnf("%s: the %s is not a pub --seq record; starting at seq 1", o->ctx, where);
+	} else if (found == -EBADMSG && why && why[0]) {
+		ctl_errorf("%s: cannot resume: %s: %s", o->ctx, where, why);
+		return CTL_EXIT_FAIL;
+	} else if (found != -ENOENT) {
+		return ctl_fail(o->ctx, found, CTL_OBJECT);
+	}
+	return 0;
+}
+
+/* Write the messages; the summary goes to stderr. */
+int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_ops *ops,
+		 void *ring)
+{
+	uint64_t last_done = 0, sent = 0, i, seq, t0, t1;
 	uint32_t len = (uint32_t)o->size;
-	struct ctl_seq_hdr lh;
 	uint8_t *msg;
-	char b1[32], b2[32], why[256] = "";
+	char b1[32], b2[32];
 	int ret, err = 0, reps;
 	void *dst;
 
-	if (o->size > ring->max_record) {
-		ctl_errorf("%s: --size %" PRIu64 " above the ring's max record %" PRIu64, ctx,
-			   o->size, ring->max_record);
-		return CTL_EXIT_FAIL;
-	}
-	if (o->seq) {
-		ret = ctl_seq_find_last(ring, &lh, why, sizeof(why));
-		if (ret == 0 && lh.id == o->id) {
-			first = lh.seq + 1;
-			if (!o->quiet)
-				fprintf(stderr, "pinshm: %s: producer %u resumes after seq %" PRIu64 "\n",
-					ctx, o->id, lh.seq);
-		} else if (ret == 0) {
-			ctl_warnf("%s: the last record in the ring is from producer %u; "
-				  "producer %u starts at seq 1", ctx, lh.id, o->id);
-		} else if (ret == -ENOMSG) {
-			ctl_warnf("%s: the last record in the ring is not a pub --seq record; "
-				  "starting at seq 1", ctx);
-		} else if (ret == -EBADMSG && why[0]) {
-			ctl_errorf("%s: cannot resume: last record in the ring: %s", ctx, why);
-			return CTL_EXIT_FAIL;
-		} else if (ret != -ENOENT) {
-			return ctl_fail(ctx, ret, CTL_OBJECT);
-		}
-	}
-
 	msg = calloc(1, o->size ? o->size : 1);
 	if (!msg)
-		return ctl_fail(ctx, -ENOMEM, CTL_OBJECT);
+		return ctl_fail(o->ctx, -ENOMEM, CTL_OBJECT);
 	for (i = 0; i < o->size; i++)
 		msg[i] = (uint8_t)("pinshm "[i % 7]);
 
@@ -416,21 +483,21 @@ static int ctl_pub_run(const char *ctx, struct pinshm_spsc *ring, const struct c
 		if (o->rate > 0)
 			ctl_pace(t0 + (uint64_t)((double)sent * 1e9 / o->rate));
 		for (reps = (o->seq && seq == o->dup_seq) ? 2 : 1; reps > 0; reps--) {
-			ret = ctl_claim(ring, len, &dst);
+			ret = ops->claim(ring, len, &dst);
 			if (ret == -EINTR)
 				goto out;
 			if (ret) {
-				err = ctl_fail(ctx, ret, CTL_OBJECT);
+				err = ctl_fail(o->ctx, ret, CTL_OBJECT);
 				goto out;
 			}
 			if (o->seq) {
 				ctl_seq_fill(dst, len, o->id, seq, seq == o->corrupt_seq);
-				pinshm_spsc_commit(ring, len, CTL_SEQ_TYPE);
+				ops->commit(ring, len, CTL_SEQ_TYPE);
 			} else {
 				memcpy(dst, msg, len);
 				if (len >= 8)
 					memcpy(dst, &i, 8);
-				pinshm_spsc_commit(ring, len, 0);
+				ops->commit(ring, len, 0);
 			}
 			sent++;
 		}
@@ -443,7 +510,7 @@ out:
 		double secs = (double)(t1 - t0) / 1e9;
 
 		fprintf(stderr, "pinshm: %s: %" PRIu64 " message%s of %" PRIu64 " bytes in %.3f s "
-			"(%s msg/s, %s B/s)", ctx, sent, sent == 1 ? "" : "s", o->size, secs,
+			"(%s msg/s, %s B/s)", o->ctx, sent, sent == 1 ? "" : "s", o->size, secs,
 			ctl_fmt_rate(secs > 0 ? (double)sent / secs : 0, b1, sizeof(b1)),
 			ctl_fmt_rate(secs > 0 ? (double)(sent * o->size) / secs : 0, b2, sizeof(b2)));
 		if (o->seq && last_done >= first)
@@ -453,6 +520,50 @@ out:
 			fprintf(stderr, "; producer %u already at seq %" PRIu64, o->id, first - 1);
 		fprintf(stderr, "%s\n", ctl_stop ? " (interrupted)" : "");
 	}
+	return err;
+}
+
+/* spsc: claim room for len bytes, waiting while the ring is full. */
+static int ctl_spsc_claim(void *ring, uint32_t len, void **dst)
+{
+	unsigned int spins = 0;
+	int ret;
+
+	while ((ret = pinshm_spsc_claim(ring, len, dst)) == -EAGAIN) {
+		if (ctl_stop)
+			return -EINTR;
+		__pinshm_wait_step(PINSHM_WAIT_YIELD, &spins);
+	}
+	return ret;
+}
+
+static void ctl_spsc_commit(void *ring, uint32_t len, uint32_t type)
+{
+	pinshm_spsc_commit(ring, len, type);
+}
+
+static int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_name)
+{
+	static const struct ctl_pub_ops ops = { ctl_spsc_claim, ctl_spsc_commit };
+	struct pinshm_spsc ring;
+	struct ctl_seq_hdr lh;
+	char why[256] = "";
+	uint64_t first = 1;
+	int ret, err;
+
+	ret = ctl_spsc_attach(o->ctx, r, ring_name, PINSHM_PRODUCER, &ring);
+	if (ret >= 0)
+		return ret;
+	err = ctl_pub_size(o, ring.max_record, "max record");
+	if (!err && o->seq) {
+		ret = ctl_seq_find_last(&ring, &lh, why, sizeof(why));
+		err = ctl_pub_resume(o, ret, &lh, why, "last record in the ring", &first);
+	}
+	if (!err)
+		err = ctl_pub_loop(o, first, &ops, &ring);
+	ret = pinshm_spsc_detach(&ring);
+	if (ret && !err)
+		err = ctl_fail(o->ctx, ret, CTL_ROLE);
 	return err;
 }
 
@@ -474,8 +585,8 @@ int cmd_pub(int argc, char **argv)
 	};
 	const struct ctl_cmd *c = ctl_find_cmd("pub");
 	struct ctl_pub o = { .count = 1, .size = 64 };
+	struct pinshm_obj_info oi;
 	struct pinshm_region *r;
-	struct pinshm_spsc ring;
 	uint64_t v;
 	char ctx[160];
 	int opt, ret, err;
@@ -494,6 +605,7 @@ int cmd_pub(int argc, char **argv)
 		case 's':
 			if (ctl_parse_size(optarg, &o.size))
 				return ctl_usage_error(c, "bad --size '%s' (bytes, K suffix)", optarg);
+			o.size_given = true;
 			break;
 		case 'S':
 			o.seq = true;
@@ -502,6 +614,7 @@ int cmd_pub(int argc, char **argv)
 			if (ctl_parse_u64(optarg, &v) || v > UINT32_MAX)
 				return ctl_usage_error(c, "bad --id '%s' (0..4294967295)", optarg);
 			o.id = (uint32_t)v;
+			o.id_given = true;
 			break;
 		case 'q':
 			o.quiet = true;
@@ -534,7 +647,8 @@ int cmd_pub(int argc, char **argv)
 	if ((o.skip_seq || o.dup_seq || o.corrupt_seq) && !o.seq)
 		return ctl_usage_error(c, "--skip-seq, --dup-seq and --corrupt-seq need --seq");
 	snprintf(ctx, sizeof(ctx), "pub %s/%s", argv[optind], argv[optind + 1]);
-	if (o.seq && o.size < CTL_SEQ_MIN) {
+	o.ctx = ctx;
+	if (o.seq && o.size_given && o.size < CTL_SEQ_MIN) {
 		ctl_errorf("%s: --size %" PRIu64 " too small for --seq records (at least %u)", ctx,
 			   o.size, CTL_SEQ_MIN);
 		return CTL_EXIT_FAIL;
@@ -545,13 +659,27 @@ int cmd_pub(int argc, char **argv)
 	}
 
 	ctl_install_signals();
-	ret = ctl_attach(ctx, argv[optind], argv[optind + 1], PINSHM_PRODUCER, &r, &ring);
+	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], PINSHM_RDWR, &r, &oi);
 	if (ret >= 0)
 		return ret;
-	err = ctl_pub_run(ctx, &ring, &o);
-	ret = pinshm_spsc_detach(&ring);
-	if (ret && !err)
-		err = ctl_fail(ctx, ret, CTL_ROLE);
+	switch (oi.type) {
+	case PINSHM_OBJ_SPSC:
+		err = ctl_pub_spsc(&o, r, oi.name);
+		break;
+	case PINSHM_OBJ_MPSC:
+		err = ctl_pub_mpsc(&o, r, oi.name);
+		break;
+	case PINSHM_OBJ_BCAST:
+		err = ctl_pub_bcast(&o, r, oi.name);
+		break;
+	case PINSHM_OBJ_SLOT:
+		err = ctl_pub_slot(&o, r, oi.name);
+		break;
+	default:
+		ctl_errorf("%s: objects of type %u are not supported", ctx, oi.type);
+		err = CTL_EXIT_FAIL;
+		break;
+	}
 	ret = pinshm_region_close(r);
 	if (ret && !err)
 		err = ctl_fail(ctx, ret, CTL_REGION);
@@ -560,31 +688,7 @@ int cmd_pub(int argc, char **argv)
 
 /* ------------------------------------------------------------------ */
 
-struct ctl_prod {
-	uint64_t last;		/* highest seq seen */
-	uint64_t first;		/* first seq seen */
-	uint64_t records;
-	bool seen;
-};
-
-struct ctl_tail {
-	const char *ctx;
-	uint64_t count;
-	uint32_t producers;
-	bool check, hex, quiet;
-	bool fresh;		/* ring never consumed before: seqs start at 1 */
-
-	uint64_t records;
-	uint64_t problems;
-	uint32_t done_producers;
-	struct ctl_prod *prod;
-	uint64_t t_first, t_last;
-};
-
-static void ctl_problem(struct ctl_tail *t, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void ctl_problem(struct ctl_tail *t, const char *fmt, ...)
+void ctl_problem(struct ctl_tail *t, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
@@ -616,30 +720,60 @@ static void ctl_hexdump(const uint8_t *p, uint32_t len)
 	}
 }
 
-/* Print and check one record. */
-static void ctl_tail_record(struct ctl_tail *t, const struct pinshm_msg *m)
+/* bcast: a sequence gap of n records must be records lost to lapping. */
+static void ctl_gap(struct ctl_tail *t, uint32_t id, uint64_t want, uint64_t got)
 {
-	const uint8_t *p = m->data;
+	uint64_t n = got - want;
+
+	if (t->kind == CTL_TAIL_BCAST && n <= t->unexplained) {
+		t->unexplained -= n;
+		t->explained += n;
+		return;
+	}
+	if (t->kind == CTL_TAIL_BCAST)
+		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64
+			    " (%" PRIu64 " missing, %" PRIu64 " lost to lapping unaccounted for)",
+			    id, want, got, n, t->unexplained);
+	else
+		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64, id,
+			    want, got);
+}
+
+/* Print and check one record (or slot value: t->version is its version). */
+void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_t type)
+{
+	bool slot = t->kind == CTL_TAIL_SLOT;
 	struct ctl_seq_hdr h;
 	struct ctl_prod *pr;
 	char why[256];
 	bool valid;
 
 	t->records++;
-	valid = !ctl_seq_check(p, m->len, m->type, &h, why, sizeof(why));
+	valid = !ctl_seq_check(p, len, type, &h, why, sizeof(why));
 	if (!t->quiet) {
-		if (valid)
-			printf("id=%u seq=%" PRIu64 " len=%u\n", h.id, h.seq, m->len);
+		if (valid && slot)
+			printf("id=%u seq=%" PRIu64 " len=%u version=%" PRIu64 "\n", h.id, h.seq,
+			       len, t->version);
+		else if (valid)
+			printf("id=%u seq=%" PRIu64 " len=%u\n", h.id, h.seq, len);
+		else if (slot)
+			printf("len=%u version=%" PRIu64 "\n", len, t->version);
 		else
-			printf("len=%u type=%u\n", m->len, m->type);
+			printf("len=%u type=%u\n", len, type);
 		if (t->hex)
-			ctl_hexdump(p, m->len);
+			ctl_hexdump(p, len);
 	}
 	if (!t->check)
 		return;
 
 	if (!valid) {
-		ctl_problem(t, "record %" PRIu64 ": %s", t->records, why);
+		if (slot && type != CTL_SEQ_TYPE)
+			ctl_problem(t, "version %" PRIu64 ": value is not a pub --seq value",
+				    t->version);
+		else if (slot)
+			ctl_problem(t, "version %" PRIu64 ": %s", t->version, why);
+		else
+			ctl_problem(t, "record %" PRIu64 ": %s", t->records, why);
 		return;
 	}
 	if (h.id >= t->producers) {
@@ -652,27 +786,36 @@ static void ctl_tail_record(struct ctl_tail *t, const struct pinshm_msg *m)
 	if (!pr->seen) {
 		pr->seen = true;
 		pr->first = h.seq;
-		if (t->fresh && h.seq != 1)
-			ctl_problem(t, "producer %u: gap: expected seq 1, got %" PRIu64, h.id, h.seq);
-		else if (!t->fresh && h.seq != 1 && !t->quiet)
-			fprintf(stderr, "pinshm: %s: producer %u: first seq %" PRIu64
-				" (the ring was consumed before)\n", t->ctx, h.id, h.seq);
+		if (t->fresh && h.seq != 1 && !slot)
+			ctl_gap(t, h.id, 1, h.seq);
+		else if (!t->fresh && h.seq != 1 && !t->quiet && !slot)
+			fprintf(stderr, "pinshm: %s: producer %u: first seq %" PRIu64 " (%s)\n",
+				t->ctx, h.id, h.seq, t->kind == CTL_TAIL_BCAST ?
+				"older records are gone" : "the ring was consumed before");
 		pr->last = h.seq;
 	} else if (h.seq == pr->last + 1) {
 		pr->last = h.seq;
 	} else if (h.seq > pr->last + 1) {
-		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64, h.id,
-			    pr->last + 1, h.seq);
+		if (!slot)	/* a slot holds the latest value: skipping is normal */
+			ctl_gap(t, h.id, pr->last + 1, h.seq);
 		pr->last = h.seq;
 	} else if (h.seq == pr->last) {
-		ctl_problem(t, "producer %u: duplicate: seq %" PRIu64 " twice", h.id, h.seq);
+		if (slot)
+			ctl_problem(t, "producer %u: duplicate: seq %" PRIu64
+				    " again in version %" PRIu64, h.id, h.seq, t->version);
+		else
+			ctl_problem(t, "producer %u: duplicate: seq %" PRIu64 " twice", h.id,
+				    h.seq);
+	} else if (slot) {
+		ctl_problem(t, "producer %u: went backwards: seq %" PRIu64 " after %" PRIu64
+			    " (version %" PRIu64 ")", h.id, h.seq, pr->last, t->version);
 	} else {
 		ctl_problem(t, "producer %u: out of order: seq %" PRIu64 " after %" PRIu64, h.id,
 			    h.seq, pr->last);
 	}
 }
 
-static bool ctl_tail_done(struct ctl_tail *t)
+bool ctl_tail_done(const struct ctl_tail *t)
 {
 	uint32_t i;
 
@@ -686,12 +829,22 @@ static bool ctl_tail_done(struct ctl_tail *t)
 	return true;
 }
 
-static void ctl_idle(uint64_t *idle_since, unsigned int *spins)
+/* --rate: hold the next record back until its time. */
+void ctl_tail_pace(struct ctl_tail *t)
+{
+	if (t->rate > 0 && t->t_first)
+		ctl_pace(t->t_first + (uint64_t)((double)t->records * 1e9 / t->rate));
+}
+
+void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 {
 	uint64_t now;
 
+	/* (Counted here: __pinshm_wait_step() keeps its count below
+	 * PINSHM_YIELD_SPINS, so the sleep below would never come.) */
 	if (*spins < PINSHM_YIELD_SPINS) {
-		__pinshm_wait_step(PINSHM_WAIT_YIELD, spins);
+		++*spins;
+		pinshm_cpu_relax();
 		return;
 	}
 	now = ctl_now_ns();
@@ -707,7 +860,21 @@ static void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 	}
 }
 
-static int ctl_tail_run(struct ctl_tail *t, struct pinshm_spsc *ring)
+/* Flush stdout at the end of a tail; a closed pipe is a normal end. */
+int ctl_tail_finish_output(struct ctl_tail *t, int err)
+{
+	t->t_last = ctl_now_ns();
+	if ((fflush(stdout) || ferror(stdout)) && !err) {
+		/* `pinshm tail ... | head` is a normal way to stop. */
+		if (errno == EPIPE)
+			return 0;
+		ctl_errorf("%s: writing output: %s", t->ctx, strerror(errno));
+		err = CTL_EXIT_FAIL;
+	}
+	return err;
+}
+
+static int ctl_tail_spsc_run(struct ctl_tail *t, struct pinshm_spsc *ring)
 {
 	struct pinshm_msg m;
 	uint64_t idle_since = 0;
@@ -738,26 +905,35 @@ static int ctl_tail_run(struct ctl_tail *t, struct pinshm_spsc *ring)
 		idle_since = 0;
 		if (!t->t_first)
 			t->t_first = ctl_now_ns();
-		ctl_tail_record(t, &m);
+		ctl_tail_record(t, m.data, m.len, m.type);
 		dirty = !t->quiet;
 		/* The first problem ends a --check-seq run: nothing can hang on it. */
 		done = t->problems || ctl_tail_done(t);
-		if (++batch >= 64) {
+		if (++batch >= 64 || t->rate > 0) {
 			pinshm_spsc_release(ring);
 			batch = 0;
 			if (ferror(stdout))
 				break;
+			ctl_tail_pace(t);
 		}
 	}
 	pinshm_spsc_release(ring);
-	t->t_last = ctl_now_ns();
-	if ((fflush(stdout) || ferror(stdout)) && !err) {
-		/* `pinshm tail ... | head` is a normal way to stop. */
-		if (errno == EPIPE)
-			return 0;
-		ctl_errorf("%s: writing output: %s", t->ctx, strerror(errno));
-		err = CTL_EXIT_FAIL;
-	}
+	return ctl_tail_finish_output(t, err);
+}
+
+static int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring_name)
+{
+	struct pinshm_spsc ring;
+	int ret, err;
+
+	ret = ctl_spsc_attach(t->ctx, r, ring_name, PINSHM_CONSUMER, &ring);
+	if (ret >= 0)
+		return ret;
+	t->fresh = ring.head == 0;
+	err = ctl_tail_spsc_run(t, &ring);
+	ret = pinshm_spsc_detach(&ring);
+	if (ret && !err)
+		err = ctl_fail(t->ctx, ret, CTL_ROLE);
 	return err;
 }
 
@@ -767,9 +943,12 @@ static void ctl_tail_summary(const struct ctl_tail *t)
 	char b1[32];
 	uint32_t i;
 
-	fprintf(stderr, "pinshm: %s: %" PRIu64 " record%s in %.3f s (%s/s)", t->ctx, t->records,
-		t->records == 1 ? "" : "s", secs,
+	fprintf(stderr, "pinshm: %s: %" PRIu64 " %s%s in %.3f s (%s/s)", t->ctx, t->records,
+		t->kind == CTL_TAIL_SLOT ? "value" : "record", t->records == 1 ? "" : "s", secs,
 		ctl_fmt_rate(secs > 0 ? (double)t->records / secs : 0, b1, sizeof(b1)));
+	if (t->kind == CTL_TAIL_BCAST)
+		fprintf(stderr, "; lapped %" PRIu64 " time%s, %" PRIu64 " record%s lost", t->laps,
+			t->laps == 1 ? "" : "s", t->lost, t->lost == 1 ? "" : "s");
 	if (t->check) {
 		for (i = 0; i < t->producers; i++) {
 			if (t->prod[i].seen)
@@ -788,6 +967,7 @@ int cmd_tail(int argc, char **argv)
 		{ "count", required_argument, NULL, 'n' },
 		{ "check-seq", no_argument, NULL, 'c' },
 		{ "producers", required_argument, NULL, 'p' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "hex", no_argument, NULL, 'x' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -795,14 +975,14 @@ int cmd_tail(int argc, char **argv)
 	};
 	const struct ctl_cmd *c = ctl_find_cmd("tail");
 	struct ctl_tail t = { .producers = 1 };
+	struct pinshm_obj_info oi;
 	struct pinshm_region *r;
-	struct pinshm_spsc ring;
 	bool producers_given = false;
 	uint64_t v;
 	char ctx[160];
-	int opt, ret, err;
+	int opt, ret, err, access;
 
-	while ((opt = getopt_long(argc, argv, ":n:cp:xqh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":n:cp:r:xqh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'n':
 			if (ctl_parse_u64(optarg, &t.count))
@@ -816,6 +996,11 @@ int cmd_tail(int argc, char **argv)
 				return ctl_usage_error(c, "bad --producers '%s' (1..65536)", optarg);
 			t.producers = (uint32_t)v;
 			producers_given = true;
+			break;
+		case 'r':
+			if (ctl_parse_double(optarg, &t.rate) || t.rate <= 0)
+				return ctl_usage_error(c, "bad --rate '%s' (records per second, > 0)",
+						       optarg);
 			break;
 		case 'x':
 			t.hex = true;
@@ -839,6 +1024,18 @@ int cmd_tail(int argc, char **argv)
 		return ctl_usage_error(c, "--producers needs --check-seq");
 	snprintf(ctx, sizeof(ctx), "tail %s/%s", argv[optind], argv[optind + 1]);
 	t.ctx = ctx;
+
+	/*
+	 * The ring's type decides the access: a consumer (spsc, mpsc) writes
+	 * the ring, a bcast or slot reader needs only a read-only mapping. So
+	 * look first with an observer (no attach left behind), then open.
+	 */
+	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], PINSHM_OBSERVE, &r, &oi);
+	if (ret >= 0)
+		return ret;
+	pinshm_region_close(r);
+	access = oi.type == PINSHM_OBJ_BCAST || oi.type == PINSHM_OBJ_SLOT ? PINSHM_RDONLY
+									     : PINSHM_RDWR;
 	t.prod = calloc(t.producers, sizeof(*t.prod));
 	if (!t.prod)
 		return ctl_fail(ctx, -ENOMEM, CTL_OBJECT);
@@ -846,20 +1043,39 @@ int cmd_tail(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	ctl_install_signals();
-	ret = ctl_attach(ctx, argv[optind], argv[optind + 1], PINSHM_CONSUMER, &r, &ring);
+	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], access, &r, &oi);
 	if (ret >= 0) {
 		free(t.prod);
 		return ret;
 	}
-	t.fresh = ring.head == 0;
-	err = ctl_tail_run(&t, &ring);
-	ret = pinshm_spsc_detach(&ring);
-	if (ret && !err)
-		err = ctl_fail(ctx, ret, CTL_ROLE);
+	switch (oi.type) {
+	case PINSHM_OBJ_SPSC:
+		t.kind = CTL_TAIL_QUEUE;
+		err = ctl_tail_spsc(&t, r, oi.name);
+		break;
+	case PINSHM_OBJ_MPSC:
+		t.kind = CTL_TAIL_QUEUE;
+		err = ctl_tail_mpsc(&t, r, oi.name);
+		break;
+	case PINSHM_OBJ_BCAST:
+		t.kind = CTL_TAIL_BCAST;
+		err = ctl_tail_bcast(&t, r, oi.name);
+		break;
+	case PINSHM_OBJ_SLOT:
+		t.kind = CTL_TAIL_SLOT;
+		err = ctl_tail_slot(&t, r, oi.name);
+		break;
+	default:
+		ctl_errorf("%s: objects of type %u are not supported", ctx, oi.type);
+		err = CTL_EXIT_FAIL;
+		break;
+	}
 	ret = pinshm_region_close(r);
 	if (ret && !err)
 		err = ctl_fail(ctx, ret, CTL_REGION);
-	ctl_tail_summary(&t);
+	/* Nothing was read when the role could not be taken: no summary. */
+	if (t.t_last)
+		ctl_tail_summary(&t);
 	free(t.prod);
 	if (!err && t.problems)
 		err = CTL_EXIT_FAIL;

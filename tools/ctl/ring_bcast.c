@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinshm(1): pub and tail on broadcast rings.
+ *
+ * pub takes the writer role; the writer never waits for readers. A
+ * restarted `pub --seq` reads the last published record back with a reader
+ * of its own (the library continues after it on takeover) and resumes
+ * after its sequence.
+ *
+ * tail is a reader: it needs only a read-only mapping (the region is
+ * opened PINSHM_RDONLY) and starts at the oldest record still valid. A
+ * reader the writer lapped loses records: tail reports the lost range on
+ * stderr (at most ten lines a second, laps in between are summed into the
+ * next line) and goes on. Each record carries its number in the ring
+ * (pinshm_bcast_msg.seq), so tail counts the lost records itself and
+ * checks the count against the library's (pinshm_bcast_reader_stats()).
+ * With --check-seq, every sequence gap of a producer must be covered by
+ * records lost to lapping, and at the end (a tail that started at the
+ * ring's first record) every lost record must be such a gap: received +
+ * lost accounts for every sequence, exactly.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+#define CTL_LAP_REPORT_NS	100000000ULL	/* at most 10 lap lines a second */
+
+static int ctl_bcast_claim(void *ring, uint32_t len, void **dst)
+{
+	return pinshm_bcast_claim(ring, len, dst);	/* never waits */
+}
+
+static void ctl_bcast_commit(void *ring, uint32_t len, uint32_t type)
+{
+	pinshm_bcast_commit(ring, len, type);
+}
+
+/*
+ * The last published record, read back by a reader of our own (see
+ * ctl_pub_resume() for the return codes).
+ */
+static int ctl_bcast_last(struct pinshm_region *r, const char *ring, uint32_t max,
+			  struct ctl_seq_hdr *h, char *why, size_t whylen)
+{
+	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast_msg m;
+	uint8_t *buf;
+	int ret;
+
+	buf = malloc(max ? max : 1);
+	if (!buf)
+		return -ENOMEM;
+	ret = pinshm_bcast_reader_attach(r, ring, PINSHM_BCAST_NEWEST, &rd);
+	if (ret) {
+		free(buf);
+		return ret;
+	}
+	/* We are the writer: nothing changes under this read. */
+	ret = pinshm_bcast_recv(&rd, buf, max, &m, PINSHM_WAIT_NONE);
+	pinshm_bcast_reader_detach(&rd);
+	if (ret == -EAGAIN)
+		ret = -ENOENT;		/* nothing published yet */
+	else if (ret >= 0 && m.type != CTL_SEQ_TYPE)
+		ret = -ENOMSG;
+	else if (ret >= 0)
+		ret = ctl_seq_check(buf, m.len, m.type, h, why, whylen);
+	free(buf);
+	return ret;
+}
+
+int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
+{
+	static const struct ctl_pub_ops ops = { ctl_bcast_claim, ctl_bcast_commit };
+	struct pinshm_bcast_writer w;
+	struct ctl_seq_hdr lh;
+	char why[256] = "";
+	uint64_t first = 1;
+	int ret, err;
+
+	ret = pinshm_bcast_writer_attach(r, ring, &w);
+	if (ret == -EBUSY)
+		return ctl_role_busy(o->ctx, r, ring, "writer", true);
+	if (ret)
+		return ctl_fail(o->ctx, ret, CTL_ROLE);
+	err = ctl_pub_size(o, w.max_payload, "max record");
+	if (!err && o->seq) {
+		ret = ctl_bcast_last(r, ring, w.max_payload, &lh, why, sizeof(why));
+		err = ctl_pub_resume(o, ret, &lh, why, "last record in the ring", &first);
+	}
+	if (!err)
+		err = ctl_pub_loop(o, first, &ops, &w);
+	ret = pinshm_bcast_writer_detach(&w);
+	if (ret && !err)
+		err = ctl_fail(o->ctx, ret, CTL_ROLE);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+
+/* Laps not reported yet. */
+struct ctl_laps {
+	uint64_t laps, lost;
+	uint64_t from, to;	/* first and last record number lost */
+	uint64_t printed_ns;
+};
+
+static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l)
+{
+	if (!l->lost)
+		return;
+	fflush(stdout);
+	if (l->laps <= 1)
+		ctl_errorf("%s: lapped: lost %" PRIu64 " record%s (#%" PRIu64 "..#%" PRIu64 ")",
+			   t->ctx, l->lost, l->lost == 1 ? "" : "s", l->from, l->to);
+	else
+		ctl_errorf("%s: lapped %" PRIu64 " times: lost %" PRIu64
+			   " records between #%" PRIu64 " and #%" PRIu64, t->ctx, l->laps,
+			   l->lost, l->from, l->to);
+	l->laps = l->lost = 0;
+	l->printed_ns = ctl_now_ns();
+}
+
+static int ctl_tail_bcast_run(struct ctl_tail *t, struct pinshm_bcast_reader *rd)
+{
+	struct pinshm_bcast_reader_stats st;
+	struct pinshm_bcast_msg m;
+	struct ctl_laps laps = { 0 };
+	uint64_t idle_since = 0, next, lib_lost = 0, lib_laps = 0;
+	unsigned int spins = 0;
+	bool dirty = false, done = false;
+	uint8_t *buf;
+	int ret, err = 0;
+
+	buf = malloc(rd->max_payload ? rd->max_payload : 1);
+	if (!buf)
+		return ctl_tail_finish_output(t, ctl_fail(t->ctx, -ENOMEM, CTL_OBJECT));
+	pinshm_bcast_reader_stats(rd, &st);
+	next = st.pos;
+	while (!done && !ctl_stop) {
+		ret = pinshm_bcast_recv(rd, buf, rd->max_payload, &m, PINSHM_WAIT_NONE);
+		if (ret == -EAGAIN) {
+			if (dirty) {
+				fflush(stdout);
+				dirty = false;
+			}
+			if (laps.lost)
+				ctl_laps_print(t, &laps);
+			ctl_idle(&idle_since, &spins);
+			continue;
+		}
+		if (ret < 0) {
+			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
+			break;
+		}
+		spins = 0;
+		idle_since = 0;
+		if (!t->t_first)
+			t->t_first = ctl_now_ns();
+		pinshm_bcast_reader_stats(rd, &st);
+		if (m.seq != next || st.lost != lib_lost) {
+			/* Lapped: records next .. m.seq - 1 are gone. */
+			uint64_t n = m.seq - next;
+
+			if (m.seq < next || st.lost - lib_lost != n) {
+				ctl_problem(t, "lapped count mismatch: the reader skipped from #%" PRIu64
+					    " to #%" PRIu64 ", the library counted %" PRIu64 " lost",
+					    next, m.seq, st.lost - lib_lost);
+				break;
+			}
+			if (!laps.lost)
+				laps.from = next;
+			laps.to = m.seq - 1;
+			laps.lost += n;
+			laps.laps += st.lapped - lib_laps;
+			t->laps += st.lapped - lib_laps;
+			t->lost += n;
+			t->unexplained += n;
+			if (ctl_now_ns() - laps.printed_ns >= CTL_LAP_REPORT_NS)
+				ctl_laps_print(t, &laps);
+		}
+		lib_lost = st.lost;
+		lib_laps = st.lapped;
+		next = m.seq + 1;
+		ctl_tail_record(t, buf, m.len, m.type);
+		dirty = !t->quiet;
+		/* The first problem ends a --check-seq run: nothing can hang on it. */
+		done = t->problems || ctl_tail_done(t);
+		if (ferror(stdout))
+			break;
+		if (!done)
+			ctl_tail_pace(t);
+	}
+	ctl_laps_print(t, &laps);
+	if (done && !t->problems && t->check && t->fresh && t->unexplained)
+		ctl_problem(t, "%" PRIu64 " record%s lost to lapping, but the sequences skipped "
+			    "only %" PRIu64, t->lost, t->lost == 1 ? "" : "s", t->explained);
+	free(buf);
+	return ctl_tail_finish_output(t, err);
+}
+
+int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
+{
+	struct pinshm_bcast_reader rd;
+	int ret, err;
+
+	ret = pinshm_bcast_reader_attach(r, ring, PINSHM_BCAST_OLDEST, &rd);
+	if (ret)
+		return ctl_fail(t->ctx, ret, CTL_OBJECT);
+	/* From the ring's first record: every sequence is received or lost. */
+	t->fresh = rd.pos == 0;
+	err = ctl_tail_bcast_run(t, &rd);
+	ret = pinshm_bcast_reader_detach(&rd);
+	if (ret && !err)
+		err = ctl_fail(t->ctx, ret, CTL_OBJECT);
+	return err;
+}
