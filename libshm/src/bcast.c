@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * Broadcast ring setup, the writer role and its recovery, reader
- * positioning; the per-message paths and the ordering protocol
- * (W1)-(W4), (R1)-(R4) are in include/pinshm/bcast.h.
+ * positioning, readers' sleep; the per-message paths and the ordering
+ * protocol (W1)-(W4), (R1)-(R4), (K1)/(K2) are in include/pinshm/bcast.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -172,18 +172,27 @@ __pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
 	w.slot_size = g.slot_size;
 	w.max_payload = (uint32_t)g.max_payload;
 	w.tail = w.next = tail;
-	w.msgs_in = PINSHM_READ_ONCE(g.sh->msgs_in);
 	w.bytes_in = PINSHM_READ_ONCE(g.sh->bytes_in);
-	if (tail != PINSHM_READ_ONCE(g.sh->tail)) {
-		/* Published but not counted by the dead writer. */
-		w.msgs_in += tail - PINSHM_READ_ONCE(g.sh->tail);
-		PINSHM_WRITE_ONCE(g.sh->msgs_in, w.msgs_in);
-	}
+	/*
+	 * Every record below tail was published exactly once, so msgs_in is
+	 * tail: derive it rather than trust the stored counter, which a
+	 * writer killed between (W4) and its msgs_in store (or between (W3)
+	 * and (W4)) left short. (bytes_in cannot be derived: it may stay
+	 * short by that last batch.)
+	 */
+	w.msgs_in = tail;
+	if (PINSHM_READ_ONCE(g.sh->msgs_in) != tail)
+		PINSHM_WRITE_ONCE(g.sh->msgs_in, tail);
 	if (fixed)
 		PINSHM_WRITE_ONCE(g.sh->recoveries,
 				  PINSHM_READ_ONCE(g.sh->recoveries) + 1);
 	/* (W4): the slots fixed above, then tail. */
 	pinshm_store_release(&g.sh->tail, tail);
+	/* For (K1)/(K2); without membarrier, readers spin or yield. */
+	pinshm_wait_register();
+	/* (K1) pairs with (K2): records a dead writer published without
+	 * its kick (killed between (W3) and (K1)) wake their sleepers. */
+	pinshm_waitq_kick(&g.sh->waitq);
 	*out = w;
 	return 0;
 }
@@ -235,6 +244,7 @@ __pinshm_export int pinshm_bcast_reader_attach(const struct pinshm_region *r,
 	rd.mask = g.slots - 1;
 	rd.slot_size = g.slot_size;
 	rd.max_payload = (uint32_t)g.max_payload;
+	rd.may_wait = r->writable;
 	rd.pos = rd.rpos = start_pos(&rd, from);
 	*out = rd;
 	return 0;
@@ -266,6 +276,31 @@ pinshm_bcast_reader_stats(const struct pinshm_bcast_reader *rd,
 	out->corrupt = rd->corrupt;
 	out->pos = rd->pos;
 	return 0;
+}
+
+/* Would pinshm_bcast_peek() find something (or lapping, or corruption)? */
+static bool bcast_ready(void *arg)
+{
+	const struct pinshm_bcast_reader *rd = arg;
+	uint64_t i = rd->rpos;
+
+	/* (R1) pairs with (W3): the load peek makes; in (K2) it follows the
+	 * sleeper's membarrier. Peek says -EAGAIN exactly when s <= 2i+1. */
+	return pinshm_load_acquire(&__pinshm_bcast_rslot(rd, i)->seq) >
+	       2 * i + 1;
+}
+
+__pinshm_export int pinshm_bcast_wait(struct pinshm_bcast_reader *rd,
+				      int64_t timeout_ns)
+{
+	if (!rd || !rd->sh)
+		return -EINVAL;
+	if (!rd->may_wait)
+		return -EACCES;	/* cannot count itself in waitq.waiters */
+	/* (K2) pairs with (K1): the writable mapping makes sh ours to
+	 * write, in the wait queue only. */
+	return pinshm_waitq_wait((struct pinshm_waitq *)&rd->sh->waitq,
+				 bcast_ready, rd, timeout_ns);
 }
 
 __pinshm_export int pinshm_bcast_reader_detach(struct pinshm_bcast_reader *rd)

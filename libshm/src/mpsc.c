@@ -52,6 +52,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -339,6 +340,8 @@ __pinshm_export int pinshm_mpsc_attach_producer(struct pinshm_region *r,
 	}
 	if (ret)
 		return ret;
+	/* For (W1)/(W2) of wait.h; without membarrier the consumer spins. */
+	pinshm_wait_register();
 	*out = p;
 	return 0;
 }
@@ -359,6 +362,8 @@ __pinshm_export int pinshm_mpsc_abort(struct pinshm_mpsc_producer *p)
 			     PINSHM_MPSC_PAD | (uint32_t)(size >> 3));
 	p->nclaim = 0;
 	PINSHM_WRITE_ONCE(p->slot->intent_size, 0);
+	/* (W1) pairs with (W2): a consumer asleep on our claim moves on. */
+	pinshm_waitq_kick(&p->sh->waitq);
 	return 0;
 }
 
@@ -438,6 +443,11 @@ __pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
 	c.generation = UINT64_MAX;	/* look for the dead at the first miss */
 	c.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
 	c.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
+	/*
+	 * The consumer is the ring's only sleeper: a predecessor that died
+	 * asleep must not leave every commit making a wake syscall.
+	 */
+	PINSHM_WRITE_ONCE(sh->waitq.waiters, 0);
 	*out = c;
 	return 0;
 }
@@ -646,6 +656,94 @@ __pinshm_export int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c)
 	if (!c || !c->sh)
 		return -EINVAL;
 	return recover(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Consumer sleep (futex, pinshm/wait.h)                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Would pinshm_mpsc_peek() get anywhere? The word at the consumer's
+ * position: COMMIT yes; 0 or CLAIMED no (the producer kicks when it
+ * commits); filler is walked over as peek does, boundedly; anything peek
+ * would call corrupt counts as ready (peek then says -EBADMSG). A death
+ * recorded since the consumer last looked counts as ready too: peek then
+ * looks for dead producers' claims.
+ */
+static bool mpsc_ready(void *arg)
+{
+	struct pinshm_mpsc_consumer *c = arg;
+	uint64_t pos = c->rpos, off, size;
+	unsigned int i;
+	uint32_t len;
+
+	if (PINSHM_READ_ONCE(c->meta->generation) != c->generation)
+		return true;
+	for (i = 0; i < PINSHM_MPSC_WAIT_PADS; i++) {
+		off = pos & c->mask;
+		/* (B) pairs with (A): the load peek makes; in the sleeper's
+		 * re-check of (W2) it follows the membarrier. */
+		len = pinshm_load_acquire(
+			&__pinshm_mpsc_rec(c->buf, c->mask, pos)->len);
+		if (len == 0 || (len & PINSHM_MPSC_CLAIMED))
+			return false;
+		if ((len & PINSHM_REC_COMMIT) || !(len & PINSHM_MPSC_PAD))
+			return true;
+		size = (uint64_t)(len & PINSHM_MPSC_PUNITS) << 3;
+		if (size == 0 || off + size > c->cap ||
+		    pos + size - c->head > c->cap)
+			return true;	/* corrupt: peek reports it */
+		pos += size;
+	}
+	return true;	/* a long run of filler: let peek skip it */
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+__pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c,
+				     int64_t timeout_ns)
+{
+	int64_t deadline = 0, slice, left;
+	int ret;
+
+	if (!c || !c->sh)
+		return -EINVAL;
+	/* A death not looked at yet: recover first, or ready() stays true. */
+	if (PINSHM_READ_ONCE(c->meta->generation) != c->generation &&
+	    __pinshm_mpsc_stuck(c) > 0)
+		return 0;
+	if (timeout_ns == 0)
+		return pinshm_waitq_wait(&c->sh->waitq, mpsc_ready, c, 0);
+	if (timeout_ns > 0)
+		deadline = mono_ns() + timeout_ns;
+	for (;;) {
+		slice = PINSHM_MPSC_WAIT_SLICE_NS;
+		if (timeout_ns > 0) {
+			left = deadline - mono_ns();
+			if (left <= 0)
+				return mpsc_ready(c) ? 0 : -ETIMEDOUT;
+			if (left < slice)
+				slice = left;
+		}
+		/* (W2) of wait.h, pairs with the producers' (W1). */
+		ret = pinshm_waitq_wait(&c->sh->waitq, mpsc_ready, c, slice);
+		if (ret != -ETIMEDOUT)
+			return ret;
+		/*
+		 * A slice without a wake. A producer killed between its claim
+		 * and its commit never kicks: look for dead producers' claims
+		 * at our position (cheap when there is none: one load of the
+		 * word, one of the tail).
+		 */
+		if (__pinshm_mpsc_stuck(c) > 0)
+			return 0;
+	}
 }
 
 int __pinshm_mpsc_stats(const struct pinshm_region *r, const char *name,

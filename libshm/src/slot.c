@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Latest-value slot setup, the writer role and its recovery; the seqlock
- * itself and its ordering protocol (W1)/(W3), (R1)/(R2) are in
- * include/pinshm/slot.h.
+ * Latest-value slot setup, the writer role and its recovery, readers'
+ * sleep; the seqlock itself and its ordering protocol (W1)/(W3), (R1)/(R2),
+ * (K1)/(K2) are in include/pinshm/slot.h.
  */
 #include <errno.h>
 #include <string.h>
@@ -115,6 +115,11 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	s.seq = seq;
 	s.writes = PINSHM_READ_ONCE(sh->writes);
 	s.bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
+	/* For (K1)/(K2); without membarrier, readers poll. */
+	pinshm_wait_register();
+	/* (K1) pairs with (K2): a withdrawn value, or one a dead writer
+	 * published without its kick, wakes its sleepers. */
+	pinshm_waitq_kick(&sh->waitq);
 	*out = s;
 	return 0;
 }
@@ -133,7 +138,41 @@ __pinshm_export int pinshm_slot_reader_attach(const struct pinshm_region *r,
 	if (ret)
 		return ret;
 	handle_init(out, sh, size);
+	out->may_wait = r->writable;
 	return 0;
+}
+
+struct slot_wait {
+	const struct pinshm_slot_shared *sh;
+	uint64_t version;
+};
+
+/* Has the version moved past the one the caller saw? */
+static bool slot_ready(void *arg)
+{
+	const struct slot_wait *a = arg;
+
+	/* (R1) pairs with (W3); in (K2) it follows the sleeper's
+	 * membarrier. != rather than >: seq is not trusted to grow. */
+	return (pinshm_load_acquire(&a->sh->seq) >> 1) != a->version;
+}
+
+__pinshm_export int pinshm_slot_wait(struct pinshm_slot *r,
+				     uint64_t last_seen_version,
+				     int64_t timeout_ns)
+{
+	struct slot_wait a;
+
+	if (!r || !r->sh)
+		return -EINVAL;
+	if (r->writer)
+		return -EPERM;
+	if (!r->may_wait)
+		return -EACCES;	/* cannot count itself in waitq.waiters */
+	a.sh = r->sh;
+	a.version = last_seen_version;
+	/* (K2) pairs with (K1). */
+	return pinshm_waitq_wait(&r->sh->waitq, slot_ready, &a, timeout_ns);
 }
 
 __pinshm_export int pinshm_slot_detach(struct pinshm_slot *s)

@@ -5,10 +5,14 @@
  * behind is lapped: it notices, counts exactly how many records it lost,
  * and resynchronises to the oldest record still valid. Readers write no
  * shared memory at all, so a read-only mapping (PINSHM_RDONLY or
- * PINSHM_OBSERVE) is enough; their cursors and counters are private.
+ * PINSHM_OBSERVE) is enough; their cursors and counters are private. The
+ * one exception is sleeping (pinshm_bcast_wait(), PINSHM_WAIT_FUTEX): a
+ * sleeper counts itself in the header's wait queue, which takes a writable
+ * mapping; read-only readers get -EACCES there and spin or yield instead.
  *
  * Layout: a 512-byte header (block 0 constant, block 1 the writer's tail,
- * counters and role), then `slots` fixed-size slots (a power of two) of
+ * counters and role, block 2 the wait queue, block 3 reserved), then
+ * `slots` fixed-size slots (a power of two) of
  * slot_size bytes (a multiple of 64). Record i (free-running from 0) lives
  * in slot i & (slots - 1). A slot is a 16-byte header {seq, len, type} and
  * up to slot_size - 16 payload bytes: with 64-byte slots a record of up to
@@ -39,7 +43,11 @@
  *   header block 0 (magic, ..., max_payload) .... creator, before (D1)
  *   sh->tail, msgs_in, bytes_in, writer ......... the writer role
  *   slot seq, len, type, payload ................ the writer role
- *   (readers write nothing)
+ *   sh->waitq.seq ............................... the writer role (wakes,
+ *                                                 by atomic add)
+ *   sh->waitq.waiters ........................... every sleeping reader,
+ *                                                 by atomic add/sub (wait.c)
+ *   (readers write nothing else; read-only readers nothing at all)
  *
  * Ordering:
  *   (W1) writer, claim: store seq = 2i+1, release fence, then write the
@@ -59,6 +67,19 @@
  *     pairs with
  *   (R4) reader: load-acquire sh->tail, when attaching and resyncing.
  *        tail is never polled per message. The counters are relaxed.
+ *   (K1) writer, after (W3)/(W4) of a publish: compiler barrier, load
+ *        waitq.waiters; if not 0, wake every sleeper ((W1) of wait.h)
+ *     pairs with
+ *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters, membarrier,
+ *        re-load its slot's seq as (R1) does, FUTEX_WAIT ((W2) of wait.h).
+ *        Either the reader sees the even seq, or the writer the sleeper.
+ *
+ * Waiting: waiters counts every reader asleep, so it is never reset (there
+ * are many readers and no reader role). A reader killed while asleep
+ * leaves it one too high: nothing is lost, but from then on every publish
+ * makes a wake syscall, until the ring is created anew. A writer killed
+ * between a publish and its kick leaves sleepers asleep until the next
+ * publish (its successor's attach kicks once).
  *
  * Zero-copy reading: pinshm_bcast_peek() hands out the record in place,
  * but the writer may overwrite it while the caller looks at it (it never
@@ -86,6 +107,7 @@
 #include <pinshm/layout.h>
 #include <pinshm/slot.h>	/* __pinshm_copy_in/out */
 #include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+#include <pinshm/wait.h>
 
 #define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
 #define PINSHM_BCAST_VERSION	1
@@ -123,14 +145,21 @@ struct pinshm_bcast_shared {
 	struct pinshm_role writer;
 	uint8_t __pad1[PINSHM_BLOCK - 48];
 
-	/* Blocks 2-3: reserved (a futex wait queue for writable readers). */
-	uint8_t __reserved[2 * PINSHM_BLOCK];
+	/* Block 2: the readers' wait queue (waiters: sleeping readers, with a
+	 * writable mapping; seq: the writer's wakes). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad2[PINSHM_BLOCK - 8];
+
+	/* Block 3: reserved. */
+	uint8_t __reserved[PINSHM_BLOCK];
 };
 
 _Static_assert(sizeof(struct pinshm_bcast_shared) == PINSHM_BCAST_HDR_SIZE,
 	       "bcast header size");
 _Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, tail) == 128,
 	       "bcast writer block");
+_Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, waitq) == 256,
+	       "bcast wait queue block");
 
 /* The header of every slot; the payload follows. */
 struct pinshm_bcast_slot {
@@ -176,6 +205,7 @@ struct pinshm_bcast_reader {
 	uint64_t slot_size;
 	uint32_t max_payload;
 	uint32_t npeeked;	/* records peeked since the last release */
+	bool may_wait;		/* writable mapping: may sleep (waitq) */
 	uint64_t pos;		/* next record after the last release */
 	uint64_t rpos;		/* next record to peek */
 	uint64_t peeked_bytes;
@@ -292,6 +322,9 @@ static inline void pinshm_bcast_publish(struct pinshm_bcast_writer *w)
 	pinshm_store_release(&w->sh->tail, w->tail);
 	PINSHM_WRITE_ONCE(w->sh->msgs_in, w->msgs_in);
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
+	/* (K1) pairs with (K2): one load of waiters; a wake only when a
+	 * reader sleeps. */
+	pinshm_waitq_kick(&w->sh->waitq);
 }
 
 static inline void pinshm_bcast_commit(struct pinshm_bcast_writer *w,
@@ -480,13 +513,33 @@ static inline int pinshm_bcast_release(struct pinshm_bcast_reader *r)
 	return 0;
 }
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+/*
+ * Sleep until the record at the reader's position is published (or the
+ * reader is lapped, or its slot holds something corrupt: peek then says
+ * so), or timeout_ns passes (< 0: no timeout; 0: just look). Returns 0,
+ * -ETIMEDOUT, -EINTR, -EINVAL; -EACCES for a reader on a read-only mapping
+ * (PINSHM_RDONLY, PINSHM_OBSERVE): a sleeper must count itself in the
+ * ring's wait queue and cannot; -ENOSYS (no membarrier GLOBAL_EXPEDITED)
+ * or -EOPNOTSUPP (the kernel cannot key a shared futex on this memory, as
+ * on pinshm.ko regions of Linux 6.1). On the last three, spin or yield.
+ */
+int pinshm_bcast_wait(struct pinshm_bcast_reader *rd, int64_t timeout_ns);
+#ifdef __cplusplus
+}
+#endif
+
 /*
  * Copy the next record into buf, then validate it: a received record is
  * never torn. Returns its length (m, if not NULL, gets len, type, seq and
  * data = buf); -EAGAIN (PINSHM_WAIT_NONE and nothing there, or the writer
  * kept overwriting what was being copied); -EMSGSIZE (the record does not
- * fit in buflen; it stays next); -EBADMSG. wait: PINSHM_WAIT_NONE, _SPIN
- * or _YIELD (a read-only reader cannot register as a futex sleeper).
+ * fit in buflen; it stays next); -EBADMSG; -EINTR (PINSHM_WAIT_FUTEX: a
+ * signal arrived while asleep). wait: PINSHM_WAIT_NONE, _SPIN, _YIELD or
+ * _FUTEX (spin PINSHM_YIELD_SPINS times, then sleep in pinshm_bcast_wait();
+ * readers that cannot sleep there, read-only ones included, yield).
  * Records peeked and not released before are released first.
  */
 static inline int pinshm_bcast_recv(struct pinshm_bcast_reader *r, void *buf,
@@ -502,6 +555,15 @@ static inline int pinshm_bcast_recv(struct pinshm_bcast_reader *r, void *buf,
 		if (ret == -EAGAIN) {
 			if (wait == PINSHM_WAIT_NONE)
 				return ret;
+			if (wait == PINSHM_WAIT_FUTEX &&
+			    spins >= PINSHM_YIELD_SPINS) {
+				ret = pinshm_bcast_wait(r, -1);
+				if (ret == -EINTR)
+					return ret;
+				if (ret)	/* -EACCES, -ENOSYS, -EOPNOTSUPP */
+					wait = PINSHM_WAIT_YIELD;
+				continue;
+			}
 			__pinshm_wait_step(wait, &spins);
 			continue;
 		}
@@ -568,7 +630,8 @@ int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w);
 
 /*
  * A reader, starting at PINSHM_BCAST_OLDEST, _NEWEST or _NEXT. Works on
- * read-only regions: readers never write shared memory. Any number of
+ * read-only regions: readers never write shared memory (except to sleep
+ * in pinshm_bcast_wait(), which read-only readers cannot). Any number of
  * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG, -EINVAL.
  */
 int pinshm_bcast_reader_attach(const struct pinshm_region *r,

@@ -41,6 +41,9 @@
  *                             CAS by attachers, as every pinshm role)
  *   sh->head, zeroed, msgs_out, bytes_out, recoveries, corrupt,
  *   sh->rec_pad[] ........... the consumer
+ *   sh->waitq.waiters ....... the consumer, the only sleeper (atomic add/
+ *                             sub in wait.c; reset when a consumer attaches)
+ *   sh->waitq.seq ........... ALL producers, by atomic add (their wakes)
  *
  * Ordering pairs:
  *   (I1) producer: store-release intent_pos (after intent_size and the
@@ -70,7 +73,19 @@
  *        before (C) moves head past it
  *     pairs with
  *   (R2) restarting producer: load-acquire head, then read rec_pad[id].
+ *   (W1) producer, after the commits of a batch (A) or an abort's filler:
+ *        compiler barrier, load waitq.waiters; if not 0, wake (wait.h)
+ *     pairs with
+ *   (W2) consumer, pinshm_mpsc_wait(): add 1 to waiters, membarrier,
+ *        re-check the len word at its position (B), FUTEX_WAIT. Either the
+ *        consumer sees the commit or the producer sees the sleeper.
  *   Counters are relaxed statistics with one writer each.
+ *
+ * Waiting: a CLAIMED (or still 0) word at the consumer's position is not
+ * ready, and the consumer may sleep on it: its producer kicks the queue
+ * when it commits (or aborts). A producer killed in between kicks nobody,
+ * so pinshm_mpsc_wait() sleeps in slices of PINSHM_MPSC_WAIT_SLICE_NS and
+ * looks for dead producers' claims between two slices, as peek does.
  *
  * Crash of a producer between claim and commit (DESIGN "Crash recovery"):
  * a record stays CLAIMED (or 0, if the producer died right after its CAS)
@@ -97,6 +112,7 @@
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
 #include <pinshm/spsc.h>
+#include <pinshm/wait.h>
 
 struct pinshm_region;
 
@@ -117,6 +133,11 @@ struct pinshm_region;
 
 /* Misses of the consumer before it looks for dead producers anyway. */
 #define PINSHM_MPSC_RECOVER_POLLS	(1u << 16)
+
+/* pinshm_mpsc_wait(): longest sleep before it looks for dead producers. */
+#define PINSHM_MPSC_WAIT_SLICE_NS	20000000LL
+/* Fillers the wait's readiness check walks over before it says "ready". */
+#define PINSHM_MPSC_WAIT_PADS		64u
 
 /* Producer slot: 256 bytes, written by its holder only. */
 struct pinshm_mpsc_pslot {
@@ -166,7 +187,8 @@ struct pinshm_mpsc_shared {
 	struct pinshm_role consumer;
 	uint8_t __pad2[PINSHM_BLOCK - 64];
 
-	/* Block 3: the consumer's wait queue (written by sleepers). */
+	/* Block 3: the consumer's wait queue (waiters: the consumer asleep;
+	 * seq: the producers' wakes). */
 	struct pinshm_waitq waitq;
 	uint8_t __pad3[PINSHM_BLOCK - 8];
 
@@ -433,6 +455,9 @@ static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc_producer *p,
 	PINSHM_WRITE_ONCE(p->slot->intent_size, 0);
 	PINSHM_WRITE_ONCE(p->slot->msgs_in, p->msgs_in);
 	PINSHM_WRITE_ONCE(p->slot->bytes_in, p->bytes_in);
+	/* (W1) pairs with (W2): the commits (A) above, then one load of
+	 * waiters; a wake only when the consumer sleeps. */
+	pinshm_waitq_kick(&p->sh->waitq);
 }
 
 static inline void pinshm_mpsc_commit(struct pinshm_mpsc_producer *p,
@@ -441,7 +466,11 @@ static inline void pinshm_mpsc_commit(struct pinshm_mpsc_producer *p,
 	pinshm_mpsc_commit_batch(p, &len, &type);
 }
 
-/* Copy helper: claim, copy, commit. wait: PINSHM_WAIT_NONE/SPIN/YIELD. */
+/*
+ * Copy helper: claim, copy, commit. wait: PINSHM_WAIT_NONE/SPIN/YIELD;
+ * producers never sleep on a full ring (nobody would wake them), so
+ * PINSHM_WAIT_FUTEX waits as PINSHM_WAIT_YIELD does.
+ */
 static inline int pinshm_mpsc_send(struct pinshm_mpsc_producer *p,
 				   const void *data, uint32_t len,
 				   uint32_t type, int wait)
@@ -450,6 +479,8 @@ static inline int pinshm_mpsc_send(struct pinshm_mpsc_producer *p,
 	void *dst;
 	int ret;
 
+	if (wait == PINSHM_WAIT_FUTEX)
+		wait = PINSHM_WAIT_YIELD;
 	while ((ret = pinshm_mpsc_claim(p, len, &dst)) == -EAGAIN) {
 		if (wait == PINSHM_WAIT_NONE)
 			return ret;
@@ -578,9 +609,26 @@ static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc_consumer *c,
 }
 
 /*
+ * Consumer: sleep until the record at the consumer's position is committed
+ * (or filler, or something corrupt, which peek then reports), a death is
+ * recorded in the metadata (peek then looks for dead producers' claims),
+ * or timeout_ns passes (< 0: no timeout; 0: just look). The sleep is cut
+ * into slices of PINSHM_MPSC_WAIT_SLICE_NS; between two, a dead producer's
+ * claim at the consumer's position is turned into filler (as by
+ * pinshm_mpsc_recover()), since its producer will never kick. Returns 0,
+ * -ETIMEDOUT, -EINTR, -EINVAL, -ENOSYS (no membarrier GLOBAL_EXPEDITED) or
+ * -EOPNOTSUPP (the kernel cannot key a shared futex on this memory, as on
+ * pinshm.ko regions of Linux 6.1): on the last two, spin or yield instead.
+ * waitq.waiters is back to what it was on every return.
+ */
+int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c, int64_t timeout_ns);
+
+/*
  * Copy the next record into buf and release it. Returns its length,
  * -EAGAIN (PINSHM_WAIT_NONE only), -EMSGSIZE when it does not fit (it stays
- * in the ring), -EBADMSG.
+ * in the ring), -EBADMSG, -EINTR (PINSHM_WAIT_FUTEX: a signal arrived while
+ * asleep). PINSHM_WAIT_FUTEX spins PINSHM_YIELD_SPINS times, then sleeps in
+ * pinshm_mpsc_wait(); where that cannot sleep it yields instead.
  */
 static inline int pinshm_mpsc_recv(struct pinshm_mpsc_consumer *c, void *buf,
 				   uint32_t buflen, uint32_t *type, int wait)
@@ -592,6 +640,14 @@ static inline int pinshm_mpsc_recv(struct pinshm_mpsc_consumer *c, void *buf,
 	while ((ret = pinshm_mpsc_peek(c, &m)) == -EAGAIN) {
 		if (wait == PINSHM_WAIT_NONE)
 			return ret;
+		if (wait == PINSHM_WAIT_FUTEX && spins >= PINSHM_YIELD_SPINS) {
+			ret = pinshm_mpsc_wait(c, -1);
+			if (ret == -EINTR)
+				return ret;
+			if (ret)	/* -ENOSYS, -EOPNOTSUPP: cannot sleep */
+				wait = PINSHM_WAIT_YIELD;
+			continue;
+		}
 		__pinshm_wait_step(wait, &spins);
 	}
 	if (ret)

@@ -4,19 +4,27 @@
  * book top, a parameter set) that is written far less often than read.
  * One writer, any number of readers; readers never block the writer and
  * never write shared memory, so a read-only mapping (PINSHM_RDONLY or
- * PINSHM_OBSERVE) is enough to read.
+ * PINSHM_OBSERVE) is enough to read. Readers usually poll; one that would
+ * rather sleep until the next write calls pinshm_slot_wait() (or
+ * pinshm_slot_recv() with PINSHM_WAIT_FUTEX), which counts it in the
+ * slot's wait queue and so takes a writable mapping: read-only readers
+ * get -EACCES there, and pinshm_slot_recv() yields for them instead.
  *
  * Layout (struct pinshm_slot_shared, below): block 0 constant, block 1 the
- * writer's counters and role (never read on a read path), then the seqlock
- * line: seq, state and the value right after them, so that a value of up
- * to 48 bytes shares its cache line with seq and one update moves one
- * line.
+ * writer's counters and role (never read on a read path), block 2 the
+ * wait queue, then the seqlock line: seq, state and the value right after
+ * them, so that a value of up to 48 bytes shares its cache line with seq
+ * and one update moves one line.
  *
  * Shared fields and their single writer:
  *   magic, version, size, value_off ...... creator, before the directory
  *                                          entry is published (D1)
  *   writes, bytes_in, recoveries, writer . the writer role
  *   seq, state, value[] ................. the writer role
+ *   waitq.seq ............................ the writer role (its wakes, by
+ *                                          atomic add)
+ *   waitq.waiters ........................ every sleeping reader, by
+ *                                          atomic add/sub (wait.c)
  *
  * seq is even when the value is stable and odd while it is being written;
  * seq / 2 is the value's version (it only grows). state is PINSHM_SLOT_VALID
@@ -34,6 +42,18 @@
  *        that saw the even seq sees the whole value it stands for.
  *   A read is good when seq was even at (R1) and equal at (R2).
  *   The counters are relaxed statistics, in a block readers never touch.
+ *   (K1) writer, after (W3): compiler barrier, load waitq.waiters; if not
+ *        0, wake every sleeper ((W1) of wait.h)
+ *     pairs with
+ *   (K2) reader, pinshm_slot_wait(): add 1 to waiters, membarrier, re-load
+ *        seq as (R1) does, FUTEX_WAIT ((W2) of wait.h): either the reader
+ *        sees the new seq, or the writer sees the sleeper.
+ *
+ * Waiting: waiters counts every reader asleep and is never reset (many
+ * readers, no reader role). A reader killed while asleep leaves it one too
+ * high: nothing is lost, but every write then makes a wake syscall until
+ * the slot is created anew. A writer killed between (W3) and (K1) leaves
+ * sleepers asleep until the next write (its successor's attach kicks).
  *
  * Recovery: a writer that dies between (W1) and (W3) leaves seq odd for
  * ever; readers then give up with -EAGAIN after PINSHM_SLOT_READ_TRIES
@@ -59,6 +79,8 @@
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
+#include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+#include <pinshm/wait.h>
 
 /*
  * ThreadSanitizer sees a seqlock's optimistic copy as a data race (it is
@@ -149,7 +171,7 @@ static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
 #define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
 #define PINSHM_SLOT_VERSION	1
 #define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
-#define PINSHM_SLOT_VALUE_OFF	272u		/* header + seq + state */
+#define PINSHM_SLOT_VALUE_OFF	400u		/* header, wait queue, seq, state */
 
 /* pinshm_slot_shared.state */
 #define PINSHM_SLOT_EMPTY	0
@@ -179,16 +201,23 @@ struct pinshm_slot_shared {
 	struct pinshm_role writer;
 	uint8_t __pad1[PINSHM_BLOCK - 40];
 
+	/* Block 2: the readers' wait queue (waiters: sleeping readers, with
+	 * a writable mapping; seq: the writer's wakes). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad2[PINSHM_BLOCK - 8];
+
 	/* The seqlock line: the writer only; the value follows. */
 	uint64_t seq;		/* (W1)/(W3), (R1)/(R2) */
 	uint32_t state;		/* PINSHM_SLOT_EMPTY or _VALID */
-	uint32_t __pad2;
+	uint32_t __pad3;
 	uint8_t value[];
 };
 
 _Static_assert(__builtin_offsetof(struct pinshm_slot_shared, writes) == 128,
 	       "slot writer block");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, seq) == 256,
+_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, waitq) == 256,
+	       "slot wait queue block");
+_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, seq) == 384,
 	       "slot seqlock line");
 _Static_assert(__builtin_offsetof(struct pinshm_slot_shared, value) ==
 	       PINSHM_SLOT_VALUE_OFF, "slot value offset");
@@ -202,6 +231,7 @@ struct pinshm_slot {
 	uint8_t *value;			/* sh->value */
 	uint32_t size;
 	bool writer;
+	bool may_wait;			/* reader, writable mapping: may sleep */
 
 	/* writer */
 	uint64_t seq;			/* current even seq */
@@ -244,6 +274,9 @@ static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
 	w->bytes_in += len;
 	PINSHM_WRITE_ONCE(w->sh->writes, w->writes);
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
+	/* (K1) pairs with (K2): one load of waiters; a wake only when a
+	 * reader sleeps. */
+	pinshm_waitq_kick(&w->sh->waitq);
 }
 
 /*
@@ -274,8 +307,8 @@ static inline int pinshm_slot_write(struct pinshm_slot *w, const void *p,
  * (never written, or withdrawn after its writer died mid-write), -EAGAIN
  * when PINSHM_SLOT_READ_TRIES attempts all met a write in progress (a
  * writer far too busy, or dead mid-write with no successor yet). version,
- * if not NULL, receives the value's version (grows with every write).
- * A copied value is never torn.
+ * if not NULL, receives the value's version (grows with every write), also
+ * with -ENODATA (the version of "no value"). A copied value is never torn.
  */
 static inline int pinshm_slot_read(struct pinshm_slot *r, void *buf,
 				   uint32_t buflen, uint64_t *version)
@@ -295,11 +328,11 @@ static inline int pinshm_slot_read(struct pinshm_slot *r, void *buf,
 			/* (R2) pairs with (W1): the copy before the re-check. */
 			__pinshm_seq_rmb();
 			if (PINSHM_READ_ONCE(sh->seq) == s1) {
+				if (version)
+					*version = s1 >> 1;
 				if (state != PINSHM_SLOT_VALID)
 					return -ENODATA;
 				r->reads++;
-				if (version)
-					*version = s1 >> 1;
 				return (int)n;
 			}
 		}
@@ -346,6 +379,71 @@ static inline bool pinshm_slot_read_retry(const struct pinshm_slot *r,
 static inline uint64_t pinshm_slot_version(uint64_t seq)
 {
 	return seq >> 1;
+}
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+/*
+ * Reader: sleep until the slot's version is no longer last_seen_version
+ * (a newer value, or a write in progress past it, or the value withdrawn),
+ * or timeout_ns passes (< 0: no timeout; 0: just look). Version 0 is "never
+ * written": waiting on it waits for the first write. Returns 0, -ETIMEDOUT,
+ * -EINTR, -EINVAL, -EPERM (the writer's handle); -EACCES for a reader on a
+ * read-only mapping (PINSHM_RDONLY, PINSHM_OBSERVE): a sleeper must count
+ * itself in the slot's wait queue and cannot; -ENOSYS (no membarrier
+ * GLOBAL_EXPEDITED) or -EOPNOTSUPP (the kernel cannot key a shared futex
+ * on this memory, as on pinshm.ko regions of Linux 6.1). On the last
+ * three, poll instead (pinshm_slot_recv() does, yielding).
+ */
+int pinshm_slot_wait(struct pinshm_slot *r, uint64_t last_seen_version,
+		     int64_t timeout_ns);
+#ifdef __cplusplus
+}
+#endif
+
+/*
+ * Wait for a value newer than *version, then copy it as pinshm_slot_read()
+ * does. *version: in, the last version seen (0: none yet); out, the version
+ * copied (also with -ENODATA: the next call waits for one newer than the
+ * withdrawn value). Values written in between are skipped: this is the
+ * latest value, not a queue. wait: PINSHM_WAIT_NONE (-EAGAIN when nothing
+ * is newer), _SPIN, _YIELD, or _FUTEX (spin PINSHM_YIELD_SPINS times, then
+ * sleep in pinshm_slot_wait(); readers that cannot sleep there, read-only
+ * ones included, yield). Returns the bytes copied, -ENODATA, -EAGAIN (also:
+ * a read met writes in progress PINSHM_SLOT_READ_TRIES times, with
+ * PINSHM_WAIT_NONE only; other strategies try again), -EINTR (asleep in
+ * PINSHM_WAIT_FUTEX, a signal).
+ */
+static inline int pinshm_slot_recv(struct pinshm_slot *r, void *buf,
+				   uint32_t buflen, uint64_t *version,
+				   int wait)
+{
+	unsigned int spins = 0;
+	uint64_t v = *version;
+	int ret;
+
+	for (;;) {
+		/* (R1) pairs with (W3); pinshm_slot_read() loads it again. */
+		if ((pinshm_load_acquire(&r->sh->seq) >> 1) != *version) {
+			ret = pinshm_slot_read(r, buf, buflen, &v);
+			if (ret != -EAGAIN) {
+				*version = v;
+				return ret;
+			}
+		}
+		if (wait == PINSHM_WAIT_NONE)
+			return -EAGAIN;
+		if (wait == PINSHM_WAIT_FUTEX && spins >= PINSHM_YIELD_SPINS) {
+			ret = pinshm_slot_wait(r, *version, -1);
+			if (ret == -EINTR)
+				return ret;
+			if (ret)	/* -EACCES, -EPERM, -ENOSYS, -EOPNOTSUPP */
+				wait = PINSHM_WAIT_YIELD;
+			continue;
+		}
+		__pinshm_wait_step(wait, &spins);
+	}
 }
 
 #ifdef __cplusplus
