@@ -147,6 +147,47 @@ Test(mpsc, peek_on_an_empty_ring_gives_EAGAIN)
 	T_OK(pinshm_mpsc_detach_consumer(&c));
 }
 
+/*
+ * A consumer that peeked a whole full ring without releasing came back to
+ * its own first record and called the healthy ring corrupt. Found by the
+ * CLI's tail on a 4 KiB ring with two full-speed producers.
+ */
+Test(mpsc, peeking_a_whole_full_ring_without_release_gives_EAGAIN)
+{
+	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc_consumer c;
+	struct pinshm_ring_stats st;
+	struct pinshm_msg m;
+	int n = 0, k = 0, ret;
+	void *d;
+
+	mk_ring(1024, 0);
+	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	while ((ret = pinshm_mpsc_claim(&p, 56, &d)) == 0) {
+		memset(d, n, 56);
+		pinshm_mpsc_commit(&p, 56, (uint32_t)n);
+		n++;
+	}
+	T_ERR(ret, -EAGAIN);
+	cr_assert_eq(n, 1024 / 64, "a full ring holds %d records", n);
+	while ((ret = pinshm_mpsc_peek(&c, &m)) == 0) {
+		cr_assert_eq(m.type, (uint32_t)k);
+		k++;
+	}
+	T_ERR(ret, -EAGAIN);
+	cr_assert_eq(k, n);
+	T_OK(pinshm_obj_stats(g_r, "q", &st));
+	cr_assert_eq(st.corrupt, 0);
+	pinshm_mpsc_release(&c);
+	T_OK(pinshm_mpsc_claim(&p, 56, &d));	/* room again */
+	pinshm_mpsc_commit(&p, 56, 99);
+	T_OK(pinshm_mpsc_peek(&c, &m));
+	cr_assert_eq(m.type, 99);
+	T_OK(pinshm_mpsc_detach_producer(&p));
+	T_OK(pinshm_mpsc_detach_consumer(&c));
+}
+
 Test(mpsc, records_of_two_producers_arrive_in_claim_order_with_their_type)
 {
 	struct pinshm_mpsc_producer a, b;

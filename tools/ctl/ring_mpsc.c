@@ -172,14 +172,8 @@ static int ctl_tail_mpsc_run(struct ctl_tail *t, struct pinshm_mpsc_consumer *c)
 		dirty = !t->quiet;
 		/* The first problem ends a --check-seq run: nothing can hang on it. */
 		done = t->problems || ctl_tail_done(t);
-		/*
-		 * Release every record: pinshm_mpsc_peek() refuses as corrupt
-		 * (-EBADMSG) the next peek once a whole ring's worth has been
-		 * peeked without a release (it reads our own first record again
-		 * at rpos == head + capacity), which a batch of 64 records can
-		 * reach on a small ring. Reported; batch again once fixed.
-		 */
-		if (++batch >= 1 || t->rate > 0) {
+		/* Release in batches (and whenever the ring is empty, above). */
+		if (++batch >= 64 || t->rate > 0) {
 			pinshm_mpsc_release(c);
 			batch = 0;
 			if (ferror(stdout))

@@ -546,8 +546,14 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 	for (;;) {
 		uint64_t off = c->rpos & c->mask, size;
 		struct pinshm_rec *rec = (struct pinshm_rec *)(c->buf + off);
+		uint32_t len;
+
+		/* A whole ring peeked and not released: nothing else can be
+		 * there until we release (the next word is our own first). */
+		if (c->rpos - c->head >= c->cap)
+			return -EAGAIN;
 		/* (B) pairs with (A): payload complete once COMMIT is seen. */
-		uint32_t len = pinshm_load_acquire(&rec->len);
+		len = pinshm_load_acquire(&rec->len);
 
 		if (len == 0 || (len & PINSHM_MPSC_CLAIMED)) {
 			if (__builtin_expect(++c->misses >=
