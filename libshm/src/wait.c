@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * Futex wait/wake: the slow paths of pinshm/wait.h, and the SPSC
- * consumer's sleep (pinshm/spsc.h).
+ * consumer's sleep (pinshm/spsc.h). The MPSC consumer's, broadcast
+ * readers' and slot readers' sleeps are in mpsc.c, bcast.c and slot.c.
  *
  * Shared fields (struct pinshm_waitq, a 128-byte block of its own) and
  * their writers:
  *   waitq.waiters ...... sleepers only (atomic add/sub: one per sleeper)
  *   waitq.seq .......... wakers only (atomic add), the futex word
- * Several sleepers (or, in an MPSC ring, several wakers) may share one
- * queue, hence read-modify-write atomics rather than plain stores.
+ * Several sleepers (broadcast and slot readers) or several wakers (MPSC
+ * producers) may share one queue, hence read-modify-write atomics rather
+ * than plain stores.
  *
  * Ordering (the asymmetric Dekker pattern of liburcu's sys_membarrier):
  *   (W1) waker: publish the record (store), compiler barrier, load
@@ -35,7 +37,8 @@
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but every publish then takes the slow path (a syscall) until
- * someone resets the counter (a consumer taking over a dead one's role).
+ * someone resets the counter (a consumer taking over a dead one's role;
+ * broadcast and slot readers have no role, so there it stays).
  */
 #include <errno.h>
 #include <limits.h>
