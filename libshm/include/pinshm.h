@@ -76,6 +76,11 @@ int pinshm_region_create(const char *name, const struct pinshm_region_opts *o,
 
 /*
  * Attach to an existing region (access PINSHM_RDONLY, _RDWR or _OBSERVE).
+ * The metadata and the file size are checked here. On the shm backend the
+ * region is a file that any process with write permission could truncate
+ * later; accesses past the new end then fault (SIGBUS), which no library
+ * check can prevent: keep region files 0600 or 0640 to trusted users. The
+ * module's regions cannot be truncated.
  * Errors: -ENOENT, -EACCES, -EINVAL bad name or access, -EBADMSG the region's metadata is not a pinshm region's
  * (garbage, truncated, wrong ABI), -ENOSPC attach table full.
  */
