@@ -210,7 +210,13 @@ int main(void)
 	t0 = mono_us();
 	ret = pinshm_spsc_wait(&c, 20 * SEC);
 	us = mono_us() - t0;
-	tap_ok(ret == want, "consumer %s when another process commits: %d (%s), %llu us",
+	/*
+	 * Without futexes the wait says "spin" at once, unless the child
+	 * committed first: then the record is there and 0 is right too
+	 * (the consume below checks that it really arrived).
+	 */
+	tap_ok(ret == want || (!futex_ok && ret == 0),
+	       "consumer %s when another process commits: %d (%s), %llu us",
 	       futex_ok ? "woken" : "told to spin", ret, strerror(-ret),
 	       (unsigned long long)us);
 	bad = consume(&c, 1, &sleeps, &wret);
