@@ -205,7 +205,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  pinshm stat md\n"
 	  "  pinshm stat --interval 100 --count 10 --json\n" },
 	{ "bench", cmd_bench,
-	  "pinshm bench [pingpong|stream|bcast|mpsc] [--size B] [--count N] [--cpus A,B] [--vs LIST] [--reps R] [--json] [--plot FILE.png]",
+	  "pinshm bench [pingpong|stream|bcast|mpsc] [--size B] [--count N] [--cpus A,B] [--vs LIST] [--reps R] [--readers N] [--json] [--plot FILE.png]",
 	  "Measure the rings beside the hardware limit and kernel IPC, in one run.\n"
 	  "Two processes, pinned to two cores, share a region of the backend; each\n"
 	  "measurement is repeated --reps times, interleaved, and reported as the median\n"
@@ -215,7 +215,16 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  pingpong   round trips of --size bytes; latency percentiles from a histogram\n"
 	  "             of every sample (TSC timestamps, calibrated)\n"
 	  "  stream     one-way messages as fast as possible: msgs/s and GB/s\n"
-	  "  bcast, mpsc  not supported yet\n"
+	  "  mpsc       the MPSC ring: stream with 1 and with 2 producer processes\n"
+	  "             (pinshm-mpsc, pinshm-mpsc-2p; with only two cores the producers\n"
+	  "             share the first), ratio to raw-stream and to the SPSC stream of\n"
+	  "             the same run; pingpong: request via MPSC, reply via SPSC\n"
+	  "  bcast      the broadcast ring: one writer that never waits, --readers\n"
+	  "             readers (extra ones share cores when there are too few): msgs/s\n"
+	  "             delivered to each reader, with lapped and lost counts (lapping\n"
+	  "             is reported, not an error); pingpong: request via bcast, reply\n"
+	  "             via SPSC. JSON patterns mpsc-stream, mpsc-pingpong, bcast-stream,\n"
+	  "             bcast-pingpong; --vs applies to pingpong and stream only\n"
 	  "Always measured, with every result's ratio to it: raw-pingpong (one cache line\n"
 	  "each way between the two cores) and raw-stream (a plain inline ring).\n"
 	  "\n"
@@ -229,6 +238,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "                     tcp (127.0.0.1, TCP_NODELAY), eventfd (payload in shared\n"
 	  "                     memory), mq (POSIX queues), or all; comma-separated\n"
 	  "  -r, --reps R       repetitions, 1..64 (default 5)\n"
+	  "  -R, --readers N    bcast: readers, 1..16 (default 1), one process each\n"
 	  "  -j, --json         {\"results\": [{system, pattern, size, rtt_ns {p50, p90, p99,\n"
 	  "                     p999, p9999, max}, rtt_ns_spread, msgs_per_s, ratio_to_raw,\n"
 	  "                     ...}], tsc, noise, targets}\n"
@@ -239,7 +249,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "\n"
 	  "Examples:\n"
 	  "  pinshm bench pingpong --vs unix,tcp\n"
-	  "  pinshm bench --vs all --json --plot latency.png\n" },
+	  "  pinshm bench --vs all --json --plot latency.png\n"
+	  "  pinshm bench bcast --readers 2 --count 1M\n" },
 	{ "metrics", cmd_metrics,
 	  "pinshm metrics load|unload|show",
 	  "Load, unload or show the BPF metrics (not supported yet).\n" },

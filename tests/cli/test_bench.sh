@@ -65,14 +65,44 @@ else
 	err_is '^pinshm: bench: --plot: gnuplot not found'
 fi
 
-# Patterns of rings that are not there yet.
-for p in bcast mpsc; do
-	run bench $p --count 1000 --reps 1
-	if [ "$RC" -ne 0 ]; then
-		[ "$RC" -eq 1 ] || fail "bench $p exited $RC, expected 0 or 1"
-		err_is "^pinshm: bench $p: not supported yet\$"
-	fi
-done
+# The MPSC and broadcast rings (more processes; no timing asserted).
+ok bench mpsc --count 1000 --reps 1 --json
+pyjson '
+r = {(x["pattern"], x["system"]): x for x in d["results"]}
+assert ("mpsc-stream", "pinshm-mpsc") in r, set(r)
+assert ("mpsc-stream", "pinshm-mpsc-2p") in r, set(r)
+assert ("mpsc-pingpong", "pinshm-mpsc") in r, set(r)
+assert ("stream", "pinshm-spsc") in r and ("pingpong", "raw-pingpong") in r
+for (p, s), x in r.items():
+    assert x["msgs_per_s"] > 0 and x["ratio_to_raw"] > 0, x
+    if p == "mpsc-stream":
+        assert x["ratio_to_spsc"] > 0 and x["producers"] in (1, 2), x
+        assert x["baseline"] == "raw-stream", x
+    if p == "mpsc-pingpong":
+        assert x["rtt_ns"]["p50"] > 0 and x["baseline"] == "raw-pingpong", x
+assert d["processes"] == 3
+'
+ok bench mpsc --count 1000 --reps 1
+out_has '^  pinshm-mpsc-2p '
+out_has '^mpsc: producer 1 on cpu'
+ok bench bcast --count 1000 --reps 1 --readers 2 --json
+pyjson '
+r = {(x["pattern"], x["system"]): x for x in d["results"]}
+assert ("bcast-stream", "pinshm-bcast") in r, set(r)
+assert ("bcast-pingpong", "pinshm-bcast") in r, set(r)
+x = r[("bcast-stream", "pinshm-bcast")]
+assert len(x["readers"]) == 2 and d["readers"] == 2 and d["processes"] == 3
+for rd in x["readers"]:
+    assert rd["delivered"] >= 1 and rd["delivered"] + rd["lost"] == 1000, rd
+    assert rd["lapped"] >= 0 and rd["msgs_per_s"] > 0, rd
+assert x["writer_msgs_per_s"] > 0
+y = r[("bcast-pingpong", "pinshm-bcast")]
+assert y["rtt_ns"]["p50"] > 0 and y["ratio_to_raw"] > 0, y
+'
+ok bench bcast --count 1000 --reps 1
+out_has '^    reader 1 \(cpu[0-9]+\): .* lost [0-9]+, lapped [0-9]+ times'
+rc 2 bench mpsc --readers 2
+err_has 'readers is for the bcast pattern'
 
 # Usage errors: exit 2, one message and the usage line.
 rc 2 bench --size 4

@@ -67,11 +67,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -92,6 +94,7 @@ enum bench_pat { PAT_PINGPONG, PAT_STREAM, NR_PAT };
 
 enum bench_sys {
 	SYS_RAW, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
+	SYS_MPSC, SYS_MPSC2, SYS_BCAST,	/* patterns mpsc and bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	NR_SYS
 };
@@ -100,6 +103,7 @@ enum bench_sys {
 static const char *const pat_names[NR_PAT] = { "pingpong", "stream" };
 static const char *const sys_names[NR_SYS] = {
 	"raw", "pinshm-spsc", "raw-batch32", "pinshm-spsc-batch32",
+	"pinshm-mpsc", "pinshm-mpsc-2p", "pinshm-bcast",
 	"pipe", "unix", "tcp", "eventfd", "mq",
 };
 
@@ -114,6 +118,27 @@ struct bench_run {
 };
 #define MAX_RUNS	(NR_PAT * NR_SYS)
 
+/*
+ * Pattern groups: `pinshm bench` and `pinshm bench pingpong|stream` run
+ * the SPSC ring with its baselines and --vs; `pinshm bench mpsc` and
+ * `pinshm bench bcast` run the baselines and the SPSC ring beside the MPSC
+ * or broadcast ring (JSON patterns mpsc-pingpong, mpsc-stream,
+ * bcast-pingpong, bcast-stream), with more processes:
+ *   mpsc   side A: producer 0 (pingpong: the requester); side B: the
+ *          consumer (pingpong: replies through the SPSC ring "ba");
+ *          side C: producer 1 (pinshm-mpsc-2p stream only), on a third
+ *          allowed CPU, else on A's CPU (said in the output).
+ *   bcast  side A: the writer; side B: reader 1 (pingpong: replies through
+ *          the SPSC ring "ba"); sides C...: readers 2..N (stream only), on
+ *          further CPUs, else sharing the readers' CPUs (said too); they
+ *          open the region read-only.
+ */
+enum bench_group { GRP_SPSC, GRP_MPSC, GRP_BCAST };
+
+#define MAX_READERS	16
+#define MAX_SIDES	(1 + MAX_READERS)
+#define BENCH_BCAST_SLOTS	1024
+
 struct bench_opts {
 	bool pat[NR_PAT];
 	uint32_t size;
@@ -125,18 +150,86 @@ struct bench_opts {
 	bool json;
 	const char *plot;
 	int backend;		/* resolved */
+	int group;		/* enum bench_group */
+	unsigned int readers;	/* bcast */
+	unsigned int nsides;	/* processes: 2, 3 (mpsc), 1 + readers */
+	int side_cpu[MAX_SIDES];
+	bool shared_cpu;	/* an extra side shares a CPU with another */
 };
+
+/*
+ * N-party barrier (the harness's two-party bench_sync, for up to
+ * MAX_SIDES processes): arrive[i] is written by side i only; (S1)/(S2) as
+ * in common.h. Sides A and B spin; the extra sides (C...) sleep on a
+ * futex, so that waiting out runs they take no part in takes nothing from
+ * a side being measured on the CPU they share (no polling wakeups).
+ *   wake ...... every side, by atomic add after its arrive (n > 2 only),
+ *               then FUTEX_WAKE; an extra side loads wake, checks the
+ *               arrivals, and sleeps only if wake has not moved since
+ *               (the futex compares it), so no arrival is missed; the
+ *               sleep is bounded (a failed side does not add).
+ */
+struct bench_nsync {
+	struct {
+		_Alignas(BENCH_BLOCK) uint64_t v;
+	} arrive[MAX_SIDES];
+	_Alignas(BENCH_BLOCK) uint32_t failed;	/* any side: give up */
+	_Alignas(BENCH_BLOCK) uint32_t wake;
+};
+
+static int nsync_wait(struct bench_nsync *s, int side, unsigned int n)
+{
+	uint64_t k = PINSHM_READ_ONCE(s->arrive[side].v) + 1;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	unsigned int i;
+	uint32_t w;
+
+	/* (S1) pairs with (S2). */
+	pinshm_store_release(&s->arrive[side].v, k);
+	if (n > 2) {
+		__atomic_fetch_add(&s->wake, 1, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, &s->wake, FUTEX_WAKE, INT32_MAX, NULL,
+			NULL, 0);
+	}
+	for (i = 0; i < n; i++) {
+		/* (S2) pairs with (S1). */
+		for (;;) {
+			w = __atomic_load_n(&s->wake, __ATOMIC_SEQ_CST);
+			if (pinshm_load_acquire(&s->arrive[i].v) >= k)
+				break;
+			if (PINSHM_READ_ONCE(s->failed))
+				return -ECANCELED;
+			if (side >= 2)
+				syscall(SYS_futex, &s->wake, FUTEX_WAIT, w,
+					&ts, NULL, 0);
+			else
+				pinshm_cpu_relax();
+		}
+	}
+	return 0;
+}
+
+static void nsync_fail(struct bench_nsync *s)
+{
+	PINSHM_WRITE_ONCE(s->failed, 1);	/* a flag; orders nothing */
+}
 
 /* Results: an anonymous shared mapping, not the region under test. */
 struct bshared {
-	struct bench_sync sync;
+	struct bench_nsync sync;
 	_Alignas(BENCH_BLOCK) uint32_t prog_run;
 	uint32_t prog_rep;
 	struct bench_hist cur;			/* A: this run */
 	struct bench_hist all[MAX_RUNS];	/* A: every rep merged */
 	struct bench_lat lat[MAX_RUNS][BENCH_MAX_REPS];
 	double mps[MAX_RUNS][BENCH_MAX_REPS];	/* stream: B; pingpong: A */
-	char err[2][256];
+	uint64_t bc_t0;		/* A: bcast stream, before the first record */
+	/* bcast stream, reader k (side 1 + k) only: */
+	double bc_mps[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
+	uint64_t bc_msgs[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
+	uint64_t bc_lost[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
+	uint64_t bc_lapped[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
+	char err[MAX_SIDES][256];
 };
 
 /* The region's scratch area: raw lines, eventfd buffers, then two rings. */
@@ -166,6 +259,10 @@ struct bench_side {
 	struct bench_fds *k;
 	struct pinshm_region *r;
 	struct pinshm_spsc tx, rx;	/* A: tx = ab, rx = ba; B: reverse */
+	struct pinshm_mpsc_producer mp;	/* mpsc: A, C */
+	struct pinshm_mpsc_consumer mc;	/* mpsc: B */
+	struct pinshm_bcast_writer bw;	/* bcast: A */
+	struct pinshm_bcast_reader br;	/* bcast: B, C... */
 	struct bscratch *scr;
 	struct bench_raw_ring *raw, *evr;
 	struct bench_raw_shape shape;
@@ -187,13 +284,13 @@ side_fail(struct bench_side *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->sh->err[s->id], sizeof(s->sh->err[0]), fmt, ap);
 	va_end(ap);
-	bench_sync_fail(&s->sh->sync);
+	nsync_fail(&s->sh->sync);
 	_exit(1);
 }
 
 static void side_sync(struct bench_side *s)
 {
-	if (bench_sync_wait(&s->sh->sync, s->id))
+	if (nsync_wait(&s->sh->sync, s->id, s->o->nsides))
 		_exit(1);
 }
 
@@ -358,6 +455,235 @@ static double spsc_stream_consume(struct bench_side *s, uint64_t count,
 		pinshm_spsc_release(&s->rx);
 	}
 	return rate_of(s, count, t_first, bench_now());
+}
+
+/* ---------------------------------------------------------------- */
+/* The MPSC and broadcast rings (patterns mpsc and bcast)            */
+/* ---------------------------------------------------------------- */
+
+static void *mpsc_claim_spin(struct bench_side *s, uint32_t len)
+{
+	void *dst;
+	int ret;
+
+	while ((ret = pinshm_mpsc_claim(&s->mp, len, &dst)) == -EAGAIN)
+		pinshm_cpu_relax();
+	if (ret)
+		side_fail(s, "pinshm_mpsc_claim: %s", strerror(-ret));
+	return dst;
+}
+
+static void mpsc_peek_spin(struct bench_side *s, struct pinshm_msg *m)
+{
+	int ret;
+
+	while ((ret = pinshm_mpsc_peek(&s->mc, m)) == -EAGAIN)
+		pinshm_cpu_relax();
+	if (ret)
+		side_fail(s, "pinshm_mpsc_peek: %s", strerror(-ret));
+}
+
+/* Request through the MPSC ring, reply through the SPSC ring "ba". */
+static void mpsc_pingpong(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint32_t size = s->o->size;
+	struct pinshm_msg m;
+	uint64_t i, t0, t1;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			dst = mpsc_claim_spin(s, size);
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_mpsc_commit(&s->mp, size, 0);
+			spsc_peek_spin(s, &m);
+			check_seq(s, m.data, m.len, i, "pinshm-mpsc reply");
+			pinshm_spsc_release(&s->rx);
+			t1 = bench_now();
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+		} else {
+			mpsc_peek_spin(s, &m);
+			check_seq(s, m.data, m.len, i, "pinshm-mpsc request");
+			dst = spsc_claim_spin(s, m.len);
+			memcpy(dst, m.data, m.len);
+			pinshm_spsc_commit(&s->tx, m.len, 0);
+			pinshm_mpsc_release(&s->mc);
+		}
+	}
+}
+
+/* Producer k (type k) of nprod: its share of count, numbered from 0. */
+static uint64_t mpsc_share(uint64_t count, unsigned int nprod, unsigned int k)
+{
+	return count / nprod + (k < count % nprod);
+}
+
+static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
+				unsigned int nprod)
+{
+	unsigned int k = s->id == 0 ? 0 : 1;
+	uint64_t i, n = mpsc_share(count, nprod, k);
+	uint32_t size = s->o->size;
+	void *dst;
+
+	for (i = 0; i < n; i++) {
+		dst = mpsc_claim_spin(s, size);
+		put_seq(s, i);
+		memcpy(dst, s->tmpl, size);
+		pinshm_mpsc_commit(&s->mp, size, k);
+	}
+}
+
+/* Each producer's records in its own order; count of them in all. */
+static double mpsc_stream_consume(struct bench_side *s, uint64_t count,
+				  unsigned int nprod)
+{
+	struct pinshm_msg m[BENCH_BATCH];
+	uint64_t i = 0, t_first = 0, next[2] = { 0, 0 };
+	int n, j;
+
+	while (i < count) {
+		n = pinshm_mpsc_peek_batch(&s->mc, m, BENCH_BATCH);
+		if (n == 0) {
+			pinshm_cpu_relax();
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_mpsc_peek_batch: %s",
+				  strerror(-n));
+		if (i == 0)
+			t_first = bench_now();
+		for (j = 0; j < n; j++, i++) {
+			if (m[j].type >= nprod)
+				side_fail(s, "pinshm-mpsc stream: type %u from "
+					  "%u producers", m[j].type, nprod);
+			check_seq(s, m[j].data, m[j].len, next[m[j].type]++,
+				  "pinshm-mpsc stream");
+		}
+		pinshm_mpsc_release(&s->mc);
+	}
+	return rate_of(s, count, t_first, bench_now());
+}
+
+/* Request published on the broadcast ring, reply through "ba" (SPSC). */
+static void bcast_pingpong(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint32_t size = s->o->size;
+	struct pinshm_bcast_msg bm;
+	struct pinshm_msg m;
+	uint64_t i, t0, t1;
+	void *dst;
+	int ret;
+
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			ret = pinshm_bcast_claim(&s->bw, size, &dst);
+			if (ret)
+				side_fail(s, "pinshm_bcast_claim: %s",
+					  strerror(-ret));
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_bcast_commit(&s->bw, size, 0);
+			spsc_peek_spin(s, &m);
+			check_seq(s, m.data, m.len, i, "pinshm-bcast reply");
+			pinshm_spsc_release(&s->rx);
+			t1 = bench_now();
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+			continue;
+		}
+		while ((ret = pinshm_bcast_peek(&s->br, &bm)) == -EAGAIN)
+			pinshm_cpu_relax();
+		if (ret)
+			side_fail(s, "pinshm_bcast_peek: %s", strerror(-ret));
+		dst = spsc_claim_spin(s, bm.len <= size ? bm.len : size);
+		memcpy(dst, bm.data, bm.len <= size ? bm.len : size);
+		/* The writer waits for our reply: nothing can lap us. */
+		if (pinshm_bcast_release(&s->br))
+			side_fail(s, "pinshm-bcast request: overwritten");
+		check_seq(s, dst, bm.len, i, "pinshm-bcast request");
+		pinshm_spsc_commit(&s->tx, bm.len, 0);
+	}
+}
+
+/* The writer never waits: a slow reader is lapped and loses records. */
+static double bcast_stream_write(struct bench_side *s, uint64_t count)
+{
+	uint32_t size = s->o->size;
+	uint64_t i, t0 = bench_now();
+	void *dst;
+	int ret;
+
+	/* Read by readers after a record: published with it (W3)/(R1). */
+	s->sh->bc_t0 = t0;
+	for (i = 0; i < count; i++) {
+		ret = pinshm_bcast_claim(&s->bw, size, &dst);
+		if (ret)
+			side_fail(s, "pinshm_bcast_claim: %s", strerror(-ret));
+		put_seq(s, i);
+		memcpy(dst, s->tmpl, size);
+		pinshm_bcast_commit(&s->bw, size, 0);
+	}
+	return rate_of(s, count + 1, t0, bench_now());
+}
+
+/*
+ * Reader k: take records until the last one (count - 1, never
+ * overwritten: the writer stops there), checking that each intact one
+ * holds what the writer put in that record number. Stores what it got,
+ * what it lost to lapping and its rate: records delivered per second from
+ * the writer's start to the last one (the TSC is the same on every CPU:
+ * constant_tsc), so a reader that gets only the end of the stream is not
+ * credited with its drain rate.
+ */
+static void bcast_stream_read(struct bench_side *s, uint64_t count,
+			      unsigned int run, unsigned int rep)
+{
+	struct pinshm_bcast_reader_stats st0, st1;
+	unsigned int k = (unsigned int)s->id - 1;
+	uint64_t seq, base = 0, got = 0, t_first = 0, t_last = 0;
+	struct pinshm_bcast_msg bm;
+	uint32_t len;
+	int ret;
+
+	pinshm_bcast_reader_stats(&s->br, &st0);
+	for (;;) {
+		ret = pinshm_bcast_peek(&s->br, &bm);
+		if (ret == -EAGAIN) {
+			pinshm_cpu_relax();
+			continue;
+		}
+		if (ret == -ESTALE)
+			continue;
+		if (ret)
+			side_fail(s, "pinshm_bcast_peek: %s", strerror(-ret));
+		memcpy(&seq, bm.data, sizeof(seq));
+		len = bm.len;
+		if (pinshm_bcast_release(&s->br))
+			continue;	/* overwritten while we read it */
+		t_last = bench_now();
+		if (got++ == 0) {
+			t_first = t_last;
+			base = bm.seq - seq;
+		}
+		if (bm.seq - seq != base || len != s->o->size || seq >= count)
+			side_fail(s, "pinshm-bcast stream: record %llu holds "
+				  "seq %llu len %u", (unsigned long long)bm.seq,
+				  (unsigned long long)seq, len);
+		if (seq == count - 1)
+			break;
+	}
+	pinshm_bcast_reader_stats(&s->br, &st1);
+	(void)t_first;
+	s->sh->bc_mps[run][k][rep] = rate_of(s, got + 1, s->sh->bc_t0,
+					     t_last);
+	s->sh->bc_msgs[run][k][rep] = got;
+	s->sh->bc_lost[run][k][rep] = count - got;
+	s->sh->bc_lapped[run][k][rep] = st1.lapped - st0.lapped;
 }
 
 /* ---------------------------------------------------------------- */
@@ -623,14 +949,40 @@ static void side_setup(struct bench_side *s)
 	void *scr;
 	int ret;
 
-	ret = bench_pin(o->cpus[s->id]);
+	ret = bench_pin(o->side_cpu[s->id]);
 	if (ret)
-		side_fail(s, "pin to cpu %d: %s", o->cpus[s->id],
+		side_fail(s, "pin to cpu %d: %s", o->side_cpu[s->id],
 			  strerror(-ret));
-	ret = pinshm_region_open(bench_region, PINSHM_RDWR, o->backend, &s->r);
+	/* The extra broadcast readers need no more than a read-only map. */
+	ret = pinshm_region_open(bench_region, o->group == GRP_BCAST &&
+				 s->id >= 2 ? PINSHM_RDONLY : PINSHM_RDWR,
+				 o->backend, &s->r);
 	if (ret)
 		side_fail(s, "open region %s: %s", bench_region,
 			  strerror(-ret));
+	memset(s->tmpl, 0xa5, sizeof(s->tmpl));
+	if (o->group == GRP_MPSC) {
+		if (s->id == 1)
+			ret = pinshm_mpsc_attach_consumer(s->r, "mp", &s->mc);
+		else
+			ret = pinshm_mpsc_attach_producer(s->r, "mp",
+							  s->id ? 1 : 0,
+							  &s->mp);
+		if (ret)
+			side_fail(s, "pinshm_mpsc_attach: %s", strerror(-ret));
+	} else if (o->group == GRP_BCAST) {
+		if (s->id == 0)
+			ret = pinshm_bcast_writer_attach(s->r, "bc", &s->bw);
+		else
+			ret = pinshm_bcast_reader_attach(s->r, "bc",
+							 PINSHM_BCAST_NEXT,
+							 &s->br);
+		if (ret)
+			side_fail(s, "pinshm_bcast_attach: %s",
+				  strerror(-ret));
+	}
+	if (s->id >= 2)
+		return;	/* extra producer or readers: that ring only */
 	ret = pinshm_spsc_attach(s->r, tx, PINSHM_PRODUCER, &s->tx);
 	if (!ret)
 		ret = pinshm_spsc_attach(s->r, rx, PINSHM_CONSUMER, &s->rx);
@@ -645,7 +997,6 @@ static void side_setup(struct bench_side *s)
 	s->raw = (struct bench_raw_ring *)((uint8_t *)scr +
 					   sizeof(struct bscratch));
 	s->evr = (struct bench_raw_ring *)((uint8_t *)s->raw + rbytes);
-	memset(s->tmpl, 0xa5, sizeof(s->tmpl));
 }
 
 static void side_pingpong(struct bench_side *s, int sys, uint64_t n)
@@ -676,6 +1027,12 @@ static void side_pingpong(struct bench_side *s, int sys, uint64_t n)
 		break;
 	case SYS_MQ:
 		mq_pingpong(s, warm, n);
+		break;
+	case SYS_MPSC:
+		mpsc_pingpong(s, warm, n);
+		break;
+	case SYS_BCAST:
+		bcast_pingpong(s, warm, n);
 		break;
 	}
 }
@@ -714,8 +1071,25 @@ static double side_stream(struct bench_side *s, int sys, uint64_t n)
 		return efd_stream(s, n);
 	case SYS_MQ:
 		return mq_stream(s, n);
+	case SYS_MPSC:
+	case SYS_MPSC2:
+		if (s->id == 1)
+			return mpsc_stream_consume(s, n, sys == SYS_MPSC ?
+						   1 : 2);
+		mpsc_stream_produce(s, n, sys == SYS_MPSC ? 1 : 2);
+		return 0;
 	}
 	return 0;
+}
+
+/* Does side id take part in this run? (Extra sides sit most out.) */
+static bool side_in_run(const struct bench_side *s, const struct bench_run *run)
+{
+	if (s->id < 2)
+		return true;
+	if (run->sys == SYS_MPSC2)
+		return true;
+	return run->sys == SYS_BCAST && run->pat == PAT_STREAM;
 }
 
 static void __attribute__((noreturn)) side_run(struct bench_side *s)
@@ -732,9 +1106,27 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 			uint64_t n = o->count[run->pat];
 
 			side_sync(s);
+			if (run->sys == SYS_BCAST) {
+				/* Readers start at the next record: past what
+				 * earlier runs left (the writer is idle). */
+				if (s->id)
+					pinshm_bcast_reader_seek(&s->br,
+								 PINSHM_BCAST_NEXT);
+				side_sync(s);
+			}
 			if (a) {
 				PINSHM_WRITE_ONCE(sh->prog_rep, rep);
 				PINSHM_WRITE_ONCE(sh->prog_run, i);
+			}
+			if (!side_in_run(s, run))
+				continue;
+			if (run->sys == SYS_BCAST && run->pat == PAT_STREAM) {
+				if (a)
+					sh->mps[i][rep] =
+						bcast_stream_write(s, n);
+				else
+					bcast_stream_read(s, n, i, rep);
+				continue;
 			}
 			if (run->pat == PAT_PINGPONG) {
 				uint64_t t0 = bench_now(), t1;
@@ -753,14 +1145,24 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 			} else {
 				double mps = side_stream(s, run->sys, n);
 
-				if (!a)
+				if (s->id == 1)
 					sh->mps[i][rep] = mps;
 			}
 		}
 	}
 	side_sync(s);
-	pinshm_spsc_detach(&s->tx);
-	pinshm_spsc_detach(&s->rx);
+	if (o->group == GRP_MPSC && s->id == 1)
+		pinshm_mpsc_detach_consumer(&s->mc);
+	else if (o->group == GRP_MPSC)
+		pinshm_mpsc_detach_producer(&s->mp);
+	else if (o->group == GRP_BCAST && s->id == 0)
+		pinshm_bcast_writer_detach(&s->bw);
+	else if (o->group == GRP_BCAST)
+		pinshm_bcast_reader_detach(&s->br);
+	if (s->id < 2) {
+		pinshm_spsc_detach(&s->tx);
+		pinshm_spsc_detach(&s->rx);
+	}
 	pinshm_region_close(s->r);
 	_exit(0);
 }
@@ -934,7 +1336,25 @@ struct bench_result {
 	double max;			/* pingpong: over every rep, ns */
 	double ratio;			/* p50 / base p50; mps / base mps */
 	double ratio_p99;		/* pingpong */
+	double ratio_spsc;		/* mpsc/bcast stream: / pinshm-spsc */
+	/* bcast stream, per reader: rate, and sums over the reps. */
+	struct bench_spread rd_mps[MAX_READERS];
+	uint64_t rd_msgs[MAX_READERS], rd_lost[MAX_READERS];
+	uint64_t rd_lapped[MAX_READERS];
+	struct bench_spread wr_mps;	/* bcast stream: the writer's rate */
 };
+
+/* JSON pattern name: mpsc-pingpong, bcast-stream, ... for the new rings. */
+static const char *pat_json_name(const struct bench_run *run)
+{
+	bool pp = run->pat == PAT_PINGPONG;
+
+	if (run->sys == SYS_MPSC || run->sys == SYS_MPSC2)
+		return pp ? "mpsc-pingpong" : "mpsc-stream";
+	if (run->sys == SYS_BCAST)
+		return pp ? "bcast-pingpong" : "bcast-stream";
+	return pat_names[run->pat];
+}
 
 static const char *sys_json_name(const struct bench_run *run)
 {
@@ -980,6 +1400,29 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 					   run->sys == SYS_SPSC_B ?
 					   SYS_RAW_B : SYS_RAW);
 		r->mps = bench_spread_of(sh->mps[i], o->reps);
+		if (run->sys == SYS_BCAST && run->pat == PAT_STREAM) {
+			unsigned int rd;
+
+			r->wr_mps = r->mps;
+			/* The rate every reader kept up: the slowest's. */
+			for (rep = 0; rep < o->reps; rep++) {
+				v[rep] = sh->bc_mps[i][0][rep];
+				for (rd = 1; rd < o->readers; rd++)
+					if (sh->bc_mps[i][rd][rep] < v[rep])
+						v[rep] = sh->bc_mps[i][rd][rep];
+			}
+			r->mps = bench_spread_of(v, o->reps);
+			for (rd = 0; rd < o->readers; rd++) {
+				r->rd_mps[rd] = bench_spread_of(sh->bc_mps[i][rd],
+								o->reps);
+				for (rep = 0; rep < o->reps; rep++) {
+					r->rd_msgs[rd] += sh->bc_msgs[i][rd][rep];
+					r->rd_lost[rd] += sh->bc_lost[i][rd][rep];
+					r->rd_lapped[rd] +=
+						sh->bc_lapped[i][rd][rep];
+				}
+			}
+		}
 		if (run->pat != PAT_PINGPONG)
 			continue;
 		for (k = 0; k < NR_PCT; k++) {
@@ -1004,8 +1447,13 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 			r->ratio = r->pct[0].median / b->pct[0].median;
 			r->ratio_p99 = r->pct[2].median / b->pct[2].median;
 		} else {
+			int sp = find_run(runs, nruns, PAT_STREAM, SYS_SPSC);
+
 			r->ratio = b->mps.median > 0 ?
 				   r->mps.median / b->mps.median : 0;
+			if (sp >= 0 && res[sp].mps.median > 0)
+				r->ratio_spsc = r->mps.median /
+						res[sp].mps.median;
 		}
 	}
 }
@@ -1090,10 +1538,24 @@ static void print_text(const struct bench_opts *o,
 	unsigned int i;
 	int pat, k;
 
-	printf("pinshm bench: backend %s, cpus %d,%d (two processes), "
+	printf("pinshm bench: backend %s, cpus %d,%d (%s processes), "
 	       "payload %u B, %u reps\n",
 	       pinshm_backend_name(o->backend), o->cpus[0], o->cpus[1],
-	       o->size, o->reps);
+	       o->nsides == 2 ? "two" : "several", o->size, o->reps);
+	if (o->group == GRP_MPSC)
+		printf("mpsc: producer 1 on cpu%d, consumer on cpu%d, "
+		       "producer 2 (pinshm-mpsc-2p) on cpu%d%s\n",
+		       o->side_cpu[0], o->side_cpu[1], o->side_cpu[2],
+		       o->shared_cpu ? ": only two CPUs, the two producers "
+		       "SHARE cpu" : "");
+	if (o->group == GRP_BCAST) {
+		printf("bcast: writer on cpu%d, %u reader%s on cpu", o->side_cpu[0],
+		       o->readers, o->readers > 1 ? "s" : "");
+		for (i = 1; i <= o->readers; i++)
+			printf("%s%d", i > 1 ? "," : "", o->side_cpu[i]);
+		printf("%s\n", o->shared_cpu ? " (more readers than CPUs: "
+		       "readers SHARE cpus)" : "");
+	}
 	printf("TSC %.1f MHz (calibrated against CLOCK_MONOTONIC), "
 	       "constant_tsc %s, nonstop_tsc %s;\n"
 	       "  one timestamp (lfence+rdtsc) costs %.1f ns and is in every "
@@ -1144,18 +1606,55 @@ static void print_text(const struct bench_opts *o,
 				       r->pct[3].median, r->pct[4].median,
 				       r->max, r->ratio, r->ratio_p99);
 			} else {
-				printf("  %-20s %-26s %8.3f %9.3fx\n",
+				unsigned int rd;
+
+				printf("  %-20s %-26s %8.3f %9.3fx",
 				       r->system,
 				       fmt_spread(b[2], sizeof(b[2]), r->mps,
 						  1e6, 2),
 				       r->mps.median * o->size / 1e9,
 				       r->ratio);
+				if (r->run->sys >= SYS_MPSC &&
+				    r->run->sys <= SYS_BCAST)
+					printf(" %7.3fx of pinshm-spsc",
+					       r->ratio_spsc);
+				printf("\n");
+				if (r->run->sys != SYS_BCAST)
+					continue;
+				printf("    writer (cpu%d): %s M msgs/s, never "
+				       "waits for readers\n", o->side_cpu[0],
+				       fmt_spread(b[2], sizeof(b[2]), r->wr_mps,
+						  1e6, 2));
+				for (rd = 0; rd < o->readers; rd++)
+					printf("    reader %u (cpu%d): %s M msgs/s, "
+					       "got %llu, lost %llu, lapped %llu "
+					       "times (sums over reps)\n",
+					       rd + 1, o->side_cpu[rd + 1],
+					       fmt_spread(b[2], sizeof(b[2]),
+							  r->rd_mps[rd], 1e6, 2),
+					       (unsigned long long)r->rd_msgs[rd],
+					       (unsigned long long)r->rd_lost[rd],
+					       (unsigned long long)r->rd_lapped[rd]);
 			}
 		}
 	}
-	if (o->pat[PAT_STREAM])
+	if (o->pat[PAT_STREAM] && o->group == GRP_SPSC)
 		printf("  (stream ratios: to raw-stream, the batch32 rows to "
 		       "raw-stream-batch32)\n");
+	if (o->pat[PAT_STREAM] && o->group == GRP_MPSC)
+		printf("  (stream ratios: to raw-stream and to the pinshm-spsc "
+		       "stream of this run; pinshm-mpsc-2p: two producer "
+		       "processes, half the messages each)\n");
+	if (o->pat[PAT_STREAM] && o->group == GRP_BCAST)
+		printf("  (pinshm-bcast: records delivered per second to the "
+		       "slowest reader; the writer never waits, so it laps "
+		       "slower readers, who lose records: counted, not an "
+		       "error)\n");
+	if (o->group != GRP_SPSC && o->pat[PAT_PINGPONG])
+		printf("  (%s-pingpong: request through the %s ring, reply "
+		       "through an SPSC ring)\n",
+		       o->group == GRP_MPSC ? "mpsc" : "bcast",
+		       o->group == GRP_MPSC ? "MPSC" : "broadcast");
 	if (nt) {
 		printf("\ntargets (reported, not asserted):\n");
 		for (k = 0; k < (int)nt; k++)
@@ -1204,6 +1703,17 @@ static void print_json(const struct bench_opts *o,
 	json_object_object_add(top, "cpus", a);
 	json_object_object_add(top, "size", json_object_new_int64(o->size));
 	json_object_object_add(top, "reps", json_object_new_int64(o->reps));
+	json_object_object_add(top, "processes",
+			       json_object_new_int64(o->nsides));
+	a = json_object_new_array();
+	for (i = 0; i < o->nsides; i++)
+		json_object_array_add(a, json_object_new_int(o->side_cpu[i]));
+	json_object_object_add(top, "process_cpus", a);
+	json_object_object_add(top, "shared_cpu",
+			       json_object_new_boolean(o->shared_cpu));
+	if (o->group == GRP_BCAST)
+		json_object_object_add(top, "readers",
+				       json_object_new_int64(o->readers));
 	x = json_object_new_object();
 	for (k = 0; k < NR_PAT; k++)
 		if (o->pat[k])
@@ -1239,7 +1749,7 @@ static void print_json(const struct bench_opts *o,
 		x = json_object_new_object();
 		json_object_object_add(x, "system", json_object_new_string(r->system));
 		json_object_object_add(x, "pattern",
-				       json_object_new_string(pat_names[r->run->pat]));
+				       json_object_new_string(pat_json_name(r->run)));
 		json_object_object_add(x, "size", json_object_new_int64(o->size));
 		if (pp) {
 			y = json_object_new_object();
@@ -1267,6 +1777,41 @@ static void print_json(const struct bench_opts *o,
 					       jnum(r->ratio_p99, 4));
 		json_object_object_add(x, "baseline",
 				       json_object_new_string(res[r->base].system));
+		if (!pp && r->run->sys >= SYS_MPSC && r->run->sys <= SYS_BCAST)
+			json_object_object_add(x, "ratio_to_spsc",
+					       jnum(r->ratio_spsc, 4));
+		if (r->run->sys == SYS_MPSC || r->run->sys == SYS_MPSC2)
+			json_object_object_add(x, "producers",
+					       json_object_new_int(pp ? 1 :
+						       r->run->sys == SYS_MPSC ?
+						       1 : 2));
+		if (r->run->sys == SYS_BCAST && !pp) {
+			unsigned int rd;
+
+			y = json_object_new_array();
+			for (rd = 0; rd < o->readers; rd++) {
+				struct json_object *z = json_object_new_object();
+
+				json_object_object_add(z, "reader",
+						       json_object_new_int(rd + 1));
+				json_object_object_add(z, "cpu",
+						       json_object_new_int(o->side_cpu[rd + 1]));
+				json_object_object_add(z, "msgs_per_s",
+						       jnum(r->rd_mps[rd].median, 0));
+				json_object_object_add(z, "msgs_per_s_spread",
+						       jspread(r->rd_mps[rd], 0));
+				json_object_object_add(z, "delivered",
+						       json_object_new_int64((int64_t)r->rd_msgs[rd]));
+				json_object_object_add(z, "lost",
+						       json_object_new_int64((int64_t)r->rd_lost[rd]));
+				json_object_object_add(z, "lapped",
+						       json_object_new_int64((int64_t)r->rd_lapped[rd]));
+				json_object_array_add(y, z);
+			}
+			json_object_object_add(x, "readers", y);
+			json_object_object_add(x, "writer_msgs_per_s",
+					       jnum(r->wr_mps.median, 0));
+		}
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(top, "results", a);
@@ -1287,7 +1832,11 @@ static void print_json(const struct bench_opts *o,
 		"log-linear histogram of every sample (relative error < 0.8%); "
 		"max: over every rep; msgs_per_s for pingpong: round trips per "
 		"second; ratio_to_raw: p50 over the raw-pingpong p50 (pingpong), "
-		"msgs/s over the baseline's (stream)"));
+		"msgs/s over the baseline's (stream); mpsc-*, bcast-*: "
+		"pinshm bench mpsc|bcast, see docs/performance.md (ratio_to_spsc: "
+		"over this run's pinshm-spsc stream; bcast-stream msgs_per_s: "
+		"the slowest reader's records delivered per second, lost: "
+		"records it never got, summed over reps)"));
 	puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_SPACED));
 	json_object_put(top);
@@ -1457,13 +2006,6 @@ static int parse_vs(const char *s, unsigned int *vs, char *bad, size_t len)
 	return 0;
 }
 
-/* Ring types that exist: a header with its API (pinshm/mpsc.h, bcast.h). */
-static bool pattern_supported(const char *pat)
-{
-	(void)pat;
-	return false;
-}
-
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option opts[] = {
@@ -1475,12 +2017,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "json", no_argument, NULL, 'j' },
 		{ "plot", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "readers", required_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct ctl_cmd *c = ctl_find_cmd("bench");
-	int opt, allowed[CPU_SETSIZE], n, i, k;
-	bool have_cpus = false, ok0, ok1;
+	int opt, allowed[CPU_SETSIZE], n, i, k, extra[CPU_SETSIZE], nextra;
+	bool have_cpus = false, have_readers = false, ok0, ok1;
 	uint64_t v;
 	long l;
 	char bad[64];
@@ -1491,9 +2034,10 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->count[PAT_STREAM] = 2000000;
 	o->reps = 5;
 	o->timeout_s = 1800;
+	o->readers = 1;
 	o->vs = (1u << SYS_RAW) | (1u << SYS_SPSC) | (1u << SYS_RAW_B) |
 		(1u << SYS_SPSC_B);
-	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:h", opts,
+	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:R:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -1539,6 +2083,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 						       optarg);
 			o->timeout_s = (unsigned int)l;
 			break;
+		case 'R':
+			if (ctl_parse_int(optarg, 1, MAX_READERS, &l))
+				return ctl_usage_error(c, "bad --readers '%s' (1..%d)",
+						       optarg, MAX_READERS);
+			o->readers = (unsigned int)l;
+			have_readers = true;
+			break;
 		case 'h':
 			ctl_print_help(c);
 			return -1;
@@ -1557,10 +2108,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		if (k < NR_PAT) {
 			o->pat[k] = true;
 		} else if (!strcmp(p, "bcast") || !strcmp(p, "mpsc")) {
-			if (!pattern_supported(p)) {
-				ctl_errorf("bench %s: not supported yet", p);
-				return CTL_EXIT_FAIL;
-			}
+			/* The ring's pingpong and stream, beside the raw
+			 * baselines and the SPSC ring; no kernel IPC. */
+			o->group = p[0] == 'b' ? GRP_BCAST : GRP_MPSC;
+			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
+			o->vs = (1u << SYS_RAW) | (1u << SYS_SPSC) |
+				(o->group == GRP_BCAST ? 1u << SYS_BCAST :
+				 (1u << SYS_MPSC) | (1u << SYS_MPSC2));
 		} else {
 			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, bcast, mpsc)",
 					       p);
@@ -1568,6 +2122,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	} else {
 		o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 	}
+	if (have_readers && o->group != GRP_BCAST)
+		return ctl_usage_error(c, "--readers is for the bcast pattern");
 	if (o->plot && !o->pat[PAT_PINGPONG])
 		return ctl_usage_error(c, "--plot draws latency: it needs the pingpong pattern");
 	if (o->plot && !have_gnuplot()) {
@@ -1597,6 +2153,28 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			   o->cpus[0], o->cpus[1], ok0 ? o->cpus[1] : o->cpus[0]);
 		return CTL_EXIT_FAIL;
 	}
+
+	/* Processes and their CPUs: A, B on --cpus; extras on other allowed
+	 * CPUs while there are any, else sharing (and the output says so). */
+	for (i = 0, nextra = 0; i < n; i++)
+		if (allowed[i] != o->cpus[0] && allowed[i] != o->cpus[1])
+			extra[nextra++] = allowed[i];
+	o->side_cpu[0] = o->cpus[0];
+	o->side_cpu[1] = o->cpus[1];
+	o->nsides = 2;
+	if (o->group == GRP_MPSC) {
+		o->nsides = 3;
+		o->side_cpu[2] = nextra ? extra[0] : o->cpus[0];
+		o->shared_cpu = !nextra;
+	} else if (o->group == GRP_BCAST) {
+		o->nsides = 1 + o->readers;
+		for (i = 2; i < (int)o->nsides; i++) {
+			/* Readers' CPUs: cpus[1], then the extras, in turn. */
+			k = (i - 1) % (nextra + 1);
+			o->side_cpu[i] = k ? extra[k - 1] : o->cpus[1];
+		}
+		o->shared_cpu = o->readers > (unsigned int)nextra + 1;
+	}
 	return 0;
 }
 
@@ -1620,11 +2198,11 @@ static void progress(const struct bench_opts *o, const struct bshared *sh,
 		(double)(ctl_now_ns() - t_start) / 1e9);
 }
 
-static void kill_all(pid_t pid[2])
+static void kill_all(pid_t pid[MAX_SIDES])
 {
 	int i;
 
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < MAX_SIDES; i++)
 		if (pid[i] > 0)
 			kill(pid[i], SIGKILL);
 }
@@ -1644,7 +2222,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_side *s;
 	struct bshared *sh;
 	struct rusage ru;
-	pid_t pid[2] = { 0, 0 };
+	pid_t pid[MAX_SIDES] = { 0 };
 	double ours_us[2] = { 0, 0 };
 	uint64_t cap, rbytes, scratch, need, t_start, deadline;
 	unsigned int nruns = 0, nt, i;
@@ -1661,7 +2239,8 @@ int cmd_bench(int argc, char **argv)
 			if (!(o.vs & (1u << sys)))
 				continue;
 			if (pat == PAT_PINGPONG &&
-			    (sys == SYS_RAW_B || sys == SYS_SPSC_B))
+			    (sys == SYS_RAW_B || sys == SYS_SPSC_B ||
+			     sys == SYS_MPSC2))
 				continue;
 			runs[nruns].pat = pat;
 			runs[nruns++].sys = sys;
@@ -1697,6 +2276,11 @@ int cmd_bench(int argc, char **argv)
 	/* Directory, two rings (header + buffer, page-rounded), scratch. */
 	need = 8192 + 2 * (PINSHM_SPSC_HDR_SIZE + cap + 4096) + scratch +
 	       65536;
+	if (o.group == GRP_MPSC)
+		need += PINSHM_MPSC_HDR_SIZE + cap + 4096;
+	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
+		need += 65536 + BENCH_BCAST_SLOTS *
+			((o.size + 16 + 63) & ~63ULL);
 	need = (need + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 
 	fds_init(&k);
@@ -1725,6 +2309,10 @@ int cmd_bench(int argc, char **argv)
 	ret = pinshm_spsc_create(r, "ab", cap, 0);
 	if (!ret)
 		ret = pinshm_spsc_create(r, "ba", cap, 0);
+	if (!ret && o.group == GRP_MPSC)
+		ret = pinshm_mpsc_create(r, "mp", cap, 0);
+	if (!ret && o.group == GRP_BCAST)
+		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
 	if (!ret)
 		ret = bench_region_scratch(r, scratch, &scr);
 	if (ret) {
@@ -1741,12 +2329,12 @@ int cmd_bench(int argc, char **argv)
 	fflush(stderr);
 	t_start = ctl_now_ns();
 	deadline = t_start + (uint64_t)o.timeout_s * 1000000000ULL;
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < o.nsides; i++) {
 		pid[i] = fork();
 		if (pid[i] < 0) {
 			ctl_errorf("bench: fork: %s", strerror(errno));
 			pid[i] = 0;
-			bench_sync_fail(&sh->sync);
+			nsync_fail(&sh->sync);
 			failed = true;
 			break;
 		}
@@ -1778,16 +2366,22 @@ int cmd_bench(int argc, char **argv)
 			nanosleep(&ts, NULL);
 			continue;
 		}
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < o.nsides; i++) {
+			/* Our time on each of the two CPUs: the sides there. */
+			int c = o.side_cpu[i] == o.cpus[0] ? 0 :
+				o.side_cpu[i] == o.cpus[1] ? 1 : -1;
+
 			if (w != pid[i])
 				continue;
 			pid[i] = 0;
 			alive--;
-			ours_us[i] = (double)ru.ru_utime.tv_sec * 1e6 +
-				     (double)ru.ru_utime.tv_usec +
-				     (double)ru.ru_stime.tv_sec * 1e6 +
-				     (double)ru.ru_stime.tv_usec;
-			nz.nivcsw[i] = ru.ru_nivcsw;
+			if (c >= 0) {
+				ours_us[c] += (double)ru.ru_utime.tv_sec * 1e6 +
+					      (double)ru.ru_utime.tv_usec +
+					      (double)ru.ru_stime.tv_sec * 1e6 +
+					      (double)ru.ru_stime.tv_usec;
+				nz.nivcsw[c] += ru.ru_nivcsw;
+			}
 			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 				continue;
 			if (shown) {
