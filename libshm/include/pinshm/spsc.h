@@ -277,8 +277,10 @@ static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
 		goto corrupt;
 	len &= PINSHM_REC_LEN_MASK;
 	size = __pinshm_rec_size(len);
+	/* Nothing lies past zeroed + cap: the producer never writes there.
+	 * This also bounds what release() zeroes to less than a ring. */
 	if (len > r->max_record || off + size > r->cap ||
-	    r->rpos + size - r->head > r->cap)
+	    r->rpos + size - r->zeroed > r->cap)
 		goto corrupt;
 	m->data = rec + 1;
 	m->len = len;
