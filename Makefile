@@ -91,10 +91,10 @@ $(B)/pinshm.pc: libshm/pinshm.pc.in
 $(B)/pinshm: $(CTL_SRCS) $(wildcard tools/ctl/*.h) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(B)/libpinshm.a -ljson-c
 
-$(B)/pinshm-demo: tools/demo.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
+$(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm
 
-$(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
+$(B)/pinshm-demo: tools/demo.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm
 
 # ---- the module ------------------------------------------------------------
@@ -181,6 +181,10 @@ check-bench: tools
 	@echo "== benchmark smoke run (no timing asserted)"
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm bench --count 1000 --reps 1 --vs all --json >$(B)/bench-smoke.json
 	$(Q)python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("  %d results" % len(r))' $(B)/bench-smoke.json
+	@echo "== make demo, shortened (every sequence checked; no timing asserted)"
+	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-demo --count 200000 --paced 20000 >$(B)/demo.log || \
+		{ cat $(B)/demo.log; exit 1; }
+	$(Q)tail -n 1 $(B)/demo.log
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-spsc-bench --quick >/dev/null
 
 CHECKPATCH ?= $(B)/checkpatch/checkpatch.pl
