@@ -232,6 +232,7 @@ int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
 	ret = dir_lock(d);
 	if (ret)
 		return ret;
+	/* (D4) pairs with (D3): another adder's initialisation, if any. */
 	if (pinshm_load_acquire(&d->magic) == 0)
 		__pinshm_dir_init(r);	/* a region made by a bare ioctl */
 	ret = dir_header(r, &nr);

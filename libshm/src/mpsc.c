@@ -416,6 +416,8 @@ __pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
 	ret = __pinshm_role_take(&sh->consumer);
 	if (ret)
 		return ret;
+	/* Acquire: a dead predecessor's stores to its own role's words
+	 * happen-before ours (the role take above already ordered them). */
 	head = pinshm_load_acquire(&sh->head);
 	zeroed = pinshm_load_acquire(&sh->zeroed);
 	if ((head | zeroed) % PINSHM_REC_ALIGN || head - zeroed > cap) {

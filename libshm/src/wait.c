@@ -175,6 +175,8 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 			return err == -EINVAL ? -ENOSYS : err;
 		}
 		if (ready(arg)) {
+			/* Relaxed: leaving orders nothing; a waker that still
+			 * sees us only makes one spare wake. */
 			atomic_fetch_sub_explicit(waiters, 1,
 						  memory_order_relaxed);
 			return 0;

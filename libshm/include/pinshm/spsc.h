@@ -341,6 +341,7 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 	/* (C) keep the newest released record, zero the rest, hand it over. */
 	__pinshm_spsc_zero(r, r->zeroed, r->rlast);
 	r->zeroed = r->rlast;
+	/* (C) pairs with (D): the zeroes before the space is handed over. */
 	pinshm_store_release(&r->sh->zeroed, r->zeroed);
 	PINSHM_WRITE_ONCE(r->sh->msgs_out, r->msgs_out);
 	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
