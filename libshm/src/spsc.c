@@ -28,6 +28,20 @@ static bool max_record_ok(uint64_t cap, uint64_t max_record)
 	       3 * (max_record + 2 * PINSHM_REC_HDR) <= cap;
 }
 
+/*
+ * Released bytes the consumer may leave unzeroed: what the ring has beyond
+ * the three records' worth of max_record_ok(), so that an empty ring still
+ * takes the largest record.
+ */
+static uint64_t zero_batch_of(uint64_t cap, uint64_t max_record)
+{
+	uint64_t spare = cap - 3 * (max_record + 2 * PINSHM_REC_HDR);
+
+	if (spare > PINSHM_SPSC_ZERO_BATCH)
+		spare = PINSHM_SPSC_ZERO_BATCH;
+	return spare & ~(uint64_t)(PINSHM_REC_ALIGN - 1);
+}
+
 static void spsc_init_obj(void *obj, void *arg)
 {
 	struct pinshm_spsc_shared *sh = obj;
@@ -105,7 +119,9 @@ static int producer_recover(struct pinshm_spsc *ring)
 	struct pinshm_spsc_shared *sh = ring->sh;
 	/* (D): the consumer's zeroing is done below zeroed. */
 	uint64_t zeroed = pinshm_load_acquire(&sh->zeroed);
-	uint64_t head = PINSHM_READ_ONCE(sh->head);
+	/* (C): rlast was stored before this head. */
+	uint64_t head = pinshm_load_acquire(&sh->head);
+	uint64_t rlast = PINSHM_READ_ONCE(sh->rlast);
 	uint64_t pos = PINSHM_READ_ONCE(sh->tail);
 	uint64_t last = PINSHM_READ_ONCE(sh->last), walked = PINSHM_POS_NONE;
 	uint64_t msgs = 0, bytes = 0;
@@ -154,12 +170,14 @@ static int producer_recover(struct pinshm_spsc *ring)
 	/*
 	 * The newest published record: one we walked over; else, if the
 	 * consumer released past the hint, the newest released one, which
-	 * starts at zeroed; else the hint.
+	 * starts at rlast (checked below, and by pinshm_spsc_last()); else
+	 * the hint.
 	 */
 	if (walked != PINSHM_POS_NONE)
 		last = walked;
-	else if (zeroed != head && head == pos)
-		last = zeroed;
+	else if (head == pos && rlast != head && rlast - zeroed < head - zeroed &&
+		 !(rlast % PINSHM_REC_ALIGN))
+		last = rlast;
 	if (last != PINSHM_POS_NONE && (pos - last > ring->cap || last >= pos))
 		last = PINSHM_POS_NONE;
 	/*
@@ -240,6 +258,7 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 		}
 		ring.rpos = ring.head;
 		ring.rlast = ring.zeroed;
+		ring.zero_batch = zero_batch_of(cap, max_record);
 		ring.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
 		ring.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
 	}

@@ -134,8 +134,10 @@ struct pinshm_spsc_shared {
 	uint64_t corrupt;	/* peeks refused as -EBADMSG */
 	struct pinshm_role consumer;
 	uint64_t zeroed;	/* bytes below this are zero again and free;
-				 * the last released record starts here */
-	uint8_t __pad2[PINSHM_BLOCK - 56];
+				 * at most the consumer's zero batch below
+				 * rlast */
+	uint64_t rlast;		/* start of the newest released record */
+	uint8_t __pad2[PINSHM_BLOCK - 64];
 
 	/* Block 3: the consumer's wait queue (written by sleepers). */
 	struct pinshm_waitq waitq;

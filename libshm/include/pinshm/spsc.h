@@ -9,13 +9,17 @@
  * position, where 0 means "not yet" (published words carry
  * PINSHM_REC_COMMIT, so empty payloads are records too). For that, every
  * byte the producer may write next is zero: the consumer zeroes what it
- * has released, one record behind (the newest released record stays
- * intact, so a restarted producer can read its last message back), and
- * hands the space back through sh->zeroed. The producer reads sh->zeroed
- * only when its cached copy says the ring is full.
+ * has released and hands the space back through sh->zeroed. The newest
+ * released record stays intact, so a restarted producer can read its last
+ * message back; the rest is zeroed in batches of zero_batch bytes (at most
+ * PINSHM_SPSC_ZERO_BATCH), not per release: on a machine whose two cores
+ * sit far apart, writing each consumed line back at once made the
+ * unbatched stream 2-4x slower (docs/performance.md). The producer reads
+ * sh->zeroed only when its cached copy says the ring is full.
  *
  * Ownership of the buffer, by position (free-running byte counts):
- *   [zeroed, head)        consumer's: released, being zeroed
+ *   [zeroed, head)        consumer's: released, zeroed later (all but
+ *                         the newest released record, [rlast, head))
  *   [head, tail)          published records, read-only to both
  *   [tail, zeroed + cap)  producer's: all zero until it writes; it
  *                         leaves the last 8 bytes (a header) unwritten
@@ -23,15 +27,15 @@
  *   record headers (len, type) ............ producer; zeroed by the consumer
  *                                           once released (ownership above)
  *   sh->tail, last, msgs_in, bytes_in, full_events ...... producer
- *   sh->head, zeroed, msgs_out, bytes_out, corrupt ...... consumer
+ *   sh->head, zeroed, rlast, msgs_out, bytes_out, corrupt  consumer
  *
  * Ordering:
  *   (A) producer: write payload and type, then store-release len
  *     pairs with
  *   (B) consumer: load-acquire len, then read type and payload.
- *   (C) consumer: finish reading, store-release head (a restart point:
- *       everything below is consumed), zero [zeroed, start of the last
- *       released record), then store-release zeroed
+ *   (C) consumer: finish reading, store rlast, store-release head (a
+ *       restart point: everything below is consumed); once zero_batch
+ *       bytes are pending, zero [zeroed, rlast), then store-release zeroed
  *     pairs with
  *   (D) producer: load-acquire zeroed, then write into the bytes below
  *       zeroed + cap (they are zero and nobody reads them).
@@ -76,6 +80,12 @@
 
 #define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
 
+/*
+ * Released bytes the SPSC consumer lets pile up before it zeroes them in
+ * one go (less on rings whose max_record leaves less room, see spsc.c).
+ */
+#define PINSHM_SPSC_ZERO_BATCH	4096
+
 /* A record handed out by peek: valid until the next release. */
 struct pinshm_msg {
 	const void *data;
@@ -112,6 +122,7 @@ struct pinshm_spsc {
 	uint64_t rpos;		/* read position: head plus peeked records */
 	uint64_t rlast;		/* start of the last peeked record */
 	uint64_t zeroed;	/* our copy of sh->zeroed */
+	uint64_t zero_batch;	/* zero once this much is released */
 	uint32_t peeked_msgs;
 	uint64_t peeked_bytes;
 	uint64_t msgs_out;
@@ -336,13 +347,18 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 	r->bytes_out += r->peeked_bytes;
 	r->peeked_msgs = 0;
 	r->peeked_bytes = 0;
+	/* (C) rlast before head: a restarted producer reads them in turn. */
+	PINSHM_WRITE_ONCE(r->sh->rlast, r->rlast);
 	/* (C) our payload reads are done; below head is consumed. */
 	pinshm_store_release(&r->sh->head, r->head);
-	/* (C) keep the newest released record, zero the rest, hand it over. */
-	__pinshm_spsc_zero(r, r->zeroed, r->rlast);
-	r->zeroed = r->rlast;
-	/* (C) pairs with (D): the zeroes before the space is handed over. */
-	pinshm_store_release(&r->sh->zeroed, r->zeroed);
+	if (r->rlast - r->zeroed >= r->zero_batch) {
+		/* (C) keep the newest released record, zero the rest. */
+		__pinshm_spsc_zero(r, r->zeroed, r->rlast);
+		r->zeroed = r->rlast;
+		/* (C) pairs with (D): the zeroes before the space is
+		 * handed over. */
+		pinshm_store_release(&r->sh->zeroed, r->zeroed);
+	}
 	PINSHM_WRITE_ONCE(r->sh->msgs_out, r->msgs_out);
 	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
 }
