@@ -71,13 +71,15 @@ pyjson '
 r = {(x["pattern"], x["system"]): x for x in d["results"]}
 assert ("mpsc-stream", "pinshm-mpsc") in r, set(r)
 assert ("mpsc-stream", "pinshm-mpsc-2p") in r, set(r)
+assert ("mpsc-stream", "pinshm-mpsc-2p-batch32") in r, set(r)
 assert ("mpsc-pingpong", "pinshm-mpsc") in r, set(r)
 assert ("stream", "pinshm-spsc") in r and ("pingpong", "raw-pingpong") in r
 for (p, s), x in r.items():
     assert x["msgs_per_s"] > 0 and x["ratio_to_raw"] > 0, x
     if p == "mpsc-stream":
         assert x["ratio_to_spsc"] > 0 and x["producers"] in (1, 2), x
-        assert x["baseline"] == "raw-stream", x
+        assert x["baseline"] == ("raw-stream-batch32" if s.endswith("-batch32")
+                                 else "raw-stream"), x
     if p == "mpsc-pingpong":
         assert x["rtt_ns"]["p50"] > 0 and x["baseline"] == "raw-pingpong", x
 assert d["processes"] == 3

@@ -94,7 +94,8 @@ enum bench_pat { PAT_PINGPONG, PAT_STREAM, NR_PAT };
 
 enum bench_sys {
 	SYS_RAW, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
-	SYS_MPSC, SYS_MPSC2, SYS_BCAST,	/* patterns mpsc and bcast only */
+	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
+	SYS_BCAST,			/* pattern bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	NR_SYS
 };
@@ -103,7 +104,8 @@ enum bench_sys {
 static const char *const pat_names[NR_PAT] = { "pingpong", "stream" };
 static const char *const sys_names[NR_SYS] = {
 	"raw", "pinshm-spsc", "raw-batch32", "pinshm-spsc-batch32",
-	"pinshm-mpsc", "pinshm-mpsc-2p", "pinshm-bcast",
+	"pinshm-mpsc", "pinshm-mpsc-2p", "pinshm-mpsc-2p-batch32",
+	"pinshm-bcast",
 	"pipe", "unix", "tcp", "eventfd", "mq",
 };
 
@@ -534,18 +536,47 @@ static uint64_t mpsc_share(uint64_t count, unsigned int nprod, unsigned int k)
 }
 
 static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
-				unsigned int nprod)
+				unsigned int nprod, unsigned int batch)
 {
-	unsigned int k = s->id == 0 ? 0 : 1;
+	unsigned int k = s->id == 0 ? 0 : 1, j, spins = 0;
 	uint64_t i, n = mpsc_share(count, nprod, k);
-	uint32_t size = s->o->size;
-	void *dst;
+	uint32_t size = s->o->size, lens[BENCH_BATCH], types[BENCH_BATCH];
+	void *dst, *outs[BENCH_BATCH];
+	int ret;
 
-	for (i = 0; i < n; i++) {
-		dst = mpsc_claim_spin(s, size);
-		put_seq(s, i);
-		memcpy(dst, s->tmpl, size);
-		pinshm_mpsc_commit(&s->mp, size, k);
+	if (batch <= 1) {
+		for (i = 0; i < n; i++) {
+			dst = mpsc_claim_spin(s, size);
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_mpsc_commit(&s->mp, size, k);
+		}
+		return;
+	}
+	/* Batched: one claim (one CAS) and one commit per batch records. */
+	for (j = 0; j < batch; j++) {
+		lens[j] = size;
+		types[j] = k;
+	}
+	for (i = 0; i < n; i += j) {
+		unsigned int m = n - i < batch ? (unsigned int)(n - i) : batch;
+
+		while ((ret = pinshm_mpsc_claim_batch(&s->mp, m, lens,
+						      outs)) == -EAGAIN) {
+			pinshm_cpu_relax();	/* as mpsc_claim_spin() */
+			if (++spins >= PINSHM_YIELD_SPINS) {
+				spins = 0;
+				sched_yield();
+			}
+		}
+		if (ret)
+			side_fail(s, "pinshm_mpsc_claim_batch: %s",
+				  strerror(-ret));
+		for (j = 0; j < m; j++) {
+			put_seq(s, i + j);
+			memcpy(outs[j], s->tmpl, size);
+		}
+		pinshm_mpsc_commit_batch(&s->mp, lens, types);
 	}
 }
 
@@ -1051,8 +1082,8 @@ static void side_pingpong(struct bench_side *s, int sys, uint64_t n)
 
 static double side_stream(struct bench_side *s, int sys, uint64_t n)
 {
-	unsigned int batch = sys == SYS_RAW_B || sys == SYS_SPSC_B ?
-			     BENCH_BATCH : 1;
+	unsigned int batch = sys == SYS_RAW_B || sys == SYS_SPSC_B ||
+			     sys == SYS_MPSC2_B ? BENCH_BATCH : 1;
 	bool a = s->id == 0;
 	double mps;
 
@@ -1085,10 +1116,11 @@ static double side_stream(struct bench_side *s, int sys, uint64_t n)
 		return mq_stream(s, n);
 	case SYS_MPSC:
 	case SYS_MPSC2:
+	case SYS_MPSC2_B:
 		if (s->id == 1)
 			return mpsc_stream_consume(s, n, sys == SYS_MPSC ?
 						   1 : 2);
-		mpsc_stream_produce(s, n, sys == SYS_MPSC ? 1 : 2);
+		mpsc_stream_produce(s, n, sys == SYS_MPSC ? 1 : 2, batch);
 		return 0;
 	}
 	return 0;
@@ -1099,7 +1131,7 @@ static bool side_in_run(const struct bench_side *s, const struct bench_run *run)
 {
 	if (s->id < 2)
 		return true;
-	if (run->sys == SYS_MPSC2)
+	if (run->sys == SYS_MPSC2 || run->sys == SYS_MPSC2_B)
 		return true;
 	return run->sys == SYS_BCAST && run->pat == PAT_STREAM;
 }
@@ -1361,7 +1393,8 @@ static const char *pat_json_name(const struct bench_run *run)
 {
 	bool pp = run->pat == PAT_PINGPONG;
 
-	if (run->sys == SYS_MPSC || run->sys == SYS_MPSC2)
+	if (run->sys == SYS_MPSC || run->sys == SYS_MPSC2 ||
+	    run->sys == SYS_MPSC2_B)
 		return pp ? "mpsc-pingpong" : "mpsc-stream";
 	if (run->sys == SYS_BCAST)
 		return pp ? "bcast-pingpong" : "bcast-stream";
@@ -1409,7 +1442,8 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 		else
 			r->base = find_run(runs, nruns, run->pat,
 					   run->sys == SYS_RAW_B ||
-					   run->sys == SYS_SPSC_B ?
+					   run->sys == SYS_SPSC_B ||
+					   run->sys == SYS_MPSC2_B ?
 					   SYS_RAW_B : SYS_RAW);
 		r->mps = bench_spread_of(sh->mps[i], o->reps);
 		if (run->sys == SYS_BCAST && run->pat == PAT_STREAM) {
@@ -1459,7 +1493,10 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 			r->ratio = r->pct[0].median / b->pct[0].median;
 			r->ratio_p99 = r->pct[2].median / b->pct[2].median;
 		} else {
-			int sp = find_run(runs, nruns, PAT_STREAM, SYS_SPSC);
+			/* Batched rows against the batched SPSC stream. */
+			int sp = find_run(runs, nruns, PAT_STREAM,
+					  runs[i].sys == SYS_MPSC2_B ?
+					  SYS_SPSC_B : SYS_SPSC);
 
 			r->ratio = b->mps.median > 0 ?
 				   r->mps.median / b->mps.median : 0;
@@ -1487,6 +1524,7 @@ static unsigned int targets_of(const struct bench_opts *o,
 	int st = find_run(runs, nruns, PAT_STREAM, SYS_SPSC);
 	int stb = find_run(runs, nruns, PAT_STREAM, SYS_SPSC_B);
 	int m2 = find_run(runs, nruns, PAT_STREAM, SYS_MPSC2);
+	int m2b = find_run(runs, nruns, PAT_STREAM, SYS_MPSC2_B);
 	unsigned int n = 0;
 	int other, k;
 
@@ -1526,6 +1564,13 @@ static unsigned int targets_of(const struct bench_opts *o,
 		snprintf(t[n].what, sizeof(t[n].what),
 			 "mpsc 2 producers msgs/s / spsc msgs/s");
 		t[n].value = res[m2].ratio_spsc;
+		t[n].want = 0.5;
+		t[n++].at_least = true;
+	}
+	if (m2b >= 0 && res[m2b].ratio_spsc > 0) {
+		snprintf(t[n].what, sizeof(t[n].what),
+			 "mpsc 2 producers batch32 / spsc batch32");
+		t[n].value = res[m2b].ratio_spsc;
 		t[n].want = 0.5;
 		t[n++].at_least = true;
 	}
@@ -1644,8 +1689,10 @@ static void print_text(const struct bench_opts *o,
 				       r->ratio);
 				if (r->run->sys >= SYS_MPSC &&
 				    r->run->sys <= SYS_BCAST)
-					printf(" %7.3fx of pinshm-spsc",
-					       r->ratio_spsc);
+					printf(" %7.3fx of pinshm-spsc%s",
+					       r->ratio_spsc,
+					       r->run->sys == SYS_MPSC2_B ?
+					       "-batch32" : "");
 				printf("\n");
 				if (r->run->sys != SYS_BCAST)
 					continue;
@@ -1671,8 +1718,10 @@ static void print_text(const struct bench_opts *o,
 		       "raw-stream-batch32)\n");
 	if (o->pat[PAT_STREAM] && o->group == GRP_MPSC)
 		printf("  (stream ratios: to raw-stream and to the pinshm-spsc "
-		       "stream of this run; pinshm-mpsc-2p: two producer "
-		       "processes, half the messages each)\n");
+		       "stream of this run, the batch32 rows to their batched "
+		       "counterparts; pinshm-mpsc-2p: two producer "
+		       "processes, half the messages each; -batch32: one "
+		       "claim and one commit per 32)\n");
 	if (o->pat[PAT_STREAM] && o->group == GRP_BCAST)
 		printf("  (pinshm-bcast: records delivered per second to the "
 		       "slowest reader; the writer never waits, so it laps "
@@ -1808,7 +1857,8 @@ static void print_json(const struct bench_opts *o,
 		if (!pp && r->run->sys >= SYS_MPSC && r->run->sys <= SYS_BCAST)
 			json_object_object_add(x, "ratio_to_spsc",
 					       jnum(r->ratio_spsc, 4));
-		if (r->run->sys == SYS_MPSC || r->run->sys == SYS_MPSC2)
+		if (r->run->sys == SYS_MPSC || r->run->sys == SYS_MPSC2 ||
+		    r->run->sys == SYS_MPSC2_B)
 			json_object_object_add(x, "producers",
 					       json_object_new_int(pp ? 1 :
 						       r->run->sys == SYS_MPSC ?
@@ -2142,7 +2192,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 			o->vs = (1u << SYS_RAW) | (1u << SYS_SPSC) |
 				(o->group == GRP_BCAST ? 1u << SYS_BCAST :
-				 (1u << SYS_MPSC) | (1u << SYS_MPSC2));
+				 (1u << SYS_RAW_B) | (1u << SYS_SPSC_B) |
+				 (1u << SYS_MPSC) | (1u << SYS_MPSC2) |
+				 (1u << SYS_MPSC2_B));
 		} else {
 			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, bcast, mpsc)",
 					       p);
@@ -2268,7 +2320,7 @@ int cmd_bench(int argc, char **argv)
 				continue;
 			if (pat == PAT_PINGPONG &&
 			    (sys == SYS_RAW_B || sys == SYS_SPSC_B ||
-			     sys == SYS_MPSC2))
+			     sys == SYS_MPSC2 || sys == SYS_MPSC2_B))
 				continue;
 			runs[nruns].pat = pat;
 			runs[nruns++].sys = sys;
