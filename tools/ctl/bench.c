@@ -469,19 +469,23 @@ static double spsc_stream_consume(struct bench_side *s, uint64_t count,
  * its claim and its commit (the consumer waits at that claim); spinning
  * would burn the rest of the time slice that producer needs to commit.
  */
+static void mpsc_full_wait(unsigned int *spins)
+{
+	pinshm_cpu_relax();
+	if (++*spins >= PINSHM_YIELD_SPINS) {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
 static void *mpsc_claim_spin(struct bench_side *s, uint32_t len)
 {
 	unsigned int spins = 0;
 	void *dst;
 	int ret;
 
-	while ((ret = pinshm_mpsc_claim(&s->mp, len, &dst)) == -EAGAIN) {
-		pinshm_cpu_relax();
-		if (++spins >= PINSHM_YIELD_SPINS) {
-			spins = 0;
-			sched_yield();
-		}
-	}
+	while ((ret = pinshm_mpsc_claim(&s->mp, len, &dst)) == -EAGAIN)
+		mpsc_full_wait(&spins);
 	if (ret)
 		side_fail(s, "pinshm_mpsc_claim: %s", strerror(-ret));
 	return dst;
@@ -562,13 +566,8 @@ static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
 		unsigned int m = n - i < batch ? (unsigned int)(n - i) : batch;
 
 		while ((ret = pinshm_mpsc_claim_batch(&s->mp, m, lens,
-						      outs)) == -EAGAIN) {
-			pinshm_cpu_relax();	/* as mpsc_claim_spin() */
-			if (++spins >= PINSHM_YIELD_SPINS) {
-				spins = 0;
-				sched_yield();
-			}
-		}
+						      outs)) == -EAGAIN)
+			mpsc_full_wait(&spins);
 		if (ret)
 			side_fail(s, "pinshm_mpsc_claim_batch: %s",
 				  strerror(-ret));
