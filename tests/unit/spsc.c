@@ -365,6 +365,46 @@ Test(spsc, staged_records_are_invisible_until_publish)
 	T_OK(pinshm_spsc_detach(&c));
 }
 
+/* commit() takes a short way for a lone record; after staged records or a
+ * wrap filler it must still publish everything before it, in order. */
+Test(spsc, a_commit_publishes_the_records_staged_before_it_and_any_filler)
+{
+	struct pinshm_spsc p, c;
+	struct pinshm_msg m[8];
+	uint64_t seq = 0, lap;
+	void *d = NULL;
+	int i, n;
+
+	mk_ring(2048, 0);
+	attach2(&p, &c);
+	for (lap = 0; lap < 40; lap++) {
+		/* 3 staged + 1 committed: 4 x 200 bytes, so the ring's end
+		 * falls inside a group at varying places (filler first). */
+		for (i = 0; i < 3; i++)
+			T_OK(stage_seq(&p, seq + i, 192));
+		expect_empty(&c);
+		T_OK(pinshm_spsc_claim(&p, 192, &d));
+		t_pat_fill(d, 192, seq + 3);
+		pinshm_spsc_commit(&p, 192, (uint32_t)(seq + 3));
+		n = pinshm_spsc_peek_batch(&c, m, 8);
+		cr_assert_eq(n, 4, "lap %llu: %d records visible",
+			     (unsigned long long)lap, n);
+		for (i = 0; i < 4; i++)
+			check_msg(&m[i], seq + i, 192);
+		pinshm_spsc_release(&c);
+		/* and a lone commit, now and then right after a filler */
+		T_OK(pinshm_spsc_claim(&p, (uint32_t)(lap * 8 % 200), &d));
+		t_pat_fill(d, (uint32_t)(lap * 8 % 200), seq + 4);
+		pinshm_spsc_commit(&p, (uint32_t)(lap * 8 % 200),
+				   (uint32_t)(seq + 4));
+		expect_seq(&c, seq + 4, (uint32_t)(lap * 8 % 200));
+		seq += 5;
+	}
+	cr_assert_eq(stats().msgs_in, seq);
+	T_OK(pinshm_spsc_detach(&p));
+	T_OK(pinshm_spsc_detach(&c));
+}
+
 Test(spsc, peek_batch_returns_at_most_n_and_one_release_frees_them_all)
 {
 	struct pinshm_spsc p, c;

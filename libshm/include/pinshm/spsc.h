@@ -249,11 +249,36 @@ static inline void pinshm_spsc_publish(struct pinshm_spsc *r)
 	pinshm_waitq_kick(&r->sh->waitq);
 }
 
+/*
+ * Finish the claimed record and make it (and anything staged before it)
+ * visible. A lone record without filler in front, the common case, takes
+ * the short way: its own length word is the one released.
+ */
 static inline void pinshm_spsc_commit(struct pinshm_spsc *r, uint32_t len,
 				      uint32_t type)
 {
-	pinshm_spsc_stage(r, len, type);
-	pinshm_spsc_publish(r);
+	struct pinshm_rec *rec;
+
+	if (__builtin_expect(r->held || r->claim_pad, 0)) {
+		pinshm_spsc_stage(r, len, type);
+		pinshm_spsc_publish(r);
+		return;
+	}
+	rec = __pinshm_spsc_rec(r, r->tail);
+	rec->type = type;	/* published by (A) */
+	/* (A) pairs with (B): payload and type before this length. */
+	pinshm_store_release(&rec->len, PINSHM_REC_COMMIT | len);
+	r->last_pos = r->tail;
+	r->tail += __pinshm_rec_size(len);
+	r->msgs_in++;
+	r->bytes_in += len;
+	/* (E): last before tail; see the top comment. */
+	PINSHM_WRITE_ONCE(r->sh->last, r->last_pos);
+	pinshm_store_release(&r->sh->tail, r->tail);
+	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
+	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
+	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
+	pinshm_waitq_kick(&r->sh->waitq);
 }
 
 /*
