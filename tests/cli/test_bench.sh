@@ -13,7 +13,7 @@ done
 
 # A short run of everything: the rings, the baselines, all kernel IPC.
 ok bench --count 1000 --reps 2 --vs all
-for s in raw-pingpong pinshm-spsc raw-stream raw-stream-batch32 \
+for s in raw-pingpong raw-ring-pingpong pinshm-spsc raw-stream raw-stream-batch32 \
 	 pinshm-spsc-batch32 pipe unix tcp eventfd mq; do
 	out_has "^  $s "
 done
@@ -21,13 +21,15 @@ out_has '^pingpong: round trip'
 out_has '^stream: 1000 messages of 56 B'
 out_has 'one timestamp .* costs [0-9.]+ ns'
 out_has '^targets \(reported, not asserted\)'
+out_has 'spsc round trip p50 / raw-ring p50 \(ring floor\)'
 
 # --json: the DESIGN contract, plus the extra keys.
 ok bench pingpong --count 1000 --reps 3 --size 64 --vs unix,tcp --json
 pyjson '
 r = d["results"]
 systems = [x["system"] for x in r]
-assert systems == ["raw-pingpong", "pinshm-spsc", "unix", "tcp"], systems
+assert systems == ["raw-pingpong", "raw-ring-pingpong", "pinshm-spsc", "unix",
+                   "tcp"], systems
 for x in r:
     assert x["pattern"] == "pingpong" and x["size"] == 64, x
     for k in ("p50", "p90", "p99", "p999", "p9999", "max"):

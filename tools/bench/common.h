@@ -982,6 +982,89 @@ static inline double bench_raw_consume(struct bench_raw_ring *rr,
 	       (bench_ticks_to_ns(clk, t_last - t_first) * 1e-9);
 }
 
+/* One message of bench_raw_ring_pp(): seq and the rest of tmpl. */
+static inline void __bench_raw_ring_send(struct bench_raw_ring *out,
+					 const struct bench_raw_shape *sh,
+					 void *tmpl, uint64_t seq,
+					 uint64_t *tail, uint64_t *head_cache)
+{
+	uint64_t *stamp;
+
+	while (*tail - *head_cache >= sh->nslots)
+		/* (R4) pairs with (R3): the consumer is done. */
+		*head_cache = pinshm_load_acquire(&out->head);
+	stamp = bench_raw_stamp(out, sh, *tail);
+	memcpy(tmpl, &seq, sizeof(seq));
+	memcpy(stamp + 1, tmpl, sh->size);
+	/* (R1) pairs with (R2): payload before stamp. */
+	pinshm_store_release(stamp, *tail + 1);
+	++*tail;
+}
+
+/* Wait for message seq at *head and copy it into tmpl; -EBADMSG if not. */
+static inline int __bench_raw_ring_recv(struct bench_raw_ring *in,
+					const struct bench_raw_shape *sh,
+					void *tmpl, uint64_t seq,
+					uint64_t *head)
+{
+	uint64_t *stamp = bench_raw_stamp(in, sh, *head), got;
+
+	/* (R2) pairs with (R1): the payload is written. */
+	while (pinshm_load_acquire(stamp) != *head + 1)
+		pinshm_cpu_relax();
+	memcpy(&got, stamp + 1, sizeof(got));
+	if (got != seq)
+		return -EBADMSG;
+	memcpy(tmpl, stamp + 1, sh->size);
+	++*head;
+	/* (R3) pairs with (R4): payload read. */
+	pinshm_store_release(&in->head, *head);
+	return 0;
+}
+
+/*
+ * Round trips over two raw rings, out (ours to write) and in (theirs):
+ * every message goes to the next slot, a line the ring has not used since
+ * its last lap, as a ring's records do, where raw-pingpong rewrites the
+ * same two lines. On some machines (AMD Zen 4 here, docs/performance.md) a
+ * different line each time costs up to twice a bounced one: this is the
+ * floor for any ring that moves one line per message. The initiator (h
+ * not NULL) sends sequence numbers 0..warm+n-1 and times each reply into
+ * h after warm; the responder (h NULL) sends each request back. Returns 0
+ * or -EBADMSG (a reply out of sequence). Protocol: (R1)..(R4) above; the
+ * producer loads head only when its cached copy says full.
+ */
+static inline int bench_raw_ring_pp(struct bench_raw_ring *out,
+				    struct bench_raw_ring *in,
+				    const struct bench_raw_shape *sh,
+				    void *tmpl, uint64_t warm, uint64_t n,
+				    struct bench_hist *h)
+{
+	uint64_t tail = PINSHM_READ_ONCE(out->tail);	/* we are its writer */
+	uint64_t head = PINSHM_READ_ONCE(in->head);	/* we are its writer */
+	uint64_t head_cache, i, t0;
+	int ret = 0;
+
+	/* (R4) pairs with (R3). */
+	head_cache = pinshm_load_acquire(&out->head);
+	for (i = 0; i < warm + n && !ret; i++) {
+		if (!h) {	/* responder */
+			ret = __bench_raw_ring_recv(in, sh, tmpl, i, &head);
+			if (!ret)
+				__bench_raw_ring_send(out, sh, tmpl, i, &tail,
+						      &head_cache);
+			continue;
+		}
+		t0 = bench_now();
+		__bench_raw_ring_send(out, sh, tmpl, i, &tail, &head_cache);
+		ret = __bench_raw_ring_recv(in, sh, tmpl, i, &head);
+		if (i >= warm)
+			bench_hist_add(h, bench_now() - t0);
+	}
+	PINSHM_WRITE_ONCE(out->tail, tail);
+	return ret;
+}
+
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
