@@ -320,6 +320,7 @@ __pinshm_export int pinshm_mpsc_attach_producer(struct pinshm_region *r,
 	p.cap = cap;
 	p.mask = cap - 1;
 	p.max_record = max_record;
+	p.batch_max = (cap - __pinshm_mpsc_zero_lag(cap, max_record)) / 2;
 	if (id >= 0) {
 		ret = producer_try(&p, (unsigned int)id, meta_start);
 	} else {
@@ -432,6 +433,7 @@ __pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
 	c.cap = cap;
 	c.mask = cap - 1;
 	c.max_record = max_record;
+	c.zero_lag = __pinshm_mpsc_zero_lag(cap, max_record);
 	/*
 	 * A consumer that died between storing head and storing zeroed left
 	 * [zeroed, head) consumed but maybe not zeroed: zero it again. No
@@ -536,13 +538,15 @@ static int recover_one(struct pinshm_mpsc_consumer *c, bool *reaped)
 							     h)->len);
 	int ret;
 
+	if (h - c->zeroed >= c->cap)
+		return 0;	/* all peeked: the word is an old lap's */
 	if (v != 0 && !(v & PINSHM_MPSC_CLAIMED))
 		return 0;	/* committed or filler: peek's business */
 	/* (I2) pairs with (I1): a claim seen in the tail shows its intent. */
 	t = pinshm_load_acquire(&sh->tail);
 	if (v == 0 && (int64_t)(t - h) <= 0)
 		return 0;	/* empty */
-	if (t % PINSHM_REC_ALIGN || t - c->head > c->cap)
+	if (t % PINSHM_REC_ALIGN || t - c->zeroed > c->cap)
 		return __pinshm_mpsc_corrupt(c);
 	for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++) {
 		struct pinshm_mpsc_pslot *s = &sh->prod[i];
@@ -634,7 +638,7 @@ static int recover(struct pinshm_mpsc_consumer *c)
 			if ((len & (PINSHM_MPSC_CLAIMED | PINSHM_REC_COMMIT)) ||
 			    !(len & PINSHM_MPSC_PAD) || size == 0 ||
 			    off + size > c->cap ||
-			    c->rpos + size - c->head > c->cap)
+			    c->rpos + size - c->zeroed > c->cap)
 				break;
 			c->rpos += size;
 		}
@@ -682,6 +686,8 @@ static bool mpsc_ready(void *arg)
 	if (PINSHM_READ_ONCE(c->meta->generation) != c->generation)
 		return true;
 	for (i = 0; i < PINSHM_MPSC_WAIT_PADS; i++) {
+		if (pos - c->zeroed >= c->cap)
+			return true;	/* all peeked: peek says -EAGAIN */
 		off = pos & c->mask;
 		/* (B) pairs with (A): the load peek makes; in the sleeper's
 		 * re-check of (W2) it follows the membarrier. */
@@ -693,7 +699,7 @@ static bool mpsc_ready(void *arg)
 			return true;
 		size = (uint64_t)(len & PINSHM_MPSC_PUNITS) << 3;
 		if (size == 0 || off + size > c->cap ||
-		    pos + size - c->head > c->cap)
+		    pos + size - c->zeroed > c->cap)
 			return true;	/* corrupt: peek reports it */
 		pos += size;
 	}

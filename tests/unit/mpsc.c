@@ -310,7 +310,8 @@ Test(mpsc, claim_on_a_full_ring_gives_EAGAIN_and_counts_one_full_event)
 	cr_assert_eq(stats().full_events, 2, "once per refused message");
 	cr_assert_eq(hdr(g_r)->prod[0].full_events, 1);
 	cr_assert_eq(hdr(g_r)->prod[1].full_events, 1);
-	/* Peeked but unreleased space is still taken. */
+	/* Peeked but unreleased space is still taken; released space comes
+	 * back once the consumer's zeroing lag (256 bytes here) is reached. */
 	{
 		struct pinshm_msg m;
 
@@ -318,12 +319,16 @@ Test(mpsc, claim_on_a_full_ring_gives_EAGAIN_and_counts_one_full_event)
 		T_ERR(pinshm_mpsc_claim(&q, 0, &d), -EAGAIN);
 		cr_assert_eq(stats().full_events, 2);
 		pinshm_mpsc_release(&c);
+		T_ERR(pinshm_mpsc_claim(&q, 0, &d), -EAGAIN);
+		for (i = 1; i < 4; i++)
+			expect_seq(&c, (uint64_t)i, 56);
 	}
-	T_OK(send_seq(&q, n, 56));
+	for (i = 0; i < 4; i++)
+		T_OK(send_seq(&q, n + (uint64_t)i, 56));
 	/* p is still retrying the message refused before: no new event. */
 	T_ERR(pinshm_mpsc_claim(&p, 56, &d), -EAGAIN);
 	cr_assert_eq(stats().full_events, 2);
-	for (i = 1; i <= (int)n; i++)
+	for (i = 4; i < (int)n + 4; i++)
 		expect_seq(&c, (uint64_t)i, 56);
 	expect_empty(&c);
 	T_OK(send_seq(&p, 100, 56));
@@ -377,21 +382,102 @@ Test(mpsc, a_record_larger_than_max_record_gives_EMSGSIZE)
 	cr_assert_eq(stats().full_events, 0);
 }
 
-Test(mpsc, a_batch_larger_than_half_the_ring_gives_EMSGSIZE)
+Test(mpsc, a_batch_above_batch_max_gives_EMSGSIZE)
 {
 	struct pinshm_mpsc_producer p;
 	uint32_t lens[8];
 	void *outs[8];
 	int i;
 
+	/* 1 KiB, max_record 248: the consumer zeroes every 256 bytes, so a
+	 * claim may take (1024 - 256) / 2 = 384 bytes. */
 	mk_ring(1024, 0);
 	for (i = 0; i < 8; i++)
 		lens[i] = 56;
 	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	cr_assert_eq(pinshm_mpsc_batch_max(&p), 384);
+	T_OK(pinshm_mpsc_claim_batch(&p, 6, lens, outs));	/* 384 */
+	T_OK(pinshm_mpsc_abort(&p));
+	lens[5] = 57;
+	T_ERR(pinshm_mpsc_claim_batch(&p, 6, lens, outs), -EMSGSIZE);
+	T_OK(pinshm_mpsc_detach_producer(&p));
+
+	/* The largest max_record leaves no room for a lag: half the ring. */
+	T_OK(pinshm_mpsc_create(g_r, "q2", 1024, 512 - 8));
+	T_OK(pinshm_mpsc_attach_producer(g_r, "q2", 0, &p));
+	cr_assert_eq(pinshm_mpsc_batch_max(&p), 512);
+	lens[5] = 56;
 	T_OK(pinshm_mpsc_claim_batch(&p, 8, lens, outs));	/* 512 */
 	T_OK(pinshm_mpsc_abort(&p));
 	lens[7] = 57;
 	T_ERR(pinshm_mpsc_claim_batch(&p, 8, lens, outs), -EMSGSIZE);
+}
+
+/*
+ * The zeroing lag never starves a producer: once the consumer has caught
+ * up, a claim of pinshm_mpsc_batch_max() bytes fits wherever the tail is
+ * (the filler at the wrap included), for every ring shape.
+ */
+Test(mpsc, a_claim_of_batch_max_fits_whenever_the_consumer_has_caught_up)
+{
+	static const uint64_t caps[] = { 1024, 4096, 16384 };
+	unsigned int k, step;
+
+	g_r = t_create("mpscz", 1 << 20, &g_name);
+
+	for (k = 0; k < 3; k++) {
+		uint64_t cap = caps[k], maxes[3] = { 0, cap / 2 - 8, 100 };
+		unsigned int v;
+
+		for (v = 0; v < 3; v++) {
+			struct pinshm_mpsc_producer p;
+			struct pinshm_mpsc_consumer c;
+			struct pinshm_msg m[64];
+			char name[16];
+			uint32_t lens[64], types[64] = { 0 };
+			void *outs[64];
+			uint64_t bmax;
+			unsigned int n, i;
+			int got;
+
+			snprintf(name, sizeof(name), "z%u%u", k, v);
+			T_OK(pinshm_mpsc_create(g_r, name, cap, maxes[v]));
+			T_OK(pinshm_mpsc_attach_producer(g_r, name, 0, &p));
+			T_OK(pinshm_mpsc_attach_consumer(g_r, name, &c));
+			bmax = pinshm_mpsc_batch_max(&p);
+			/* n records filling bmax: 8-byte headers, payloads of
+			 * up to max_record, the last one taking the rest. */
+			for (step = 0; step < 3 * cap / 8; step++) {
+				uint64_t left = bmax, mr = p.max_record;
+
+				for (n = 0; left >= 8 && n < 64; n++) {
+					uint64_t l = left - 8 > mr ? mr : left - 8;
+
+					if (n < 63 && l > 40 + step % 50)
+						l = 40 + step % 50;
+					l &= ~7ULL;
+					lens[n] = (uint32_t)l;
+					left -= 8 + l;
+				}
+				T_OK(pinshm_mpsc_claim_batch(&p, n, lens, outs));
+				pinshm_mpsc_commit_batch(&p, lens, types);
+				for (i = 0; i < n; i += (unsigned int)got) {
+					got = pinshm_mpsc_peek_batch(&c, m, 64);
+					cr_assert_gt(got, 0);
+				}
+				pinshm_mpsc_release(&c);
+				/* Small records, each released alone, move the
+				 * wrap point along and leave up to a lag of
+				 * released bytes not zeroed yet. */
+				for (i = 0; i < step % 37; i++) {
+					T_OK(send_seq(&p, i, i % 3 * 8));
+					expect_seq(&c, i, i % 3 * 8);
+				}
+			}
+			T_OK(pinshm_mpsc_detach_producer(&p));
+			T_OK(pinshm_mpsc_detach_consumer(&c));
+		}
+	}
 }
 
 Test(mpsc, batches_are_delivered_whole_across_the_wrap_and_peek_batch_boundaries)
@@ -487,14 +573,61 @@ Test(mpsc, the_consumer_zeroes_what_it_releases)
 	buf = (uint8_t *)sh + PINSHM_MPSC_HDR_SIZE;
 	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
 	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	T_OK(send_seq(&p, 1, 100));
-	T_OK(send_seq(&p, 2, 100));
+	/* 1 KiB ring: it zeroes once 256 released bytes are pending. */
+	for (i = 1; i <= 4; i++)
+		T_OK(send_seq(&p, i, 100));
 	expect_seq(&c, 1, 100);
-	for (i = 0; i < 112; i++)
+	expect_seq(&c, 2, 100);
+	cr_assert_eq(sh->head, 224);
+	cr_assert_eq(sh->zeroed, 0, "2 x 112 bytes: not yet");
+	cr_assert_neq(buf[0], 0);
+	expect_seq(&c, 3, 100);
+	cr_assert_eq(sh->head, 336);
+	cr_assert_eq(sh->zeroed, 336);
+	for (i = 0; i < 336; i++)
 		cr_assert_eq(buf[i], 0, "byte %u not zeroed", i);
-	cr_assert_neq(buf[112], 0);
-	cr_assert_eq(sh->zeroed, 112);
-	cr_assert_eq(sh->head, 112);
+	cr_assert_neq(buf[336], 0);
+}
+
+/*
+ * Released bytes below the zeroing lag still hold old records: a ring
+ * filled up to zeroed + capacity must end there for the consumer too, or
+ * it would deliver a record of the last lap again.
+ */
+Test(mpsc, a_ring_filled_up_to_the_unzeroed_bytes_delivers_nothing_twice)
+{
+	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc_shared *sh;
+	struct pinshm_msg m;
+	uint64_t n = 2, i;
+
+	mk_ring(1024, 0);
+	sh = hdr(g_r);
+	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(send_seq(&p, 0, 56));
+	T_OK(send_seq(&p, 1, 56));
+	expect_seq(&c, 0, 56);
+	expect_seq(&c, 1, 56);
+	cr_assert_eq(sh->head, 128);
+	cr_assert_eq(sh->zeroed, 0, "128 bytes released: below the lag");
+	while (send_seq(&p, n, 56) == 0)
+		n++;
+	cr_assert_eq(sh->tail, 1024, "up to zeroed + capacity");
+	for (i = 2; i < n; i++) {
+		T_OK(pinshm_mpsc_peek(&c, &m));
+		check_msg(&m, i, 56);
+	}
+	T_ERR(pinshm_mpsc_peek(&c, &m), -EAGAIN);
+	cr_assert_eq(pinshm_mpsc_wait(&c, 0), 0, "peek has its answer");
+	cr_assert_eq(pinshm_mpsc_recover(&c), 0);
+	pinshm_mpsc_release(&c);
+	cr_assert_eq(sh->zeroed, 1024);
+	expect_empty(&c);
+	T_OK(send_seq(&p, n, 56));
+	expect_seq(&c, n, 56);
+	cr_assert_eq(stats().corrupt, 0);
 }
 
 Test(mpsc, the_producer_table_holds_64_and_ids_are_checked)

@@ -26,8 +26,12 @@
  * Space. The consumer zeroes what it has consumed and then publishes the
  * index "zeroed"; producers claim only below zeroed + capacity. So every
  * byte a producer may claim is zero until a producer writes it, and bytes
- * of an earlier lap can never be taken for a header. One message moves one
- * cache line: the consumer polls the len word of the record at its own
+ * of an earlier lap can never be taken for a header. It zeroes in batches,
+ * once zero_lag bytes are released (PINSHM_MPSC_ZERO_BATCH at most), and
+ * a claim is at most (capacity - zero_lag) / 2 bytes, so any claim fits
+ * once the consumer has caught up (__pinshm_mpsc_zero_lag()); the consumer
+ * never reads at or past zeroed + capacity, where an old record may still
+ * lie. One message moves one cache line: the consumer polls the len word of the record at its own
  * position and never reads the tail on the fast path; a producer reads
  * zeroed only when its cached copy says the ring is full.
  *
@@ -58,8 +62,9 @@
  *        record's tail), then store-release len = COMMIT|len
  *     pairs with
  *   (B)  consumer: load-acquire len, then read type and payload.
- *   (C)  consumer, on release: store-release head; release fence; zero the
- *        consumed bytes with relaxed stores; store-release zeroed (Z1)
+ *   (C)  consumer, on release: store-release head; once zero_lag bytes
+ *        are released, release fence, zero them with relaxed stores,
+ *        store-release zeroed (Z1)
  *     pairs with
  *   (Z2) producer: load-acquire zeroed, then CAS the tail and write below
  *        zeroed + capacity; and with
@@ -130,6 +135,15 @@ struct pinshm_region;
 #define PINSHM_MPSC_CUNITS	0x01ffffffu	/* size/8 of a claimed record */
 #define PINSHM_MPSC_PAD		0x20000000u
 #define PINSHM_MPSC_PUNITS	0x1fffffffu	/* size/8 of a pad */
+
+/*
+ * Released bytes the consumer lets pile up before it zeroes them in one go
+ * (less on small rings, see __pinshm_mpsc_zero_lag()), as the SPSC consumer
+ * does: zeroing each released line at once pulls it back into the
+ * consumer's cache just before a producer writes it again
+ * (docs/performance.md has what each placement measured).
+ */
+#define PINSHM_MPSC_ZERO_BATCH	4096
 
 /* Misses of the consumer before it looks for dead producers anyway. */
 #define PINSHM_MPSC_RECOVER_POLLS	(1u << 16)
@@ -224,6 +238,7 @@ struct pinshm_mpsc_producer {
 	uint64_t cap;
 	uint64_t mask;
 	uint64_t max_record;
+	uint64_t batch_max;	/* bytes one claim may take, filler aside */
 	unsigned int id;
 	bool blocked;		/* the last claim was refused */
 	unsigned int nclaim;	/* records claimed, not yet committed */
@@ -248,6 +263,7 @@ struct pinshm_mpsc_consumer {
 	uint64_t head;		/* released position */
 	uint64_t rpos;		/* head plus everything peeked */
 	uint64_t zeroed;
+	uint64_t zero_lag;	/* zero once this much is released */
 	uint64_t generation;	/* metadata generation at the last check */
 	uint32_t misses;	/* empty polls since the last check */
 	uint32_t peeked_msgs;
@@ -255,6 +271,24 @@ struct pinshm_mpsc_consumer {
 	uint64_t msgs_out;
 	uint64_t bytes_out;
 };
+
+/*
+ * The consumer's zeroing lag on a ring: it zeroes what it released once
+ * lag bytes are pending, so up to lag - 8 released bytes are not free yet.
+ * A claim of b bytes takes at most 2b - 8 with the filler before it, so a
+ * claim of up to (capacity - lag) / 2 bytes always fits once the consumer
+ * has caught up: that is the largest claim, and a record of max_record
+ * (<= capacity/2 - 8) must stay below it, hence the second bound.
+ */
+static inline uint64_t __pinshm_mpsc_zero_lag(uint64_t cap,
+					      uint64_t max_record)
+{
+	uint64_t lag = cap / 4 < PINSHM_MPSC_ZERO_BATCH ?
+		       cap / 4 : PINSHM_MPSC_ZERO_BATCH;
+	uint64_t room = cap - 2 * __pinshm_rec_size((uint32_t)max_record);
+
+	return lag < room ? lag : room;
+}
 
 static inline struct pinshm_rec *__pinshm_mpsc_rec(uint8_t *buf,
 						   uint64_t mask, uint64_t pos)
@@ -312,6 +346,18 @@ int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c);
  */
 int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
 
+/*
+ * The most bytes one claim_batch may take (records with their headers):
+ * half the ring less half the consumer's zeroing lag (at most 2 KiB), and
+ * never less than one record of max_record. Any claim up to it fits once
+ * the consumer has caught up.
+ */
+static inline uint64_t
+pinshm_mpsc_batch_max(const struct pinshm_mpsc_producer *p)
+{
+	return p->batch_max;
+}
+
 /* Slow paths, src/mpsc.c. */
 int __pinshm_mpsc_corrupt(struct pinshm_mpsc_consumer *c);
 int __pinshm_mpsc_stuck(struct pinshm_mpsc_consumer *c);
@@ -322,8 +368,9 @@ int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc_producer *p, uint64_t tail,
  * Claim n consecutive records of lens[i] payload bytes with one CAS and
  * point outs[i] at their payloads. Returns 0, -EAGAIN when the ring is full
  * (counted once per refused message in full_events), -EMSGSIZE when a len
- * is above max_record or the batch is above half the ring, -EINVAL (n is 0
- * or above PINSHM_MPSC_BATCH_MAX, or a claim is outstanding), -EBADMSG.
+ * is above max_record or the records' bytes (8-byte header each, payload
+ * rounded up to 8) are above pinshm_mpsc_batch_max(), -EINVAL (n is 0 or
+ * above PINSHM_MPSC_BATCH_MAX, or a claim is outstanding), -EBADMSG.
  */
 static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc_producer *p,
 					  unsigned int n, const uint32_t *lens,
@@ -341,7 +388,7 @@ static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc_producer *p,
 		p->csize[i] = (uint32_t)__pinshm_rec_size(lens[i]);
 		need += p->csize[i];
 	}
-	if (need > p->cap / 2)
+	if (need > p->batch_max)
 		return -EMSGSIZE;
 	tail = PINSHM_READ_ONCE(sh->tail);
 	for (;;) {
@@ -517,11 +564,14 @@ static inline void pinshm_mpsc_release(struct pinshm_mpsc_consumer *c)
 	c->peeked_bytes = 0;
 	/* (C): our reads are done; head before the zeroes (C'). */
 	pinshm_store_release(&sh->head, c->head);
-	pinshm_smp_wmb();	/* (C') pairs with the restart's fence */
-	__pinshm_mpsc_zero(c->buf, c->mask, c->zeroed, c->head);
-	c->zeroed = c->head;
-	/* (Z1) pairs with (Z2): the zeroes before the space is handed out. */
-	pinshm_store_release(&sh->zeroed, c->zeroed);
+	if (c->head - c->zeroed >= c->zero_lag) {
+		pinshm_smp_wmb();	/* (C') pairs with the restart's fence */
+		__pinshm_mpsc_zero(c->buf, c->mask, c->zeroed, c->head);
+		c->zeroed = c->head;
+		/* (Z1) pairs with (Z2): the zeroes before the space is
+		 * handed out. */
+		pinshm_store_release(&sh->zeroed, c->zeroed);
+	}
 	PINSHM_WRITE_ONCE(sh->msgs_out, c->msgs_out);
 	PINSHM_WRITE_ONCE(sh->bytes_out, c->bytes_out);
 }
@@ -548,9 +598,10 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 		struct pinshm_rec *rec = (struct pinshm_rec *)(c->buf + off);
 		uint32_t len;
 
-		/* A whole ring peeked and not released: nothing else can be
-		 * there until we release (the next word is our own first). */
-		if (c->rpos - c->head >= c->cap)
+		/* Peeked up to zeroed + capacity: the word there is one we
+		 * released (not zeroed yet) or peeked ourselves, and nothing
+		 * new can be there until we release. */
+		if (c->rpos - c->zeroed >= c->cap)
 			return -EAGAIN;
 		/* (B) pairs with (A): payload complete once COMMIT is seen. */
 		len = pinshm_load_acquire(&rec->len);
@@ -574,7 +625,7 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 			len &= PINSHM_REC_LEN_MASK;
 			size = __pinshm_rec_size(len);
 			if (len > c->max_record || off + size > c->cap ||
-			    c->rpos + size - c->head > c->cap)
+			    c->rpos + size - c->zeroed > c->cap)
 				return __pinshm_mpsc_bad(c);
 			c->misses = 0;
 			m->data = rec + 1;
@@ -591,7 +642,7 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 		 * within a lap of head, so this loop is bounded. */
 		size = (uint64_t)(len & PINSHM_MPSC_PUNITS) << 3;
 		if (size == 0 || off + size > c->cap ||
-		    c->rpos + size - c->head > c->cap)
+		    c->rpos + size - c->zeroed > c->cap)
 			return __pinshm_mpsc_bad(c);
 		c->rpos += size;
 	}
