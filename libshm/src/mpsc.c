@@ -435,9 +435,9 @@ __pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
 	c.max_record = max_record;
 	c.zero_lag = __pinshm_mpsc_zero_lag(cap, max_record);
 	/*
-	 * A consumer that died between storing head and storing zeroed left
-	 * [zeroed, head) consumed but maybe not zeroed: zero it again. No
-	 * producer writes there (zeroed was never moved), so this is
+	 * The last consumer left [zeroed, head) released but not zeroed yet
+	 * (its zeroing lag), or half zeroed if it died while zeroing: zero it
+	 * now. No producer writes there (zeroed was never moved), so this is
 	 * idempotent.
 	 */
 	__pinshm_mpsc_zero(c.buf, c.mask, zeroed, head);

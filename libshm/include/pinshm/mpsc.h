@@ -31,9 +31,10 @@
  * a claim is at most (capacity - zero_lag) / 2 bytes, so any claim fits
  * once the consumer has caught up (__pinshm_mpsc_zero_lag()); the consumer
  * never reads at or past zeroed + capacity, where an old record may still
- * lie. One message moves one cache line: the consumer polls the len word of the record at its own
- * position and never reads the tail on the fast path; a producer reads
- * zeroed only when its cached copy says the ring is full.
+ * lie. One message moves one cache line: the consumer polls the len word
+ * of the record at its own position and never reads the tail on the fast
+ * path; a producer reads zeroed only when its cached copy says the ring is
+ * full.
  *
  * Shared fields and their writers:
  *   sh->tail ................ ALL producers, by CAS only (the one field
@@ -639,7 +640,7 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 		if (!(len & PINSHM_MPSC_PAD))
 			return __pinshm_mpsc_bad(c);
 		/* Filler: skip it. Each step moves >= 8 bytes and rpos stays
-		 * within a lap of head, so this loop is bounded. */
+		 * within a lap of zeroed, so this loop is bounded. */
 		size = (uint64_t)(len & PINSHM_MPSC_PUNITS) << 3;
 		if (size == 0 || off + size > c->cap ||
 		    c->rpos + size - c->zeroed > c->cap)
