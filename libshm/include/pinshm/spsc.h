@@ -227,6 +227,18 @@ static inline void pinshm_spsc_stage(struct pinshm_spsc *r, uint32_t len,
 	r->staged_bytes += len;
 }
 
+/* After (A): the restart point and counters, then a wake if needed. */
+static inline void __pinshm_spsc_published(struct pinshm_spsc *r)
+{
+	/* (E): last before tail; see the top comment. */
+	PINSHM_WRITE_ONCE(r->sh->last, r->last_pos);
+	pinshm_store_release(&r->sh->tail, r->tail);
+	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
+	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
+	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
+	pinshm_waitq_kick(&r->sh->waitq);
+}
+
 /* Make every staged record visible to the consumer at once. */
 static inline void pinshm_spsc_publish(struct pinshm_spsc *r)
 {
@@ -240,13 +252,7 @@ static inline void pinshm_spsc_publish(struct pinshm_spsc *r)
 	r->bytes_in += r->staged_bytes;
 	r->staged_msgs = 0;
 	r->staged_bytes = 0;
-	/* (E): last before tail; see the top comment. */
-	PINSHM_WRITE_ONCE(r->sh->last, r->last_pos);
-	pinshm_store_release(&r->sh->tail, r->tail);
-	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
-	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
-	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
-	pinshm_waitq_kick(&r->sh->waitq);
+	__pinshm_spsc_published(r);
 }
 
 /*
@@ -272,13 +278,7 @@ static inline void pinshm_spsc_commit(struct pinshm_spsc *r, uint32_t len,
 	r->tail += __pinshm_rec_size(len);
 	r->msgs_in++;
 	r->bytes_in += len;
-	/* (E): last before tail; see the top comment. */
-	PINSHM_WRITE_ONCE(r->sh->last, r->last_pos);
-	pinshm_store_release(&r->sh->tail, r->tail);
-	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
-	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
-	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
-	pinshm_waitq_kick(&r->sh->waitq);
+	__pinshm_spsc_published(r);
 }
 
 /*
