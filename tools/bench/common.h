@@ -1032,10 +1032,11 @@ static inline int __bench_raw_ring_recv(struct bench_raw_ring *in,
  * not NULL) sends sequence numbers 0..warm+n-1 and times each reply into
  * h after warm; the responder (h NULL) sends each request back. Returns 0
  * or -EBADMSG (a reply out of sequence). Protocol: (R1)..(R4) above; the
- * producer loads head only when its cached copy says full (which is why
- * this does not call bench_raw_produce() and bench_raw_take() once per
- * message: they load and store the indexes on every call, one more line
- * each way per round trip).
+ * producer loads head only when its cached copy says full. Not built on
+ * bench_raw_produce(), which loads the consumer's head on every call (one
+ * more line per message when called per message), nor on bench_raw_take(),
+ * which does not copy the payload: the responder echoes it, as the ring's
+ * responder in `pinshm bench` does.
  */
 static inline int bench_raw_ring_pp(struct bench_raw_ring *out,
 				    struct bench_raw_ring *in,
