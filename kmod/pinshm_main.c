@@ -18,6 +18,8 @@
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
+#include <linux/hrtimer.h>
 #include <linux/kobject.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -28,6 +30,7 @@
 #include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
+#include <linux/wait.h>
 
 #include "pinshm_priv.h"
 
@@ -324,6 +327,83 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 	return pinshm_info_out(r, &k, uarg, usize);
 }
 
+/*
+ * WAIT/WAKE: a futex on a word of the data, for the pages a shared futex
+ * cannot key on (uapi header). Sleepers of a word share a queue with the
+ * other words of the same hash; every sleeper re-reads its own word.
+ *   (K1) waker: user store to the word, then WAKE: wake_up_all() takes
+ *        the queue lock
+ *     pairs with
+ *   (K2) sleeper: prepare_to_wait() under that lock (and its barrier of
+ *        set_current_state()), then read the word: a WAKE before the
+ *        sleeper queued itself came after the store, which the read sees.
+ */
+static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off)
+{
+	return &r->wordq[hash_64(off >> 7, ilog2(PINSHM_WORDQ))];
+}
+
+/* The word at off, or NULL: off must be 4-aligned and inside the data. */
+static u32 *pinshm_word(struct pinshm_region *r, u64 off)
+{
+	u64 bytes = (u64)r->nr_pages << PAGE_SHIFT;
+
+	if (off % sizeof(u32) || off >= bytes)
+		return NULL;
+	/* Contiguous lowmem pages (pinshm_region_alloc()): one range. */
+	return (u32 *)((char *)page_address(r->pages) + off);
+}
+
+static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
+{
+	struct pinshm_wait k;
+	u32 usize, *word;
+	long ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	word = pinshm_word(r, k.offset);
+	if (k.flags || k.__reserved || !word)
+		return -EINVAL;
+	if (READ_ONCE(*word) != k.val)
+		return -EAGAIN;
+	if (k.timeout_ns == 0)
+		return -ETIMEDOUT;
+	/* (K2) pairs with (K1). */
+	if (k.timeout_ns < 0)
+		ret = wait_event_interruptible(*pinshm_word_queue(r, k.offset),
+					       READ_ONCE(*word) != k.val);
+	else
+		ret = wait_event_interruptible_hrtimeout(
+			*pinshm_word_queue(r, k.offset),
+			READ_ONCE(*word) != k.val, ns_to_ktime(k.timeout_ns));
+	if (ret == -ETIME)
+		return -ETIMEDOUT;
+	if (ret == -ERESTARTSYS)
+		return -EINTR;	/* the timeout is relative: no restart */
+	return ret;
+}
+
+static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
+			    void __user *uarg)
+{
+	struct pinshm_wake k;
+	u32 usize;
+	int ret;
+
+	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
+	if (ret)
+		return ret;
+	if (k.flags || !pinshm_word(r, k.offset))
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	/* (K1) pairs with (K2). */
+	wake_up_interruptible_all(pinshm_word_queue(r, k.offset));
+	return 0;
+}
+
 /* Type, number and direction; the size bits may differ (see top). */
 #define PINSHM_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
 
@@ -338,6 +418,10 @@ static long pinshm_region_ioctl(struct file *file, unsigned int cmd,
 		return pinshm_ioc_detach(pf->region, uarg);
 	case PINSHM_IOC_BASE(PINSHM_IOC_INFO):
 		return pinshm_ioc_region_info(pf->region, uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_WAIT):
+		return pinshm_ioc_wait(pf->region, uarg);
+	case PINSHM_IOC_BASE(PINSHM_IOC_WAKE):
+		return pinshm_ioc_wake(file, pf->region, uarg);
 	}
 	return -ENOTTY;
 }

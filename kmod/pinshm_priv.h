@@ -35,6 +35,7 @@
 #include <linux/pinshm.h>
 
 #define PINSHM_HUGE_SIZE	SZ_2M
+#define PINSHM_WORDQ		8	/* WAIT/WAKE queues per region */
 
 struct kobject;
 struct mm_struct;
@@ -83,6 +84,8 @@ struct pinshm_region {
 	struct pinshm_slot slots[PINSHM_MAX_ATTACH];
 
 	wait_queue_head_t waitq;	/* pollers of the generation */
+	/* WAIT/WAKE sleepers, by the 128-byte block of their word. */
+	wait_queue_head_t wordq[PINSHM_WORDQ];
 };
 
 /* One region fd. */

@@ -124,6 +124,7 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 					umode_t mode)
 {
 	struct pinshm_region *r;
+	int i;
 
 	if (!try_module_get(THIS_MODULE))
 		return ERR_PTR(-ENODEV);
@@ -144,6 +145,8 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 	r->created_ns = ktime_get_real_ns();
 	mutex_init(&r->lock);
 	init_waitqueue_head(&r->waitq);
+	for (i = 0; i < PINSHM_WORDQ; i++)
+		init_waitqueue_head(&r->wordq[i]);
 	return r;
 }
 

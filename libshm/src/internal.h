@@ -43,6 +43,10 @@ struct pinshm_backend_ops {
 extern const struct pinshm_backend_ops __pinshm_shm_ops;
 extern const struct pinshm_backend_ops __pinshm_kmod_ops;
 
+/* wait.c: data mappings of pinshm.ko regions, for WAIT/WAKE */
+void __pinshm_wait_kmod_add(void *base, size_t len, int fd);
+void __pinshm_wait_kmod_del(void *base);
+
 /* util.c */
 uint64_t __pinshm_now_ns(void);
 int __pinshm_pid_start_time(pid_t pid, uint64_t *start_ns, char *state);

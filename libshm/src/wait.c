@@ -35,6 +35,14 @@
  * -EFAULT: pinshm_waitq_wait() then says -EOPNOTSUPP and the caller spins
  * (tests/kernel/15_futex_wait checks which one the running kernel does).
  *
+ * So on pinshm.ko regions the futex is the module's instead: WAIT and WAKE
+ * ioctls on the region fd, with the same word and the same protocol (the
+ * uapi header; the kernel orders WAKE and a sleeper's re-read under its
+ * wait-queue lock, as the futex code does under the hash-bucket lock).
+ * The region fds and mapped ranges of this process are kept in kmod_maps[]
+ * for that (added and removed by kmod.c); an address in none of them uses
+ * a futex. A module without WAIT (ENOTTY) gives -EOPNOTSUPP as before.
+ *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but every publish then takes the slow path (a syscall) until
  * someone resets the counter (a consumer taking over a dead one's role;
@@ -44,12 +52,96 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+/* Data mappings of pinshm.ko regions in this process, for WAIT/WAKE. */
+#define KMOD_MAPS	64
+
+static struct kmod_map {
+	uintptr_t base;		/* 0: free */
+	uintptr_t len;
+	int fd;
+} kmod_maps[KMOD_MAPS];
+static pthread_mutex_t kmod_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Remember a region's data mapping. A full table (64 regions mapped at
+ * once) only means that waits in that region say -EOPNOTSUPP (spin).
+ * Entries left by fork() (module mappings are not inherited) are replaced
+ * when a new mapping overlaps them.
+ */
+void __pinshm_wait_kmod_add(void *base, size_t len, int fd)
+{
+	uintptr_t b = (uintptr_t)base;
+	int i, free_i = -1;
+
+	pthread_mutex_lock(&kmod_maps_lock);
+	for (i = 0; i < KMOD_MAPS; i++) {
+		struct kmod_map *m = &kmod_maps[i];
+
+		if (m->base && m->base < b + len && b < m->base + m->len)
+			m->base = 0;	/* stale: that range is ours now */
+		if (!m->base && free_i < 0)
+			free_i = i;
+	}
+	if (free_i >= 0) {
+		kmod_maps[free_i].base = b;
+		kmod_maps[free_i].len = len;
+		kmod_maps[free_i].fd = fd;
+	}
+	pthread_mutex_unlock(&kmod_maps_lock);
+}
+
+void __pinshm_wait_kmod_del(void *base)
+{
+	int i;
+
+	pthread_mutex_lock(&kmod_maps_lock);
+	for (i = 0; i < KMOD_MAPS; i++)
+		if (kmod_maps[i].base == (uintptr_t)base)
+			kmod_maps[i].base = 0;
+	pthread_mutex_unlock(&kmod_maps_lock);
+}
+
+/* The region fd and offset of a word in a module region, else -1. */
+static int kmod_word(const void *addr, uint64_t *off)
+{
+	uintptr_t a = (uintptr_t)addr;
+	int i, fd = -1;
+
+	pthread_mutex_lock(&kmod_maps_lock);
+	for (i = 0; i < KMOD_MAPS; i++) {
+		const struct kmod_map *m = &kmod_maps[i];
+
+		if (m->base && a >= m->base && a - m->base < m->len) {
+			fd = m->fd;
+			*off = a - m->base;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&kmod_maps_lock);
+	return fd;
+}
+
+/* PINSHM_IOC_WAIT; like sys_futex(): -1 and errno on failure. */
+static int kmod_wait(int fd, uint64_t off, uint32_t val, int64_t timeout_ns)
+{
+	struct pinshm_wait w = {
+		.size = sizeof(w),
+		.offset = off,
+		.val = val,
+		.timeout_ns = timeout_ns,
+	};
+
+	return ioctl(fd, PINSHM_IOC_WAIT, &w);
+}
 
 /* membarrier support of the kernel: 0 unknown, 1 yes, -errno no. */
 static _Atomic int membarrier_ok;
@@ -97,11 +189,22 @@ __pinshm_export int pinshm_wait_register(void)
 
 __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
 {
+	uint64_t off;
 	long ret;
+	int fd;
 
 	/* (W1) the seq bump after the load of waiters that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
+	fd = kmod_word(&wq->seq, &off);
+	if (fd >= 0) {
+		struct pinshm_wake k = { .size = sizeof(k), .offset = off };
+
+		/* (K1) of the module: our seq bump before its wake. */
+		if (ioctl(fd, PINSHM_IOC_WAKE, &k) < 0 && errno != ENOTTY)
+			return -errno;
+		return 0;
+	}
 	ret = sys_futex(&wq->seq, FUTEX_WAKE, INT_MAX, NULL, 0);
 	/* EFAULT: memory the kernel cannot key a futex on (see the top);
 	 * its sleepers never slept. */
@@ -121,13 +224,21 @@ static void deadline_of(int64_t timeout_ns, struct timespec *ts)
 	}
 }
 
-static bool deadline_passed(const struct timespec *d)
+/* Nanoseconds from now to the deadline d, 0 once it passed. */
+static int64_t deadline_left(const struct timespec *d)
 {
 	struct timespec now;
+	int64_t left;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	return now.tv_sec > d->tv_sec ||
-	       (now.tv_sec == d->tv_sec && now.tv_nsec >= d->tv_nsec);
+	left = (int64_t)(d->tv_sec - now.tv_sec) * 1000000000LL +
+	       (d->tv_nsec - now.tv_nsec);
+	return left > 0 ? left : 0;
+}
+
+static bool deadline_passed(const struct timespec *d)
+{
+	return deadline_left(d) == 0;
 }
 
 __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
@@ -136,9 +247,10 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 {
 	_Atomic uint32_t *waiters;
 	struct timespec deadline;
+	uint64_t koff = 0;
 	uint32_t seq;
 	long ret;
-	int err;
+	int err, kfd;
 
 	if (!wq || !ready)
 		return -EINVAL;
@@ -151,13 +263,21 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 	if (err)
 		return err;
 	/*
-	 * Can the kernel key a shared futex on this page? FUTEX_WAKE of no
-	 * one looks the key up and stops: no IPI, no waiter counted. Pages of
-	 * pinshm.ko on Linux 6.1 give EFAULT: the caller must spin, and its
-	 * membarrier would only disturb the producer's CPU.
+	 * Can the kernel sleep on this word? A module region: a WAIT that
+	 * only looks (ENOTTY: a module without it). Else a FUTEX_WAKE of no
+	 * one looks the futex key up and stops: no IPI, no waiter counted;
+	 * EFAULT says the kernel cannot key a futex on this page. Either
+	 * way the caller must spin, and our membarrier would only disturb
+	 * the producer's CPU.
 	 */
-	if (sys_futex(&wq->seq, FUTEX_WAKE, 0, NULL, 0) < 0)
+	kfd = kmod_word(&wq->seq, &koff);
+	if (kfd >= 0) {
+		if (kmod_wait(kfd, koff, PINSHM_READ_ONCE(wq->seq), 0) < 0 &&
+		    errno != ETIMEDOUT && errno != EAGAIN)
+			return errno == ENOTTY ? -EOPNOTSUPP : -errno;
+	} else if (sys_futex(&wq->seq, FUTEX_WAKE, 0, NULL, 0) < 0) {
 		return errno == EFAULT || errno == ENOSYS ? -EOPNOTSUPP : -errno;
+	}
 	if (timeout_ns > 0)
 		deadline_of(timeout_ns, &deadline);
 
@@ -181,10 +301,19 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 						  memory_order_relaxed);
 			return 0;
 		}
-		/* Absolute CLOCK_MONOTONIC deadline: retries do not drift. */
-		ret = sys_futex(&wq->seq, FUTEX_WAIT_BITSET, seq,
-				timeout_ns > 0 ? &deadline : NULL,
-				FUTEX_BITSET_MATCH_ANY);
+		/* Absolute CLOCK_MONOTONIC deadline: retries do not drift
+		 * (the module's WAIT takes what is left of it). */
+		if (kfd >= 0) {
+			int64_t left = timeout_ns > 0 ?
+				       deadline_left(&deadline) : -1;
+
+			ret = left ? kmod_wait(kfd, koff, seq, left) :
+				     (errno = ETIMEDOUT, -1);
+		} else {
+			ret = sys_futex(&wq->seq, FUTEX_WAIT_BITSET, seq,
+					timeout_ns > 0 ? &deadline : NULL,
+					FUTEX_BITSET_MATCH_ANY);
+		}
 		err = ret < 0 ? errno : 0;
 		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
 

@@ -523,8 +523,8 @@ extern "C" {
  * -ETIMEDOUT, -EINTR, -EINVAL; -EACCES for a reader on a read-only mapping
  * (PINSHM_RDONLY, PINSHM_OBSERVE): a sleeper must count itself in the
  * ring's wait queue and cannot; -ENOSYS (no membarrier GLOBAL_EXPEDITED)
- * or -EOPNOTSUPP (the kernel cannot key a shared futex on this memory, as
- * on pinshm.ko regions of Linux 6.1). On the last three, spin or yield.
+ * or -EOPNOTSUPP (the kernel cannot sleep on this memory: see
+ * pinshm_waitq_wait()). On the last three, spin or yield.
  */
 int pinshm_bcast_wait(struct pinshm_bcast_reader *rd, int64_t timeout_ns);
 #ifdef __cplusplus

@@ -675,8 +675,8 @@ static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc_consumer *c,
  * claim at the consumer's position is turned into filler (as by
  * pinshm_mpsc_recover()), since its producer will never kick. Returns 0,
  * -ETIMEDOUT, -EINTR, -EINVAL, -ENOSYS (no membarrier GLOBAL_EXPEDITED) or
- * -EOPNOTSUPP (the kernel cannot key a shared futex on this memory, as on
- * pinshm.ko regions of Linux 6.1): on the last two, spin or yield instead.
+ * -EOPNOTSUPP (the kernel cannot sleep on this memory: see
+ * pinshm_waitq_wait()): on the last two, spin or yield instead.
  * waitq.waiters is back to what it was on every return.
  */
 int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c, int64_t timeout_ns);

@@ -392,9 +392,9 @@ extern "C" {
  * -EINTR, -EINVAL, -EPERM (the writer's handle); -EACCES for a reader on a
  * read-only mapping (PINSHM_RDONLY, PINSHM_OBSERVE): a sleeper must count
  * itself in the slot's wait queue and cannot; -ENOSYS (no membarrier
- * GLOBAL_EXPEDITED) or -EOPNOTSUPP (the kernel cannot key a shared futex
- * on this memory, as on pinshm.ko regions of Linux 6.1). On the last
- * three, poll instead (pinshm_slot_recv() does, yielding).
+ * GLOBAL_EXPEDITED) or -EOPNOTSUPP (the kernel cannot sleep on this
+ * memory: see pinshm_waitq_wait()). On the last three, poll instead
+ * (pinshm_slot_recv() does, yielding).
  */
 int pinshm_slot_wait(struct pinshm_slot *r, uint64_t last_seen_version,
 		     int64_t timeout_ns);

@@ -76,7 +76,8 @@
 #define PINSHM_WAIT_YIELD	2	/* spin a while, then sched_yield() */
 #define PINSHM_WAIT_FUTEX	3	/* spin a while, then sleep (consumers);
 					 * yields where the kernel cannot sleep
-					 * on this memory (pinshm.ko on 6.1) */
+					 * on this memory (a pinshm.ko without
+					 * PINSHM_IOC_WAIT) */
 
 #define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
 
@@ -393,8 +394,8 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
  * (or something corrupt is there, which peek then reports), or timeout_ns
  * passes (< 0: no timeout; 0: just look). Returns 0, -ETIMEDOUT, -EINTR,
  * -EPERM (not the consumer), -ENOSYS (no membarrier GLOBAL_EXPEDITED) or
- * -EOPNOTSUPP (the kernel cannot key a shared futex on this memory, as on
- * pinshm.ko regions of Linux 6.1): on the last two, spin or yield instead.
+ * -EOPNOTSUPP (the kernel cannot sleep on this memory: see
+ * pinshm_waitq_wait()): on the last two, spin or yield instead.
  */
 int pinshm_spsc_wait(struct pinshm_spsc *ring, int64_t timeout_ns);
 

@@ -210,12 +210,44 @@ struct pinshm_info {
 	__u32 nr_attached;
 };
 
+/*
+ * WAIT (region fd): sleep while the naturally aligned __u32 at offset bytes
+ * into the data still holds val, as FUTEX_WAIT does (shared futexes cannot
+ * be keyed on the module's pages on Linux 6.1, whose page->mapping is
+ * NULL). The word is read again at every WAKE on the region. Returns 0 once
+ * the word differs (at once, or after a WAKE), -EAGAIN when it already
+ * differed at the call, -ETIMEDOUT after timeout_ns (< 0: no timeout),
+ * -EINTR on a signal (not restarted), -EINVAL bad flags, offset outside
+ * the data or not 4-aligned.
+ */
+struct pinshm_wait {
+	__u32 size;
+	__u32 flags;		/* none defined: must be 0 */
+	__aligned_u64 offset;	/* of the __u32 word in the data area */
+	__u32 val;
+	__u32 __reserved;	/* must be 0 */
+	__s64 timeout_ns;	/* relative; < 0: none, 0: only look */
+};
+
+/*
+ * WAKE (region fd opened for writing, -EBADF otherwise): make every WAIT on
+ * the word at offset read it again; change the word first. Same offset
+ * checks as WAIT.
+ */
+struct pinshm_wake {
+	__u32 size;
+	__u32 flags;		/* none defined: must be 0 */
+	__aligned_u64 offset;
+};
+
 #define PINSHM_IOC_CREATE	_IOWR(PINSHM_IOC_MAGIC, 0x01, struct pinshm_create)
 #define PINSHM_IOC_OPEN		_IOWR(PINSHM_IOC_MAGIC, 0x02, struct pinshm_open)
 #define PINSHM_IOC_DESTROY	_IOW(PINSHM_IOC_MAGIC, 0x03, struct pinshm_destroy)
 #define PINSHM_IOC_DETACH	_IOW(PINSHM_IOC_MAGIC, 0x04, struct pinshm_detach)
 #define PINSHM_IOC_LIST		_IOWR(PINSHM_IOC_MAGIC, 0x05, struct pinshm_list)
 #define PINSHM_IOC_INFO		_IOWR(PINSHM_IOC_MAGIC, 0x06, struct pinshm_info)
+#define PINSHM_IOC_WAIT		_IOW(PINSHM_IOC_MAGIC, 0x07, struct pinshm_wait)
+#define PINSHM_IOC_WAKE		_IOW(PINSHM_IOC_MAGIC, 0x08, struct pinshm_wake)
 
 /*
  * A region fd also supports:
