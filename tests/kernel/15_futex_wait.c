@@ -76,13 +76,14 @@ static void producer(uint64_t n, int wait_sleeper)
 
 /*
  * Receive seqs 1..n, sleeping in pinshm_spsc_wait() whenever the ring is
- * empty (spinning when it says -EOPNOTSUPP). Returns problems seen.
+ * empty (spinning when it says -EOPNOTSUPP). Returns problems seen: a
+ * sequence out of order, or a wait that outlasted its wake by seconds.
  */
 static uint64_t consume(struct pinshm_spsc *c, uint64_t n, uint64_t *sleeps,
 			int *wait_ret)
 {
 	uint64_t next = 1, bad = 0, seq;
-	uint64_t deadline = mono_us() + 120 * 1000000ULL;
+	uint64_t deadline = mono_us() + 120 * 1000000ULL, t0;
 	struct pinshm_msg m;
 	int ret;
 
@@ -92,9 +93,14 @@ static uint64_t consume(struct pinshm_spsc *c, uint64_t n, uint64_t *sleeps,
 		if (ret == -EAGAIN) {
 			if (mono_us() > deadline)
 				return bad + 1000000;
+			t0 = mono_us();
 			ret = pinshm_spsc_wait(c, 10 * SEC);
 			if (ret == 0) {
 				++*sleeps;
+				/* The producer never pauses for 2 s: a wait this
+				 * long missed its wake. */
+				if (mono_us() - t0 > 2000000)
+					bad++;
 				continue;
 			}
 			if (ret != -EOPNOTSUPP)
@@ -112,6 +118,70 @@ static uint64_t consume(struct pinshm_spsc *c, uint64_t n, uint64_t *sleeps,
 		pinshm_spsc_release(c);
 	}
 	return bad;
+}
+
+/* CPU time of this process so far, us. */
+static uint64_t cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/*
+ * MPSC: the consumer sleeps in pinshm_mpsc_wait() (slices of 20 ms with a
+ * look for dead producers in between) until a producer process commits.
+ * Returns 0, or what went wrong.
+ */
+static int mpsc_run(struct pinshm_region *r, uint64_t *cpu_used, uint64_t *us)
+{
+	struct pinshm_mpsc_consumer c;
+	struct pinshm_msg m = { 0 };
+	uint64_t t0, c0, seq = 0;
+	int ret, st;
+	pid_t pid;
+
+	ret = pinshm_mpsc_create(r, "m", 64 << 10, 0);
+	if (!ret)
+		ret = pinshm_mpsc_attach_consumer(r, "m", &c);
+	if (ret)
+		return ret;
+	pid = fork();
+	if (pid == 0) {
+		struct pinshm_region *q;
+		struct pinshm_mpsc_producer p;
+		uint64_t deadline = mono_us() + 10 * 1000000ULL;
+
+		if (pinshm_region_open(region, PINSHM_RDWR, PINSHM_BACKEND_AUTO,
+				       &q) ||
+		    pinshm_mpsc_attach_producer(q, "m", -1, &p) ||
+		    pinshm_wait_register())
+			_exit(10);
+		while (waiters_of(&p.sh->waitq) == 0 && mono_us() < deadline)
+			sched_yield();
+		usleep(100000);	/* asleep for a few slices first */
+		seq = 42;
+		if (pinshm_mpsc_send(&p, &seq, sizeof(seq), 0, PINSHM_WAIT_YIELD))
+			_exit(11);
+		pinshm_mpsc_detach_producer(&p);
+		pinshm_region_close(q);
+		_exit(0);
+	}
+	c0 = cpu_us();
+	t0 = mono_us();
+	ret = pinshm_mpsc_wait(&c, 20 * SEC);
+	*us = mono_us() - t0;
+	*cpu_used = cpu_us() - c0;
+	st = wait_child(pid, 30000);
+	if (!ret && pinshm_mpsc_peek(&c, &m) == 0 && m.len == sizeof(seq))
+		memcpy(&seq, m.data, sizeof(seq));
+	if (!ret && (seq != 42 || st < 0 || !WIFEXITED(st) ||
+		     WEXITSTATUS(st) || waiters_of(&c.sh->waitq) != 0))
+		ret = -EPROTO;
+	pinshm_mpsc_release(&c);
+	pinshm_mpsc_detach_consumer(&c);
+	return ret;
 }
 
 /* Control: wait/wake on shmem (MAP_SHARED | MAP_ANONYMOUS) across fork. */
@@ -152,15 +222,6 @@ static int control_run(void)
 		ret = -EPROTO;
 	munmap(s, 4096);
 	return ret;
-}
-
-/* CPU time of this process so far, us. */
-static uint64_t cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* The WAIT/WAKE ioctls driven raw on the ring's wait word. */
@@ -218,7 +279,7 @@ int main(void)
 	long fret;
 	pid_t pid;
 
-	tap_plan(13);
+	tap_plan(14);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -297,6 +358,12 @@ int main(void)
 	tap_ok(waiters_of(&c.sh->waitq) == 0 &&
 	       pinshm_spsc_peek(&c, &m) == -EAGAIN,
 	       "nothing left over, waiters back to 0 (seq %u)", c.sh->waitq.seq);
+
+	ret = mpsc_run(r, &cpu, &us);
+	tap_ok(ret == 0 && cpu < us / 4,
+	       "MPSC: consumer asleep in pinshm_mpsc_wait() until another process "
+	       "commits: %d, %llu us, %llu us of CPU", ret,
+	       (unsigned long long)us, (unsigned long long)cpu);
 
 	ret = control_run();
 	tap_ok(ret == 0, "control: cross-process wait/wake on MAP_SHARED anonymous "
