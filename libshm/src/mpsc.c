@@ -38,12 +38,14 @@
  *     covers h is a candidate, and the winner is one of them (its intent is
  *     unchanged until its headers are written, and visible by (I1)/(I2)).
  *     If any candidate is alive: wait. If all are dead and agree on where
- *     the claim ends: pad to there. If two dead candidates disagree (two
- *     producers killed within a few instructions of each other at the same
- *     position) nothing is padded: the ring waits, and the case is
- *     reported by pinshm_mpsc_recover() returning -EDEADLK. Candidates
- *     whose claim starts at h win over ones that merely cover h: a loser's
- *     intent can only start at a position that was a tail value.
+ *     the claim ends: pad to there. If dead candidates starting at h
+ *     disagree (producers killed within a few instructions of each other
+ *     at the same position), the winner is told by what follows its claim
+ *     (winner_end()). Candidates whose claim starts at h win over ones
+ *     that merely cover h: a loser's intent can only start at a position
+ *     that was a tail value. Candidates that only cover h and disagree:
+ *     nothing is padded, the ring waits, and pinshm_mpsc_recover() says
+ *     -EDEADLK.
  * "Alive" is never decided by a timeout, only by the metadata page: an
  * owner is dead once no ATTACHED entry with its pid and start time is left
  * (DIED, EXEC, DETACHED, or a DIED entry the shm backend recycled; see
@@ -519,6 +521,52 @@ struct intent {
 };
 
 /*
+ * Dead producers' intents in cand all start at h, the header there is
+ * still 0, and their ends differ: one of them won the CAS from h (the
+ * others' failed) and died before writing anything. The winner moved the
+ * tail from h to its end, so the tail never stood between h and that end:
+ * every smaller end lies inside the winner's unwritten claim, where the
+ * word is 0 and no producer can intend to claim. At the winner's end, the
+ * tail is still there, or the next claim starts: its header is written, or
+ * its owner's intent (published before its CAS, which our load of t saw:
+ * (I1)/(I2)) is still there. So the first end, in increasing order, that
+ * is t, holds a header or starts an intent is the winner's. Returns it, 0
+ * when no end qualifies (the caller waits: -EDEADLK).
+ */
+static uint64_t winner_end(struct pinshm_mpsc_consumer *c,
+			   const struct intent *in, uint64_t cand, uint64_t h,
+			   uint64_t t)
+{
+	uint64_t prev = 0, best, d, e;
+	unsigned int i;
+
+	/* Distances from h, each round the next larger: at most 64 rounds. */
+	for (;;) {
+		best = 0;
+		for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++) {
+			d = in[i].pos + in[i].size - h;
+			if ((cand & (1ULL << i)) && d > prev && (!best || d < best))
+				best = d;
+		}
+		/* Past the tail: nobody's claim ends there, nor further. */
+		if (!best || best > t - h)
+			return 0;
+		e = h + best;
+		if (e == t)
+			return e;
+		if (e % PINSHM_REC_ALIGN == 0 &&
+		    /* (H2): a header written by the next claimant */
+		    pinshm_load_acquire(&__pinshm_mpsc_rec(c->buf, c->mask,
+							   e)->len))
+			return e;
+		for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++)
+			if (in[i].size && in[i].pos == e)
+				return e;
+		prev = best;
+	}
+}
+
+/*
  * One step of recovery at the consumer's position. Returns 1 when a dead
  * producer's claim was padded, 0 when there is nothing to do (or a live
  * producer to wait for), -EDEADLK when the owner cannot be told apart,
@@ -598,8 +646,13 @@ static int recover_one(struct pinshm_mpsc_consumer *c, bool *reaped)
 		for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++) {
 			if (!(cand & (1ULL << i)))
 				continue;
-			if (end && end != in[i].pos + in[i].size)
-				return -EDEADLK;	/* ambiguous */
+			if (end && end != in[i].pos + in[i].size) {
+				/* Killed together: what follows tells. */
+				end = any_start ? winner_end(c, in, cand, h, t) : 0;
+				if (!end)
+					return -EDEADLK;
+				break;
+			}
 			end = in[i].pos + in[i].size;
 		}
 	}

@@ -990,11 +990,21 @@ Test(mpsc, an_intent_without_a_claim_is_never_padded)
 	}
 }
 
-Test(mpsc, two_dead_producers_with_different_intents_are_not_guessed)
+/*
+ * Two producers killed at one position, both with their intent at the tail
+ * t (sizes 32 and 64), one after its CAS, the other before (or after a
+ * failed one): the header at t stays 0 and the intents disagree. After
+ * them: a live producer's record (follow 0), nothing (1), or a third
+ * producer killed after its own CAS, before its header (2).
+ */
+enum { FOLLOW_RECORD, FOLLOW_NOTHING, FOLLOW_DEAD_CLAIM };
+
+static void killed_together(int winner, int follow)
 {
 	struct pinshm_mpsc_producer p;
 	struct pinshm_mpsc_consumer c;
 	struct pinshm_mpsc_shared *sh;
+	uint64_t t, wsize = winner ? 64 : 32;
 	pid_t pid;
 	int k;
 
@@ -1002,29 +1012,62 @@ Test(mpsc, two_dead_producers_with_different_intents_are_not_guessed)
 	sh = hdr(g_r);
 	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
 	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	for (k = 0; k < 2; k++) {
+	t = sh->tail;
+	for (k = 0; k < 3; k++) {
+		if (k == 2 && follow != FOLLOW_DEAD_CLAIM)
+			break;
 		pid = fork();
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			struct pinshm_region *r;
 			struct pinshm_mpsc_producer y;
-			uint64_t t = sh->tail;
 
 			child_attach(&r, &y, 10 + k);
-			y.slot->intent_size = k ? 64 : 32;
-			pinshm_store_release(&y.slot->intent_pos, t);
-			if (k == 1)	/* the second wins the CAS */
-				atomic_fetch_add((_Atomic uint64_t *)&sh->tail, 64);
+			y.slot->intent_size = k == 2 ? 48 : k ? 64 : 32;
+			pinshm_store_release(&y.slot->intent_pos,
+					     k == 2 ? t + wsize : t);
+			if (k == winner || k == 2)	/* won the CAS, died */
+				atomic_fetch_add((_Atomic uint64_t *)&sh->tail,
+						 y.slot->intent_size);
 			_exit(0);
 		}
 		T_CHILD_OK(pid);
 	}
-	T_OK(send_seq(&p, 1, 8));
+	if (follow != FOLLOW_NOTHING)
+		T_OK(send_seq(&p, 1, 8));
 	pinshm_region_recover(g_r);
-	T_ERR(pinshm_mpsc_recover(&c), -EDEADLK);
+	T_ERR(pinshm_mpsc_recover(&c), follow == FOLLOW_DEAD_CLAIM ? 2 : 1);
+	cr_assert_eq(stats().recoveries, follow == FOLLOW_DEAD_CLAIM ? 2 : 1);
+	if (follow == FOLLOW_NOTHING)
+		T_OK(send_seq(&p, 1, 8));
+	expect_seq(&c, 1, 8);
 	expect_empty(&c);
-	cr_assert_eq(stats().recoveries, 0);
 	cr_assert_eq(stats().corrupt, 0);
+	/* Nothing was delivered twice, and the live producer goes on. */
+	T_OK(send_seq(&p, 2, 8));
+	expect_seq(&c, 2, 8);
+}
+
+Test(mpsc, two_producers_killed_at_one_position_the_larger_claim_won)
+{
+	killed_together(1, FOLLOW_RECORD);
+}
+
+Test(mpsc, two_producers_killed_at_one_position_the_smaller_claim_won)
+{
+	killed_together(0, FOLLOW_RECORD);
+}
+
+Test(mpsc, two_producers_killed_at_one_position_with_nothing_after)
+{
+	killed_together(1, FOLLOW_NOTHING);
+	killed_together(0, FOLLOW_NOTHING);
+}
+
+Test(mpsc, two_producers_killed_at_one_position_then_a_third_after_its_claim)
+{
+	killed_together(1, FOLLOW_DEAD_CLAIM);
+	killed_together(0, FOLLOW_DEAD_CLAIM);
 }
 
 Test(mpsc, a_consumer_killed_between_its_zeroing_steps_is_repaired_by_the_next)

@@ -343,7 +343,8 @@ int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c);
  * after pinshm_region_recover()) and turn each into filler. Returns how
  * many were padded, 0 if none (nothing stuck, or its producer is alive),
  * -EDEADLK when two dead producers' intents cannot be told apart (nothing
- * is padded), -EBADMSG.
+ * is padded; only for batches killed in their claim that each cover the
+ * position without starting there), -EBADMSG.
  */
 int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
 
