@@ -8,24 +8,32 @@
  * their writers:
  *   waitq.waiters ...... sleepers only (atomic add/sub: one per sleeper)
  *   waitq.seq .......... wakers only (atomic add), the futex word
+ *   waitq.pending ...... sleepers set it to 1 (store) before they sleep,
+ *                        wakers take it to 0 (exchange)
  * Several sleepers (broadcast and slot readers) or several wakers (MPSC
  * producers) may share one queue, hence read-modify-write atomics rather
  * than plain stores.
  *
  * Ordering (the asymmetric Dekker pattern of liburcu's sys_membarrier):
- *   (W1) waker: publish the record (store), compiler barrier, load
- *        waiters; if non-zero: add 1 to seq, FUTEX_WAKE
+ *   (W1) waker: publish the record (store), compiler barrier, load-acquire
+ *        waiters, load pending; if both non-zero: exchange pending with 0
+ *        and, if it was 1, add 1 to seq, FUTEX_WAKE
  *     pairs with
- *   (W2) sleeper: load seq, add 1 to waiters, membarrier(GLOBAL_EXPEDITED),
- *        re-check the ring, FUTEX_WAIT(seq, the value loaded first).
+ *   (W2) sleeper: load-acquire seq, add 1 to waiters, store-release
+ *        pending = 1, membarrier(GLOBAL_EXPEDITED), re-check the ring,
+ *        FUTEX_WAIT(seq, the value loaded first).
  *   The membarrier runs a full fence on every CPU that is running a
  *   registered process (pinshm_wait_register()), so it orders the waker's
- *   store before its load of waiters: either the sleeper's re-check sees
- *   the record, or the waker sees waiters != 0. In the latter case the
- *   waker's seq bump follows the sleeper's seq load, so FUTEX_WAIT either
- *   finds seq changed (EAGAIN) or is queued before FUTEX_WAKE runs (the
- *   kernel orders both under the futex hash-bucket lock). No wakeup is
- *   lost; extra ones are harmless (the sleeper re-checks and sleeps again).
+ *   store before its loads of waiters and pending: either the sleeper's
+ *   re-check sees the record, or the waker sees waiters != 0 and pending
+ *   == 1. Then either this waker takes pending to 0, or another did after
+ *   our store of 1; whichever did bumps seq after the sleeper's seq load,
+ *   so FUTEX_WAIT either finds seq changed (EAGAIN) or is queued before
+ *   FUTEX_WAKE runs (the kernel orders both under the futex hash-bucket
+ *   lock). No wakeup is lost; extra ones are harmless (the sleeper
+ *   re-checks and sleeps again). A sleeper that was woken and has not run
+ *   yet leaves pending at 0: the publishes meanwhile make no system call
+ *   (without pending, each of them did, for the 10-20 us a wakeup takes).
  *
  * The futexes are shared (no FUTEX_PRIVATE_FLAG): sleeper and waker are
  * different processes, each with its own mapping of the page. The kernel
@@ -44,8 +52,8 @@
  * a futex. A module without WAIT (ENOTTY) gives -EOPNOTSUPP as before.
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
- * suffer, but every publish then takes the slow path (a syscall) until
- * someone resets the counter (a consumer taking over a dead one's role;
+ * suffer, but the publish after its death makes one wake syscall and every
+ * later one loads pending too, until someone resets the counter (a consumer taking over a dead one's role;
  * broadcast and slot readers have no role, so there it stays).
  */
 #include <errno.h>
@@ -193,7 +201,11 @@ __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
 	long ret;
 	int fd;
 
-	/* (W1) the seq bump after the load of waiters that saw a sleeper. */
+	/* (W1) one wake per sleep: the waker that takes pending from 1. */
+	if (!atomic_exchange_explicit((_Atomic uint32_t *)&wq->pending, 0,
+				      memory_order_seq_cst))
+		return 0;
+	/* (W1) the seq bump after the loads that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
 	fd = kmod_word(&wq->seq, &off);
@@ -285,6 +297,10 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 		/* (W2) seq first: a wake after this load changes it. */
 		seq = pinshm_load_acquire(&wq->seq);
 		atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
+		/* (W2) after our seq load: a waker that takes it bumps seq
+		 * past the value we sleep on. */
+		atomic_store_explicit((_Atomic uint32_t *)&wq->pending, 1,
+				      memory_order_release);
 		/* (W2) pairs with (W1): a fence on the waker's CPU between
 		 * its publish and its load of waiters. */
 		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED,

@@ -144,7 +144,7 @@ Test(wait, registering_twice_is_fine)
 Test(wait, bad_arguments_give_EINVAL_or_EPERM)
 {
 	struct pinshm_spsc p;
-	struct pinshm_waitq wq = { 0, 0 };
+	struct pinshm_waitq wq = { .seq = 0 };
 
 	w_setup(4096);
 	T_ERR(pinshm_spsc_wait(NULL, 0), -EINVAL);
@@ -156,7 +156,7 @@ Test(wait, bad_arguments_give_EINVAL_or_EPERM)
 
 Test(wait, a_ready_condition_returns_at_once_without_touching_the_queue)
 {
-	struct pinshm_waitq wq = { 7, 0 };
+	struct pinshm_waitq wq = { .seq = 7 };
 	uint32_t one = 1;
 
 	T_OK(pinshm_waitq_wait(&wq, w_flag_ready, &one, -1));
@@ -253,12 +253,19 @@ Test(wait, the_producer_makes_no_wake_call_unless_someone_sleeps)
 	cr_assert_eq(w_seq(wq), seq0, "seq moved: the fast path woke someone");
 	cr_assert_eq(w_waiters(wq), 0);
 
-	/* A (pretend) sleeper: every kick now takes the slow path. */
+	/* A (pretend) sleeper: the first kick wakes it, the next ones find
+	 * it woken (pending 0) and make no call, until it sleeps again. */
 	atomic_fetch_add((_Atomic uint32_t *)&wq->waiters, 1);
+	atomic_store((_Atomic uint32_t *)&wq->pending, 1);
+	for (seq = 0; seq < 10; seq++)
+		pinshm_waitq_kick(wq);
+	cr_assert_eq(w_seq(wq), seq0 + 1);
+	atomic_store((_Atomic uint32_t *)&wq->pending, 1);
 	for (seq = 0; seq < 10; seq++)
 		pinshm_waitq_kick(wq);
 	atomic_fetch_sub((_Atomic uint32_t *)&wq->waiters, 1);
-	cr_assert_eq(w_seq(wq), seq0 + 10);
+	cr_assert_eq(w_seq(wq), seq0 + 2);
+	cr_assert_eq(atomic_load((_Atomic uint32_t *)&wq->pending), 0);
 }
 
 /*
@@ -416,10 +423,101 @@ Test(wait, no_wakeup_is_lost_in_200k_messages_with_a_consumer_that_sleeps_when_e
 	ns = t_now_ns(CLOCK_MONOTONIC) - t0;
 	cr_assert_eq(w_waiters(&c.sh->waitq), 0);
 	T_ERR(pinshm_spsc_peek(&c, &m), -EAGAIN);
+	/* A wake only for a sleep that has not had one (waitq.pending). */
+	cr_assert_leq(w_seq(&c.sh->waitq) - seq0, sleeps,
+		      "%u wakes for %llu waits", w_seq(&c.sh->waitq) - seq0,
+		      (unsigned long long)sleeps);
 	cr_log_info("%llu messages in %.2f s; the consumer went to wait %llu "
 		    "times, %u wakes issued",
 		    STRESS_MSGS, ns / 1e9, (unsigned long long)sleeps,
 		    w_seq(&c.sh->waitq) - seq0);
+}
+
+/*
+ * Bursts to a consumer asleep: a wakeup takes 10-20 us, in which the
+ * producer publishes a whole burst. Only the first publish may make a wake
+ * call (waitq.pending); before it, every one of them did.
+ */
+#define BURST_ROUNDS	50
+#define BURST_MSGS	256
+
+static void burst_producer(void)
+{
+	struct pinshm_region *r;
+	struct pinshm_spsc p;
+	uint64_t round, i, seq = 0;
+
+	w_producer_attach(&r, &p);
+	for (round = 1; round <= BURST_ROUNDS; round++) {
+		/* The consumer drained the last burst and went to sleep. */
+		while (atomic_load(&g_w->go) != round ||
+		       w_waiters(&p.sh->waitq) == 0)
+			sched_yield();
+		/* Let it get from the membarrier into the futex. */
+		for (i = 0; i < 20; i++)
+			sched_yield();
+		for (i = 0; i < BURST_MSGS; i++)
+			w_send(&p, seq++);
+	}
+	pinshm_spsc_detach(&p);
+	pinshm_region_close(r);
+	_exit(0);
+}
+
+Test(wait, a_burst_to_a_sleeping_consumer_costs_the_producer_one_wake_call)
+{
+	uint64_t round, next = 0, waits = 0, seq, spins, t0;
+	struct pinshm_spsc c;
+	struct pinshm_msg m;
+	uint32_t seq0, wakes;
+	pid_t pid;
+	int ret;
+
+	if (pinshm_wait_register() == -ENOSYS)
+		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
+	w_setup(64 << 10);
+	w_consumer(&c);
+	seq0 = w_seq(&c.sh->waitq);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		burst_producer();
+	for (round = 1; round <= BURST_ROUNDS; round++) {
+		atomic_store(&g_w->go, round);
+		while (next < round * BURST_MSGS) {
+			ret = pinshm_spsc_peek(&c, &m);
+			/* Spin a while first, as PINSHM_WAIT_FUTEX does. */
+			for (spins = 0; ret == -EAGAIN && spins < 4096; spins++) {
+				pinshm_cpu_relax();
+				ret = pinshm_spsc_peek(&c, &m);
+			}
+			if (ret == -EAGAIN) {
+				waits++;
+				t0 = t_now_ns(CLOCK_MONOTONIC);
+				T_OK(pinshm_spsc_wait(&c, 5LL * 1000000000LL));
+				/* Ready after its timeout: the wake was lost. */
+				cr_assert_lt(t_now_ns(CLOCK_MONOTONIC) - t0,
+					     2000000000ULL, "a wait of %llu ns",
+					     (unsigned long long)
+					     (t_now_ns(CLOCK_MONOTONIC) - t0));
+				continue;
+			}
+			cr_assert_eq(ret, 0, "peek: %s", strerror(-ret));
+			memcpy(&seq, m.data, sizeof(seq));
+			cr_assert_eq(seq, next);
+			pinshm_spsc_release(&c);
+			next++;
+		}
+	}
+	w_reap_ok(pid, "producer");
+	wakes = w_seq(&c.sh->waitq) - seq0;
+	cr_log_info("%d bursts of %d: the consumer waited %llu times, the "
+		    "producer made %u wake calls", BURST_ROUNDS, BURST_MSGS,
+		    (unsigned long long)waits, wakes);
+	cr_assert_geq(waits, BURST_ROUNDS);
+	cr_assert_leq(wakes, waits, "%u wakes for %llu waits", wakes,
+		      (unsigned long long)waits);
+	cr_assert_eq(w_waiters(&c.sh->waitq), 0);
 }
 
 /* One wake wakes every sleeper of a queue (several readers, one flag). */

@@ -148,7 +148,7 @@ struct pinshm_bcast_shared {
 	/* Block 2: the readers' wait queue (waiters: sleeping readers, with a
 	 * writable mapping; seq: the writer's wakes). */
 	struct pinshm_waitq waitq;
-	uint8_t __pad2[PINSHM_BLOCK - 8];
+	uint8_t __pad2[PINSHM_WAITQ_PAD];
 
 	/* Block 3: reserved. */
 	uint8_t __reserved[PINSHM_BLOCK];

@@ -92,14 +92,22 @@ struct pinshm_rec {
 #define PINSHM_REC_ALIGN	8u
 
 /*
- * A wait queue word pair for futex sleeping (pinshm/wait.h). seq is the
- * futex word, bumped by every wake; waiters counts sleepers and is written
- * only by sleepers. It lives in a 128-byte block of its own.
+ * A wait queue for futex sleeping (pinshm/wait.h). seq is the futex word,
+ * bumped by every wake; waiters counts sleepers and is written only by
+ * sleepers; pending is set by every sleeper before it sleeps and taken
+ * back to 0 by the one waker that wakes it, so a sleeper costs its wakers
+ * one system call, not one per publish until it runs again. It lives in
+ * a 128-byte block of its own.
  */
 struct pinshm_waitq {
 	uint32_t seq;
 	uint32_t waiters;
+	uint32_t pending;
+	uint32_t __pad;
 };
+
+/* What follows a struct pinshm_waitq in its 128-byte block. */
+#define PINSHM_WAITQ_PAD	(PINSHM_BLOCK - sizeof(struct pinshm_waitq))
 
 struct pinshm_role {
 	uint32_t pid;		/* holder, 0 when free */
@@ -141,7 +149,7 @@ struct pinshm_spsc_shared {
 
 	/* Block 3: the consumer's wait queue (written by sleepers). */
 	struct pinshm_waitq waitq;
-	uint8_t __pad3[PINSHM_BLOCK - 8];
+	uint8_t __pad3[PINSHM_WAITQ_PAD];
 };
 
 #define PINSHM_SPSC_HDR_SIZE	512

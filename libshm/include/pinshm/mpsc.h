@@ -205,7 +205,7 @@ struct pinshm_mpsc_shared {
 	/* Block 3: the consumer's wait queue (waiters: the consumer asleep;
 	 * seq: the producers' wakes). */
 	struct pinshm_waitq waitq;
-	uint8_t __pad3[PINSHM_BLOCK - 8];
+	uint8_t __pad3[PINSHM_WAITQ_PAD];
 
 	/* Blocks 4-7: consumer only: where recovery padded each producer's
 	 * last claim from (R1), POS_NONE if never. */

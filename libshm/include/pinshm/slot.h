@@ -204,7 +204,7 @@ struct pinshm_slot_shared {
 	/* Block 2: the readers' wait queue (waiters: sleeping readers, with
 	 * a writable mapping; seq: the writer's wakes). */
 	struct pinshm_waitq waitq;
-	uint8_t __pad2[PINSHM_BLOCK - 8];
+	uint8_t __pad2[PINSHM_WAITQ_PAD];
 
 	/* The seqlock line: the writer only; the value follows. */
 	uint64_t seq;		/* (W1)/(W3), (R1)/(R2) */

@@ -6,11 +6,13 @@
  * A struct pinshm_waitq (layout.h) sits in a 128-byte block of its own in a
  * ring's header: seq is the futex word, waiters counts sleepers.
  *
- *   (W1) waker: publish a record (store), compiler barrier, load waiters;
- *        if non-zero, bump seq and FUTEX_WAKE (slow path, in wait.c)
+ *   (W1) waker: publish a record (store), compiler barrier, load-acquire
+ *        waiters, then load pending; if both are non-zero (slow path, in
+ *        wait.c): take pending back to 0 by an exchange and, if it was 1,
+ *        bump seq and FUTEX_WAKE
  *     pairs with
- *   (W2) sleeper: increment waiters, membarrier(MEMBARRIER_CMD_GLOBAL_
- *        EXPEDITED), re-check the ring, FUTEX_WAIT on seq.
+ *   (W2) sleeper: increment waiters, set pending, membarrier(MEMBARRIER_
+ *        CMD_GLOBAL_EXPEDITED), re-check the ring, FUTEX_WAIT on seq.
  *
  * The membarrier on the sleeper's side stands for a full fence on every
  * CPU running a registered process, so the waker needs none: either the
@@ -28,16 +30,20 @@
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
 
-/* Slow path of pinshm_waitq_kick(): bump seq, wake the sleepers. */
+/* Slow path of pinshm_waitq_kick(): the first waker since a sleeper went
+ * to sleep bumps seq and wakes the sleepers; later ones return at once. */
 int __pinshm_waitq_wake(struct pinshm_waitq *wq);
 
-/* Waker side, after publishing. One load of a line only sleepers write. */
+/* Waker side, after publishing. One load of a line only sleepers write
+ * (and, while one sleeps, one more of the same line). */
 static inline void pinshm_waitq_kick(struct pinshm_waitq *wq)
 {
 	/* (W1) the publish before this load: a compiler barrier is enough,
-	 * the sleeper's membarrier (W2) supplies the fence. */
+	 * the sleeper's membarrier (W2) supplies the fence. Acquire: pending
+	 * is read after waiters. */
 	atomic_signal_fence(memory_order_seq_cst);
-	if (__builtin_expect(PINSHM_READ_ONCE(wq->waiters) != 0, 0))
+	if (__builtin_expect(pinshm_load_acquire(&wq->waiters) != 0, 0) &&
+	    PINSHM_READ_ONCE(wq->pending))
 		__pinshm_waitq_wake(wq);
 }
 
