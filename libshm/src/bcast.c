@@ -81,6 +81,9 @@ static int bcast_lookup(const struct pinshm_region *r, const char *name,
 	g->slots = PINSHM_READ_ONCE(sh->slots);
 	g->slot_size = PINSHM_READ_ONCE(sh->slot_size);
 	g->max_payload = PINSHM_READ_ONCE(sh->max_payload);
+	if (PINSHM_READ_ONCE(sh->magic) == PINSHM_BCAST_MAGIC &&
+	    PINSHM_READ_ONCE(sh->version) != PINSHM_BCAST_VERSION)
+		return -EPROTONOSUPPORT;	/* another library's layout */
 	if (PINSHM_READ_ONCE(sh->magic) != PINSHM_BCAST_MAGIC ||
 	    PINSHM_READ_ONCE(sh->version) != PINSHM_BCAST_VERSION ||
 	    PINSHM_READ_ONCE(sh->data_off) != PINSHM_BCAST_HDR_SIZE ||

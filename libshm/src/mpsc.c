@@ -129,6 +129,9 @@ static int mpsc_lookup(const struct pinshm_region *r, const char *name,
 	sh = (struct pinshm_mpsc_shared *)((uint8_t *)r->data + info.offset);
 	*cap = PINSHM_READ_ONCE(sh->capacity);
 	*max_record = PINSHM_READ_ONCE(sh->max_record);
+	if (PINSHM_READ_ONCE(sh->magic) == PINSHM_MPSC_MAGIC &&
+	    PINSHM_READ_ONCE(sh->version) != PINSHM_MPSC_VERSION)
+		return -EPROTONOSUPPORT;	/* another library's layout */
 	if (PINSHM_READ_ONCE(sh->magic) != PINSHM_MPSC_MAGIC ||
 	    PINSHM_READ_ONCE(sh->version) != PINSHM_MPSC_VERSION ||
 	    PINSHM_READ_ONCE(sh->data_off) != PINSHM_MPSC_HDR_SIZE ||

@@ -56,6 +56,9 @@ static int slot_lookup(const struct pinshm_region *r, const char *name,
 		return -EBADMSG;
 	sh = (struct pinshm_slot_shared *)((uint8_t *)r->data + info.offset);
 	sz = PINSHM_READ_ONCE(sh->size);
+	if (PINSHM_READ_ONCE(sh->magic) == PINSHM_SLOT_MAGIC &&
+	    PINSHM_READ_ONCE(sh->version) != PINSHM_SLOT_VERSION)
+		return -EPROTONOSUPPORT;	/* another library's layout */
 	if (PINSHM_READ_ONCE(sh->magic) != PINSHM_SLOT_MAGIC ||
 	    PINSHM_READ_ONCE(sh->version) != PINSHM_SLOT_VERSION ||
 	    PINSHM_READ_ONCE(sh->value_off) != PINSHM_SLOT_VALUE_OFF ||

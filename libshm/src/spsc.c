@@ -94,6 +94,10 @@ static int spsc_lookup(const struct pinshm_region *r, const char *name,
 	sh = (struct pinshm_spsc_shared *)((uint8_t *)r->data + info.offset);
 	*cap = PINSHM_READ_ONCE(sh->capacity);
 	*max_record = PINSHM_READ_ONCE(sh->max_record);
+	if (info.size >= PINSHM_SPSC_HDR_SIZE &&
+	    PINSHM_READ_ONCE(sh->magic) == PINSHM_SPSC_MAGIC &&
+	    PINSHM_READ_ONCE(sh->version) != PINSHM_SPSC_VERSION)
+		return -EPROTONOSUPPORT;	/* another library's layout */
 	if (info.size < PINSHM_SPSC_HDR_SIZE ||
 	    PINSHM_READ_ONCE(sh->magic) != PINSHM_SPSC_MAGIC ||
 	    PINSHM_READ_ONCE(sh->version) != PINSHM_SPSC_VERSION ||

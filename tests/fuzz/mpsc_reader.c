@@ -53,7 +53,8 @@ static void consume(struct fz_ops *ops)
 	int ret, i;
 
 	ret = pinshm_mpsc_attach_consumer(fz.r, "m", &c);
-	FZ_CHECK(ret == 0 || ret == -EBADMSG, "attach consumer %d", ret);
+	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
+		 ret == -EPROTONOSUPPORT, "attach consumer %d", ret);
 	if (ret)
 		return;
 	FZ_CHECK(fz_inside(c.buf, c.cap, fz.data, fz.size), "buffer");
@@ -125,7 +126,8 @@ static void produce(struct fz_ops *ops)
 	op = fz_op(ops);
 	id = op & 0x80 ? -1 : (int)(op % NR_SLOTS);
 	ret = pinshm_mpsc_attach_producer(fz.r, "m", id, &p);
-	FZ_CHECK(ret == 0 || ret == -EBADMSG || ret == -EAGAIN ||
+	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
+		 ret == -EPROTONOSUPPORT || ret == -EAGAIN ||
 		 (id < 0 && ret == -ENOSPC), "attach producer %d: %d", id, ret);
 	if (ret)
 		return;

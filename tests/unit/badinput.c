@@ -1112,3 +1112,59 @@ Test(badinput, bad_calls_leave_an_existing_region_byte_identical, .timeout = 20)
 	T_OK(pinshm_spsc_detach(&p));
 	T_OK(pinshm_spsc_detach(&c));
 }
+
+/*
+ * A ring made by a libpinshm of another layout version (its version word
+ * differs, everything else valid) is refused with -EPROTONOSUPPORT by every
+ * attach, not taken for corrupt, and attaches again once it says ours.
+ */
+Test(badinput, a_ring_of_another_layout_version_gives_EPROTONOSUPPORT)
+{
+	static const char *const objs[4] = { "s", "m", "b", "l" };
+	static const uint32_t ours[4] = {
+		PINSHM_SPSC_VERSION, PINSHM_MPSC_VERSION, PINSHM_BCAST_VERSION,
+		PINSHM_SLOT_VERSION,
+	};
+	struct pinshm_region *r;
+	struct pinshm_obj_info info;
+	struct pinshm_spsc s;
+	struct pinshm_mpsc_consumer mc;
+	struct pinshm_mpsc_producer mp;
+	struct pinshm_bcast_writer bw;
+	struct pinshm_bcast_reader br;
+	struct pinshm_slot sw, sr;
+	uint32_t *ver[4];
+	const char *name;
+	unsigned int i;
+
+	r = t_create("oldver", 1 << 20, &name);
+	T_OK(pinshm_spsc_create(r, "s", 4096, 0));
+	T_OK(pinshm_mpsc_create(r, "m", 4096, 0));
+	T_OK(pinshm_bcast_create(r, "b", 16, 64));
+	T_OK(pinshm_slot_create(r, "l", 64));
+	for (i = 0; i < 4; i++) {
+		T_OK(pinshm_obj_find(r, objs[i], &info));
+		/* Every ring header starts with magic, then version. */
+		ver[i] = (uint32_t *)((uint8_t *)pinshm_region_data(r) +
+				      info.offset) + 1;
+		cr_assert_eq(*ver[i], ours[i]);
+		*ver[i] = ours[i] - 1;
+	}
+	T_ERR(pinshm_spsc_attach(r, "s", PINSHM_CONSUMER, &s), -EPROTONOSUPPORT);
+	T_ERR(pinshm_spsc_attach(r, "s", PINSHM_PRODUCER, &s), -EPROTONOSUPPORT);
+	T_ERR(pinshm_mpsc_attach_consumer(r, "m", &mc), -EPROTONOSUPPORT);
+	T_ERR(pinshm_mpsc_attach_producer(r, "m", 0, &mp), -EPROTONOSUPPORT);
+	T_ERR(pinshm_bcast_writer_attach(r, "b", &bw), -EPROTONOSUPPORT);
+	T_ERR(pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &br),
+	      -EPROTONOSUPPORT);
+	T_ERR(pinshm_slot_writer_attach(r, "l", &sw), -EPROTONOSUPPORT);
+	T_ERR(pinshm_slot_reader_attach(r, "l", &sr), -EPROTONOSUPPORT);
+	for (i = 0; i < 4; i++)
+		*ver[i] = ours[i];
+	T_OK(pinshm_spsc_attach(r, "s", PINSHM_CONSUMER, &s));
+	T_OK(pinshm_mpsc_attach_consumer(r, "m", &mc));
+	T_OK(pinshm_bcast_writer_attach(r, "b", &bw));
+	T_OK(pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &br));
+	T_OK(pinshm_slot_writer_attach(r, "l", &sw));
+	T_OK(pinshm_slot_reader_attach(r, "l", &sr));
+}

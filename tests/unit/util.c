@@ -268,6 +268,8 @@ Test(util, shared_structures_have_their_documented_sizes)
 	cr_assert_eq(offsetof(struct pinshm_dir, entry), PINSHM_BLOCK);
 	cr_assert_eq(sizeof(struct pinshm_spsc_shared), PINSHM_SPSC_HDR_SIZE);
 	cr_assert_eq(sizeof(struct pinshm_rec), PINSHM_REC_HDR);
+	cr_assert_eq(sizeof(struct pinshm_waitq), 16);
+	cr_assert_eq(offsetof(struct pinshm_waitq, pending), 8);
 }
 
 Test(util, writers_of_the_spsc_header_live_on_separate_blocks)

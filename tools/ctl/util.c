@@ -77,6 +77,9 @@ const char *ctl_strerror(int err, enum ctl_what what)
 		return "value out of range";
 	case EOPNOTSUPP:
 		return "not supported yet";
+	case EPROTONOSUPPORT:
+		return "made by another version of libpinshm (its layout differs: "
+		       "recreate it, or use that version)";
 	default:
 		return strerror(err);
 	}

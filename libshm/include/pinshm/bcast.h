@@ -110,7 +110,7 @@
 #include <pinshm/wait.h>
 
 #define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
-#define PINSHM_BCAST_VERSION	1
+#define PINSHM_BCAST_VERSION	2	/* 2: waitq.pending */
 #define PINSHM_BCAST_HDR_SIZE	512u
 #define PINSHM_BCAST_SLOT_HDR	16u
 #define PINSHM_BCAST_SLOT_ALIGN	64u
@@ -620,7 +620,8 @@ int pinshm_bcast_create(struct pinshm_region *r, const char *name,
  * Take the writer role: -EBUSY while a live process holds it; a dead
  * writer's role is taken over and the ring continues after its last
  * published record (records it had claimed or staged are withdrawn).
- * -ENOENT, -EPROTOTYPE, -EBADMSG, -EACCES (read-only region).
+ * -ENOENT, -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another library
+ * version's ring), -EACCES (read-only region).
  */
 int pinshm_bcast_writer_attach(struct pinshm_region *r, const char *name,
 			       struct pinshm_bcast_writer *out);
@@ -632,7 +633,8 @@ int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w);
  * A reader, starting at PINSHM_BCAST_OLDEST, _NEWEST or _NEXT. Works on
  * read-only regions: readers never write shared memory (except to sleep
  * in pinshm_bcast_wait(), which read-only readers cannot). Any number of
- * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG, -EINVAL.
+ * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG,
+ * -EPROTONOSUPPORT, -EINVAL.
  */
 int pinshm_bcast_reader_attach(const struct pinshm_region *r,
 			       const char *name, int from,

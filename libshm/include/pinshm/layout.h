@@ -153,7 +153,7 @@ struct pinshm_spsc_shared {
 };
 
 #define PINSHM_SPSC_HDR_SIZE	512
-#define PINSHM_SPSC_VERSION	1
+#define PINSHM_SPSC_VERSION	2	/* 2: waitq.pending */
 #define PINSHM_POS_NONE		UINT64_MAX
 
 #endif /* PINSHM_LAYOUT_H */

@@ -123,7 +123,7 @@
 struct pinshm_region;
 
 #define PINSHM_MPSC_MAGIC	0x4353504dU	/* "MPSC" */
-#define PINSHM_MPSC_VERSION	1
+#define PINSHM_MPSC_VERSION	2	/* 2: waitq.pending, batched zeroing */
 #define PINSHM_MPSC_PRODUCERS	64	/* producer slots per ring */
 #define PINSHM_MPSC_BATCH_MAX	64	/* records per claim_batch */
 #define PINSHM_MPSC_MAX_CAP	(1ULL << 29)
@@ -313,7 +313,8 @@ int pinshm_mpsc_create(struct pinshm_region *r, const char *name,
  * left a claim the consumer has not moved past yet (retry later). -ENOSPC
  * no free slot (id -1), -EPERM this process has no attach of its own on the
  * region (a forked child must pinshm_region_open() it), -EINVAL, -ENOENT,
- * -EPROTOTYPE, -EBADMSG, -EACCES.
+ * -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another library version's
+ * ring), -EACCES.
  */
 int pinshm_mpsc_attach_producer(struct pinshm_region *r, const char *name,
 				int id, struct pinshm_mpsc_producer *out);

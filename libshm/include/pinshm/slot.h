@@ -169,7 +169,7 @@ static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
 }
 
 #define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
-#define PINSHM_SLOT_VERSION	1
+#define PINSHM_SLOT_VERSION	2	/* 2: waitq.pending */
 #define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
 #define PINSHM_SLOT_VALUE_OFF	400u		/* header, wait queue, seq, state */
 
@@ -463,8 +463,8 @@ int pinshm_slot_create(struct pinshm_region *r, const char *name,
  * Take the writer role (-EBUSY while a live process holds it; a dead
  * writer's role is taken over, and a value it left half-written is
  * withdrawn: readers get -ENODATA until the next write). -ENOENT,
- * -EPROTOTYPE (not a slot), -EBADMSG (header invalid), -EACCES (read-only
- * region).
+ * -EPROTOTYPE (not a slot), -EBADMSG (header invalid), -EPROTONOSUPPORT
+ * (another library version's slot), -EACCES (read-only region).
  */
 int pinshm_slot_writer_attach(struct pinshm_region *r, const char *name,
 			      struct pinshm_slot *out);
