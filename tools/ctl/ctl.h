@@ -187,6 +187,9 @@ void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_
 bool ctl_tail_done(const struct ctl_tail *t);
 void ctl_tail_pace(struct ctl_tail *t);
 void ctl_idle(uint64_t *idle_since, unsigned int *spins);
+void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
+		   int (*wait)(void *ring, int64_t timeout_ns), void *ring,
+		   bool *cannot);
 int ctl_tail_finish_output(struct ctl_tail *t, int err);
 
 /* ring_mpsc.c, ring_bcast.c, ring_slot.c: the region is open (read-write

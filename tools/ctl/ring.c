@@ -860,6 +860,28 @@ void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 	}
 }
 
+/*
+ * ctl_idle() for a tail that may sleep on its ring (the spsc and mpsc
+ * consumer): once the spins are over, sleep in the ring's wait (a futex, or
+ * pinshm.ko's WAIT) for up to 100 ms, until the producer's next commit
+ * wakes us, instead of yielding and polling. Where the ring cannot sleep
+ * (-EOPNOTSUPP, -ENOSYS), *cannot is set and ctl_idle() takes over.
+ */
+void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
+		   int (*wait)(void *ring, int64_t timeout_ns), void *ring,
+		   bool *cannot)
+{
+	int ret;
+
+	if (*cannot || *spins < PINSHM_YIELD_SPINS) {
+		ctl_idle(idle_since, spins);
+		return;
+	}
+	ret = wait(ring, 100000000LL);
+	if (ret == -EOPNOTSUPP || ret == -ENOSYS)
+		*cannot = true;
+}
+
 /* Flush stdout at the end of a tail; a closed pipe is a normal end. */
 int ctl_tail_finish_output(struct ctl_tail *t, int err)
 {
@@ -874,12 +896,17 @@ int ctl_tail_finish_output(struct ctl_tail *t, int err)
 	return err;
 }
 
+static int ctl_spsc_wait(void *ring, int64_t timeout_ns)
+{
+	return pinshm_spsc_wait(ring, timeout_ns);
+}
+
 static int ctl_tail_spsc_run(struct ctl_tail *t, struct pinshm_spsc *ring)
 {
 	struct pinshm_msg m;
 	uint64_t idle_since = 0;
 	unsigned int spins = 0, batch = 0;
-	bool dirty = false, done = false;
+	bool dirty = false, done = false, cannot_sleep = false;
 	int ret, err = 0;
 
 	while (!done && !ctl_stop) {
@@ -893,7 +920,8 @@ static int ctl_tail_spsc_run(struct ctl_tail *t, struct pinshm_spsc *ring)
 				fflush(stdout);
 				dirty = false;
 			}
-			ctl_idle(&idle_since, &spins);
+			ctl_idle_wait(&idle_since, &spins, ctl_spsc_wait, ring,
+				      &cannot_sleep);
 			continue;
 		}
 		if (ret) {

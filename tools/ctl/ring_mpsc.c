@@ -119,12 +119,17 @@ int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 
 /* ------------------------------------------------------------------ */
 
+static int ctl_mpsc_wait(void *c, int64_t timeout_ns)
+{
+	return pinshm_mpsc_wait(c, timeout_ns);
+}
+
 static int ctl_tail_mpsc_run(struct ctl_tail *t, struct pinshm_mpsc_consumer *c)
 {
 	struct pinshm_msg m = { 0 };
 	uint64_t idle_since = 0, stuck_check = 0, now;
 	unsigned int spins = 0, batch = 0;
-	bool dirty = false, done = false, said_deadlk = false;
+	bool dirty = false, done = false, said_deadlk = false, cannot_sleep = false;
 	int ret, err = 0;
 
 	while (!done && !ctl_stop) {
@@ -155,7 +160,7 @@ static int ctl_tail_mpsc_run(struct ctl_tail *t, struct pinshm_mpsc_consumer *c)
 					break;
 				}
 			}
-			ctl_idle(&idle_since, &spins);
+			ctl_idle_wait(&idle_since, &spins, ctl_mpsc_wait, c, &cannot_sleep);
 			continue;
 		}
 		if (ret) {
