@@ -53,8 +53,9 @@
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but the publish after its death makes one wake syscall and every
- * later one loads pending too, until someone resets the counter (a consumer taking over a dead one's role;
- * broadcast and slot readers have no role, so there it stays).
+ * later one loads pending too, until someone resets the counter (a
+ * consumer taking over a dead one's role; broadcast and slot readers have
+ * no role, so there it stays).
  */
 #include <errno.h>
 #include <limits.h>
@@ -62,6 +63,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -80,22 +82,49 @@ static struct kmod_map {
 static pthread_mutex_t kmod_maps_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
+ * fork(): the child has none of the module's mappings (VM_DONTCOPY), so it
+ * forgets them all, or a mapping of its own at the same address would be
+ * taken for one. The lock is held across the fork, so the child's copy is
+ * not left locked by a thread that does not exist there.
+ */
+static void kmod_maps_prepare(void)
+{
+	pthread_mutex_lock(&kmod_maps_lock);
+}
+
+static void kmod_maps_parent(void)
+{
+	pthread_mutex_unlock(&kmod_maps_lock);
+}
+
+static void kmod_maps_child(void)
+{
+	memset(kmod_maps, 0, sizeof(kmod_maps));
+	pthread_mutex_unlock(&kmod_maps_lock);
+}
+
+static void kmod_maps_init(void)
+{
+	pthread_atfork(kmod_maps_prepare, kmod_maps_parent, kmod_maps_child);
+}
+
+/*
  * Remember a region's data mapping. A full table (64 regions mapped at
  * once) only means that waits in that region say -EOPNOTSUPP (spin).
- * Entries left by fork() (module mappings are not inherited) are replaced
- * when a new mapping overlaps them.
  */
 void __pinshm_wait_kmod_add(void *base, size_t len, int fd)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uintptr_t b = (uintptr_t)base;
 	int i, free_i = -1;
 
+	pthread_once(&once, kmod_maps_init);
 	pthread_mutex_lock(&kmod_maps_lock);
 	for (i = 0; i < KMOD_MAPS; i++) {
 		struct kmod_map *m = &kmod_maps[i];
 
 		if (m->base && m->base < b + len && b < m->base + m->len)
-			m->base = 0;	/* stale: that range is ours now */
+			m->base = 0;	/* unmapped without us: ours now */
 		if (!m->base && free_i < 0)
 			free_i = i;
 	}
