@@ -358,6 +358,7 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_wait k;
 	u32 usize, *word;
+	u64 t0;
 	long ret;
 
 	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
@@ -370,6 +371,7 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 		return -EAGAIN;
 	if (k.timeout_ns == 0)
 		return -ETIMEDOUT;
+	t0 = ktime_get_ns();
 	/* (K2) pairs with (K1). */
 	if (k.timeout_ns < 0)
 		ret = wait_event_interruptible(*pinshm_word_queue(r, k.offset),
@@ -379,9 +381,10 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 			*pinshm_word_queue(r, k.offset),
 			READ_ONCE(*word) != k.val, ns_to_ktime(k.timeout_ns));
 	if (ret == -ETIME)
-		return -ETIMEDOUT;
-	if (ret == -ERESTARTSYS)
-		return -EINTR;	/* the timeout is relative: no restart */
+		ret = -ETIMEDOUT;
+	else if (ret == -ERESTARTSYS)
+		ret = -EINTR;	/* the timeout is relative: no restart */
+	trace_pinshm_wait(r->name, k.offset, ktime_get_ns() - t0, (int)ret);
 	return ret;
 }
 
@@ -401,6 +404,7 @@ static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 		return -EBADF;
 	/* (K1) pairs with (K2). */
 	wake_up_interruptible_all(pinshm_word_queue(r, k.offset));
+	trace_pinshm_wake(r->name, k.offset);
 	return 0;
 }
 

@@ -131,6 +131,40 @@ TRACE_EVENT(pinshm_alloc_fail,
 		  __entry->size, __entry->order, __entry->node, __entry->error)
 );
 
+/* A WAIT that slept: how long, and how it ended (0 woken, or -errno). */
+TRACE_EVENT(pinshm_wait,
+	TP_PROTO(const char *name, u64 offset, u64 slept_ns, int ret),
+	TP_ARGS(name, offset, slept_ns, ret),
+	TP_STRUCT__entry(
+		__array(char, name, PINSHM_NAME_MAX)
+		__field(u64, offset)
+		__field(u64, slept_ns)
+		__field(int, ret)
+	),
+	TP_fast_assign(
+		strscpy(__entry->name, name, PINSHM_NAME_MAX);
+		__entry->offset = offset;
+		__entry->slept_ns = slept_ns;
+		__entry->ret = ret;
+	),
+	TP_printk("name=%s offset=%llu slept_ns=%llu ret=%d", __entry->name,
+		  __entry->offset, __entry->slept_ns, __entry->ret)
+);
+
+TRACE_EVENT(pinshm_wake,
+	TP_PROTO(const char *name, u64 offset),
+	TP_ARGS(name, offset),
+	TP_STRUCT__entry(
+		__array(char, name, PINSHM_NAME_MAX)
+		__field(u64, offset)
+	),
+	TP_fast_assign(
+		strscpy(__entry->name, name, PINSHM_NAME_MAX);
+		__entry->offset = offset;
+	),
+	TP_printk("name=%s offset=%llu", __entry->name, __entry->offset)
+);
+
 #endif /* _PINSHM_TRACE_H */
 
 /* This part must be outside the include guard. */

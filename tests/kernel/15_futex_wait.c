@@ -268,6 +268,54 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	return bad;
 }
 
+#define TRACEFS	"/sys/kernel/tracing"
+
+/* Turn the pinshm_wait and pinshm_wake tracepoints on (1) or off (0). */
+static int trace_events(int on)
+{
+	const char *v = on ? "1" : "0";
+
+	return write_file(TRACEFS "/events/pinshm/pinshm_wait/enable", v) ||
+	       write_file(TRACEFS "/events/pinshm/pinshm_wake/enable", v);
+}
+
+/*
+ * Did the trace buffer record a wake of our region and, for the same
+ * word, a wait that slept and was woken (ret=0)? Region names are unique
+ * to this run, so older lines do not count.
+ */
+static int traced_wait_and_wake(void)
+{
+	static char buf[1 << 20];
+	unsigned long long off, slept;
+	char want[160];
+	size_t len = 0;
+	ssize_t n;
+	char *p;
+	int fd = open(TRACEFS "/trace", O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return 0;
+	while (len < sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	buf[len] = 0;
+	snprintf(want, sizeof(want), "pinshm_wake: name=%s offset=", region);
+	p = strstr(buf, want);
+	if (!p || sscanf(p + strlen(want), "%llu", &off) != 1)
+		return 0;
+	snprintf(want, sizeof(want), "pinshm_wait: name=%s offset=%llu ",
+		 region, off);
+	for (p = strstr(buf, want); p; p = strstr(p + 1, want))
+		if (sscanf(p + strlen(want), "slept_ns=%llu ret=%d", &slept,
+			   &ret) == 2 && ret == 0 && slept > 0) {
+			tap_diag("traced: %sslept_ns=%llu ret=0", want, slept);
+			return 1;
+		}
+	return 0;
+}
+
 int main(void)
 {
 	struct pinshm_region_opts o;
@@ -275,11 +323,11 @@ int main(void)
 	struct pinshm_spsc c;
 	struct pinshm_msg m;
 	uint64_t t0, us, sleeps = 0, bad, cpu0, cpu;
-	int ret, st, wret;
+	int ret, st, wret, tracing;
 	long fret;
 	pid_t pid;
 
-	tap_plan(14);
+	tap_plan(15);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -323,6 +371,7 @@ int main(void)
 	       (unsigned long long)cpu);
 
 	/* One producer process, one record, the consumer asleep. */
+	tracing = trace_events(1) == 0;
 	pid = fork();
 	if (pid == 0)
 		producer(1, 1);
@@ -337,6 +386,9 @@ int main(void)
 	tap_ok(bad == 0 && st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 &&
 	       waiters_of(&c.sh->waitq) == 0,
 	       "the record arrived, the producer exited cleanly, no waiter left");
+	tap_ok(tracing && traced_wait_and_wake() && trace_events(0) == 0,
+	       "tracepoints pinshm_wait (woken, after a sleep) and pinshm_wake "
+	       "of the same word recorded (tracing %s)", tracing ? "on" : "FAILED");
 
 	/* A stream: the consumer sleeps every time the ring is empty. */
 	sleeps = 0;
