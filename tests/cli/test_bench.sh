@@ -14,7 +14,7 @@ done
 # A short run of everything: the rings, the baselines, all kernel IPC.
 ok bench --count 1000 --reps 2 --vs all
 for s in raw-pingpong raw-ring-pingpong pinshm-spsc raw-stream raw-stream-batch32 \
-	 pinshm-spsc-batch32 pipe unix tcp eventfd mq; do
+	 pinshm-spsc-batch32 pipe unix tcp eventfd mq pinshm-spsc-sleep; do
 	out_has "^  $s "
 done
 out_has '^pingpong: round trip'
@@ -44,11 +44,12 @@ assert d["reps"] == 3 and d["count"]["pingpong"] == 1000
 assert d["tsc"]["timestamp_cost_ns"] > 0
 assert all(t["met"] in (True, False) for t in d["targets"])
 '
-ok bench stream --count 1000 --reps 1 --vs pipe,eventfd,mq --json
+ok bench stream --count 1000 --reps 1 --vs pipe,eventfd,mq,pinshm-spsc-sleep --json
 pyjson '
 r = {x["system"]: x for x in d["results"]}
 assert set(r) == {"raw-stream", "pinshm-spsc", "raw-stream-batch32",
-                  "pinshm-spsc-batch32", "pipe", "eventfd", "mq"}, set(r)
+                  "pinshm-spsc-batch32", "pipe", "eventfd", "mq",
+                  "pinshm-spsc-sleep"}, set(r)
 assert r["raw-stream"]["ratio_to_raw"] == 1
 for x in r.values():
     assert x["pattern"] == "stream" and x["rtt_ns"] is None, x

@@ -33,6 +33,10 @@
  *              (pingpong: one buffer each way; stream: an inline ring, one
  *              eventfd write per message, the consumer drains per wakeup)
  *     mq       POSIX message queues (unlinked at once: nothing to clean)
+ *     pinshm-spsc-sleep  the SPSC rings, but a receiver that finds nothing
+ *              sleeps in pinshm_spsc_wait() at once (a futex, or the
+ *              module's WAIT), without spinning first: the ring's
+ *              wait/wake path against the kernel's blocking IPC
  *
  * Every kernel system blocks in the kernel (no busy polling), as they are
  * normally used. Nothing here asserts a timing: the machine's noise is part
@@ -101,6 +105,7 @@ enum bench_sys {
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
 	SYS_BCAST,			/* pattern bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
+	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
 	NR_SYS
 };
 #define SYS_FIRST_VS	SYS_PIPE
@@ -110,7 +115,7 @@ static const char *const sys_names[NR_SYS] = {
 	"raw", "raw-ring", "pinshm-spsc", "raw-batch32", "pinshm-spsc-batch32",
 	"pinshm-mpsc", "pinshm-mpsc-2p", "pinshm-mpsc-2p-batch32",
 	"pinshm-bcast",
-	"pipe", "unix", "tcp", "eventfd", "mq",
+	"pipe", "unix", "tcp", "eventfd", "mq", "pinshm-spsc-sleep",
 };
 
 /* The percentiles reported (struct bench_lat), and their JSON keys. */
@@ -272,6 +277,7 @@ struct bench_side {
 	struct bscratch *scr;
 	struct bench_raw_ring *raw, *evr, *rback;
 	struct bench_raw_shape shape;
+	bool sleep;			/* pinshm-spsc-sleep: wait, no spin */
 	_Alignas(BENCH_LINE) uint8_t tmpl[BENCH_MAX_SIZE];
 	_Alignas(BENCH_LINE) uint8_t buf[BENCH_MAX_SIZE];
 };
@@ -350,12 +356,30 @@ static void *spsc_claim_spin(struct bench_side *s, uint32_t len)
 	return dst;
 }
 
+/*
+ * pinshm-spsc-sleep: nothing there, so sleep in pinshm_spsc_wait() at once,
+ * as a blocking read of kernel IPC does: no spin first.
+ */
+static void spsc_sleep(struct bench_side *s)
+{
+	int ret = pinshm_spsc_wait(&s->rx, -1);
+
+	if (ret && ret != -EINTR)
+		side_fail(s, "pinshm_spsc_wait: %s%s", strerror(-ret),
+			  ret == -EOPNOTSUPP || ret == -ENOSYS ?
+			  " (the consumer cannot sleep on this kernel)" : "");
+}
+
 static void spsc_peek_spin(struct bench_side *s, struct pinshm_msg *m)
 {
 	int ret;
 
-	while ((ret = pinshm_spsc_peek(&s->rx, m)) == -EAGAIN)
-		pinshm_cpu_relax();
+	while ((ret = pinshm_spsc_peek(&s->rx, m)) == -EAGAIN) {
+		if (s->sleep)
+			spsc_sleep(s);
+		else
+			pinshm_cpu_relax();
+	}
 	if (ret)
 		side_fail(s, "pinshm_spsc_peek: %s", strerror(-ret));
 }
@@ -447,7 +471,10 @@ static double spsc_stream_consume(struct bench_side *s, uint64_t count,
 	while (i < count) {
 		n = pinshm_spsc_peek_batch(&s->rx, m, batch);
 		if (n == 0) {
-			pinshm_cpu_relax();
+			if (s->sleep)
+				spsc_sleep(s);
+			else
+				pinshm_cpu_relax();
 			continue;
 		}
 		if (n < 0)
@@ -1067,10 +1094,13 @@ static void side_pingpong(struct bench_side *s, int sys, uint64_t n)
 			side_fail(s, "raw-ring pingpong: out of sequence");
 		break;
 	case SYS_SPSC:
+	case SYS_SPSC_SLEEP:
+		s->sleep = sys == SYS_SPSC_SLEEP;
 		if (a)
 			spsc_pp_initiator(s, warm, n);
 		else
 			spsc_pp_responder(s, warm, n);
+		s->sleep = false;
 		break;
 	case SYS_PIPE:
 	case SYS_UNIX:
@@ -1113,11 +1143,15 @@ static double side_stream(struct bench_side *s, int sys, uint64_t n)
 		return mps;
 	case SYS_SPSC:
 	case SYS_SPSC_B:
+	case SYS_SPSC_SLEEP:
 		if (a) {
 			spsc_stream_produce(s, n, batch);
 			return 0;
 		}
-		return spsc_stream_consume(s, n, batch);
+		s->sleep = sys == SYS_SPSC_SLEEP;
+		mps = spsc_stream_consume(s, n, batch);
+		s->sleep = false;
+		return mps;
 	case SYS_PIPE:
 	case SYS_UNIX:
 	case SYS_TCP:
