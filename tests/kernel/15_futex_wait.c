@@ -184,6 +184,68 @@ static int mpsc_run(struct pinshm_region *r, uint64_t *cpu_used, uint64_t *us)
 	return ret;
 }
 
+#define PINSHM_CLI	"/usr/local/bin/pinshm"
+
+/* CPU time of process pid so far, in clock ticks (utime + stime). */
+static long proc_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file(path, buf, sizeof(buf)) < 0)
+		return -1;
+	p = strrchr(buf, ')');	/* after the command name */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+/*
+ * The command line as a user runs it: `pinshm tail` on an idle ring of the
+ * module sleeps in the module's WAIT (almost no CPU over a second), and a
+ * record from `pinshm pub` still reaches it. Returns 0 or what failed.
+ */
+static int cli_tail_sleeps(uint64_t *ticks, char *out, size_t outlen)
+{
+	char cmd[256];
+	int fds[2], st;
+	long t0, t1;
+	ssize_t n;
+	pid_t pid;
+
+	snprintf(cmd, sizeof(cmd), PINSHM_CLI " ring add %s t --type spsc "
+		 "--capacity 4K >/dev/null", region);
+	if (system(cmd) != 0 || pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		execl(PINSHM_CLI, "pinshm", "tail", region, "t", "--count",
+		      "1", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	sleep(1);	/* past its spins and its first 100 ms of yields */
+	t0 = proc_ticks(pid);
+	sleep(1);
+	t1 = proc_ticks(pid);
+	*ticks = (uint64_t)(t1 - t0);
+	snprintf(cmd, sizeof(cmd), PINSHM_CLI " pub %s t --seq --count 1 "
+		 "2>/dev/null", region);
+	if (system(cmd) != 0)
+		return -2;
+	n = read(fds[0], out, outlen - 1);
+	out[n > 0 ? n : 0] = '\0';
+	close(fds[0]);
+	st = wait_child(pid, 10000);
+	if (t0 < 0 || t1 < 0)
+		return -3;
+	return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -4;
+}
+
 /* Control: wait/wake on shmem (MAP_SHARED | MAP_ANONYMOUS) across fork. */
 struct ctl_shared {
 	struct pinshm_waitq wq;
@@ -327,7 +389,7 @@ int main(void)
 	long fret;
 	pid_t pid;
 
-	tap_plan(15);
+	tap_plan(16);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -416,6 +478,17 @@ int main(void)
 	       "MPSC: consumer asleep in pinshm_mpsc_wait() until another process "
 	       "commits: %d, %llu us, %llu us of CPU", ret,
 	       (unsigned long long)us, (unsigned long long)cpu);
+
+	{
+		char out[256];
+		uint64_t ticks = 0;
+
+		ret = cli_tail_sleeps(&ticks, out, sizeof(out));
+		tap_ok(ret == 0 && ticks <= 3 && strstr(out, "seq=1 "),
+		       "pinshm tail on an idle module ring: %llu ticks of CPU in "
+		       "1 s, then got `%.40s` from pinshm pub (%d)",
+		       (unsigned long long)ticks, out, ret);
+	}
 
 	ret = control_run();
 	tap_ok(ret == 0, "control: cross-process wait/wake on MAP_SHARED anonymous "
