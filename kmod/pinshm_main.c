@@ -18,7 +18,6 @@
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hash.h>
 #include <linux/hrtimer.h>
 #include <linux/kobject.h>
 #include <linux/miscdevice.h>
@@ -330,17 +329,24 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 /*
  * WAIT/WAKE: a futex on a word of the data, for the pages a shared futex
  * cannot key on (uapi header). Sleepers of a word share a queue with the
- * other words of the same hash; every sleeper re-reads its own word.
+ * other words of its block's queue; every sleeper re-reads its own word.
  *   (K1) waker: user store to the word, then WAKE: wake_up_all() takes
  *        the queue lock
  *     pairs with
  *   (K2) sleeper: prepare_to_wait() under that lock (and its barrier of
  *        set_current_state()), then read the word: a WAKE before the
  *        sleeper queued itself came after the store, which the read sees.
+ *   (K3) WAIT_ARM: store ro_pending = 1, full barrier, return; the
+ *        sleeper then runs its membarrier and re-checks its ring ((W2) of
+ *        the library) before it WAITs
+ *     pairs with
+ *   (K4) WAKE: store ro_pending = 0, then wake_up_all() (K1): an arm
+ *        after the store waits for the next WAKE, one before it is woken
+ *        now (its WAIT saw the word change, or is queued).
  */
 static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off)
 {
-	return &r->wordq[hash_64(off >> 7, ilog2(PINSHM_WORDQ))];
+	return &r->wordq[PINSHM_WAITQ_OF(off)];
 }
 
 /* The word at off, or NULL: off must be 4-aligned and inside the data. */
@@ -365,8 +371,14 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 	if (ret)
 		return ret;
 	word = pinshm_word(r, k.offset);
-	if (k.flags || k.__reserved || !word)
+	if ((k.flags & ~PINSHM_WAIT_ARM) || k.__reserved || !word)
 		return -EINVAL;
+	if (k.flags & PINSHM_WAIT_ARM) {
+		WRITE_ONCE(r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)], 1);
+		/* (K3) pairs with (K4): the arm before the caller's re-check */
+		smp_mb();
+		return 0;
+	}
 	if (READ_ONCE(*word) != k.val)
 		return -EAGAIN;
 	if (k.timeout_ns == 0)
@@ -402,7 +414,9 @@ static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
-	/* (K1) pairs with (K2). */
+	WRITE_ONCE(r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)], 0);
+	/* (K4) pairs with (K3): the disarm before the wake (K1) */
+	smp_mb();
 	wake_up_interruptible_all(pinshm_word_queue(r, k.offset));
 	trace_pinshm_wake(r->name, k.offset);
 	return 0;

@@ -35,7 +35,6 @@
 #include <linux/pinshm.h>
 
 #define PINSHM_HUGE_SIZE	SZ_2M
-#define PINSHM_WORDQ		8	/* WAIT/WAKE queues per region */
 
 struct kobject;
 struct mm_struct;
@@ -85,7 +84,7 @@ struct pinshm_region {
 
 	wait_queue_head_t waitq;	/* pollers of the generation */
 	/* WAIT/WAKE sleepers, by the 128-byte block of their word. */
-	wait_queue_head_t wordq[PINSHM_WORDQ];
+	wait_queue_head_t wordq[PINSHM_WAITQ_NR];
 };
 
 /* One region fd. */

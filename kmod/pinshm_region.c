@@ -145,7 +145,7 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 	r->created_ns = ktime_get_real_ns();
 	mutex_init(&r->lock);
 	init_waitqueue_head(&r->waitq);
-	for (i = 0; i < PINSHM_WORDQ; i++)
+	for (i = 0; i < PINSHM_WAITQ_NR; i++)
 		init_waitqueue_head(&r->wordq[i]);
 	return r;
 }

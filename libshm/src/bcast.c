@@ -193,9 +193,10 @@ __pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
 	pinshm_store_release(&g.sh->tail, tail);
 	/* For (K1)/(K2); without membarrier, readers spin or yield. */
 	pinshm_wait_register();
+	w.ro_pending = __pinshm_ro_pending(r, &g.sh->waitq);
 	/* (K1) pairs with (K2): records a dead writer published without
 	 * its kick (killed between (W3) and (K1)) wake their sleepers. */
-	pinshm_waitq_kick(&g.sh->waitq);
+	pinshm_waitq_kick_ro(&g.sh->waitq, w.ro_pending);
 	*out = w;
 	return 0;
 }
@@ -298,8 +299,10 @@ __pinshm_export int pinshm_bcast_wait(struct pinshm_bcast_reader *rd,
 {
 	if (!rd || !rd->sh)
 		return -EINVAL;
-	if (!rd->may_wait)
-		return -EACCES;	/* cannot count itself in waitq.waiters */
+	if (!rd->may_wait)	/* the module arms for us, or -EACCES */
+		return __pinshm_waitq_wait_ro(
+			(struct pinshm_waitq *)&rd->sh->waitq, bcast_ready, rd,
+			timeout_ns);
 	/* (K2) pairs with (K1): the writable mapping makes sh ours to
 	 * write, in the wait queue only. */
 	return pinshm_waitq_wait((struct pinshm_waitq *)&rd->sh->waitq,

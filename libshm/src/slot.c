@@ -120,9 +120,10 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	s.bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
 	/* For (K1)/(K2); without membarrier, readers poll. */
 	pinshm_wait_register();
+	s.ro_pending = __pinshm_ro_pending(r, &sh->waitq);
 	/* (K1) pairs with (K2): a withdrawn value, or one a dead writer
 	 * published without its kick, wakes its sleepers. */
-	pinshm_waitq_kick(&sh->waitq);
+	pinshm_waitq_kick_ro(&sh->waitq, s.ro_pending);
 	*out = s;
 	return 0;
 }
@@ -170,10 +171,11 @@ __pinshm_export int pinshm_slot_wait(struct pinshm_slot *r,
 		return -EINVAL;
 	if (r->writer)
 		return -EPERM;
-	if (!r->may_wait)
-		return -EACCES;	/* cannot count itself in waitq.waiters */
 	a.sh = r->sh;
 	a.version = last_seen_version;
+	if (!r->may_wait)	/* the module arms for us, or -EACCES */
+		return __pinshm_waitq_wait_ro(&r->sh->waitq, slot_ready, &a,
+					      timeout_ns);
 	/* (K2) pairs with (K1). */
 	return pinshm_waitq_wait(&r->sh->waitq, slot_ready, &a, timeout_ns);
 }

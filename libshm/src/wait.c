@@ -50,6 +50,11 @@
  * The region fds and mapped ranges of this process are kept in kmod_maps[]
  * for that (added and removed by kmod.c); an address in none of them uses
  * a futex. A module without WAIT (ENOTTY) gives -EOPNOTSUPP as before.
+ * There, a reader with a read-only mapping can sleep too: it cannot write
+ * waiters or pending, so the module keeps a pending word per queue in the
+ * metadata page for it (PINSHM_WAIT_ARM, ro_pending), which broadcast and
+ * slot writers load after waiters (pinshm_waitq_kick_ro()); see
+ * __pinshm_waitq_wait_ro() at the end.
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but the publish after its death makes one wake syscall and every
@@ -254,6 +259,35 @@ __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
 	return 0;
 }
 
+__pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
+{
+	struct pinshm_wake k = { .size = sizeof(k) };
+	uint64_t off;
+	int fd = kmod_word(&wq->seq, &off);
+
+	if (fd < 0)
+		return 0;	/* not a module region: nobody can have armed */
+	k.offset = off;
+	/* (W1) the seq bump after the load that saw the arm. */
+	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
+				  memory_order_seq_cst);
+	/* (K4) and (K1) of the module: disarm, wake. */
+	if (ioctl(fd, PINSHM_IOC_WAKE, &k) < 0 && errno != ENOTTY)
+		return -errno;
+	return 0;
+}
+
+const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
+				    const struct pinshm_waitq *wq)
+{
+	uint64_t off;
+
+	if (r->backend != PINSHM_BACKEND_KMOD || !r->meta)
+		return NULL;
+	off = (uint64_t)((const uint8_t *)&wq->seq - (const uint8_t *)r->data);
+	return &r->meta->ro_pending[PINSHM_WAITQ_OF(off)];
+}
+
 static void deadline_of(int64_t timeout_ns, struct timespec *ts)
 {
 	clock_gettime(CLOCK_MONOTONIC, ts);
@@ -416,4 +450,76 @@ __pinshm_export int pinshm_spsc_wait(struct pinshm_spsc *ring,
 		return -EPERM;
 	return pinshm_waitq_wait(&ring->sh->waitq, spsc_ready, ring,
 				 timeout_ns);
+}
+
+/*
+ * A sleeper with a read-only mapping of a pinshm.ko region: it cannot count
+ * itself in waiters nor set pending, so the module arms its queue instead
+ * ((K3), ro_pending in the metadata page); then the same membarrier,
+ * re-check and WAIT as pinshm_waitq_wait(). -EACCES on other backends.
+ */
+int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
+			   void *arg, int64_t timeout_ns)
+{
+	struct pinshm_wait arm = { .size = sizeof(arm),
+				   .flags = PINSHM_WAIT_ARM };
+	struct timespec deadline;
+	uint64_t koff = 0;
+	uint32_t seq;
+	int err, kfd;
+	long ret;
+
+	kfd = kmod_word(&wq->seq, &koff);
+	if (kfd < 0)
+		return -EACCES;	/* cannot count itself in waitq.waiters */
+	if (ready(arg))
+		return 0;
+	if (timeout_ns == 0)
+		return -ETIMEDOUT;
+	err = membarrier_query();
+	if (err)
+		return err;
+	arm.offset = koff;
+	if (timeout_ns > 0)
+		deadline_of(timeout_ns, &deadline);
+	for (;;) {
+		/* (W2) seq first: a wake after this load changes it. */
+		seq = pinshm_load_acquire(&wq->seq);
+		/* (W2) with (K3): the module arms our queue for the writers;
+		 * a module without ARM cannot let us sleep. */
+		if (ioctl(kfd, PINSHM_IOC_WAIT, &arm) < 0)
+			return errno == EINVAL || errno == ENOTTY ?
+			       -EOPNOTSUPP : -errno;
+		/* (W2) pairs with (W1): a fence on the writer's CPU between
+		 * its publish and its load of ro_pending. */
+		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+			    0, 0) < 0)
+			return errno == EINVAL ? -ENOSYS : -errno;
+		if (ready(arg))
+			return 0;
+		if (timeout_ns > 0) {
+			int64_t left = deadline_left(&deadline);
+
+			ret = left ? kmod_wait(kfd, koff, seq, left) :
+				     (errno = ETIMEDOUT, -1);
+		} else {
+			ret = kmod_wait(kfd, koff, seq, -1);
+		}
+		err = ret < 0 ? errno : 0;
+		if (ready(arg))
+			return 0;
+		switch (err) {
+		case 0:		/* woken, maybe spuriously */
+		case EAGAIN:	/* seq moved before we slept */
+			break;
+		case ETIMEDOUT:
+			return -ETIMEDOUT;
+		case EINTR:
+			return -EINTR;
+		default:
+			return -err;
+		}
+		if (timeout_ns > 0 && deadline_passed(&deadline))
+			return -ETIMEDOUT;
+	}
 }

@@ -246,6 +246,80 @@ static int cli_tail_sleeps(uint64_t *ticks, char *out, size_t outlen)
 	return st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -4;
 }
 
+/*
+ * Read-only readers (bcast and slot) of a module region: they cannot count
+ * themselves in the ring's wait queue, so the module arms their queue
+ * (PINSHM_WAIT_ARM, ro_pending in the metadata page) and the writer's kick
+ * wakes them. The child opens the region read-only, sleeps in
+ * pinshm_bcast_wait() and then pinshm_slot_wait(); the parent publishes a
+ * record, then writes a value, each 300 ms later. Exit status: 0, or the
+ * step that failed.
+ */
+static void ro_reader(void)
+{
+	struct pinshm_region *r;
+	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast_msg m;
+	struct pinshm_slot sl;
+	uint64_t c0, t0;
+
+	if (pinshm_region_open(region, PINSHM_RDONLY, PINSHM_BACKEND_AUTO, &r) ||
+	    pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_NEXT, &rd) ||
+	    pinshm_slot_reader_attach(r, "l", &sl))
+		_exit(20);
+	c0 = cpu_us();
+	t0 = mono_us();
+	if (pinshm_bcast_wait(&rd, 20 * SEC))
+		_exit(21);
+	/* Slept until the record came (300 ms), not to the timeout. */
+	if (mono_us() - t0 < 100000 || mono_us() - t0 > 5000000 ||
+	    cpu_us() - c0 > 50000)
+		_exit(22);
+	if (pinshm_bcast_peek(&rd, &m) || m.len != 8)
+		_exit(23);
+	c0 = cpu_us();
+	t0 = mono_us();
+	if (pinshm_slot_wait(&sl, 0, 20 * SEC))
+		_exit(24);
+	if (mono_us() - t0 < 100000 || mono_us() - t0 > 5000000 ||
+	    cpu_us() - c0 > 50000)
+		_exit(25);
+	_exit(0);
+}
+
+static int ro_run(struct pinshm_region *r)
+{
+	struct pinshm_bcast_writer bw;
+	struct pinshm_slot sw;
+	uint64_t v = 7;
+	int ret, st;
+	pid_t pid;
+
+	ret = pinshm_bcast_create(r, "b", 16, 64);
+	if (!ret)
+		ret = pinshm_slot_create(r, "l", 8);
+	if (!ret)
+		ret = pinshm_bcast_writer_attach(r, "b", &bw);
+	if (!ret)
+		ret = pinshm_slot_writer_attach(r, "l", &sw);
+	if (ret)
+		return ret;
+	if (!bw.ro_pending || !sw.ro_pending)
+		return -ENOLINK;	/* the writers should watch ro_pending */
+	pid = fork();
+	if (pid == 0)
+		ro_reader();
+	usleep(300000);
+	ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
+	usleep(300000);
+	if (!ret)
+		ret = pinshm_slot_write(&sw, &v, sizeof(v));
+	st = wait_child(pid, 30000);
+	if (!ret && (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st)))
+		ret = st < 0 ? -ECHILD : 1000 + WEXITSTATUS(st);
+	return ret;
+}
+
 /* Control: wait/wake on shmem (MAP_SHARED | MAP_ANONYMOUS) across fork. */
 struct ctl_shared {
 	struct pinshm_waitq wq;
@@ -294,6 +368,7 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	struct pinshm_info inf;
 	struct pinshm_wait w;
 	struct pinshm_wake k;
+	struct pinshm_meta *meta;
 	int ctl = ctl_open(), rw, ro, bad = 0;
 	uint32_t seq = c->sh->waitq.seq;
 
@@ -311,7 +386,8 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	WAIT_IS(EINVAL, .offset = off + 2, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .offset = inf.bytes, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .offset = UINT64_MAX - 3, .val = seq, .timeout_ns = 0);
-	WAIT_IS(EINVAL, .flags = 1, .offset = off, .val = seq, .timeout_ns = 0);
+	WAIT_IS(EINVAL, .flags = 2, .offset = off, .val = seq, .timeout_ns = 0);
+	WAIT_IS(EINVAL, .flags = PINSHM_WAIT_ARM, .offset = inf.bytes);
 	WAIT_IS(EAGAIN, .offset = off, .val = seq + 1, .timeout_ns = -1);
 	WAIT_IS(ETIMEDOUT, .offset = off, .val = seq, .timeout_ns = 0);
 	WAIT_IS(ETIMEDOUT, .offset = off, .val = seq, .timeout_ns = 1000000);
@@ -324,6 +400,20 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	k.offset = inf.bytes;
 	if (ioctl(rw, PINSHM_IOC_WAKE, &k) != -1 || errno != EINVAL)
 		bad++;
+	/* ARM (allowed on a read-only fd) sets the queue's ro_pending in the
+	 * metadata page; a WAKE of that queue clears it. */
+	meta = map_meta(ro);
+	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_WAIT_ARM,
+				  .offset = off };
+	if (meta == MAP_FAILED || ioctl(ro, PINSHM_IOC_WAIT, &w) != 0 ||
+	    meta->ro_pending[PINSHM_WAITQ_OF(off)] != 1)
+		bad++;
+	k.offset = off;
+	if (ioctl(rw, PINSHM_IOC_WAKE, &k) != 0 || meta == MAP_FAILED ||
+	    meta->ro_pending[PINSHM_WAITQ_OF(off)] != 0)
+		bad++;
+	if (meta != MAP_FAILED)
+		munmap(meta, PINSHM_META_SIZE);
 	close(rw);
 	close(ro);
 	close(ctl);
@@ -389,7 +479,7 @@ int main(void)
 	long fret;
 	pid_t pid;
 
-	tap_plan(16);
+	tap_plan(17);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -478,6 +568,10 @@ int main(void)
 	       "MPSC: consumer asleep in pinshm_mpsc_wait() until another process "
 	       "commits: %d, %llu us, %llu us of CPU", ret,
 	       (unsigned long long)us, (unsigned long long)cpu);
+
+	ret = ro_run(r);
+	tap_ok(ret == 0, "read-only bcast and slot readers sleep until the "
+	       "writer publishes (the module arms for them): %d", ret);
 
 	{
 		char out[256];

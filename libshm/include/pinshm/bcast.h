@@ -8,7 +8,10 @@
  * PINSHM_OBSERVE) is enough; their cursors and counters are private. The
  * one exception is sleeping (pinshm_bcast_wait(), PINSHM_WAIT_FUTEX): a
  * sleeper counts itself in the header's wait queue, which takes a writable
- * mapping; read-only readers get -EACCES there and spin or yield instead.
+ * mapping. A read-only reader of a pinshm.ko region sleeps too: the module
+ * counts it instead (PINSHM_WAIT_ARM, ro_pending in the metadata page,
+ * which the writer's kick also reads); on the shm backend read-only
+ * readers get -EACCES there and spin or yield instead.
  *
  * Layout: a 512-byte header (block 0 constant, block 1 the writer's tail,
  * counters and role, block 2 the wait queue, block 3 reserved), then
@@ -68,11 +71,14 @@
  *   (R4) reader: load-acquire sh->tail, when attaching and resyncing.
  *        tail is never polled per message. The counters are relaxed.
  *   (K1) writer, after (W3)/(W4) of a publish: compiler barrier, load
- *        waitq.waiters; if not 0, wake every sleeper ((W1) of wait.h)
+ *        waitq.waiters (and, on pinshm.ko regions, the metadata page's
+ *        ro_pending); if a sleeper is there, wake every sleeper ((W1) of
+ *        wait.h, pinshm_waitq_kick_ro())
  *     pairs with
- *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters, membarrier,
- *        re-load its slot's seq as (R1) does, FUTEX_WAIT ((W2) of wait.h).
- *        Either the reader sees the even seq, or the writer the sleeper.
+ *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters (read-only: the
+ *        module arms ro_pending), membarrier, re-load its slot's seq as
+ *        (R1) does, then sleep ((W2) of wait.h). Either the reader sees
+ *        the even seq, or the writer the sleeper.
  *
  * Waiting: waiters counts every reader asleep, so it is never reset (there
  * are many readers and no reader role). A reader killed while asleep
@@ -195,6 +201,7 @@ struct pinshm_bcast_writer {
 	uint64_t staged_bytes;
 	uint64_t msgs_in;
 	uint64_t bytes_in;
+	const uint32_t *ro_pending;	/* module regions: read-only sleepers */
 };
 
 struct pinshm_bcast_reader {
@@ -322,9 +329,9 @@ static inline void pinshm_bcast_publish(struct pinshm_bcast_writer *w)
 	pinshm_store_release(&w->sh->tail, w->tail);
 	PINSHM_WRITE_ONCE(w->sh->msgs_in, w->msgs_in);
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
-	/* (K1) pairs with (K2): one load of waiters; a wake only when a
-	 * reader sleeps. */
-	pinshm_waitq_kick(&w->sh->waitq);
+	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
+	 * a wake only when a reader sleeps. */
+	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending);
 }
 
 static inline void pinshm_bcast_commit(struct pinshm_bcast_writer *w,
@@ -521,8 +528,9 @@ extern "C" {
  * reader is lapped, or its slot holds something corrupt: peek then says
  * so), or timeout_ns passes (< 0: no timeout; 0: just look). Returns 0,
  * -ETIMEDOUT, -EINTR, -EINVAL; -EACCES for a reader on a read-only mapping
- * (PINSHM_RDONLY, PINSHM_OBSERVE): a sleeper must count itself in the
- * ring's wait queue and cannot; -ENOSYS (no membarrier GLOBAL_EXPEDITED)
+ * (PINSHM_RDONLY, PINSHM_OBSERVE) of the shm backend: a sleeper must count
+ * itself in the ring's wait queue and cannot (on pinshm.ko regions the
+ * module does it for it); -ENOSYS (no membarrier GLOBAL_EXPEDITED)
  * or -EOPNOTSUPP (the kernel cannot sleep on this memory: see
  * pinshm_waitq_wait()). On the last three, spin or yield.
  */
@@ -632,7 +640,8 @@ int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w);
 /*
  * A reader, starting at PINSHM_BCAST_OLDEST, _NEWEST or _NEXT. Works on
  * read-only regions: readers never write shared memory (except to sleep
- * in pinshm_bcast_wait(), which read-only readers cannot). Any number of
+ * in pinshm_bcast_wait(), which read-only readers do through the module,
+ * and cannot on the shm backend). Any number of
  * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG,
  * -EPROTONOSUPPORT, -EINVAL.
  */

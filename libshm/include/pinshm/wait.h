@@ -47,6 +47,33 @@ static inline void pinshm_waitq_kick(struct pinshm_waitq *wq)
 		__pinshm_waitq_wake(wq);
 }
 
+/* Slow path of pinshm_waitq_kick_ro(): bump seq, WAKE the module's queue
+ * (which disarms it). */
+int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq);
+
+/*
+ * pinshm_waitq_kick() for a queue whose sleepers may also be read-only
+ * readers of a pinshm.ko region (broadcast and slot writers): they cannot
+ * count themselves in the queue, so the module keeps one word per queue
+ * in the metadata page, ro_pending (NULL on other backends), which they
+ * arm before they sleep ((K3) of the uapi header) and a WAKE disarms.
+ * One more load of a line that changes only when such a reader sleeps.
+ */
+static inline void pinshm_waitq_kick_ro(struct pinshm_waitq *wq,
+					const uint32_t *ro_pending)
+{
+	/* (W1) as in pinshm_waitq_kick(); the read-only sleeper's
+	 * membarrier comes after its arm, as the writable one's after its
+	 * pending store. */
+	atomic_signal_fence(memory_order_seq_cst);
+	if (__builtin_expect(pinshm_load_acquire(&wq->waiters) != 0, 0) &&
+	    PINSHM_READ_ONCE(wq->pending))
+		__pinshm_waitq_wake(wq);	/* disarms ro_pending too */
+	if (ro_pending &&
+	    __builtin_expect(PINSHM_READ_ONCE(*ro_pending) != 0, 0))
+		__pinshm_waitq_wake_ro(wq);
+}
+
 /*
  * Sleeper side: sleep until ready(arg) is true, a wake arrives, or
  * timeout_ns passes (< 0: no timeout). Returns 0 when ready, -ETIMEDOUT,

@@ -35,6 +35,13 @@
 #define PINSHM_ABI_VERSION	1
 #define PINSHM_META_SIZE	4096	/* one page, the whole of it */
 #define PINSHM_META_HDR_SIZE	256
+
+/*
+ * WAIT/WAKE queues of a region: a word at data offset off belongs to
+ * queue PINSHM_WAITQ_OF(off) (its 128-byte block, modulo the queues).
+ */
+#define PINSHM_WAITQ_NR		8
+#define PINSHM_WAITQ_OF(off)	(((off) >> 7) & (PINSHM_WAITQ_NR - 1))
 #define PINSHM_MAX_ATTACH	96	/* slots in the attach table */
 
 /* pinshm_meta.backend: who wrote this page */
@@ -115,7 +122,12 @@ struct pinshm_meta {
 	__u32 slot_size;	/* sizeof(struct pinshm_attach) */
 	__u32 __reserved0;
 
-	__aligned_u64 __reserved[11];
+	/*
+	 * pinshm.ko only, outside the seq protocol: 1 once a read-only
+	 * sleeper armed queue i (PINSHM_WAIT_ARM), 0 again at a WAKE of it.
+	 */
+	__u32 ro_pending[PINSHM_WAITQ_NR];
+	__aligned_u64 __reserved[7];
 
 	struct pinshm_attach attach[PINSHM_MAX_ATTACH];
 };
@@ -219,10 +231,17 @@ struct pinshm_info {
  * differed at the call, -ETIMEDOUT after timeout_ns (< 0: no timeout),
  * -EINTR on a signal (not restarted), -EINVAL bad flags, offset outside
  * the data or not 4-aligned.
+ * With PINSHM_WAIT_ARM it does not look or sleep: it sets the metadata
+ * page's ro_pending[PINSHM_WAITQ_OF(offset)] to 1 and returns 0. A sleeper
+ * with a read-only mapping, which cannot count itself in the ring, arms
+ * before it re-checks the ring and sleeps; writers read ro_pending and
+ * WAKE its queue, which sets it to 0 again.
  */
+#define PINSHM_WAIT_ARM		(1U << 0)
+
 struct pinshm_wait {
 	__u32 size;
-	__u32 flags;		/* none defined: must be 0 */
+	__u32 flags;		/* 0 or PINSHM_WAIT_ARM */
 	__aligned_u64 offset;	/* of the __u32 word in the data area */
 	__u32 val;
 	__u32 __reserved;	/* must be 0 */
@@ -231,8 +250,8 @@ struct pinshm_wait {
 
 /*
  * WAKE (region fd opened for writing, -EBADF otherwise): make every WAIT on
- * the word at offset read it again; change the word first. Same offset
- * checks as WAIT.
+ * the word at offset read it again (and set ro_pending of its queue to 0);
+ * change the word first. Same offset checks as WAIT.
  */
 struct pinshm_wake {
 	__u32 size;
