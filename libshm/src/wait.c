@@ -54,7 +54,7 @@
  * waiters or pending, so the module keeps a pending word per queue in the
  * metadata page for it (PINSHM_WAIT_ARM, ro_pending), which broadcast and
  * slot writers load after waiters (pinshm_waitq_kick_ro()); see
- * __pinshm_waitq_wait_ro() at the end.
+ * waitq_sleep().
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but the publish after its death makes one wake syscall and every
@@ -316,20 +316,28 @@ static bool deadline_passed(const struct timespec *d)
 	return deadline_left(d) == 0;
 }
 
-__pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
-				      bool (*ready)(void *arg), void *arg,
-				      int64_t timeout_ns)
+/*
+ * pinshm_waitq_wait(), and the read-only sleeper of a pinshm.ko region (ro):
+ * it cannot count itself in waiters nor set pending, so the module arms its
+ * queue instead ((K3) of the uapi header: ro_pending in the metadata page,
+ * which broadcast and slot writers load, pinshm_waitq_kick_ro()); then the
+ * same membarrier, re-check and WAIT. ro on another backend: -EACCES.
+ */
+static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
+		       void *arg, int64_t timeout_ns, bool ro)
 {
-	_Atomic uint32_t *waiters;
+	_Atomic uint32_t *waiters = (_Atomic uint32_t *)&wq->waiters;
+	struct pinshm_wait arm = { .size = sizeof(arm),
+				   .flags = PINSHM_WAIT_ARM };
 	struct timespec deadline;
 	uint64_t koff = 0;
 	uint32_t seq;
 	long ret;
 	int err, kfd;
 
-	if (!wq || !ready)
-		return -EINVAL;
-	waiters = (_Atomic uint32_t *)&wq->waiters;
+	kfd = kmod_word(&wq->seq, &koff);
+	if (ro && kfd < 0)
+		return -EACCES;	/* cannot count itself in waitq.waiters */
 	if (ready(arg))
 		return 0;
 	if (timeout_ns == 0)
@@ -339,46 +347,52 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 		return err;
 	/*
 	 * Can the kernel sleep on this word? A module region: a WAIT that
-	 * only looks (ENOTTY: a module without it). Else a FUTEX_WAKE of no
-	 * one looks the futex key up and stops: no IPI, no waiter counted;
-	 * EFAULT says the kernel cannot key a futex on this page. Either
-	 * way the caller must spin, and our membarrier would only disturb
-	 * the producer's CPU.
+	 * only looks (ENOTTY: a module without it; the read-only sleeper's
+	 * first ARM tells the same). Else a FUTEX_WAKE of no one looks the
+	 * futex key up and stops: no IPI, no waiter counted; EFAULT says the
+	 * kernel cannot key a futex on this page. Either way the caller must
+	 * spin, and our membarrier would only disturb the producer's CPU.
 	 */
-	kfd = kmod_word(&wq->seq, &koff);
-	if (kfd >= 0) {
+	if (kfd >= 0 && !ro) {
 		if (kmod_wait(kfd, koff, PINSHM_READ_ONCE(wq->seq), 0) < 0 &&
 		    errno != ETIMEDOUT && errno != EAGAIN)
 			return errno == ENOTTY ? -EOPNOTSUPP : -errno;
-	} else if (sys_futex(&wq->seq, FUTEX_WAKE, 0, NULL, 0) < 0) {
+	} else if (kfd < 0 && sys_futex(&wq->seq, FUTEX_WAKE, 0, NULL, 0) < 0) {
 		return errno == EFAULT || errno == ENOSYS ? -EOPNOTSUPP : -errno;
 	}
+	arm.offset = koff;
 	if (timeout_ns > 0)
 		deadline_of(timeout_ns, &deadline);
 
 	for (;;) {
 		/* (W2) seq first: a wake after this load changes it. */
 		seq = pinshm_load_acquire(&wq->seq);
-		atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst);
-		/* (W2) after our seq load: a waker that takes it bumps seq
-		 * past the value we sleep on. */
-		atomic_store_explicit((_Atomic uint32_t *)&wq->pending, 1,
-				      memory_order_release);
-		/* (W2) pairs with (W1): a fence on the waker's CPU between
-		 * its publish and its load of waiters. */
-		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED,
-			    0, 0) < 0) {
-			err = -errno;
-			atomic_fetch_sub_explicit(waiters, 1,
-						  memory_order_relaxed);
-			return err == -EINVAL ? -ENOSYS : err;
+		if (ro) {
+			/* (W2) with (K3): the module arms our queue for the
+			 * writers; a module without ARM cannot let us sleep. */
+			if (ioctl(kfd, PINSHM_IOC_WAIT, &arm) < 0)
+				return errno == EINVAL || errno == ENOTTY ?
+				       -EOPNOTSUPP : -errno;
+		} else {
+			atomic_fetch_add_explicit(waiters, 1,
+						  memory_order_seq_cst);
+			/* (W2) after our seq load: a waker that takes it
+			 * bumps seq past the value we sleep on. */
+			atomic_store_explicit((_Atomic uint32_t *)&wq->pending,
+					      1, memory_order_release);
 		}
-		if (ready(arg)) {
+		/* (W2) pairs with (W1): a fence on the waker's CPU between
+		 * its publish and its loads of waiters and pending (or
+		 * ro_pending). */
+		err = syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+			      0, 0) < 0 ? -errno : 0;
+		if (err || ready(arg)) {
 			/* Relaxed: leaving orders nothing; a waker that still
 			 * sees us only makes one spare wake. */
-			atomic_fetch_sub_explicit(waiters, 1,
-						  memory_order_relaxed);
-			return 0;
+			if (!ro)
+				atomic_fetch_sub_explicit(waiters, 1,
+							  memory_order_relaxed);
+			return err == -EINVAL ? -ENOSYS : err;
 		}
 		/* Absolute CLOCK_MONOTONIC deadline: retries do not drift
 		 * (the module's WAIT takes what is left of it). */
@@ -394,7 +408,9 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 					FUTEX_BITSET_MATCH_ANY);
 		}
 		err = ret < 0 ? errno : 0;
-		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+		if (!ro)
+			atomic_fetch_sub_explicit(waiters, 1,
+						  memory_order_relaxed);
 
 		if (ready(arg))
 			return 0;
@@ -415,6 +431,21 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 		if (timeout_ns > 0 && deadline_passed(&deadline))
 			return -ETIMEDOUT;
 	}
+}
+
+__pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
+				      bool (*ready)(void *arg), void *arg,
+				      int64_t timeout_ns)
+{
+	if (!wq || !ready)
+		return -EINVAL;
+	return waitq_sleep(wq, ready, arg, timeout_ns, false);
+}
+
+int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
+			   void *arg, int64_t timeout_ns)
+{
+	return waitq_sleep(wq, ready, arg, timeout_ns, true);
 }
 
 /* ------------------------------------------------------------------ */
@@ -450,76 +481,4 @@ __pinshm_export int pinshm_spsc_wait(struct pinshm_spsc *ring,
 		return -EPERM;
 	return pinshm_waitq_wait(&ring->sh->waitq, spsc_ready, ring,
 				 timeout_ns);
-}
-
-/*
- * A sleeper with a read-only mapping of a pinshm.ko region: it cannot count
- * itself in waiters nor set pending, so the module arms its queue instead
- * ((K3), ro_pending in the metadata page); then the same membarrier,
- * re-check and WAIT as pinshm_waitq_wait(). -EACCES on other backends.
- */
-int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
-			   void *arg, int64_t timeout_ns)
-{
-	struct pinshm_wait arm = { .size = sizeof(arm),
-				   .flags = PINSHM_WAIT_ARM };
-	struct timespec deadline;
-	uint64_t koff = 0;
-	uint32_t seq;
-	int err, kfd;
-	long ret;
-
-	kfd = kmod_word(&wq->seq, &koff);
-	if (kfd < 0)
-		return -EACCES;	/* cannot count itself in waitq.waiters */
-	if (ready(arg))
-		return 0;
-	if (timeout_ns == 0)
-		return -ETIMEDOUT;
-	err = membarrier_query();
-	if (err)
-		return err;
-	arm.offset = koff;
-	if (timeout_ns > 0)
-		deadline_of(timeout_ns, &deadline);
-	for (;;) {
-		/* (W2) seq first: a wake after this load changes it. */
-		seq = pinshm_load_acquire(&wq->seq);
-		/* (W2) with (K3): the module arms our queue for the writers;
-		 * a module without ARM cannot let us sleep. */
-		if (ioctl(kfd, PINSHM_IOC_WAIT, &arm) < 0)
-			return errno == EINVAL || errno == ENOTTY ?
-			       -EOPNOTSUPP : -errno;
-		/* (W2) pairs with (W1): a fence on the writer's CPU between
-		 * its publish and its load of ro_pending. */
-		if (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED,
-			    0, 0) < 0)
-			return errno == EINVAL ? -ENOSYS : -errno;
-		if (ready(arg))
-			return 0;
-		if (timeout_ns > 0) {
-			int64_t left = deadline_left(&deadline);
-
-			ret = left ? kmod_wait(kfd, koff, seq, left) :
-				     (errno = ETIMEDOUT, -1);
-		} else {
-			ret = kmod_wait(kfd, koff, seq, -1);
-		}
-		err = ret < 0 ? errno : 0;
-		if (ready(arg))
-			return 0;
-		switch (err) {
-		case 0:		/* woken, maybe spuriously */
-		case EAGAIN:	/* seq moved before we slept */
-			break;
-		case ETIMEDOUT:
-			return -ETIMEDOUT;
-		case EINTR:
-			return -EINTR;
-		default:
-			return -err;
-		}
-		if (timeout_ns > 0 && deadline_passed(&deadline))
-			return -ETIMEDOUT;
-	}
 }
