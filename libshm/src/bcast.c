@@ -299,7 +299,7 @@ __pinshm_export int pinshm_bcast_wait(struct pinshm_bcast_reader *rd,
 {
 	if (!rd || !rd->sh)
 		return -EINVAL;
-	if (!rd->may_wait)	/* the module arms for us, or -EACCES */
+	if (!rd->may_wait)	/* arms ro_pending, or -EACCES */
 		return __pinshm_waitq_wait_ro(
 			(struct pinshm_waitq *)&rd->sh->waitq, bcast_ready, rd,
 			timeout_ns);

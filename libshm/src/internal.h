@@ -43,10 +43,11 @@ struct pinshm_backend_ops {
 extern const struct pinshm_backend_ops __pinshm_shm_ops;
 extern const struct pinshm_backend_ops __pinshm_kmod_ops;
 
-/* wait.c: data mappings of pinshm.ko regions, for WAIT/WAKE */
-void __pinshm_wait_kmod_add(void *base, size_t len, int fd);
-void __pinshm_wait_kmod_del(void *base);
-/* wait.c: read-only sleepers of module regions (pinshm_waitq_kick_ro()) */
+/* wait.c: data mappings of regions, for WAIT/WAKE and ro_pending */
+void __pinshm_wait_map_add(void *base, size_t len, int kfd,
+			   uint32_t *ro_pending);
+void __pinshm_wait_map_del(void *base);
+/* wait.c: read-only sleepers (pinshm_waitq_kick_ro()) */
 const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
 				    const struct pinshm_waitq *wq);
 int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),

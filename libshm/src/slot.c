@@ -173,7 +173,7 @@ __pinshm_export int pinshm_slot_wait(struct pinshm_slot *r,
 		return -EPERM;
 	a.sh = r->sh;
 	a.version = last_seen_version;
-	if (!r->may_wait)	/* the module arms for us, or -EACCES */
+	if (!r->may_wait)	/* arms ro_pending, or -EACCES */
 		return __pinshm_waitq_wait_ro(&r->sh->waitq, slot_ready, &a,
 					      timeout_ns);
 	/* (K2) pairs with (K1). */

@@ -47,14 +47,19 @@
  * ioctls on the region fd, with the same word and the same protocol (the
  * uapi header; the kernel orders WAKE and a sleeper's re-read under its
  * wait-queue lock, as the futex code does under the hash-bucket lock).
- * The region fds and mapped ranges of this process are kept in kmod_maps[]
- * for that (added and removed by kmod.c); an address in none of them uses
- * a futex. A module without WAIT (ENOTTY) gives -EOPNOTSUPP as before.
- * There, a reader with a read-only mapping can sleep too: it cannot write
- * waiters or pending, so the module keeps a pending word per queue in the
- * metadata page for it (PINSHM_WAIT_ARM, ro_pending), which broadcast and
- * slot writers load after waiters (pinshm_waitq_kick_ro()); see
- * waitq_sleep().
+ * The data mappings of this process are kept in wait_maps[] for that
+ * (added and removed by kmod.c and shm.c); a module region's word goes to
+ * its fd, any other to a futex. A module without WAIT (ENOTTY) gives
+ * -EOPNOTSUPP as before.
+ *
+ * A reader with a read-only mapping (broadcast, slot) can sleep too. It
+ * cannot write waiters or pending, so each queue has a pending word for it
+ * in the metadata page, ro_pending, which broadcast and slot writers load
+ * after waiters (pinshm_waitq_kick_ro()). On a pinshm.ko region the module
+ * sets it (PINSHM_WAIT_ARM) and its WAKE clears it; on an shm region the
+ * sleeper stores it and the waker exchanges it, exactly as pending, which
+ * needs write access to the region's file (the metadata page is mapped
+ * writable then, the data read-only). See waitq_sleep().
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but the publish after its death makes one wake syscall and every
@@ -68,6 +73,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -76,100 +82,146 @@
 
 #include "internal.h"
 
-/* Data mappings of pinshm.ko regions in this process, for WAIT/WAKE. */
-#define KMOD_MAPS	64
-
-static struct kmod_map {
-	uintptr_t base;		/* 0: free */
+/*
+ * Data mappings of this process's regions: for pinshm.ko regions the fd
+ * their WAIT/WAKE go to; for shm regions whose metadata page we may write,
+ * that page's ro_pending[], which read-only sleepers arm themselves.
+ */
+struct wait_map {
+	uintptr_t base;
 	uintptr_t len;
-	int fd;
-} kmod_maps[KMOD_MAPS];
-static pthread_mutex_t kmod_maps_lock = PTHREAD_MUTEX_INITIALIZER;
+	int kfd;		/* pinshm.ko: the region fd; shm: -1 */
+	uint32_t *ro_pending;	/* shm: meta->ro_pending, or NULL */
+};
+
+static struct wait_map *wait_maps;
+static size_t wait_nmaps, wait_cap;
+static pthread_mutex_t wait_maps_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /*
  * fork(): the child has none of the module's mappings (VM_DONTCOPY), so it
- * forgets them all, or a mapping of its own at the same address would be
- * taken for one. The lock is held across the fork, so the child's copy is
- * not left locked by a thread that does not exist there.
+ * forgets those, or a mapping of its own at the same address would be
+ * taken for one; shm mappings are inherited and stay. The lock is held
+ * across the fork, so the child's copy is not left locked by a thread
+ * that does not exist there.
  */
-static void kmod_maps_prepare(void)
+static void wait_maps_prepare(void)
 {
-	pthread_mutex_lock(&kmod_maps_lock);
+	pthread_mutex_lock(&wait_maps_lock);
 }
 
-static void kmod_maps_parent(void)
+static void wait_maps_parent(void)
 {
-	pthread_mutex_unlock(&kmod_maps_lock);
+	pthread_mutex_unlock(&wait_maps_lock);
 }
 
-static void kmod_maps_child(void)
+static void wait_maps_child(void)
 {
-	memset(kmod_maps, 0, sizeof(kmod_maps));
-	pthread_mutex_unlock(&kmod_maps_lock);
+	size_t i, n = 0;
+
+	for (i = 0; i < wait_nmaps; i++)
+		if (wait_maps[i].kfd < 0)
+			wait_maps[n++] = wait_maps[i];
+	wait_nmaps = n;
+	pthread_mutex_unlock(&wait_maps_lock);
 }
 
-static void kmod_maps_init(void)
+static void wait_maps_init(void)
 {
-	pthread_atfork(kmod_maps_prepare, kmod_maps_parent, kmod_maps_child);
+	pthread_atfork(wait_maps_prepare, wait_maps_parent, wait_maps_child);
+}
+
+/* Under the lock: drop entries overlapping [b, b + len). */
+static void wait_maps_drop(uintptr_t b, uintptr_t len)
+{
+	size_t i = 0;
+
+	while (i < wait_nmaps) {
+		const struct wait_map *m = &wait_maps[i];
+
+		if (m->base < b + len && b < m->base + m->len)
+			wait_maps[i] = wait_maps[--wait_nmaps];
+		else
+			i++;
+	}
 }
 
 /*
- * Remember a region's data mapping. A full table (64 regions mapped at
- * once) only means that waits in that region say -EOPNOTSUPP (spin).
+ * Remember a region's data mapping (kfd >= 0: a pinshm.ko region). Without
+ * memory for the entry, waits in a module region say -EOPNOTSUPP (spin)
+ * and read-only sleepers of an shm region -EACCES (yield); a writer then
+ * wakes at every publish while one is armed (__pinshm_waitq_wake_ro()).
  */
-void __pinshm_wait_kmod_add(void *base, size_t len, int fd)
+void __pinshm_wait_map_add(void *base, size_t len, int kfd,
+			   uint32_t *ro_pending)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uintptr_t b = (uintptr_t)base;
-	int i, free_i = -1;
 
-	pthread_once(&once, kmod_maps_init);
-	pthread_mutex_lock(&kmod_maps_lock);
-	for (i = 0; i < KMOD_MAPS; i++) {
-		struct kmod_map *m = &kmod_maps[i];
+	pthread_once(&once, wait_maps_init);
+	pthread_mutex_lock(&wait_maps_lock);
+	wait_maps_drop(b, len);	/* unmapped without us: ours now */
+	if (wait_nmaps == wait_cap) {
+		size_t cap = wait_cap ? 2 * wait_cap : 16;
+		struct wait_map *n = realloc(wait_maps, cap * sizeof(*n));
 
-		if (m->base && m->base < b + len && b < m->base + m->len)
-			m->base = 0;	/* unmapped without us: ours now */
-		if (!m->base && free_i < 0)
-			free_i = i;
+		if (n) {
+			wait_maps = n;
+			wait_cap = cap;
+		}
 	}
-	if (free_i >= 0) {
-		kmod_maps[free_i].base = b;
-		kmod_maps[free_i].len = len;
-		kmod_maps[free_i].fd = fd;
-	}
-	pthread_mutex_unlock(&kmod_maps_lock);
+	if (wait_nmaps < wait_cap)
+		wait_maps[wait_nmaps++] = (struct wait_map){
+			.base = b, .len = len, .kfd = kfd,
+			.ro_pending = ro_pending };
+	pthread_mutex_unlock(&wait_maps_lock);
 }
 
-void __pinshm_wait_kmod_del(void *base)
+void __pinshm_wait_map_del(void *base)
 {
-	int i;
+	size_t i = 0;
 
-	pthread_mutex_lock(&kmod_maps_lock);
-	for (i = 0; i < KMOD_MAPS; i++)
-		if (kmod_maps[i].base == (uintptr_t)base)
-			kmod_maps[i].base = 0;
-	pthread_mutex_unlock(&kmod_maps_lock);
+	pthread_mutex_lock(&wait_maps_lock);
+	while (i < wait_nmaps) {
+		if (wait_maps[i].base == (uintptr_t)base)
+			wait_maps[i] = wait_maps[--wait_nmaps];
+		else
+			i++;
+	}
+	pthread_mutex_unlock(&wait_maps_lock);
 }
 
-/* The region fd and offset of a word in a module region, else -1. */
-static int kmod_word(const void *addr, uint64_t *off)
+/*
+ * Where the word at addr lives: *kfd the region fd of a pinshm.ko region
+ * (else -1), *off the word's offset in the data, *ro the ro_pending word
+ * of its queue that an shm region lets us write (else NULL). False when
+ * addr is in no region we know of.
+ */
+static bool wait_word(const void *addr, int *kfd, uint64_t *off,
+		      uint32_t **ro)
 {
 	uintptr_t a = (uintptr_t)addr;
-	int i, fd = -1;
+	bool found = false;
+	size_t i;
 
-	pthread_mutex_lock(&kmod_maps_lock);
-	for (i = 0; i < KMOD_MAPS; i++) {
-		const struct kmod_map *m = &kmod_maps[i];
+	*kfd = -1;
+	*off = 0;
+	*ro = NULL;
+	pthread_mutex_lock(&wait_maps_lock);
+	for (i = 0; i < wait_nmaps; i++) {
+		const struct wait_map *m = &wait_maps[i];
 
-		if (m->base && a >= m->base && a - m->base < m->len) {
-			fd = m->fd;
+		if (a >= m->base && a - m->base < m->len) {
+			*kfd = m->kfd;
 			*off = a - m->base;
+			if (m->ro_pending)
+				*ro = &m->ro_pending[PINSHM_WAITQ_OF(*off)];
+			found = true;
 			break;
 		}
 	}
-	pthread_mutex_unlock(&kmod_maps_lock);
-	return fd;
+	pthread_mutex_unlock(&wait_maps_lock);
+	return found;
 }
 
 /* PINSHM_IOC_WAIT; like sys_futex(): -1 and errno on failure. */
@@ -229,60 +281,77 @@ __pinshm_export int pinshm_wait_register(void)
 	return 0;
 }
 
+/* Wake every sleeper on wq->seq: the module's WAKE, else FUTEX_WAKE. */
+static int wake_all(struct pinshm_waitq *wq, int kfd, uint64_t off)
+{
+	if (kfd >= 0) {
+		struct pinshm_wake k = { .size = sizeof(k), .offset = off };
+
+		/* (K1) of the module: our seq bump before its wake; (K4)
+		 * disarms the queue's ro_pending. */
+		if (ioctl(kfd, PINSHM_IOC_WAKE, &k) < 0 && errno != ENOTTY)
+			return -errno;
+		return 0;
+	}
+	/* EFAULT: memory the kernel cannot key a futex on (see the top);
+	 * its sleepers never slept. */
+	if (sys_futex(&wq->seq, FUTEX_WAKE, INT_MAX, NULL, 0) < 0 &&
+	    errno != EFAULT)
+		return -errno;
+	return 0;
+}
+
 __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
 {
 	uint64_t off;
-	long ret;
-	int fd;
+	uint32_t *ro;
+	int kfd;
 
 	/* (W1) one wake per sleep: the waker that takes pending from 1. */
 	if (!atomic_exchange_explicit((_Atomic uint32_t *)&wq->pending, 0,
 				      memory_order_seq_cst))
 		return 0;
+	wait_word(&wq->seq, &kfd, &off, &ro);
+	/* (W1) read-only sleepers of an shm region wake with the others:
+	 * disarm them too, before the seq bump (as the module's WAKE does). */
+	if (ro)
+		atomic_exchange_explicit((_Atomic uint32_t *)ro, 0,
+					 memory_order_seq_cst);
 	/* (W1) the seq bump after the loads that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
-	fd = kmod_word(&wq->seq, &off);
-	if (fd >= 0) {
-		struct pinshm_wake k = { .size = sizeof(k), .offset = off };
-
-		/* (K1) of the module: our seq bump before its wake. */
-		if (ioctl(fd, PINSHM_IOC_WAKE, &k) < 0 && errno != ENOTTY)
-			return -errno;
-		return 0;
-	}
-	ret = sys_futex(&wq->seq, FUTEX_WAKE, INT_MAX, NULL, 0);
-	/* EFAULT: memory the kernel cannot key a futex on (see the top);
-	 * its sleepers never slept. */
-	if (ret < 0 && errno != EFAULT)
-		return -errno;
-	return 0;
+	return wake_all(wq, kfd, off);
 }
 
 __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 {
-	struct pinshm_wake k = { .size = sizeof(k) };
 	uint64_t off;
-	int fd = kmod_word(&wq->seq, &off);
+	uint32_t *ro;
+	int kfd;
 
-	if (fd < 0)
-		return 0;	/* not a module region: nobody can have armed */
-	k.offset = off;
+	/*
+	 * (W1) for read-only sleepers of an shm region: one wake per sleep,
+	 * the waker that takes their ro_pending from 1 (as pending). A
+	 * region missing from the table (no memory for its entry) cannot
+	 * be disarmed: wake anyway, at every publish while it is armed.
+	 */
+	if (wait_word(&wq->seq, &kfd, &off, &ro) && kfd < 0 && ro &&
+	    !atomic_exchange_explicit((_Atomic uint32_t *)ro, 0,
+				      memory_order_seq_cst))
+		return 0;
 	/* (W1) the seq bump after the load that saw the arm. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
-	/* (K4) and (K1) of the module: disarm, wake. */
-	if (ioctl(fd, PINSHM_IOC_WAKE, &k) < 0 && errno != ENOTTY)
-		return -errno;
-	return 0;
+	return wake_all(wq, kfd, off);
 }
 
+/* Where read-only sleepers of r arm the queue of wq: its metadata page. */
 const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
 				    const struct pinshm_waitq *wq)
 {
 	uint64_t off;
 
-	if (r->backend != PINSHM_BACKEND_KMOD || !r->meta)
+	if (!r->meta)
 		return NULL;
 	off = (uint64_t)((const uint8_t *)&wq->seq - (const uint8_t *)r->data);
 	return &r->meta->ro_pending[PINSHM_WAITQ_OF(off)];
@@ -317,11 +386,13 @@ static bool deadline_passed(const struct timespec *d)
 }
 
 /*
- * pinshm_waitq_wait(), and the read-only sleeper of a pinshm.ko region (ro):
- * it cannot count itself in waiters nor set pending, so the module arms its
- * queue instead ((K3) of the uapi header: ro_pending in the metadata page,
- * which broadcast and slot writers load, pinshm_waitq_kick_ro()); then the
- * same membarrier, re-check and WAIT. ro on another backend: -EACCES.
+ * pinshm_waitq_wait(), and the read-only sleeper (ro): it cannot count
+ * itself in waiters nor set pending, so it arms its queue's ro_pending in
+ * the metadata page instead, which broadcast and slot writers load
+ * (pinshm_waitq_kick_ro()): the module does it on a pinshm.ko region ((K3)
+ * of the uapi header), the sleeper itself on an shm region whose file it
+ * may write (the metadata page is mapped writable then, the data not).
+ * Then the same membarrier, re-check and WAIT. Else ro gives -EACCES.
  */
 static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 		       void *arg, int64_t timeout_ns, bool ro)
@@ -330,14 +401,14 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 	struct pinshm_wait arm = { .size = sizeof(arm),
 				   .flags = PINSHM_WAIT_ARM };
 	struct timespec deadline;
-	uint64_t koff = 0;
-	uint32_t seq;
+	uint32_t seq, *rop;
+	uint64_t koff;
 	long ret;
 	int err, kfd;
 
-	kfd = kmod_word(&wq->seq, &koff);
-	if (ro && kfd < 0)
-		return -EACCES;	/* cannot count itself in waitq.waiters */
+	wait_word(&wq->seq, &kfd, &koff, &rop);
+	if (ro && kfd < 0 && !rop)
+		return -EACCES;	/* no way to tell a writer it sleeps */
 	if (ready(arg))
 		return 0;
 	if (timeout_ns == 0)
@@ -367,7 +438,12 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 	for (;;) {
 		/* (W2) seq first: a wake after this load changes it. */
 		seq = pinshm_load_acquire(&wq->seq);
-		if (ro) {
+		if (ro && kfd < 0) {
+			/* (W2) after our seq load, as pending below: a
+			 * waker that takes it bumps seq past our value. */
+			atomic_store_explicit((_Atomic uint32_t *)rop, 1,
+					      memory_order_release);
+		} else if (ro) {
 			/* (W2) with (K3): the module arms our queue for the
 			 * writers; a module without ARM cannot let us sleep. */
 			if (ioctl(kfd, PINSHM_IOC_WAIT, &arm) < 0)

@@ -12,9 +12,11 @@
  * Every wake bumps waitq.seq, so "seq did not move" proves the writer made
  * no wake syscall. Every way out of a wait leaves waitq.waiters at 0. A
  * lost wakeup hangs a sleeper that has no timeout: the suite's .timeout
- * turns it into a failure. Read-only readers cannot sleep (-EACCES) and
- * their PINSHM_WAIT_FUTEX helpers yield instead: they still get everything.
- * Latencies are never asserted (the machine is shared).
+ * turns it into a failure. Read-only readers sleep too, armed in the
+ * region's metadata page (ro_pending); one that may not write the region's
+ * file cannot (-EACCES) and its PINSHM_WAIT_FUTEX helpers yield instead:
+ * it still gets everything. Latencies are never asserted (the machine is
+ * shared).
  */
 #include <sched.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #define WR_ERRLEN	256
 #define WR_READERS	2
 #define WR_WAKE_ROUNDS	20
+#define WR_BURST	50	/* records per round of the read-only tests */
 #define WR_STRESS	100000ULL
 #define WR_SEC		1000000000LL
 
@@ -123,6 +126,35 @@ static void wr_await_sleeper(uint64_t round, const struct pinshm_waitq *wq)
 	/* Let the sleeper get from the membarrier into the futex. */
 	for (i = 0; i < 20; i++)
 		sched_yield();
+}
+
+/*
+ * The same for a read-only sleeper, which waiters does not count: it
+ * armed ro_pending (the writer's handle points at it).
+ */
+static void wr_await_ro_sleeper(uint64_t round, const uint32_t *ro_pending)
+{
+	int i;
+
+	if (!ro_pending)
+		wr_fail("the writer does not watch ro_pending");
+	while (atomic_load(&g_s->go) < round)
+		sched_yield();
+	while (atomic_load((_Atomic uint32_t *)ro_pending) == 0)
+		sched_yield();
+	for (i = 0; i < 20; i++)
+		sched_yield();
+}
+
+/*
+ * In a child: become somebody who may read the region's file but not write
+ * it (the test made it mode 0444): root turns into nobody, anyone else is
+ * the owner, whom mode 0444 bars from writing.
+ */
+static void wr_become_reader_only(void)
+{
+	if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
+		wr_fail("cannot become nobody: %s", strerror(errno));
 }
 
 /* A random short pause, so that "empty → sleep" races "publish → kick". */
@@ -592,9 +624,9 @@ Test(wait_rings, a_bcast_burst_with_no_sleeper_makes_no_wake_call)
  * ahead of the slowest of nreaders readers (so nobody is lapped and every
  * record must arrive), random short pauses in between.
  */
-static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
+static void b_write_all(struct pinshm_region *r, uint64_t count, int nreaders,
+			uint64_t seed)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
 	struct pinshm_bcast_writer w;
 	uint64_t i, rs = seed | 1;
 	int k;
@@ -610,6 +642,13 @@ static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
 		wr_pause(&rs);
 	}
 	pinshm_bcast_writer_detach(&w);
+}
+
+static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
+{
+	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+
+	b_write_all(r, count, nreaders, seed);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -664,9 +703,9 @@ static uint64_t b_read_all(struct pinshm_bcast_reader *rd, int k,
 	return sleeps;
 }
 
-static void b_stress_reader(int k, uint64_t count)
+static void b_stress_reader(int k, uint64_t count, int access)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+	struct pinshm_region *r = wr_open(access);
 	struct pinshm_bcast_reader rd;
 	int ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd);
 
@@ -679,12 +718,11 @@ static void b_stress_reader(int k, uint64_t count)
 }
 
 /*
- * 100k records to two reader processes, both asleep whenever they are
- * caught up: one in pinshm_bcast_wait(), one in pinshm_bcast_recv(
- * PINSHM_WAIT_FUTEX). waiters counts both; no wakeup may be lost.
+ * count records to two reader processes with the given access, both asleep
+ * whenever they are caught up: one in pinshm_bcast_wait(), one in
+ * pinshm_bcast_recv(PINSHM_WAIT_FUTEX). No wakeup may be lost.
  */
-Test(wait_rings, no_bcast_wakeup_is_lost_with_two_readers_that_sleep_when_caught_up,
-     .timeout = 300)
+static void b_stress(int access, uint64_t count)
 {
 	uint64_t rs = wr_seed();
 	struct pinshm_bcast_shared *sh;
@@ -703,12 +741,12 @@ Test(wait_rings, no_bcast_wakeup_is_lost_with_two_readers_that_sleep_when_caught
 		rd[k] = fork();
 		cr_assert_geq(rd[k], 0);
 		if (rd[k] == 0)
-			b_stress_reader(k, WR_STRESS);
+			b_stress_reader(k, count, access);
 	}
 	wr = fork();
 	cr_assert_geq(wr, 0);
 	if (wr == 0)
-		b_stress_writer(WR_STRESS, WR_READERS, rs);
+		b_stress_writer(count, WR_READERS, rs);
 	wr_reap_ok(wr, "writer");
 	for (k = 0; k < WR_READERS; k++)
 		wr_reap_ok(rd[k], "reader");
@@ -716,35 +754,137 @@ Test(wait_rings, no_bcast_wakeup_is_lost_with_two_readers_that_sleep_when_caught
 	cr_log_info("%u wakes issued", wr_seq(&sh->waitq) - seq0);
 }
 
-/*
- * A reader on a read-only mapping cannot sleep: -EACCES. Its recv with
- * PINSHM_WAIT_FUTEX yields instead and still gets every record; the wait
- * queue is never touched (no sleeper, so no wake either).
- */
-Test(wait_rings, a_read_only_bcast_reader_gets_EACCES_and_its_futex_recv_yields,
+Test(wait_rings, no_bcast_wakeup_is_lost_with_two_readers_that_sleep_when_caught_up,
      .timeout = 300)
 {
-	uint64_t rs = wr_seed(), count = WR_STRESS / 5;
-	struct pinshm_bcast_reader rd;
-	uint32_t seq0;
-	pid_t wr;
+	b_stress(PINSHM_RDWR, WR_STRESS);
+}
 
+/* The same with read-only readers, which arm ro_pending to sleep. */
+Test(wait_rings, no_bcast_wakeup_is_lost_with_two_read_only_readers_that_sleep,
+     .timeout = 300)
+{
+	b_stress(PINSHM_RDONLY, WR_STRESS / 2);
+}
+
+static void b_ro_wake_writer(void)
+{
+	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+	struct pinshm_bcast_writer w;
+	uint64_t round, i;
+
+	b_attach_writer(r, &w);
+	for (round = 1; round <= WR_WAKE_ROUNDS; round++) {
+		wr_await_ro_sleeper(round, w.ro_pending);
+		for (i = 0; i < WR_BURST; i++)
+			b_send(&w, round * WR_BURST + i);
+	}
+	pinshm_bcast_writer_detach(&w);
+	pinshm_region_close(r);
+	_exit(0);
+}
+
+/*
+ * A read-only reader (it may write the region's file, so its metadata page
+ * is writable) sleeps: armed in ro_pending, not counted in waiters. Each
+ * round it sleeps once and the writer then publishes a burst: the first
+ * publish wakes it, the rest make no wake call (one wake per sleep).
+ */
+Test(wait_rings, a_read_only_bcast_reader_sleeps_and_a_burst_wakes_it_once)
+{
+	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast_msg m;
+	uint64_t round, i, v;
+	uint32_t seq0;
+	pid_t pid;
+	int ret;
+
+	wr_need_membarrier();
 	b_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	cr_assert(!pinshm_region_writable(g_ro));
-	T_OK(pinshm_bcast_reader_attach(g_ro, "b", PINSHM_BCAST_OLDEST, &rd));
-	T_ERR(pinshm_bcast_wait(&rd, 0), -EACCES);
-	T_ERR(pinshm_bcast_wait(&rd, -1), -EACCES);
+	T_OK(pinshm_bcast_reader_attach(g_ro, "b", PINSHM_BCAST_NEXT, &rd));
+	T_ERR(pinshm_bcast_wait(&rd, 0), -ETIMEDOUT);
+	T_ERR(pinshm_bcast_wait(&rd, 10000000), -ETIMEDOUT);
 	seq0 = wr_seq(&rd.sh->waitq);
-	atomic_store(&g_s->ready, 1);
-	wr = fork();
-	cr_assert_geq(wr, 0);
-	if (wr == 0)
-		b_stress_writer(count, 1, rs);
-	b_read_all(&rd, 0, count, 1);
-	wr_reap_ok(wr, "writer");
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		b_ro_wake_writer();
+	for (round = 1; round <= WR_WAKE_ROUNDS; round++) {
+		atomic_store(&g_s->go, round);
+		ret = pinshm_bcast_wait(&rd, 30 * WR_SEC);
+		cr_assert_eq(ret, 0, "round %llu: %s",
+			     (unsigned long long)round, strerror(-ret));
+		for (i = 0; i < WR_BURST; i++) {
+			T_ERR(pinshm_bcast_recv(&rd, &v, sizeof(v), &m,
+						PINSHM_WAIT_SPIN),
+			      (int)sizeof(v));
+			cr_assert_eq(v, round * WR_BURST + i);
+		}
+	}
+	wr_reap_ok(pid, "writer");
 	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
-	cr_assert_eq(wr_seq(&rd.sh->waitq), seq0, "a wake with no sleeper");
+	/* The timed-out wait left its arm: the writer's attach wakes
+	 * (nobody) once more. */
+	cr_assert_eq(wr_seq(&rd.sh->waitq) - seq0, WR_WAKE_ROUNDS + 1,
+		     "%u wakes for %d sleeps", wr_seq(&rd.sh->waitq) - seq0,
+		     WR_WAKE_ROUNDS + 1);
+}
+
+static void b_reader_only_reader(uint64_t count)
+{
+	struct pinshm_bcast_reader rd;
+	struct pinshm_region *r;
+	int ret;
+
+	t_child_init();
+	wr_become_reader_only();
+	ret = pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r);
+	if (ret)
+		wr_fail("open: %s", strerror(-ret));
+	ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd);
+	if (ret)
+		wr_fail("attach: %s", strerror(-ret));
+	if (pinshm_bcast_wait(&rd, 0) != -EACCES ||
+	    pinshm_bcast_wait(&rd, -1) != -EACCES)
+		wr_fail("a reader that cannot arm was let sleep");
+	atomic_store(&g_s->ready, 1);
+	b_read_all(&rd, 0, count, 1);
+	pinshm_region_close(r);
+	_exit(0);
+}
+
+/*
+ * A reader that may not write the region's file cannot tell the writer it
+ * sleeps: -EACCES. Its recv with PINSHM_WAIT_FUTEX yields instead and
+ * still gets every record; nothing arms, so the writer wakes nobody.
+ */
+Test(wait_rings, a_bcast_reader_barred_from_the_file_gets_EACCES_and_yields,
+     .timeout = 300)
+{
+	uint64_t rs = wr_seed(), count = WR_STRESS / 5;
+	struct pinshm_bcast_shared *sh;
+	struct pinshm_obj_info info;
+	uint32_t seq0;
+	pid_t rd;
+
+	b_setup();
+	T_OK(pinshm_obj_find(g_r, "b", &info));
+	sh = (struct pinshm_bcast_shared *)((uint8_t *)pinshm_region_data(g_r) +
+					    info.offset);
+	cr_assert_eq(chmod(t_shm_path(g_name), 0444), 0, "chmod: %s",
+		     strerror(errno));
+	seq0 = wr_seq(&sh->waitq);
+	rd = fork();
+	cr_assert_geq(rd, 0);
+	if (rd == 0)
+		b_reader_only_reader(count);
+	/* The writer is us, on the mapping made before the chmod. */
+	b_write_all(g_r, count, 1, rs);
+	wr_reap_ok(rd, "reader");
+	cr_assert_eq(wr_waiters(&sh->waitq), 0);
+	cr_assert_eq(wr_seq(&sh->waitq), seq0, "a wake with no sleeper");
 }
 
 /* ================================================================== */
@@ -970,9 +1110,14 @@ static void s_stress(struct pinshm_region *r, uint64_t count, int mode)
 	cr_log_info("%llu values; the reader went to wait %llu times, "
 		    "%u wakes issued", (unsigned long long)count,
 		    (unsigned long long)sleeps, wr_seq(&rd.sh->waitq) - seq0);
-	if (!pinshm_region_writable(r))
-		cr_assert_eq(wr_seq(&rd.sh->waitq), seq0,
-			     "a wake with no sleeper");
+	/* One wake per sleep, for read-only sleepers (ro_pending) too; one
+	 * more if the writer's attach found the reader already asleep
+	 * (before the first value, it sleeps on in the same wait). */
+	if (mode == 0)
+		cr_assert_leq(wr_seq(&rd.sh->waitq) - seq0, sleeps + 1,
+			      "%u wakes for %llu sleeps",
+			      wr_seq(&rd.sh->waitq) - seq0,
+			      (unsigned long long)sleeps);
 }
 
 Test(wait_rings, no_slot_wakeup_is_lost_with_a_reader_that_sleeps_until_the_next_write,
@@ -991,16 +1136,79 @@ Test(wait_rings, slot_recv_with_WAIT_FUTEX_gets_every_value_written_in_lock_step
 	s_stress(g_r, WR_STRESS / 4, 1);
 }
 
-Test(wait_rings, a_read_only_slot_reader_gets_EACCES_and_its_futex_recv_yields,
+/* Read-only readers: the metadata page's ro_pending stands in for waiters. */
+Test(wait_rings, no_slot_wakeup_is_lost_with_a_read_only_reader_that_sleeps,
      .timeout = 300)
 {
-	struct pinshm_slot rd;
-
+	wr_need_membarrier();
 	s_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	cr_assert(!pinshm_region_writable(g_ro));
-	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
-	T_ERR(pinshm_slot_wait(&rd, 0, 0), -EACCES);
-	T_ERR(pinshm_slot_wait(&rd, 0, -1), -EACCES);
-	s_stress(g_ro, WR_STRESS / 5, 1);
+	s_stress(g_ro, WR_STRESS / 2, 0);
+}
+
+Test(wait_rings, read_only_slot_recv_with_WAIT_FUTEX_gets_every_value,
+     .timeout = 300)
+{
+	wr_need_membarrier();
+	s_setup();
+	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
+	s_stress(g_ro, WR_STRESS / 4, 1);
+}
+
+static void s_reader_only_reader(void)
+{
+	struct pinshm_region *r;
+	struct pinshm_slot rd;
+	uint64_t ver = 0;
+	struct s_val v;
+	int ret;
+
+	t_child_init();
+	wr_become_reader_only();
+	ret = pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r);
+	if (ret)
+		wr_fail("open: %s", strerror(-ret));
+	ret = pinshm_slot_reader_attach(r, "s", &rd);
+	if (ret)
+		wr_fail("attach: %s", strerror(-ret));
+	if (pinshm_slot_wait(&rd, 0, 0) != -EACCES ||
+	    pinshm_slot_wait(&rd, 0, -1) != -EACCES)
+		wr_fail("a reader that cannot arm was let sleep");
+	atomic_store(&g_s->ready, 1);
+	ret = pinshm_slot_recv(&rd, &v, sizeof(v), &ver, PINSHM_WAIT_FUTEX);
+	if (ret != (int)sizeof(v) || ver != 1 || v.n != 7 ||
+	    v.check != s_check(7))
+		wr_fail("recv %d, version %llu, value %llu", ret,
+			(unsigned long long)ver, (unsigned long long)v.n);
+	pinshm_region_close(r);
+	_exit(0);
+}
+
+/*
+ * A reader that may not write the region's file cannot sleep (-EACCES);
+ * its recv with PINSHM_WAIT_FUTEX yields until the value comes, and the
+ * writer wakes nobody.
+ */
+Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
+{
+	struct pinshm_slot w;
+	uint32_t seq0;
+	pid_t rd;
+
+	s_setup();
+	cr_assert_eq(chmod(t_shm_path(g_name), 0444), 0, "chmod: %s",
+		     strerror(errno));
+	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
+	seq0 = wr_seq(&w.sh->waitq);
+	rd = fork();
+	cr_assert_geq(rd, 0);
+	if (rd == 0)
+		s_reader_only_reader();
+	while (!atomic_load(&g_s->ready))
+		sched_yield();
+	usleep(20000);	/* into its recv */
+	s_write(&w, 7);
+	wr_reap_ok(rd, "reader");
+	cr_assert_eq(wr_seq(&w.sh->waitq), seq0, "a wake with no sleeper");
 }

@@ -8,10 +8,11 @@
  * PINSHM_OBSERVE) is enough; their cursors and counters are private. The
  * one exception is sleeping (pinshm_bcast_wait(), PINSHM_WAIT_FUTEX): a
  * sleeper counts itself in the header's wait queue, which takes a writable
- * mapping. A read-only reader of a pinshm.ko region sleeps too: the module
- * counts it instead (PINSHM_WAIT_ARM, ro_pending in the metadata page,
- * which the writer's kick also reads); on the shm backend read-only
- * readers get -EACCES there and spin or yield instead.
+ * mapping. A read-only reader sleeps too, by arming its queue's word in
+ * the region's metadata page instead (ro_pending, which the writer's kick
+ * also reads): on a pinshm.ko region the module arms it (PINSHM_WAIT_ARM);
+ * on the shm backend the reader does, which takes write access to the
+ * region's file (without it, -EACCES: spin or yield instead).
  *
  * Layout: a 512-byte header (block 0 constant, block 1 the writer's tail,
  * counters and role, block 2 the wait queue, block 3 reserved), then
@@ -71,12 +72,12 @@
  *   (R4) reader: load-acquire sh->tail, when attaching and resyncing.
  *        tail is never polled per message. The counters are relaxed.
  *   (K1) writer, after (W3)/(W4) of a publish: compiler barrier, load
- *        waitq.waiters (and, on pinshm.ko regions, the metadata page's
- *        ro_pending); if a sleeper is there, wake every sleeper ((W1) of
+ *        waitq.waiters (and the metadata page's ro_pending); if a
+ *        sleeper is there, wake every sleeper ((W1) of
  *        wait.h, pinshm_waitq_kick_ro())
  *     pairs with
- *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters (read-only: the
- *        module arms ro_pending), membarrier, re-load its slot's seq as
+ *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters (read-only: arm
+ *        ro_pending), membarrier, re-load its slot's seq as
  *        (R1) does, then sleep ((W2) of wait.h). Either the reader sees
  *        the even seq, or the writer the sleeper.
  *
@@ -201,7 +202,7 @@ struct pinshm_bcast_writer {
 	uint64_t staged_bytes;
 	uint64_t msgs_in;
 	uint64_t bytes_in;
-	const uint32_t *ro_pending;	/* module regions: read-only sleepers */
+	const uint32_t *ro_pending;	/* read-only sleepers (metadata page) */
 };
 
 struct pinshm_bcast_reader {
@@ -528,9 +529,10 @@ extern "C" {
  * reader is lapped, or its slot holds something corrupt: peek then says
  * so), or timeout_ns passes (< 0: no timeout; 0: just look). Returns 0,
  * -ETIMEDOUT, -EINTR, -EINVAL; -EACCES for a reader on a read-only mapping
- * (PINSHM_RDONLY, PINSHM_OBSERVE) of the shm backend: a sleeper must count
- * itself in the ring's wait queue and cannot (on pinshm.ko regions the
- * module does it for it); -ENOSYS (no membarrier GLOBAL_EXPEDITED)
+ * of the shm backend that may not write the region's file either: a
+ * sleeper must tell the writer it sleeps and cannot (a read-only reader
+ * arms ro_pending in the metadata page; on pinshm.ko regions the module
+ * does it for it); -ENOSYS (no membarrier GLOBAL_EXPEDITED)
  * or -EOPNOTSUPP (the kernel cannot sleep on this memory: see
  * pinshm_waitq_wait()). On the last three, spin or yield.
  */
@@ -640,8 +642,8 @@ int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w);
 /*
  * A reader, starting at PINSHM_BCAST_OLDEST, _NEWEST or _NEXT. Works on
  * read-only regions: readers never write shared memory (except to sleep
- * in pinshm_bcast_wait(), which read-only readers do through the module,
- * and cannot on the shm backend). Any number of
+ * in pinshm_bcast_wait(), which read-only readers do through the metadata
+ * page, see the top). Any number of
  * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG,
  * -EPROTONOSUPPORT, -EINVAL.
  */

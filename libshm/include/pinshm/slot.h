@@ -7,10 +7,10 @@
  * PINSHM_OBSERVE) is enough to read. Readers usually poll; one that would
  * rather sleep until the next write calls pinshm_slot_wait() (or
  * pinshm_slot_recv() with PINSHM_WAIT_FUTEX), which counts it in the
- * slot's wait queue and so takes a writable mapping, or a pinshm.ko
- * region (the module counts read-only sleepers, see pinshm/bcast.h): on
- * the shm backend read-only readers get -EACCES there, and
- * pinshm_slot_recv() yields for them instead.
+ * slot's wait queue and so takes a writable mapping; a read-only reader
+ * arms its queue's word in the metadata page instead (see pinshm/bcast.h),
+ * which on the shm backend takes write access to the region's file:
+ * without it, -EACCES there, and pinshm_slot_recv() yields instead.
  *
  * Layout (struct pinshm_slot_shared, below): block 0 constant, block 1 the
  * writer's counters and role (never read on a read path), block 2 the
@@ -239,7 +239,7 @@ struct pinshm_slot {
 	uint64_t seq;			/* current even seq */
 	uint64_t writes;
 	uint64_t bytes_in;
-	const uint32_t *ro_pending;	/* module regions: read-only sleepers */
+	const uint32_t *ro_pending;	/* read-only sleepers (metadata page) */
 
 	/* reader */
 	uint64_t reads;			/* successful copying reads */
@@ -393,9 +393,9 @@ extern "C" {
  * or timeout_ns passes (< 0: no timeout; 0: just look). Version 0 is "never
  * written": waiting on it waits for the first write. Returns 0, -ETIMEDOUT,
  * -EINTR, -EINVAL, -EPERM (the writer's handle); -EACCES for a reader on a
- * read-only mapping (PINSHM_RDONLY, PINSHM_OBSERVE) of the shm backend: a
- * sleeper must count itself in the slot's wait queue and cannot (the
- * module does it on pinshm.ko regions); -ENOSYS (no membarrier
+ * read-only mapping of the shm backend that may not write the region's
+ * file either: a sleeper must tell the writer it sleeps and cannot (see
+ * the top); -ENOSYS (no membarrier
  * GLOBAL_EXPEDITED) or -EOPNOTSUPP (the kernel cannot sleep on this
  * memory: see pinshm_waitq_wait()). On the last three, poll instead
  * (pinshm_slot_recv() does, yielding).

@@ -47,16 +47,16 @@ static inline void pinshm_waitq_kick(struct pinshm_waitq *wq)
 		__pinshm_waitq_wake(wq);
 }
 
-/* Slow path of pinshm_waitq_kick_ro(): bump seq, WAKE the module's queue
- * (which disarms it). */
+/* Slow path of pinshm_waitq_kick_ro(): disarm ro_pending (the module's
+ * WAKE does on its regions), bump seq, wake. */
 int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq);
 
 /*
  * pinshm_waitq_kick() for a queue whose sleepers may also be read-only
- * readers of a pinshm.ko region (broadcast and slot writers): they cannot
- * count themselves in the queue, so the module keeps one word per queue
- * in the metadata page, ro_pending (NULL on other backends), which they
- * arm before they sleep ((K3) of the uapi header) and a WAKE disarms.
+ * readers (broadcast and slot writers): they cannot count themselves in
+ * the queue, so each queue has one more word in the region's metadata
+ * page, ro_pending, which they arm before they sleep (on a pinshm.ko
+ * region the module does, (K3) of the uapi header) and a wake disarms.
  * One more load of a line that changes only when such a reader sleeps.
  */
 static inline void pinshm_waitq_kick_ro(struct pinshm_waitq *wq,

@@ -123,8 +123,10 @@ struct pinshm_meta {
 	__u32 __reserved0;
 
 	/*
-	 * pinshm.ko only, outside the seq protocol: 1 once a read-only
-	 * sleeper armed queue i (PINSHM_WAIT_ARM), 0 again at a WAKE of it.
+	 * Outside the seq protocol: 1 once a read-only sleeper armed queue
+	 * i (PINSHM_WAIT_ARM), 0 again at a WAKE of it. libpinshm's shm
+	 * backend, which has no kernel to ask, keeps the same words in its
+	 * metadata page: the sleeper stores 1, the waker exchanges it to 0.
 	 */
 	__u32 ro_pending[PINSHM_WAITQ_NR];
 	__aligned_u64 __reserved[7];
