@@ -861,11 +861,12 @@ void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 }
 
 /*
- * ctl_idle() for a tail that may sleep on its ring (the spsc and mpsc
- * consumer): once the spins are over, sleep in the ring's wait (a futex, or
- * pinshm.ko's WAIT) for up to 100 ms, until the producer's next commit
- * wakes us, instead of yielding and polling. Where the ring cannot sleep
- * (-EOPNOTSUPP, -ENOSYS), *cannot is set and ctl_idle() takes over.
+ * ctl_idle() for a tail that may sleep on its ring: once the spins are
+ * over, sleep in the ring's wait (a futex, or pinshm.ko's WAIT) for up to
+ * 100 ms, until the writer's next commit wakes us, instead of yielding and
+ * polling. Where the ring cannot sleep (-EOPNOTSUPP, -ENOSYS; -EACCES: a
+ * read-only reader that may not write the region's file either), *cannot
+ * is set and ctl_idle() takes over.
  */
 void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
 		   int (*wait)(void *ring, int64_t timeout_ns), void *ring,
@@ -878,7 +879,7 @@ void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
 		return;
 	}
 	ret = wait(ring, 100000000LL);
-	if (ret == -EOPNOTSUPP || ret == -ENOSYS)
+	if (ret == -EOPNOTSUPP || ret == -ENOSYS || ret == -EACCES)
 		*cannot = true;
 }
 

@@ -124,6 +124,11 @@ static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l)
 	l->printed_ns = ctl_now_ns();
 }
 
+static int ctl_bcast_wait(void *rd, int64_t timeout_ns)
+{
+	return pinshm_bcast_wait(rd, timeout_ns);
+}
+
 static int ctl_tail_bcast_run(struct ctl_tail *t, struct pinshm_bcast_reader *rd)
 {
 	struct pinshm_bcast_reader_stats st;
@@ -131,7 +136,7 @@ static int ctl_tail_bcast_run(struct ctl_tail *t, struct pinshm_bcast_reader *rd
 	struct ctl_laps laps = { 0 };
 	uint64_t idle_since = 0, next, lib_lost = 0, lib_laps = 0;
 	unsigned int spins = 0;
-	bool dirty = false, done = false;
+	bool dirty = false, done = false, cannot_sleep = false;
 	uint8_t *buf;
 	int ret, err = 0;
 
@@ -149,7 +154,8 @@ static int ctl_tail_bcast_run(struct ctl_tail *t, struct pinshm_bcast_reader *rd
 			}
 			if (laps.lost)
 				ctl_laps_print(t, &laps);
-			ctl_idle(&idle_since, &spins);
+			ctl_idle_wait(&idle_since, &spins, ctl_bcast_wait, rd,
+				      &cannot_sleep);
 			continue;
 		}
 		if (ret < 0) {

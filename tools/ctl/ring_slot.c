@@ -88,11 +88,25 @@ int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 
 /* ------------------------------------------------------------------ */
 
+/* A slot and the version the tail has seen: what pinshm_slot_wait() needs. */
+struct ctl_slot_seen {
+	struct pinshm_slot *s;
+	uint64_t version;
+};
+
+static int ctl_slot_wait(void *arg, int64_t timeout_ns)
+{
+	const struct ctl_slot_seen *w = arg;
+
+	return pinshm_slot_wait(w->s, w->version, timeout_ns);
+}
+
 static int ctl_tail_slot_run(struct ctl_tail *t, struct pinshm_slot *s)
 {
 	uint64_t idle_since = 0, version, last_version = 0;
 	unsigned int spins = 0;
-	bool dirty = false, done = false, seen = false;
+	bool dirty = false, done = false, seen = false, cannot_sleep = false;
+	struct ctl_slot_seen w = { .s = s };
 	struct ctl_seq_hdr h;
 	uint32_t len, type;
 	uint8_t *buf;
@@ -110,7 +124,14 @@ static int ctl_tail_slot_run(struct ctl_tail *t, struct pinshm_slot *s)
 				fflush(stdout);
 				dirty = false;
 			}
-			ctl_idle(&idle_since, &spins);
+			if (ret == -EAGAIN) {	/* a write in progress: soon */
+				ctl_idle(&idle_since, &spins);
+				continue;
+			}
+			/* Sleep until the version is another than this one. */
+			w.version = ret == -ENODATA ? version : last_version;
+			ctl_idle_wait(&idle_since, &spins, ctl_slot_wait, &w,
+				      &cannot_sleep);
 			continue;
 		}
 		if (ret < 0) {
