@@ -204,10 +204,13 @@ static long proc_ticks(pid_t pid)
 
 /*
  * The command line as a user runs it: `pinshm tail` on an idle ring of the
- * module sleeps in the module's WAIT (almost no CPU over a second), and a
- * record from `pinshm pub` still reaches it. Returns 0 or what failed.
+ * module, of the given type, sleeps in the module's WAIT (almost no CPU
+ * over a second; on bcast and slot it is a read-only reader, which the
+ * module arms for), and a record from `pinshm pub` still reaches it.
+ * Returns 0 or what failed.
  */
-static int cli_tail_sleeps(uint64_t *ticks, char *out, size_t outlen)
+static int cli_tail_sleeps(const char *type, uint64_t *ticks, char *out,
+			   size_t outlen)
 {
 	char cmd[256];
 	int fds[2], st;
@@ -215,15 +218,16 @@ static int cli_tail_sleeps(uint64_t *ticks, char *out, size_t outlen)
 	ssize_t n;
 	pid_t pid;
 
-	snprintf(cmd, sizeof(cmd), PINSHM_CLI " ring add %s t --type spsc "
-		 "--capacity 4K >/dev/null", region);
+	snprintf(cmd, sizeof(cmd), PINSHM_CLI " ring add %s t-%s --type %s "
+		 "--capacity 4K >/dev/null", region, type, type);
 	if (system(cmd) != 0 || pipe(fds))
 		return -1;
 	pid = fork();
 	if (pid == 0) {
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execl(PINSHM_CLI, "pinshm", "tail", region, "t", "--count",
+		snprintf(cmd, sizeof(cmd), "t-%s", type);
+		execl(PINSHM_CLI, "pinshm", "tail", region, cmd, "--count",
 		      "1", (char *)NULL);
 		_exit(127);
 	}
@@ -233,8 +237,8 @@ static int cli_tail_sleeps(uint64_t *ticks, char *out, size_t outlen)
 	sleep(1);
 	t1 = proc_ticks(pid);
 	*ticks = (uint64_t)(t1 - t0);
-	snprintf(cmd, sizeof(cmd), PINSHM_CLI " pub %s t --seq --count 1 "
-		 "2>/dev/null", region);
+	snprintf(cmd, sizeof(cmd), PINSHM_CLI " pub %s t-%s --seq --count 1 "
+		 "2>/dev/null", region, type);
 	if (system(cmd) != 0)
 		return -2;
 	n = read(fds[0], out, outlen - 1);
@@ -479,7 +483,7 @@ int main(void)
 	long fret;
 	pid_t pid;
 
-	tap_plan(17);
+	tap_plan(19);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -574,14 +578,21 @@ int main(void)
 	       "writer publishes (the module arms for them): %d", ret);
 
 	{
+		static const char *const types[] = { "spsc", "bcast", "slot" };
 		char out[256];
-		uint64_t ticks = 0;
+		uint64_t ticks;
+		unsigned int i;
 
-		ret = cli_tail_sleeps(&ticks, out, sizeof(out));
-		tap_ok(ret == 0 && ticks <= 3 && strstr(out, "seq=1 "),
-		       "pinshm tail on an idle module ring: %llu ticks of CPU in "
-		       "1 s, then got `%.40s` from pinshm pub (%d)",
-		       (unsigned long long)ticks, out, ret);
+		for (i = 0; i < 3; i++) {
+			ticks = 0;
+			ret = cli_tail_sleeps(types[i], &ticks, out,
+					      sizeof(out));
+			tap_ok(ret == 0 && ticks <= 3 && strstr(out, "seq=1 "),
+			       "pinshm tail on an idle module %s ring: %llu "
+			       "ticks of CPU in 1 s, then got `%.40s` from "
+			       "pinshm pub (%d)", types[i],
+			       (unsigned long long)ticks, out, ret);
+		}
 	}
 
 	ret = control_run();
