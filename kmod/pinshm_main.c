@@ -452,7 +452,7 @@ static const struct file_operations pinshm_region_fops = {
 	.mmap = pinshm_region_mmap,
 	.unlocked_ioctl = pinshm_region_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
-	.llseek = no_llseek,
+	/* No .llseek: lseek() says -ESPIPE (6.12 removed no_llseek). */
 };
 
 /* ---- control device ioctls ---- */

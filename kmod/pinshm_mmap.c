@@ -13,8 +13,9 @@
  * A data VMA's close without a prior DETACH is classified from the context
  * it runs in (see pinshm_classify()).
  *
- * Written for 6.1, where vma->vm_flags is still assigned directly (6.3
- * made it read-only behind vm_flags_set()); dkms.conf builds for 6.1 only.
+ * Built for 6.1 and 6.12: 6.3 made vma->vm_flags read-only behind
+ * vm_flags_set() and vm_flags_clear(), which 6.1 gets from below (kmod/Kbuild
+ * looks for them).
  */
 #include <linux/mm.h>
 #include <linux/pid.h>
@@ -26,6 +27,20 @@
 #include "pinshm_priv.h"
 
 #define PINSHM_VM_FLAGS		(VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP)
+
+#ifndef PINSHM_HAVE_VM_FLAGS_SET
+/* 6.3 made vm_flags read-only, written through these (per-VMA locks). */
+static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
+{
+	vma->vm_flags |= flags;
+}
+
+static inline void vm_flags_clear(struct vm_area_struct *vma,
+				  vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
 #define PINSHM_INSERT_BATCH	64
 
 static int pinshm_may_split(struct vm_area_struct *vma, unsigned long addr)
@@ -125,8 +140,8 @@ static int pinshm_mmap_meta(struct pinshm_region *r,
 		return -EINVAL;
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;
-	vma->vm_flags &= ~VM_MAYWRITE;
-	vma->vm_flags |= PINSHM_VM_FLAGS;
+	vm_flags_clear(vma, VM_MAYWRITE);
+	vm_flags_set(vma, PINSHM_VM_FLAGS);
 	vma->vm_ops = &pinshm_meta_vm_ops;
 	return vm_insert_page(vma, vma->vm_start, r->meta_page);
 }
@@ -185,9 +200,9 @@ static int pinshm_mmap_data(struct file *file, struct pinshm_region *r,
 	} else {
 		/* do_mmap() did this already for MAP_SHARED; keep it explicit. */
 		map->access = PINSHM_ACC_RO;
-		vma->vm_flags &= ~VM_MAYWRITE;
+		vm_flags_clear(vma, VM_MAYWRITE);
 	}
-	vma->vm_flags |= PINSHM_VM_FLAGS;
+	vm_flags_set(vma, PINSHM_VM_FLAGS);
 
 	ret = pinshm_insert_pages(vma, nth_page(r->pages, first), nr);
 	if (ret)
