@@ -1,6 +1,8 @@
 # pinshm: the one entry point. See README.md.
 #   make            library, tools and module (installs missing Debian packages as root)
 #   make check      everything CI runs; check-unit / check-cli / check-kernel / check-static: the parts
+#                   (check-kernel-newer: the module on Debian's 6.12 and 6.12 PREEMPT_RT from
+#                   bookworm-backports too; NEWER_KERNELS=0 leaves it out, for offline machines)
 #   make demo       the main job: producer and consumer over a ring, with latencies
 #   make install    library, headers, pkg-config file, tools, man page (DESTDIR, PREFIX)
 # V=1 shows full commands. Kbuild sees only Kbuild and kmod/Kbuild.
@@ -20,6 +22,9 @@ B := build
 KVER ?= $(shell ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1)
 KVER_HDRS := $(if $(KVER),/usr/src/linux-headers-$(KVER))
 KDIR ?= $(if $(wildcard /lib/modules/$(shell uname -r)/build/Makefile),/lib/modules/$(shell uname -r)/build,$(KVER_HDRS))
+# check-kernel-newer: Debian's newer kernel flavours, from bookworm-backports (scripts/deps.sh newer).
+NEWER_KERNELS ?= 1
+NEWER_FLAVOURS := cloud-amd64 rt-amd64
 
 CC ?= gcc
 CLANG ?= clang
@@ -58,7 +63,7 @@ KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 TOOLS := $(B)/pinshm $(B)/pinshm-demo $(B)/pinshm-spsc-bench
 
 .PHONY: all lib tools kmod deps deps-check check check-unit check-readme check-cli check-sanitize check-fuzz \
-	check-tsan check-static check-kernel check-bench demo install clean
+	check-tsan check-static check-kernel check-kernel-newer check-bench demo install clean
 
 all: lib tools kmod
 
@@ -127,6 +132,11 @@ check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-unit check-readme check-cli check-sanitize check-tsan check-fuzz check-bench
 	$(Q)$(MAKE) --no-print-directory check-static check-kernel
+ifeq ($(NEWER_KERNELS),1)
+	$(Q)$(MAKE) --no-print-directory check-kernel-newer
+else
+	@echo "== kernel tests on 6.12: left out (NEWER_KERNELS=$(NEWER_KERNELS))"
+endif
 	@echo "pinshm: make check passed"
 
 check-unit: $(B)/tests/unit/pinshm-unit
@@ -206,6 +216,23 @@ check-kernel: $(KTEST_BINS) tools | $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory kmod KDIR=$(KVER_HDRS)
 	$(Q)KVER=$(KVER) KMOD=$(CURDIR)/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
 		OUT=$(CURDIR)/$(B)/kernel EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh
+
+# The same guest tests on the newest 6.12 of each flavour (generic cloud and PREEMPT_RT): the
+# module is built from a copy of its sources in $(B)/kmod-KVER, so kmod/ keeps the 6.1 build.
+check-kernel-newer: $(KTEST_BINS) tools | $(B)/.deps-check
+	$(Q)scripts/deps.sh newer
+	$(Q)set -e; for f in $(NEWER_FLAVOURS); do \
+		k=$$(ls /boot/vmlinuz-6.12.*-$$f 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n 1); \
+		test -n "$$k" || { echo "pinshm: no 6.12 $$f kernel in /boot" >&2; exit 1; }; \
+		echo "== kernel tests: Debian $$k in qemu (TCG)"; \
+		d=$(CURDIR)/$(B)/kmod-$$k; rm -rf $$d; mkdir -p $$d/kmod; \
+		cp Kbuild $$d/; cp -r kmod/Kbuild kmod/*.c kmod/*.h kmod/include $$d/kmod/; \
+		$(MAKE) -C /usr/src/linux-headers-$$k M=$$d modules >$$d/build.log 2>&1 || \
+			{ cat $$d/build.log >&2; exit 1; }; \
+		! grep -E 'warning:|error:' $$d/build.log; \
+		KVER=$$k KMOD=$$d/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
+			OUT=$(CURDIR)/$(B)/kernel-$$k EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh; \
+	done
 
 demo: lib $(B)/pinshm-demo
 	$(Q)$(B)/pinshm-demo

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what pinshm needs from Debian's archive, or say exactly what to
-# install. Usage: scripts/deps.sh build|check
+# install. Usage: scripts/deps.sh build|check|newer
 #   build: compile the library, the tools and the module
 #   check: everything `make check` runs (tests, qemu guest, static checks)
+#   newer: the 6.12 kernels of `make check-kernel-newer` (below)
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev
@@ -11,10 +12,57 @@ check_pkgs=("${build_pkgs[@]}" libcriterion-dev qemu-system-x86 busybox-static
 	    linux-image-cloud-amd64 cpio gzip sparse linux-source-6.1 xz-utils
 	    clang libclang-rt-14-dev)
 
+# newer: the newest Linux 6.12 and 6.12 PREEMPT_RT images and headers of
+# Debian's bookworm-backports (versioned packages: the metapackages, and so
+# the 6.1 kernel the other tests use, are left alone), for
+# `make check-kernel-newer`. Adds the suite to apt's sources if missing.
+newer_kernels() {
+	local f have ver pkgs=()
+
+	for f in cloud-amd64 rt-amd64; do
+		have=$(ls /boot/vmlinuz-6.12.*-"$f" 2>/dev/null | sort -V | tail -n 1 || :)
+		have=${have#/boot/vmlinuz-}
+		[ -n "$have" ] && [ -f "/usr/src/linux-headers-$have/Makefile" ] &&
+			continue
+		pkgs+=("$f")
+	done
+	[ ${#pkgs[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "pinshm: no 6.12 ${pkgs[*]} kernel and headers; as root:" >&2
+		echo "  scripts/deps.sh newer" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		echo "  DEPS    adding bookworm-backports to /etc/apt/sources.list.d/"
+		cat >/etc/apt/sources.list.d/pinshm-backports.sources <<-EOS
+		Types: deb
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm-backports
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOS
+	fi
+	apt-get update -q >/dev/null
+	want=()
+	for f in "${pkgs[@]}"; do
+		ver=$(apt-cache search --names-only "^linux-headers-6\.12\.[0-9.]+\+deb12-$f\$" |
+		      awk '{ print $1 }' | sed 's/^linux-headers-//' | sort -V | tail -n 1)
+		if [ -z "$ver" ]; then
+			echo "pinshm: no linux-headers-6.12.*-$f in apt's sources" >&2
+			exit 1
+		fi
+		want+=("linux-image-$ver" "linux-headers-$ver")
+	done
+	echo "  DEPS    apt-get install ${want[*]}"
+	apt-get install -y -q --no-install-recommends "${want[@]}" >/dev/null
+}
+
 case "${1:-build}" in
 build) want=("${build_pkgs[@]}") ;;
 check) want=("${check_pkgs[@]}") ;;
-*) echo "usage: $0 build|check" >&2; exit 2 ;;
+newer) newer_kernels; exit 0 ;;
+*) echo "usage: $0 build|check|newer" >&2; exit 2 ;;
 esac
 
 missing=()

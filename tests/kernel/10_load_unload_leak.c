@@ -7,15 +7,18 @@
  * Each cycle: finit_module(2); open /dev/pinshm; CREATE a 4 KiB, a 4 MiB
  * (buddy path) and a 16 MiB (alloc_contig_range path) region; map and touch
  * the 4 MiB one; DESTROY all three; close; delete_module(2). After one
- * warm-up cycle, MemFree (after sync and drop_caches) must end within 2 MiB
- * of where it started: a leaked region would cost 4-16 MiB per cycle.
+ * warm-up cycle, MemFree (after sync and drop_caches) must end within 16 MiB
+ * of where it started: a leaked region would cost 4-16 MiB per cycle, 200 MiB
+ * or more in all. (On 6.12 PREEMPT_RT, readings moved by 8 MB either way
+ * from one cycle to another, with no trend: memory the kernel keeps or
+ * gives back, not ours.)
  * The kernel log is checked for complaints by run.sh afterwards.
  * The module is left loaded, as it was found.
  */
 #include "common.h"
 #include <sys/syscall.h>
 
-#define TOLERANCE_KB 2048
+#define TOLERANCE_KB 16384
 
 static const char *ko;
 
