@@ -163,7 +163,13 @@ int pinshm_obj_list(const struct pinshm_region *r, struct pinshm_obj_info *out,
 int pinshm_obj_find(const struct pinshm_region *r, const char *name,
 		    struct pinshm_obj_info *out);
 
-/* Counters of a ring or slot, read without attaching a role. */
+/*
+ * Counters of a ring or slot, read without attaching a role. Statistics,
+ * not ledgers: their writers publish them after the records they count
+ * (an mpsc producer once per committed batch, a consumer once per
+ * release), so a writer killed in between leaves them short by up to that
+ * batch.
+ */
 struct pinshm_ring_stats {
 	uint64_t msgs_in;
 	uint64_t bytes_in;
