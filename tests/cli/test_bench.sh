@@ -22,6 +22,17 @@ out_has '^stream: 1000 messages of 56 B'
 out_has 'one timestamp .* costs [0-9.]+ ns'
 out_has '^targets \(reported, not asserted\)'
 out_has 'spsc round trip p50 / raw-ring p50 \(ring floor\)'
+out_has '^    \([0-9.]+ wake calls per message: the sender'"'"'s system call'
+
+# The sleeping receiver's wake calls: about one per message in a pingpong
+# (it sleeps for every reply), counted in the JSON too.
+ok bench pingpong --count 1000 --reps 2 --vs pinshm-spsc-sleep --json
+pyjson '
+r = {x["system"]: x for x in d["results"]}
+w = r["pinshm-spsc-sleep"]["wakes_per_msg"]
+assert 0.5 <= w <= 1.5, w
+assert "wakes_per_msg" not in r["pinshm-spsc"], r["pinshm-spsc"]
+'
 
 # --json: the DESIGN contract, plus the extra keys.
 ok bench pingpong --count 1000 --reps 3 --size 64 --vs unix,tcp --json

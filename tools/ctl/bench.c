@@ -36,7 +36,8 @@
  *     pinshm-spsc-sleep  the SPSC rings, but a receiver that finds nothing
  *              sleeps in pinshm_spsc_wait() at once (a futex, or the
  *              module's WAIT), without spinning first: the ring's
- *              wait/wake path against the kernel's blocking IPC
+ *              wait/wake path against the kernel's blocking IPC, with
+ *              the wake calls it cost per message (waitq.seq)
  *
  * Every kernel system blocks in the kernel (no busy polling), as they are
  * normally used. Nothing here asserts a timing: the machine's noise is part
@@ -240,6 +241,9 @@ struct bshared {
 	uint64_t bc_msgs[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
 	uint64_t bc_lost[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
 	uint64_t bc_lapped[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
+	/* pinshm-spsc-sleep: wake calls made to side A's, B's receive ring
+	 * (waitq.seq moves once per FUTEX_WAKE or module WAKE). */
+	uint32_t wakes[MAX_RUNS][BENCH_MAX_REPS][2];
 	char err[MAX_SIDES][256];
 };
 
@@ -1073,6 +1077,22 @@ static void side_setup(struct bench_side *s)
 	s->rback = (struct bench_raw_ring *)((uint8_t *)s->evr + rbytes);
 }
 
+/*
+ * pinshm-spsc-sleep: the wake calls our receive ring got during the run
+ * (both directions of a pingpong; the stream's B only). The last one that
+ * woke us came before the record we waited for, so none is missed.
+ */
+static void wakes_done(struct bench_side *s, const struct bench_run *run,
+		       unsigned int i, unsigned int rep)
+{
+	uint32_t *w;
+
+	if (run->sys != SYS_SPSC_SLEEP)
+		return;
+	w = &s->sh->wakes[i][rep][s->id];
+	*w = PINSHM_READ_ONCE(s->rx.sh->waitq.seq) - *w;
+}
+
 static void side_pingpong(struct bench_side *s, int sys, uint64_t n)
 {
 	uint64_t warm = warm_of(n);
@@ -1218,11 +1238,15 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 					bcast_stream_read(s, n, i, rep);
 				continue;
 			}
+			if (run->sys == SYS_SPSC_SLEEP)	/* we receive on rx */
+				sh->wakes[i][rep][s->id] =
+					PINSHM_READ_ONCE(s->rx.sh->waitq.seq);
 			if (run->pat == PAT_PINGPONG) {
 				uint64_t t0 = bench_now(), t1;
 
 				side_pingpong(s, run->sys, n);
 				t1 = bench_now();
+				wakes_done(s, run, i, rep);
 				if (!a)
 					continue;
 				bench_hist_summary(&sh->cur, &s->clk,
@@ -1235,6 +1259,7 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 			} else {
 				double mps = side_stream(s, run->sys, n);
 
+				wakes_done(s, run, i, rep);
 				if (s->id == 1)
 					sh->mps[i][rep] = mps;
 			}
@@ -1432,6 +1457,7 @@ struct bench_result {
 	uint64_t rd_msgs[MAX_READERS], rd_lost[MAX_READERS];
 	uint64_t rd_lapped[MAX_READERS];
 	struct bench_spread wr_mps;	/* bcast stream: the writer's rate */
+	double wakes_per_msg;		/* pinshm-spsc-sleep, median of reps */
 };
 
 /* JSON pattern name: mpsc-pingpong, bcast-stream, ... for the new rings. */
@@ -1469,6 +1495,15 @@ static int find_run(const struct bench_run *runs, unsigned int nruns, int pat,
 	return -1;
 }
 
+/* Under a pinshm-spsc-sleep row: what its sleeping cost the senders. */
+static void print_wakes(const struct bench_result *r)
+{
+	if (r->run->sys == SYS_SPSC_SLEEP)
+		printf("    (%.4f wake calls per message: the sender's system "
+		       "call, made only while the receiver sleeps)\n",
+		       r->wakes_per_msg);
+}
+
 static void results_of(const struct bench_opts *o, const struct bshared *sh,
 		       const struct bench_clock *clk,
 		       const struct bench_run *runs, unsigned int nruns,
@@ -1494,6 +1529,17 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 					   run->sys == SYS_MPSC2_B ?
 					   SYS_RAW_B : SYS_RAW);
 		r->mps = bench_spread_of(sh->mps[i], o->reps);
+		if (run->sys == SYS_SPSC_SLEEP) {
+			/* Messages per rep: 2 per round trip, warm-up in. */
+			uint64_t n = o->count[run->pat];
+			double msgs = run->pat == PAT_PINGPONG ?
+				      2.0 * (double)(n + warm_of(n)) : (double)n;
+
+			for (rep = 0; rep < o->reps; rep++)
+				v[rep] = (sh->wakes[i][rep][0] +
+					  sh->wakes[i][rep][1]) / msgs;
+			r->wakes_per_msg = bench_spread_of(v, o->reps).median;
+		}
 		if (run->sys == SYS_BCAST && run->pat == PAT_STREAM) {
 			unsigned int rd;
 
@@ -1738,6 +1784,7 @@ static void print_text(const struct bench_opts *o,
 						  r->pct[2], 1, 0),
 				       r->pct[3].median, r->pct[4].median,
 				       r->max, r->ratio, r->ratio_p99);
+				print_wakes(r);
 			} else {
 				unsigned int rd;
 
@@ -1754,6 +1801,7 @@ static void print_text(const struct bench_opts *o,
 					       r->run->sys == SYS_MPSC2_B ?
 					       "-batch32" : "");
 				printf("\n");
+				print_wakes(r);
 				if (r->run->sys != SYS_BCAST)
 					continue;
 				printf("    writer (cpu%d): %s M msgs/s, never "
@@ -1923,6 +1971,9 @@ static void print_json(const struct bench_opts *o,
 		if (!pp && r->run->sys >= SYS_MPSC && r->run->sys <= SYS_BCAST)
 			json_object_object_add(x, "ratio_to_spsc",
 					       jnum(r->ratio_spsc, 4));
+		if (r->run->sys == SYS_SPSC_SLEEP)
+			json_object_object_add(x, "wakes_per_msg",
+					       jnum(r->wakes_per_msg, 4));
 		if (r->run->sys == SYS_MPSC || r->run->sys == SYS_MPSC2 ||
 		    r->run->sys == SYS_MPSC2_B)
 			json_object_object_add(x, "producers",
