@@ -342,7 +342,10 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
  *     pairs with
  *   (K4) WAKE: store ro_pending = 0, then wake_up_all() (K1): an arm
  *        after the store waits for the next WAKE, one before it is woken
- *        now (its WAIT saw the word change, or is queued).
+ *        now: its WAIT (PINSHM_WAIT_RO) sees the word change or the
+ *        queue disarmed, or is queued. ro_pending is one per queue, so
+ *        the arm it takes may be another ring's sleeper's: that sleeper
+ *        returns and arms again.
  */
 static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off)
 {
@@ -360,10 +363,16 @@ static u32 *pinshm_word(struct pinshm_region *r, u64 off)
 	return (u32 *)((char *)page_address(r->pages) + off);
 }
 
+/* The word moved on, or (a read-only sleeper) its queue was disarmed. */
+static bool pinshm_wait_done(const u32 *word, u32 val, const u32 *armed)
+{
+	return READ_ONCE(*word) != val || (armed && !READ_ONCE(*armed));
+}
+
 static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_wait k;
-	u32 usize, *word;
+	u32 usize, *word, *armed = NULL;
 	u64 t0;
 	long ret;
 
@@ -371,7 +380,8 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 	if (ret)
 		return ret;
 	word = pinshm_word(r, k.offset);
-	if ((k.flags & ~PINSHM_WAIT_ARM) || k.__reserved || !word)
+	if ((k.flags & ~(PINSHM_WAIT_ARM | PINSHM_WAIT_RO)) || k.__reserved ||
+	    !word)
 		return -EINVAL;
 	if (k.flags & PINSHM_WAIT_ARM) {
 		WRITE_ONCE(r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)], 1);
@@ -379,19 +389,25 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 		smp_mb();
 		return 0;
 	}
+	if (k.flags & PINSHM_WAIT_RO)
+		armed = &r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)];
 	if (READ_ONCE(*word) != k.val)
 		return -EAGAIN;
+	if (armed && !READ_ONCE(*armed))
+		return 0;	/* (K4) took the arm: the caller arms again */
 	if (k.timeout_ns == 0)
 		return -ETIMEDOUT;
 	t0 = ktime_get_ns();
-	/* (K2) pairs with (K1). */
+	/* (K2) pairs with (K1), and with (K4) for a read-only sleeper. */
 	if (k.timeout_ns < 0)
 		ret = wait_event_interruptible(*pinshm_word_queue(r, k.offset),
-					       READ_ONCE(*word) != k.val);
+					       pinshm_wait_done(word, k.val,
+								armed));
 	else
 		ret = wait_event_interruptible_hrtimeout(
 			*pinshm_word_queue(r, k.offset),
-			READ_ONCE(*word) != k.val, ns_to_ktime(k.timeout_ns));
+			pinshm_wait_done(word, k.val, armed),
+			ns_to_ktime(k.timeout_ns));
 	if (ret == -ETIME)
 		ret = -ETIMEDOUT;
 	else if (ret == -ERESTARTSYS)

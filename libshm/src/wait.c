@@ -53,13 +53,28 @@
  * -EOPNOTSUPP as before.
  *
  * A reader with a read-only mapping (broadcast, slot) can sleep too. It
- * cannot write waiters or pending, so each queue has a pending word for it
- * in the metadata page, ro_pending, which broadcast and slot writers load
- * after waiters (pinshm_waitq_kick_ro()). On a pinshm.ko region the module
- * sets it (PINSHM_WAIT_ARM) and its WAKE clears it; on an shm region the
- * sleeper stores it and the waker exchanges it, exactly as pending, which
- * needs write access to the region's file (the metadata page is mapped
- * writable then, the data read-only). See waitq_sleep().
+ * cannot write waiters or pending, so it arms a word of the region's
+ * metadata page instead, ro_pending[PINSHM_WAITQ_OF(offset of seq)], which
+ * broadcast and slot writers load after waiters (pinshm_waitq_kick_ro()).
+ * The word is shared by every queue of that index (the broadcast rings and
+ * slots of a region all have theirs at the same offset of a 4 KiB-aligned
+ * object): it means "a read-only sleeper of one of these queues wants to
+ * hear of any publish". The waker that takes it from 1 to 0 wakes every
+ * such sleeper; one whose ring has nothing new arms again.
+ *   pinshm.ko region: the module arms it (PINSHM_WAIT_ARM, (K3) of the
+ *   uapi header), its WAKE disarms it (K4), and a WAIT with PINSHM_WAIT_RO
+ *   returns once its queue is disarmed.
+ *   shm region (the sleeper needs write access to the region's file, for
+ *   a writable mapping of the metadata page):
+ *   (R1) waker, pinshm_waitq_kick_ro(): publish, compiler barrier, load
+ *        ro_pending; if 1: exchange it with 0 and, if it was 1,
+ *        FUTEX_WAKE every sleeper on it
+ *     pairs with
+ *   (R2) read-only sleeper: store 1 to ro_pending, membarrier, re-check
+ *        the ring, FUTEX_WAIT(ro_pending, 1). As (W1)/(W2): either the
+ *        re-check sees the record or the waker sees the 1; a waker that
+ *        takes it before the FUTEX_WAIT makes it fail (EAGAIN: arm again).
+ * See waitq_sleep().
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but the publish after its death makes one wake syscall and every
@@ -225,10 +240,12 @@ static bool wait_word(const void *addr, int *kfd, uint64_t *off,
 }
 
 /* PINSHM_IOC_WAIT; like sys_futex(): -1 and errno on failure. */
-static int kmod_wait(int fd, uint64_t off, uint32_t val, int64_t timeout_ns)
+static int kmod_wait(int fd, uint64_t off, uint32_t val, int64_t timeout_ns,
+		     uint32_t flags)
 {
 	struct pinshm_wait w = {
 		.size = sizeof(w),
+		.flags = flags,
 		.offset = off,
 		.val = val,
 		.timeout_ns = timeout_ns,
@@ -312,11 +329,6 @@ __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
 				      memory_order_seq_cst))
 		return 0;
 	wait_word(&wq->seq, &kfd, &off, &ro);
-	/* (W1) read-only sleepers of an shm region wake with the others:
-	 * disarm them too, before the seq bump (as the module's WAKE does). */
-	if (ro)
-		atomic_exchange_explicit((_Atomic uint32_t *)ro, 0,
-					 memory_order_seq_cst);
 	/* (W1) the seq bump after the loads that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
@@ -329,19 +341,32 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 	uint32_t *ro;
 	int kfd;
 
-	/*
-	 * (W1) for read-only sleepers of an shm region: one wake per sleep,
-	 * the waker that takes their ro_pending from 1 (as pending). A
-	 * region missing from the table (no memory for its entry) cannot
-	 * be disarmed: wake anyway, at every publish while it is armed.
-	 */
-	if (wait_word(&wq->seq, &kfd, &off, &ro) && kfd < 0 && ro &&
-	    !atomic_exchange_explicit((_Atomic uint32_t *)ro, 0,
-				      memory_order_seq_cst))
+	if (!wait_word(&wq->seq, &kfd, &off, &ro))
+		return 0;	/* not a region of ours: nobody can have armed */
+	if (kfd < 0) {
+		/*
+		 * (R1) an shm region: read-only sleepers of every queue of
+		 * this block sleep on the ro_pending word itself. The waker
+		 * that takes it from 1 wakes them all; those whose ring has
+		 * nothing new arm again.
+		 */
+		if (!ro || !atomic_exchange_explicit((_Atomic uint32_t *)ro, 0,
+						     memory_order_seq_cst))
+			return 0;
+		/* Counted in seq like every wake (a sleeper on seq only
+		 * finds it moved: EAGAIN, and re-checks). */
+		atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
+					  memory_order_relaxed);
+		if (sys_futex(ro, FUTEX_WAKE, INT_MAX, NULL, 0) < 0 &&
+		    errno != EFAULT)
+			return -errno;
 		return 0;
+	}
 	/* (W1) the seq bump after the load that saw the arm. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
+	/* (K4), (K1) of the module: disarm, wake every sleeper of the
+	 * queue; its read-only ones return (PINSHM_WAIT_RO) and arm again. */
 	return wake_all(wq, kfd, off);
 }
 
@@ -401,7 +426,7 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 	struct pinshm_wait arm = { .size = sizeof(arm),
 				   .flags = PINSHM_WAIT_ARM };
 	struct timespec deadline;
-	uint32_t seq, *rop;
+	uint32_t seq, *rop, *fw;
 	uint64_t koff;
 	long ret;
 	int err, kfd;
@@ -409,6 +434,9 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 	wait_word(&wq->seq, &kfd, &koff, &rop);
 	if (ro && kfd < 0 && !rop)
 		return -EACCES;	/* no way to tell a writer it sleeps */
+	/* The futex word: the read-only sleeper of an shm region sleeps on
+	 * its arm, (R2); the others on seq. */
+	fw = ro && kfd < 0 ? rop : &wq->seq;
 	if (ready(arg))
 		return 0;
 	if (timeout_ns == 0)
@@ -425,10 +453,10 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 	 * spin, and our membarrier would only disturb the producer's CPU.
 	 */
 	if (kfd >= 0 && !ro) {
-		if (kmod_wait(kfd, koff, PINSHM_READ_ONCE(wq->seq), 0) < 0 &&
+		if (kmod_wait(kfd, koff, PINSHM_READ_ONCE(wq->seq), 0, 0) < 0 &&
 		    errno != ETIMEDOUT && errno != EAGAIN)
 			return errno == ENOTTY ? -EOPNOTSUPP : -errno;
-	} else if (kfd < 0 && sys_futex(&wq->seq, FUTEX_WAKE, 0, NULL, 0) < 0) {
+	} else if (kfd < 0 && sys_futex(fw, FUTEX_WAKE, 0, NULL, 0) < 0) {
 		return errno == EFAULT || errno == ENOSYS ? -EOPNOTSUPP : -errno;
 	}
 	arm.offset = koff;
@@ -439,10 +467,10 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 		/* (W2) seq first: a wake after this load changes it. */
 		seq = pinshm_load_acquire(&wq->seq);
 		if (ro && kfd < 0) {
-			/* (W2) after our seq load, as pending below: a
-			 * waker that takes it bumps seq past our value. */
+			/* (R2) pairs with (R1): arm before the membarrier
+			 * and re-check; we sleep while it stays 1. */
 			atomic_store_explicit((_Atomic uint32_t *)rop, 1,
-					      memory_order_release);
+					      memory_order_seq_cst);
 		} else if (ro) {
 			/* (W2) with (K3): the module arms our queue for the
 			 * writers; a module without ARM cannot let us sleep. */
@@ -476,10 +504,19 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			int64_t left = timeout_ns > 0 ?
 				       deadline_left(&deadline) : -1;
 
-			ret = left ? kmod_wait(kfd, koff, seq, left) :
+			/* Read-only: it also returns once the queue was
+			 * disarmed (its arm may have been ours), (K4). */
+			ret = left ? kmod_wait(kfd, koff, seq, left,
+					       ro ? PINSHM_WAIT_RO : 0) :
 				     (errno = ETIMEDOUT, -1);
+			/* A module that arms but has no WAIT_RO. */
+			if (ret < 0 && errno == EINVAL && ro)
+				return -EOPNOTSUPP;
 		} else {
-			ret = sys_futex(&wq->seq, FUTEX_WAIT_BITSET, seq,
+			/* Read-only: while still armed (EAGAIN: a waker
+			 * took the arm, arm again). */
+			ret = sys_futex(fw, FUTEX_WAIT_BITSET,
+					ro ? 1 : seq,
 					timeout_ns > 0 ? &deadline : NULL,
 					FUTEX_BITSET_MATCH_ANY);
 		}

@@ -288,6 +288,13 @@ static void ro_reader(void)
 	if (mono_us() - t0 < 100000 || mono_us() - t0 > 5000000 ||
 	    cpu_us() - c0 > 50000)
 		_exit(25);
+	/* Again, while the broadcast ring, whose queue shares the arm,
+	 * publishes first (it takes the arm: we must arm again). */
+	t0 = mono_us();
+	if (pinshm_slot_wait(&sl, 1, 20 * SEC))
+		_exit(26);
+	if (mono_us() - t0 < 100000 || mono_us() - t0 > 5000000)
+		_exit(27);
 	_exit(0);
 }
 
@@ -315,6 +322,16 @@ static int ro_run(struct pinshm_region *r)
 		ro_reader();
 	usleep(300000);
 	ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
+	usleep(300000);
+	if (!ret)
+		ret = pinshm_slot_write(&sw, &v, sizeof(v));
+	/* Once it sleeps again: a record to "b", then 300 ms later a value. */
+	for (int i = 0; !ret && i < 500 && !PINSHM_READ_ONCE(*sw.ro_pending);
+	     i++)
+		usleep(10000);
+	usleep(50000);
+	if (!ret)
+		ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
 	usleep(300000);
 	if (!ret)
 		ret = pinshm_slot_write(&sw, &v, sizeof(v));
@@ -390,7 +407,7 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	WAIT_IS(EINVAL, .offset = off + 2, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .offset = inf.bytes, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .offset = UINT64_MAX - 3, .val = seq, .timeout_ns = 0);
-	WAIT_IS(EINVAL, .flags = 2, .offset = off, .val = seq, .timeout_ns = 0);
+	WAIT_IS(EINVAL, .flags = 4, .offset = off, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .flags = PINSHM_WAIT_ARM, .offset = inf.bytes);
 	WAIT_IS(EAGAIN, .offset = off, .val = seq + 1, .timeout_ns = -1);
 	WAIT_IS(ETIMEDOUT, .offset = off, .val = seq, .timeout_ns = 0);
@@ -412,9 +429,18 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	if (meta == MAP_FAILED || ioctl(ro, PINSHM_IOC_WAIT, &w) != 0 ||
 	    meta->ro_pending[PINSHM_WAITQ_OF(off)] != 1)
 		bad++;
+	/* WAIT_RO sleeps while the word holds val and the queue is armed. */
+	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_WAIT_RO,
+				  .offset = off, .val = seq, .timeout_ns = 0 };
+	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != -1 || errno != ETIMEDOUT)
+		bad++;
 	k.offset = off;
 	if (ioctl(rw, PINSHM_IOC_WAKE, &k) != 0 || meta == MAP_FAILED ||
 	    meta->ro_pending[PINSHM_WAITQ_OF(off)] != 0)
+		bad++;
+	/* Disarmed: it returns at once, for the caller to arm again. */
+	w.timeout_ns = 1000000000;
+	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0)
 		bad++;
 	if (meta != MAP_FAILED)
 		munmap(meta, PINSHM_META_SIZE);
@@ -575,7 +601,8 @@ int main(void)
 
 	ret = ro_run(r);
 	tap_ok(ret == 0, "read-only bcast and slot readers sleep until the "
-	       "writer publishes (the module arms for them): %d", ret);
+	       "writer publishes (the module arms for them), also when a "
+	       "ring sharing the slot's queue publishes first: %d", ret);
 
 	{
 		static const char *const types[] = { "spsc", "bcast", "slot" };

@@ -1212,3 +1212,64 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 	wr_reap_ok(rd, "reader");
 	cr_assert_eq(wr_seq(&w.sh->waitq), seq0, "a wake with no sleeper");
 }
+
+/* ================================================================== */
+/* Read-only sleepers of different objects                            */
+/* ================================================================== */
+
+/*
+ * Writer of the shared-queue test: once the read-only reader of slot "s"
+ * is armed, publish to the broadcast ring "b" (whose wait queue shares its
+ * ro_pending word: the same 128-byte block of their 4 KiB-aligned
+ * objects), and only then, 50 ms later, write the slot.
+ */
+static void x_writer(void)
+{
+	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+	struct pinshm_bcast_writer bw;
+	struct pinshm_slot sw;
+
+	b_attach_writer(r, &bw);
+	s_attach_writer(r, &sw);
+	wr_await_ro_sleeper(1, sw.ro_pending);
+	b_send(&bw, 1);
+	usleep(50000);
+	s_write(&sw, 1);
+	pinshm_slot_detach(&sw);
+	pinshm_bcast_writer_detach(&bw);
+	pinshm_region_close(r);
+	_exit(0);
+}
+
+/*
+ * A publish to another object whose wait queue shares the read-only arm
+ * takes that arm away: the sleeper must be woken to arm again, or the write
+ * it waits for finds nobody armed and never wakes it.
+ */
+Test(wait_rings, a_read_only_sleeper_survives_a_publish_to_another_object)
+{
+	struct pinshm_slot rd;
+	struct s_val v;
+	uint64_t ver = 0, t0;
+	pid_t pid;
+	int ret;
+
+	wr_need_membarrier();
+	wr_setup("wx", 256 << 10);
+	T_OK(pinshm_bcast_create(g_r, "b", B_SLOTS, 48));
+	T_OK(pinshm_slot_create(g_r, "s", sizeof(struct s_val)));
+	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
+	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		x_writer();
+	atomic_store(&g_s->go, 1);
+	t0 = t_now_ns(CLOCK_MONOTONIC);
+	ret = pinshm_slot_wait(&rd, 0, 10 * WR_SEC);
+	cr_assert_eq(ret, 0, "slot wait: %s after %llu ms", strerror(-ret),
+		     (unsigned long long)(t_now_ns(CLOCK_MONOTONIC) - t0) / 1000000);
+	T_ERR(pinshm_slot_read(&rd, &v, sizeof(v), &ver), (int)sizeof(v));
+	cr_assert_eq(ver, 1);
+	wr_reap_ok(pid, "writer");
+}

@@ -237,13 +237,17 @@ struct pinshm_info {
  * page's ro_pending[PINSHM_WAITQ_OF(offset)] to 1 and returns 0. A sleeper
  * with a read-only mapping, which cannot count itself in the ring, arms
  * before it re-checks the ring and sleeps; writers read ro_pending and
- * WAKE its queue, which sets it to 0 again.
+ * WAKE its queue, which sets it to 0 again. The word is one per queue, not
+ * per ring: a WAKE of any word of the queue takes every arm. So such a
+ * sleeper WAITs with PINSHM_WAIT_RO: it also returns 0 when ro_pending of
+ * its queue is 0 (at once, or after a WAKE), and arms again.
  */
 #define PINSHM_WAIT_ARM		(1U << 0)
+#define PINSHM_WAIT_RO		(1U << 1)
 
 struct pinshm_wait {
 	__u32 size;
-	__u32 flags;		/* 0 or PINSHM_WAIT_ARM */
+	__u32 flags;		/* 0, PINSHM_WAIT_ARM or PINSHM_WAIT_RO */
 	__aligned_u64 offset;	/* of the __u32 word in the data area */
 	__u32 val;
 	__u32 __reserved;	/* must be 0 */
