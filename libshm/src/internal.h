@@ -44,12 +44,13 @@ extern const struct pinshm_backend_ops __pinshm_shm_ops;
 extern const struct pinshm_backend_ops __pinshm_kmod_ops;
 
 /* wait.c: data mappings of regions, for WAIT/WAKE and ro_pending */
-void __pinshm_wait_map_add(void *base, size_t len, int kfd,
-			   uint32_t *ro_pending);
+int __pinshm_wait_map_add(void *base, size_t len, int kfd,
+			  uint32_t *ro_pending);
 void __pinshm_wait_map_del(void *base);
 /* wait.c: read-only sleepers (pinshm_waitq_kick_ro()) */
 const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
-				    const struct pinshm_waitq *wq);
+				    const struct pinshm_waitq *wq,
+				    uint16_t *tag);
 int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			   void *arg, int64_t timeout_ns);
 

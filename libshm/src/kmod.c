@@ -50,9 +50,9 @@ static int kmod_map(struct pinshm_region *r)
 	r->map_base = p;
 	r->map_len = (size_t)size;
 	r->locked = true;	/* the kernel pinned it */
-	/* Its WAIT/WAKE stand in for futexes (wait.c). */
-	__pinshm_wait_map_add(p, (size_t)size, r->fd, NULL);
-	return 0;
+	/* Its WAIT/WAKE stand in for futexes (wait.c), which reads (only)
+	 * the module's ro_pending words. */
+	return __pinshm_wait_map_add(p, (size_t)size, r->fd, m->ro_pending);
 }
 
 static void kmod_unmap(struct pinshm_region *r)

@@ -180,9 +180,8 @@ static int map_data(struct pinshm_region *r, uint64_t data_off, int prot,
 	}
 	r->locked = mlock(p, len) == 0;
 	/* Read-only sleepers arm ro_pending themselves here (wait.c). */
-	__pinshm_wait_map_add(p, len, -1,
-			      r->meta_writable ? r->meta->ro_pending : NULL);
-	return 0;
+	return __pinshm_wait_map_add(p, len, -1, r->meta_writable ?
+				     r->meta->ro_pending : NULL);
 }
 
 static void unmap_all(struct pinshm_region *r)

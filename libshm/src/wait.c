@@ -58,22 +58,26 @@
  * broadcast and slot writers load after waiters (pinshm_waitq_kick_ro()).
  * The word is shared by every queue of that index (the broadcast rings and
  * slots of a region all have theirs at the same offset of a 4 KiB-aligned
- * object): it means "a read-only sleeper of one of these queues wants to
- * hear of any publish". The waker that takes it from 1 to 0 wakes every
- * such sleeper; one whose ring has nothing new arms again.
+ * object), so it holds the tag of the queue whose sleepers armed it,
+ * PINSHM_RO_TAG(), or PINSHM_RO_ANY once sleepers of several queues did
+ * (uapi header). A writer takes (to 0) only its own queue's tag or ANY,
+ * and wakes every sleeper on the word; one whose ring has nothing new
+ * arms again. Another queue's tag costs a writer nothing.
  *   pinshm.ko region: the module arms it (PINSHM_WAIT_ARM, (K3) of the
- *   uapi header), its WAKE disarms it (K4), and a WAIT with PINSHM_WAIT_RO
- *   returns once its queue is disarmed.
+ *   uapi header), its WAKE takes it (K4), and a WAIT with PINSHM_WAIT_RO
+ *   returns once the word no longer holds the sleeper's arm.
  *   shm region (the sleeper needs write access to the region's file, for
  *   a writable mapping of the metadata page):
  *   (R1) waker, pinshm_waitq_kick_ro(): publish, compiler barrier, load
- *        ro_pending; if 1: exchange it with 0 and, if it was 1,
- *        FUTEX_WAKE every sleeper on it
+ *        ro_pending; if it holds our tag or ANY: compare-and-swap it to
+ *        0, bump seq (the wake count), FUTEX_WAKE every sleeper on it
  *     pairs with
- *   (R2) read-only sleeper: store 1 to ro_pending, membarrier, re-check
- *        the ring, FUTEX_WAIT(ro_pending, 1). As (W1)/(W2): either the
- *        re-check sees the record or the waker sees the 1; a waker that
- *        takes it before the FUTEX_WAIT makes it fail (EAGAIN: arm again).
+ *   (R2) read-only sleeper: compare-and-swap our tag (into 0 or our tag)
+ *        or ANY (over another's) into ro_pending, membarrier, re-check
+ *        the ring, FUTEX_WAIT(ro_pending, what we stored). As (W1)/(W2):
+ *        either the re-check sees the record or the waker sees the arm;
+ *        a change before the FUTEX_WAIT makes it fail (EAGAIN: re-check,
+ *        arm again).
  * See waitq_sleep().
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
@@ -106,7 +110,8 @@ struct wait_map {
 	uintptr_t base;
 	uintptr_t len;
 	int kfd;		/* pinshm.ko: the region fd; shm: -1 */
-	uint32_t *ro_pending;	/* shm: meta->ro_pending, or NULL */
+	uint32_t *ro_pending;	/* meta->ro_pending (shm: if we may write
+				 * it; pinshm.ko: read-only), or NULL */
 };
 
 static struct wait_map *wait_maps;
@@ -162,14 +167,15 @@ static void wait_maps_drop(uintptr_t b, uintptr_t len)
 }
 
 /*
- * Remember a region's data mapping (kfd >= 0: a pinshm.ko region). Without
- * memory for the entry, waits in a module region say -EOPNOTSUPP (spin)
- * and read-only sleepers of an shm region -EACCES (yield); a writer then
- * wakes at every publish while one is armed (__pinshm_waitq_wake_ro()).
+ * Remember a region's data mapping (kfd >= 0: a pinshm.ko region). -ENOMEM
+ * without memory for the entry: the region cannot be opened then, since
+ * its writers could not wake read-only sleepers.
  */
-void __pinshm_wait_map_add(void *base, size_t len, int kfd,
-			   uint32_t *ro_pending)
+int __pinshm_wait_map_add(void *base, size_t len, int kfd,
+			  uint32_t *ro_pending)
 {
+	int ret = -ENOMEM;
+
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uintptr_t b = (uintptr_t)base;
 
@@ -185,11 +191,14 @@ void __pinshm_wait_map_add(void *base, size_t len, int kfd,
 			wait_cap = cap;
 		}
 	}
-	if (wait_nmaps < wait_cap)
+	if (wait_nmaps < wait_cap) {
 		wait_maps[wait_nmaps++] = (struct wait_map){
 			.base = b, .len = len, .kfd = kfd,
 			.ro_pending = ro_pending };
+		ret = 0;
+	}
 	pthread_mutex_unlock(&wait_maps_lock);
+	return ret;
 }
 
 void __pinshm_wait_map_del(void *base)
@@ -209,8 +218,8 @@ void __pinshm_wait_map_del(void *base)
 /*
  * Where the word at addr lives: *kfd the region fd of a pinshm.ko region
  * (else -1), *off the word's offset in the data, *ro the ro_pending word
- * of its queue that an shm region lets us write (else NULL). False when
- * addr is in no region we know of.
+ * of its queue (else NULL; on a pinshm.ko region only the module writes
+ * it). False when addr is in no region we know of.
  */
 static bool wait_word(const void *addr, int *kfd, uint64_t *off,
 		      uint32_t **ro)
@@ -298,6 +307,42 @@ __pinshm_export int pinshm_wait_register(void)
 	return 0;
 }
 
+/* Does ro_pending value v hold the arm of the queue whose tag is tag? */
+static bool ro_armed(uint32_t v, uint32_t tag)
+{
+	return v == tag || v == PINSHM_RO_ANY;
+}
+
+/*
+ * (R2) arm: our tag into 0 or our tag, ANY over another queue's; returns
+ * what we stored. The compare-and-swap is a write even when the value
+ * stays, so it orders as (W2)'s store does.
+ */
+static uint32_t ro_arm(uint32_t *ro, uint32_t tag)
+{
+	uint32_t old = PINSHM_READ_ONCE(*ro), v;
+
+	do
+		v = old == 0 || old == tag ? tag : PINSHM_RO_ANY;
+	while (!atomic_compare_exchange_weak_explicit(
+			(_Atomic uint32_t *)ro, &old, v,
+			memory_order_seq_cst, memory_order_relaxed));
+	return v;
+}
+
+/* (R1) take our tag or ANY to 0; another queue's tag stays. */
+static bool ro_take(uint32_t *ro, uint32_t tag)
+{
+	uint32_t old = PINSHM_READ_ONCE(*ro);
+
+	while (ro_armed(old, tag))
+		if (atomic_compare_exchange_weak_explicit(
+				(_Atomic uint32_t *)ro, &old, 0,
+				memory_order_seq_cst, memory_order_relaxed))
+			return true;
+	return false;
+}
+
 /* Wake every sleeper on wq->seq: the module's WAKE, else FUTEX_WAKE. */
 static int wake_all(struct pinshm_waitq *wq, int kfd, uint64_t off)
 {
@@ -345,13 +390,12 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 		return 0;	/* not a region of ours: nobody can have armed */
 	if (kfd < 0) {
 		/*
-		 * (R1) an shm region: read-only sleepers of every queue of
-		 * this block sleep on the ro_pending word itself. The waker
-		 * that takes it from 1 wakes them all; those whose ring has
-		 * nothing new arm again.
+		 * (R1) an shm region: read-only sleepers sleep on the
+		 * ro_pending word itself. The waker that takes our tag or
+		 * ANY from it wakes them all; those whose ring has nothing
+		 * new arm again.
 		 */
-		if (!ro || !atomic_exchange_explicit((_Atomic uint32_t *)ro, 0,
-						     memory_order_seq_cst))
+		if (!ro || !ro_take(ro, PINSHM_RO_TAG(off)))
 			return 0;
 		/* Counted in seq like every wake (a sleeper on seq only
 		 * finds it moved: EAGAIN, and re-checks). */
@@ -362,23 +406,34 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 			return -errno;
 		return 0;
 	}
+	/* The module's WAKE takes the arm; none of ours: no system call. */
+	if (ro && !ro_armed(PINSHM_READ_ONCE(*ro), PINSHM_RO_TAG(off)))
+		return 0;
 	/* (W1) the seq bump after the load that saw the arm. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
 	/* (K4), (K1) of the module: disarm, wake every sleeper of the
-	 * queue; its read-only ones return (PINSHM_WAIT_RO) and arm again. */
+	 * queue; its read-only ones whose arm is gone return
+	 * (PINSHM_WAIT_RO) and arm again. */
 	return wake_all(wq, kfd, off);
 }
 
-/* Where read-only sleepers of r arm the queue of wq: its metadata page. */
+/*
+ * Where read-only sleepers of r arm the queue of wq: a word of its
+ * metadata page; *tag gets the low bits of PINSHM_RO_TAG() they arm it
+ * with.
+ */
 const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
-				    const struct pinshm_waitq *wq)
+				    const struct pinshm_waitq *wq,
+				    uint16_t *tag)
 {
 	uint64_t off;
 
+	*tag = 0;
 	if (!r->meta)
 		return NULL;
 	off = (uint64_t)((const uint8_t *)&wq->seq - (const uint8_t *)r->data);
+	*tag = (uint16_t)(PINSHM_RO_TAG(off) & 0xffff);
 	return &r->meta->ro_pending[PINSHM_WAITQ_OF(off)];
 }
 
@@ -426,7 +481,7 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 	struct pinshm_wait arm = { .size = sizeof(arm),
 				   .flags = PINSHM_WAIT_ARM };
 	struct timespec deadline;
-	uint32_t seq, *rop, *fw;
+	uint32_t seq, armed = 0, *rop, *fw;
 	uint64_t koff;
 	long ret;
 	int err, kfd;
@@ -468,9 +523,8 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 		seq = pinshm_load_acquire(&wq->seq);
 		if (ro && kfd < 0) {
 			/* (R2) pairs with (R1): arm before the membarrier
-			 * and re-check; we sleep while it stays 1. */
-			atomic_store_explicit((_Atomic uint32_t *)rop, 1,
-					      memory_order_seq_cst);
+			 * and re-check; we sleep while it holds our arm. */
+			armed = ro_arm(rop, PINSHM_RO_TAG(koff));
 		} else if (ro) {
 			/* (W2) with (K3): the module arms our queue for the
 			 * writers; a module without ARM cannot let us sleep. */
@@ -504,8 +558,8 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			int64_t left = timeout_ns > 0 ?
 				       deadline_left(&deadline) : -1;
 
-			/* Read-only: it also returns once the queue was
-			 * disarmed (its arm may have been ours), (K4). */
+			/* Read-only: it also returns once the word no longer
+			 * holds our arm, (K4): we arm again. */
 			ret = left ? kmod_wait(kfd, koff, seq, left,
 					       ro ? PINSHM_WAIT_RO : 0) :
 				     (errno = ETIMEDOUT, -1);
@@ -516,7 +570,7 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			/* Read-only: while still armed (EAGAIN: a waker
 			 * took the arm, arm again). */
 			ret = sys_futex(fw, FUTEX_WAIT_BITSET,
-					ro ? 1 : seq,
+					ro ? armed : seq,
 					timeout_ns > 0 ? &deadline : NULL,
 					FUTEX_BITSET_MATCH_ANY);
 		}

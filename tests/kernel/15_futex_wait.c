@@ -302,6 +302,7 @@ static int ro_run(struct pinshm_region *r)
 {
 	struct pinshm_bcast_writer bw;
 	struct pinshm_slot sw;
+	uint32_t tag, seq0;
 	uint64_t v = 7;
 	int ret, st;
 	pid_t pid;
@@ -325,13 +326,22 @@ static int ro_run(struct pinshm_region *r)
 	usleep(300000);
 	if (!ret)
 		ret = pinshm_slot_write(&sw, &v, sizeof(v));
-	/* Once it sleeps again: a record to "b", then 300 ms later a value. */
-	for (int i = 0; !ret && i < 500 && !PINSHM_READ_ONCE(*sw.ro_pending);
+	/*
+	 * Once it sleeps again (the slot's tag armed): a record to "b", whose
+	 * queue shares the word but not the tag, which must make no wake
+	 * call and leave the arm; then 300 ms later a value.
+	 */
+	tag = 0x80000000u | sw.ro_tag;
+	for (int i = 0; !ret && i < 500 && PINSHM_READ_ONCE(*sw.ro_pending) != tag;
 	     i++)
 		usleep(10000);
 	usleep(50000);
+	seq0 = bw.sh->waitq.seq;
 	if (!ret)
 		ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
+	if (!ret && (bw.sh->waitq.seq != seq0 ||
+		     PINSHM_READ_ONCE(*sw.ro_pending) != tag))
+		ret = -EPROTO;
 	usleep(300000);
 	if (!ret)
 		ret = pinshm_slot_write(&sw, &v, sizeof(v));
@@ -390,6 +400,7 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	struct pinshm_wait w;
 	struct pinshm_wake k;
 	struct pinshm_meta *meta;
+	volatile uint32_t *ro_word;
 	int ctl = ctl_open(), rw, ro, bad = 0;
 	uint32_t seq = c->sh->waitq.seq;
 
@@ -421,25 +432,60 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	k.offset = inf.bytes;
 	if (ioctl(rw, PINSHM_IOC_WAKE, &k) != -1 || errno != EINVAL)
 		bad++;
-	/* ARM (allowed on a read-only fd) sets the queue's ro_pending in the
-	 * metadata page; a WAKE of that queue clears it. */
+	/*
+	 * ARM (allowed on a read-only fd) puts the word's tag into its
+	 * queue's ro_pending in the metadata page, or ANY once another
+	 * word's sleeper armed it; a WAKE takes its own tag or ANY, never
+	 * another word's. off, off + 4096 and off + 8192 share the queue.
+	 */
 	meta = map_meta(ro);
-	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_WAIT_ARM,
-				  .offset = off };
-	if (meta == MAP_FAILED || ioctl(ro, PINSHM_IOC_WAIT, &w) != 0 ||
-	    meta->ro_pending[PINSHM_WAITQ_OF(off)] != 1)
+	if (meta == MAP_FAILED)
+		return bad + 1;
+	ro_word = &meta->ro_pending[PINSHM_WAITQ_OF(off)];
+	if (PINSHM_WAITQ_OF(off + 4096) != PINSHM_WAITQ_OF(off) ||
+	    PINSHM_RO_TAG(off + 4096) == PINSHM_RO_TAG(off) ||
+	    off + 8192 + 4 > inf.bytes)
 		bad++;
-	/* WAIT_RO sleeps while the word holds val and the queue is armed. */
+#define ARM_IS(o, want) do {						\
+		w = (struct pinshm_wait){ .size = sizeof(w),		\
+					  .flags = PINSHM_WAIT_ARM,	\
+					  .offset = (o) };		\
+		if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0 || *ro_word != (want)) { \
+			tap_diag("ARM %s: %#x", #o, *ro_word);		\
+			bad++;						\
+		}							\
+	} while (0)
+#define WAKE_IS(o, want) do {						\
+		k = (struct pinshm_wake){ .size = sizeof(k), .offset = (o) }; \
+		if (ioctl(rw, PINSHM_IOC_WAKE, &k) != 0 || *ro_word != (want)) { \
+			tap_diag("WAKE %s: %#x", #o, *ro_word);		\
+			bad++;						\
+		}							\
+	} while (0)
+	ARM_IS(off, PINSHM_RO_TAG(off));
+	/* WAIT_RO sleeps while the word holds val and its arm stays... */
 	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_WAIT_RO,
 				  .offset = off, .val = seq, .timeout_ns = 0 };
 	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != -1 || errno != ETIMEDOUT)
 		bad++;
-	k.offset = off;
-	if (ioctl(rw, PINSHM_IOC_WAKE, &k) != 0 || meta == MAP_FAILED ||
-	    meta->ro_pending[PINSHM_WAITQ_OF(off)] != 0)
-		bad++;
-	/* Disarmed: it returns at once, for the caller to arm again. */
+	/* ...and returns at once where it does not hold its arm. */
+	w.offset = off + 4096;
+	w.val = *(uint32_t *)((char *)pinshm_region_data(r) + off + 4096);
 	w.timeout_ns = 1000000000;
+	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0)
+		bad++;
+	WAKE_IS(off + 4096, PINSHM_RO_TAG(off));	/* another's: stays */
+	ARM_IS(off, PINSHM_RO_TAG(off));
+	ARM_IS(off + 4096, PINSHM_RO_ANY);
+	ARM_IS(off, PINSHM_RO_ANY);
+	WAKE_IS(off + 8192, 0u);			/* ANY: taken */
+	ARM_IS(off + 4096, PINSHM_RO_TAG(off + 4096));
+	WAKE_IS(off + 4096, 0u);
+#undef ARM_IS
+#undef WAKE_IS
+	/* Disarmed: WAIT_RO returns at once, for the caller to arm again. */
+	w.offset = off;
+	w.val = seq;
 	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0)
 		bad++;
 	if (meta != MAP_FAILED)
@@ -601,8 +647,9 @@ int main(void)
 
 	ret = ro_run(r);
 	tap_ok(ret == 0, "read-only bcast and slot readers sleep until the "
-	       "writer publishes (the module arms for them), also when a "
-	       "ring sharing the slot's queue publishes first: %d", ret);
+	       "writer publishes (the module arms for them); a ring sharing "
+	       "the slot's arm word publishes first, with no wake call: %d",
+	       ret);
 
 	{
 		static const char *const types[] = { "spsc", "bcast", "slot" };

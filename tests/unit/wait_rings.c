@@ -1218,21 +1218,46 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 /* ================================================================== */
 
 /*
- * Writer of the shared-queue test: once the read-only reader of slot "s"
- * is armed, publish to the broadcast ring "b" (whose wait queue shares its
- * ro_pending word: the same 128-byte block of their 4 KiB-aligned
- * objects), and only then, 50 ms later, write the slot.
+ * Read-only sleepers of a region's broadcast rings and slots arm one word
+ * of the metadata page (their wait queues sit at the same offset of their
+ * 4 KiB-aligned objects): with the tag of their queue, PINSHM_RO_TAG(), or
+ * PINSHM_RO_ANY when sleepers of several queues armed it.
  */
-static void x_writer(void)
+static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
+{
+	return atomic_load((_Atomic uint32_t *)sw->ro_pending) == v;
+}
+
+/*
+ * Writer of x_wait(): once the read-only reader of slot "s" is armed (with
+ * the slot's tag, or ANY when a broadcast reader sleeps too), publish
+ * WR_BURST records to the broadcast ring "b", then, 50 ms later, write the
+ * slot.
+ */
+static void x_writer(bool any)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
 	struct pinshm_bcast_writer bw;
 	struct pinshm_slot sw;
+	uint32_t tag, seq0;
+	int i;
 
 	b_attach_writer(r, &bw);
 	s_attach_writer(r, &sw);
-	wr_await_ro_sleeper(1, sw.ro_pending);
-	b_send(&bw, 1);
+	if (!sw.ro_pending || sw.ro_pending != bw.ro_pending)
+		wr_fail("slot and broadcast ring do not share ro_pending");
+	tag = 0x80000000u | sw.ro_tag;
+	if (tag == (0x80000000u | bw.ro_tag))
+		wr_fail("the two queues have the same tag");
+	while (!x_armed_with(&sw, any ? PINSHM_RO_ANY : tag))
+		sched_yield();
+	usleep(20000);	/* into its FUTEX_WAIT */
+	seq0 = wr_seq(&bw.sh->waitq);
+	for (i = 0; i < WR_BURST; i++)
+		b_send(&bw, (uint64_t)i);
+	if (!any && (wr_seq(&bw.sh->waitq) != seq0 || !x_armed_with(&sw, tag)))
+		wr_fail("the broadcast ring woke the slot's sleeper: %u wakes",
+			wr_seq(&bw.sh->waitq) - seq0);
 	usleep(50000);
 	s_write(&sw, 1);
 	pinshm_slot_detach(&sw);
@@ -1241,17 +1266,35 @@ static void x_writer(void)
 	_exit(0);
 }
 
+/* A read-only broadcast reader that sleeps until its first record. */
+static void x_bcast_sleeper(void)
+{
+	struct pinshm_region *r = wr_open(PINSHM_RDONLY);
+	struct pinshm_bcast_reader rd;
+	int ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_NEXT, &rd);
+
+	if (!ret)
+		ret = pinshm_bcast_wait(&rd, 20 * WR_SEC);
+	if (ret)
+		wr_fail("broadcast sleeper: %s", strerror(-ret));
+	pinshm_region_close(r);
+	_exit(0);
+}
+
 /*
- * A publish to another object whose wait queue shares the read-only arm
- * takes that arm away: the sleeper must be woken to arm again, or the write
- * it waits for finds nobody armed and never wakes it.
+ * A read-only slot reader sleeps while the broadcast ring of the same
+ * region publishes, then the slot is written: the reader must wake then,
+ * not at its timeout. any: a read-only broadcast reader sleeps too, so
+ * the arm is ANY and the broadcast publish takes it (waking both: the
+ * slot reader must arm again); else the slot's tag stays armed through
+ * the publishes and the broadcast writer makes no wake call.
  */
-Test(wait_rings, a_read_only_sleeper_survives_a_publish_to_another_object)
+static void x_wait(bool any)
 {
 	struct pinshm_slot rd;
 	struct s_val v;
 	uint64_t ver = 0, t0;
-	pid_t pid;
+	pid_t pid, bpid = 0;
 	int ret;
 
 	wr_need_membarrier();
@@ -1260,11 +1303,16 @@ Test(wait_rings, a_read_only_sleeper_survives_a_publish_to_another_object)
 	T_OK(pinshm_slot_create(g_r, "s", sizeof(struct s_val)));
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	if (any) {
+		bpid = fork();
+		cr_assert_geq(bpid, 0);
+		if (bpid == 0)
+			x_bcast_sleeper();
+	}
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
-		x_writer();
-	atomic_store(&g_s->go, 1);
+		x_writer(any);
 	t0 = t_now_ns(CLOCK_MONOTONIC);
 	ret = pinshm_slot_wait(&rd, 0, 10 * WR_SEC);
 	cr_assert_eq(ret, 0, "slot wait: %s after %llu ms", strerror(-ret),
@@ -1272,4 +1320,16 @@ Test(wait_rings, a_read_only_sleeper_survives_a_publish_to_another_object)
 	T_ERR(pinshm_slot_read(&rd, &v, sizeof(v), &ver), (int)sizeof(v));
 	cr_assert_eq(ver, 1);
 	wr_reap_ok(pid, "writer");
+	if (bpid)
+		wr_reap_ok(bpid, "broadcast sleeper");
+}
+
+Test(wait_rings, a_read_only_sleeper_is_not_woken_by_another_objects_publishes)
+{
+	x_wait(false);
+}
+
+Test(wait_rings, a_read_only_sleeper_survives_another_object_taking_a_shared_arm)
+{
+	x_wait(true);
 }

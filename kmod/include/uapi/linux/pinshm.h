@@ -123,10 +123,11 @@ struct pinshm_meta {
 	__u32 __reserved0;
 
 	/*
-	 * Outside the seq protocol: 1 once a read-only sleeper armed queue
-	 * i (PINSHM_WAIT_ARM), 0 again at a WAKE of it. libpinshm's shm
-	 * backend, which has no kernel to ask, keeps the same words in its
-	 * metadata page: the sleeper stores 1, the waker exchanges it to 0.
+	 * Outside the seq protocol: read-only sleepers of the words of queue
+	 * i arm it (PINSHM_WAIT_ARM); a WAKE of an armed word disarms it (0).
+	 * PINSHM_RO_TAG(offset): the sleepers of that word only; PINSHM_RO_ANY:
+	 * of several. libpinshm's shm backend, which has no kernel to ask,
+	 * keeps the same words in its metadata page, with the same values.
 	 */
 	__u32 ro_pending[PINSHM_WAITQ_NR];
 	__aligned_u64 __reserved[7];
@@ -237,13 +238,26 @@ struct pinshm_info {
  * page's ro_pending[PINSHM_WAITQ_OF(offset)] to 1 and returns 0. A sleeper
  * with a read-only mapping, which cannot count itself in the ring, arms
  * before it re-checks the ring and sleeps; writers read ro_pending and
- * WAKE its queue, which sets it to 0 again. The word is one per queue, not
- * per ring: a WAKE of any word of the queue takes every arm. So such a
- * sleeper WAITs with PINSHM_WAIT_RO: it also returns 0 when ro_pending of
- * its queue is 0 (at once, or after a WAKE), and arms again.
+ * WAKE its word, which disarms it again (values below). Such a sleeper
+ * WAITs with PINSHM_WAIT_RO: it also returns 0 once the queue's ro_pending
+ * no longer holds its arm (at once, or after a WAKE), and arms again.
  */
 #define PINSHM_WAIT_ARM		(1U << 0)
 #define PINSHM_WAIT_RO		(1U << 1)
+
+/*
+ * Values of ro_pending[i]: 0, nobody armed; PINSHM_RO_TAG(offset), the
+ * read-only sleepers of the word at offset (a 15-bit hash of its 128-byte
+ * block: others may share it, which costs them a spare wake, never a lost
+ * one); PINSHM_RO_ANY, sleepers of several words. An arm stores the tag
+ * into 0 or its own tag, and ANY over anything else; a WAKE of the word
+ * at offset takes (to 0) its own tag or ANY, and leaves another's. A WAIT
+ * with PINSHM_WAIT_RO returns once the word holds neither its tag nor
+ * ANY.
+ */
+#define PINSHM_RO_ANY		1U
+#define PINSHM_RO_TAG(off)	(0x80000000U |				\
+				 ((__u32)((__u32)((off) >> 7) * 0x9E3779B1U) >> 17))
 
 struct pinshm_wait {
 	__u32 size;
