@@ -1333,3 +1333,30 @@ Test(wait_rings, a_read_only_sleeper_survives_another_object_taking_a_shared_arm
 {
 	x_wait(true);
 }
+
+/*
+ * fork(): the child keeps the parent's shm mappings, and with them what
+ * the library knows of them (wait.c drops only pinshm.ko mappings, which
+ * the child does not inherit): a read-only reader in the child, on the
+ * parent's handle, can still arm and sleep rather than get -EACCES.
+ */
+Test(wait_rings, a_forked_child_can_sleep_on_its_parents_read_only_reader)
+{
+	struct pinshm_slot rd;
+	pid_t pid;
+
+	wr_need_membarrier();
+	s_setup();
+	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
+	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		int ret = pinshm_slot_wait(&rd, 0, 20000000);
+
+		if (ret != -ETIMEDOUT)
+			wr_fail("slot wait in the child: %s", strerror(-ret));
+		_exit(0);
+	}
+	wr_reap_ok(pid, "child");
+}
