@@ -336,15 +336,15 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
  *   (K2) sleeper: prepare_to_wait() under that lock (and its barrier of
  *        set_current_state()), then read the word: a WAKE before the
  *        sleeper queued itself came after the store, which the read sees.
- *   (K3) WAIT_ARM: cmpxchg ro_pending to our tag (or ANY, uapi header),
- *        a full barrier; the sleeper then runs its membarrier and
+ *   (K3) WAIT_ARM: set the word's bit of ro_pending (cmpxchg: a full
+ *        barrier, uapi header); the sleeper then runs its membarrier and
  *        re-checks its ring ((W2) of the library) before it WAITs
  *     pairs with
- *   (K4) WAKE: cmpxchg ro_pending from its tag or ANY to 0, then
- *        wake_up_all() (K1): an arm after that waits for the next WAKE,
- *        one before it is woken now: its WAIT (PINSHM_WAIT_RO) sees the
- *        word change or its arm gone, or is queued. An ANY it takes may
- *        be partly another word's sleepers': they return and arm again.
+ *   (K4) WAKE: clear the word's bit, then wake_up_all() (K1): an arm
+ *        after that waits for the next WAKE, one before it is woken now:
+ *        its WAIT (PINSHM_WAIT_RO) sees the word change or its bit clear,
+ *        or is queued. Words that share the bit share the arm: their
+ *        sleepers return too, and arm again.
  */
 static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off)
 {
@@ -362,51 +362,35 @@ static u32 *pinshm_word(struct pinshm_region *r, u64 off)
 	return (u32 *)((char *)page_address(r->pages) + off);
 }
 
-/* Does ro_pending value v hold the arm of the word whose tag is tag? */
-static bool pinshm_ro_armed(u32 v, u32 tag)
-{
-	return v == tag || v == PINSHM_RO_ANY;
-}
-
-/* The word moved on, or (a read-only sleeper) its arm was taken. */
+/* The word moved on, or (a read-only sleeper) its bit was cleared. */
 static bool pinshm_wait_done(const u32 *word, u32 val, const u32 *armed,
-			     u32 tag)
+			     u32 bit)
 {
-	return READ_ONCE(*word) != val ||
-	       (armed && !pinshm_ro_armed(READ_ONCE(*armed), tag));
+	return READ_ONCE(*word) != val || (armed && !(READ_ONCE(*armed) & bit));
 }
 
-/* (K3): our tag into 0 or our tag, ANY over another word's. */
-static void pinshm_ro_arm(u32 *ro, u32 tag)
+/* (K3): set our bit (a cmpxchg even when it is set: a full barrier). */
+static void pinshm_ro_arm(u32 *ro, u32 bit)
 {
 	u32 old = READ_ONCE(*ro), prev;
 
-	for (;;) {
-		prev = cmpxchg(ro, old, old == 0 || old == tag ?
-			       tag : PINSHM_RO_ANY);
-		if (prev == old)
-			return;
+	while ((prev = cmpxchg(ro, old, old | bit)) != old)
 		old = prev;
-	}
 }
 
-/* (K4): take our tag or ANY to 0; another word's tag stays. */
-static void pinshm_ro_take(u32 *ro, u32 tag)
+/* (K4): clear our bit; the other words' stay. */
+static void pinshm_ro_take(u32 *ro, u32 bit)
 {
 	u32 old = READ_ONCE(*ro), prev;
 
-	while (pinshm_ro_armed(old, tag)) {
-		prev = cmpxchg(ro, old, 0);
-		if (prev == old)
-			return;
+	while ((old & bit) && (prev = cmpxchg(ro, old, old & ~bit)) != old)
 		old = prev;
-	}
 }
 
 static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_wait k;
-	u32 usize, *word, *armed = NULL, tag;
+	u32 usize, *word, *armed = NULL, bit;
 	u64 t0;
 	long ret;
 
@@ -417,18 +401,18 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 	if ((k.flags & ~(PINSHM_WAIT_ARM | PINSHM_WAIT_RO)) || k.__reserved ||
 	    !word)
 		return -EINVAL;
-	tag = PINSHM_RO_TAG(k.offset);
+	bit = PINSHM_RO_BIT(k.offset);
 	if (k.flags & PINSHM_WAIT_ARM) {
 		/* (K3) pairs with (K4): the arm (a full barrier) first */
 		pinshm_ro_arm(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
-			      tag);
+			      bit);
 		return 0;
 	}
 	if (k.flags & PINSHM_WAIT_RO)
 		armed = &r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)];
 	if (READ_ONCE(*word) != k.val)
 		return -EAGAIN;
-	if (armed && !pinshm_ro_armed(READ_ONCE(*armed), tag))
+	if (armed && !(READ_ONCE(*armed) & bit))
 		return 0;	/* (K4) took the arm: the caller arms again */
 	if (k.timeout_ns == 0)
 		return -ETIMEDOUT;
@@ -437,11 +421,11 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 	if (k.timeout_ns < 0)
 		ret = wait_event_interruptible(*pinshm_word_queue(r, k.offset),
 					       pinshm_wait_done(word, k.val,
-								armed, tag));
+								armed, bit));
 	else
 		ret = wait_event_interruptible_hrtimeout(
 			*pinshm_word_queue(r, k.offset),
-			pinshm_wait_done(word, k.val, armed, tag),
+			pinshm_wait_done(word, k.val, armed, bit),
 			ns_to_ktime(k.timeout_ns));
 	if (ret == -ETIME)
 		ret = -ETIMEDOUT;
@@ -466,7 +450,7 @@ static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
 	pinshm_ro_take(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
-		       PINSHM_RO_TAG(k.offset));
+		       PINSHM_RO_BIT(k.offset));
 	/* (K4) pairs with (K3): the disarm before the wake (K1) */
 	smp_mb();
 	wake_up_interruptible_all(pinshm_word_queue(r, k.offset));

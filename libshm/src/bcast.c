@@ -193,10 +193,10 @@ __pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
 	pinshm_store_release(&g.sh->tail, tail);
 	/* For (K1)/(K2); without membarrier, readers spin or yield. */
 	pinshm_wait_register();
-	w.ro_pending = __pinshm_ro_pending(r, &g.sh->waitq, &w.ro_tag);
+	w.ro_pending = __pinshm_ro_pending(r, &g.sh->waitq, &w.ro_bit);
 	/* (K1) pairs with (K2): records a dead writer published without
 	 * its kick (killed between (W3) and (K1)) wake their sleepers. */
-	pinshm_waitq_kick_ro(&g.sh->waitq, w.ro_pending, w.ro_tag);
+	pinshm_waitq_kick_ro(&g.sh->waitq, w.ro_pending, w.ro_bit);
 	*out = w;
 	return 0;
 }

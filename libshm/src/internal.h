@@ -50,7 +50,7 @@ void __pinshm_wait_map_del(void *base);
 /* wait.c: read-only sleepers (pinshm_waitq_kick_ro()) */
 const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
 				    const struct pinshm_waitq *wq,
-				    uint16_t *tag);
+				    uint16_t *bit);
 int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			   void *arg, int64_t timeout_ns);
 

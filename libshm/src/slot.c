@@ -120,10 +120,10 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	s.bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
 	/* For (K1)/(K2); without membarrier, readers poll. */
 	pinshm_wait_register();
-	s.ro_pending = __pinshm_ro_pending(r, &sh->waitq, &s.ro_tag);
+	s.ro_pending = __pinshm_ro_pending(r, &sh->waitq, &s.ro_bit);
 	/* (K1) pairs with (K2): a withdrawn value, or one a dead writer
 	 * published without its kick, wakes its sleepers. */
-	pinshm_waitq_kick_ro(&sh->waitq, s.ro_pending, s.ro_tag);
+	pinshm_waitq_kick_ro(&sh->waitq, s.ro_pending, s.ro_bit);
 	*out = s;
 	return 0;
 }

@@ -58,26 +58,25 @@
  * broadcast and slot writers load after waiters (pinshm_waitq_kick_ro()).
  * The word is shared by every queue of that index (the broadcast rings and
  * slots of a region all have theirs at the same offset of a 4 KiB-aligned
- * object), so it holds the tag of the queue whose sleepers armed it,
- * PINSHM_RO_TAG(), or PINSHM_RO_ANY once sleepers of several queues did
- * (uapi header). A writer takes (to 0) only its own queue's tag or ANY,
- * and wakes every sleeper on the word; one whose ring has nothing new
- * arms again. Another queue's tag costs a writer nothing.
- *   pinshm.ko region: the module arms it (PINSHM_WAIT_ARM, (K3) of the
- *   uapi header), its WAKE takes it (K4), and a WAIT with PINSHM_WAIT_RO
- *   returns once the word no longer holds the sleeper's arm.
+ * object), so a sleeper sets its queue's bit of it, PINSHM_RO_BIT() (uapi
+ * header), and a writer clears only its own bit and wakes every sleeper on
+ * the word; one whose ring has nothing new arms again (its bit is still
+ * set, or set again). Another queue's bit costs a writer nothing; queues
+ * that share a bit (1 in 32) wake each other's sleepers.
+ *   pinshm.ko region: the module sets the bit (PINSHM_WAIT_ARM, (K3) of
+ *   the uapi header), its WAKE clears it (K4), and a WAIT with
+ *   PINSHM_WAIT_RO returns once the sleeper's bit is clear.
  *   shm region (the sleeper needs write access to the region's file, for
  *   a writable mapping of the metadata page):
  *   (R1) waker, pinshm_waitq_kick_ro(): publish, compiler barrier, load
- *        ro_pending; if it holds our tag or ANY: compare-and-swap it to
- *        0, bump seq (the wake count), FUTEX_WAKE every sleeper on it
+ *        ro_pending; if our bit is set: clear it (compare-and-swap), bump
+ *        seq (the wake count), FUTEX_WAKE every sleeper on the word
  *     pairs with
- *   (R2) read-only sleeper: compare-and-swap our tag (into 0 or our tag)
- *        or ANY (over another's) into ro_pending, membarrier, re-check
- *        the ring, FUTEX_WAIT(ro_pending, what we stored). As (W1)/(W2):
- *        either the re-check sees the record or the waker sees the arm;
- *        a change before the FUTEX_WAIT makes it fail (EAGAIN: re-check,
- *        arm again).
+ *   (R2) read-only sleeper: set our bit (compare-and-swap, a write even
+ *        if it is set), membarrier, re-check the ring, FUTEX_WAIT(
+ *        ro_pending, the value we left). As (W1)/(W2): either the re-check
+ *        sees the record or the waker sees the bit; any change of the word
+ *        before the FUTEX_WAIT makes it fail (EAGAIN: re-check, arm again).
  * See waitq_sleep().
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
@@ -307,37 +306,30 @@ __pinshm_export int pinshm_wait_register(void)
 	return 0;
 }
 
-/* Does ro_pending value v hold the arm of the queue whose tag is tag? */
-static bool ro_armed(uint32_t v, uint32_t tag)
-{
-	return v == tag || v == PINSHM_RO_ANY;
-}
-
 /*
- * (R2) arm: our tag into 0 or our tag, ANY over another queue's; returns
- * what we stored. The compare-and-swap is a write even when the value
- * stays, so it orders as (W2)'s store does.
+ * (R2) arm: set our bit; returns the word as we left it. The
+ * compare-and-swap is a write even when the bit is set already, so it
+ * orders as (W2)'s store does.
  */
-static uint32_t ro_arm(uint32_t *ro, uint32_t tag)
-{
-	uint32_t old = PINSHM_READ_ONCE(*ro), v;
-
-	do
-		v = old == 0 || old == tag ? tag : PINSHM_RO_ANY;
-	while (!atomic_compare_exchange_weak_explicit(
-			(_Atomic uint32_t *)ro, &old, v,
-			memory_order_seq_cst, memory_order_relaxed));
-	return v;
-}
-
-/* (R1) take our tag or ANY to 0; another queue's tag stays. */
-static bool ro_take(uint32_t *ro, uint32_t tag)
+static uint32_t ro_arm(uint32_t *ro, uint32_t bit)
 {
 	uint32_t old = PINSHM_READ_ONCE(*ro);
 
-	while (ro_armed(old, tag))
+	while (!atomic_compare_exchange_weak_explicit(
+			(_Atomic uint32_t *)ro, &old, old | bit,
+			memory_order_seq_cst, memory_order_relaxed))
+		;
+	return old | bit;
+}
+
+/* (R1) clear our bit, if set; the other queues' stay. */
+static bool ro_take(uint32_t *ro, uint32_t bit)
+{
+	uint32_t old = PINSHM_READ_ONCE(*ro);
+
+	while (old & bit)
 		if (atomic_compare_exchange_weak_explicit(
-				(_Atomic uint32_t *)ro, &old, 0,
+				(_Atomic uint32_t *)ro, &old, old & ~bit,
 				memory_order_seq_cst, memory_order_relaxed))
 			return true;
 	return false;
@@ -391,11 +383,11 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 	if (kfd < 0) {
 		/*
 		 * (R1) an shm region: read-only sleepers sleep on the
-		 * ro_pending word itself. The waker that takes our tag or
-		 * ANY from it wakes them all; those whose ring has nothing
-		 * new arm again.
+		 * ro_pending word itself. The waker that clears our bit
+		 * wakes them all; those whose ring has nothing new arm
+		 * again.
 		 */
-		if (!ro || !ro_take(ro, PINSHM_RO_TAG(off)))
+		if (!ro || !ro_take(ro, PINSHM_RO_BIT(off)))
 			return 0;
 		/* Counted in seq like every wake (a sleeper on seq only
 		 * finds it moved: EAGAIN, and re-checks). */
@@ -407,7 +399,7 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 		return 0;
 	}
 	/* The module's WAKE takes the arm; none of ours: no system call. */
-	if (ro && !ro_armed(PINSHM_READ_ONCE(*ro), PINSHM_RO_TAG(off)))
+	if (ro && !(PINSHM_READ_ONCE(*ro) & PINSHM_RO_BIT(off)))
 		return 0;
 	/* (W1) the seq bump after the load that saw the arm. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
@@ -420,20 +412,19 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 
 /*
  * Where read-only sleepers of r arm the queue of wq: a word of its
- * metadata page; *tag gets the low bits of PINSHM_RO_TAG() they arm it
- * with.
+ * metadata page; *bit gets the number of their bit, PINSHM_RO_BIT().
  */
 const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
 				    const struct pinshm_waitq *wq,
-				    uint16_t *tag)
+				    uint16_t *bit)
 {
 	uint64_t off;
 
-	*tag = 0;
+	*bit = 0;
 	if (!r->meta)
 		return NULL;
 	off = (uint64_t)((const uint8_t *)&wq->seq - (const uint8_t *)r->data);
-	*tag = (uint16_t)(PINSHM_RO_TAG(off) & 0xffff);
+	*bit = (uint16_t)__builtin_ctz(PINSHM_RO_BIT(off));
 	return &r->meta->ro_pending[PINSHM_WAITQ_OF(off)];
 }
 
@@ -524,7 +515,7 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 		if (ro && kfd < 0) {
 			/* (R2) pairs with (R1): arm before the membarrier
 			 * and re-check; we sleep while it holds our arm. */
-			armed = ro_arm(rop, PINSHM_RO_TAG(koff));
+			armed = ro_arm(rop, PINSHM_RO_BIT(koff));
 		} else if (ro) {
 			/* (W2) with (K3): the module arms our queue for the
 			 * writers; a module without ARM cannot let us sleep. */
@@ -558,8 +549,8 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			int64_t left = timeout_ns > 0 ?
 				       deadline_left(&deadline) : -1;
 
-			/* Read-only: it also returns once the word no longer
-			 * holds our arm, (K4): we arm again. */
+			/* Read-only: it also returns once our bit is clear,
+			 * (K4): we arm again. */
 			ret = left ? kmod_wait(kfd, koff, seq, left,
 					       ro ? PINSHM_WAIT_RO : 0) :
 				     (errno = ETIMEDOUT, -1);
@@ -567,8 +558,8 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			if (ret < 0 && errno == EINVAL && ro)
 				return -EOPNOTSUPP;
 		} else {
-			/* Read-only: while still armed (EAGAIN: a waker
-			 * took the arm, arm again). */
+			/* Read-only: while the word is as we left it
+			 * (EAGAIN: re-check, arm again). */
 			ret = sys_futex(fw, FUTEX_WAIT_BITSET,
 					ro ? armed : seq,
 					timeout_ns > 0 ? &deadline : NULL,

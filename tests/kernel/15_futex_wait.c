@@ -327,11 +327,11 @@ static int ro_run(struct pinshm_region *r)
 	if (!ret)
 		ret = pinshm_slot_write(&sw, &v, sizeof(v));
 	/*
-	 * Once it sleeps again (the slot's tag armed): a record to "b", whose
-	 * queue shares the word but not the tag, which must make no wake
+	 * Once it sleeps again (the slot's bit set): a record to "b", whose
+	 * queue shares the word but not the bit, which must make no wake
 	 * call and leave the arm; then 300 ms later a value.
 	 */
-	tag = 0x80000000u | sw.ro_tag;
+	tag = 1u << sw.ro_bit;
 	for (int i = 0; !ret && i < 500 && PINSHM_READ_ONCE(*sw.ro_pending) != tag;
 	     i++)
 		usleep(10000);
@@ -401,6 +401,8 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	struct pinshm_wake k;
 	struct pinshm_meta *meta;
 	volatile uint32_t *ro_word;
+	uint64_t o2, o3;
+	uint32_t b1, b2;
 	int ctl = ctl_open(), rw, ro, bad = 0;
 	uint32_t seq = c->sh->waitq.seq;
 
@@ -433,19 +435,24 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	if (ioctl(rw, PINSHM_IOC_WAKE, &k) != -1 || errno != EINVAL)
 		bad++;
 	/*
-	 * ARM (allowed on a read-only fd) puts the word's tag into its
-	 * queue's ro_pending in the metadata page, or ANY once another
-	 * word's sleeper armed it; a WAKE takes its own tag or ANY, never
-	 * another word's. off, off + 4096 and off + 8192 share the queue.
+	 * ARM (allowed on a read-only fd) sets the word's bit of its queue's
+	 * ro_pending in the metadata page; a WAKE clears the bit of its word
+	 * only. o2 and o3: words of the same queue with other bits.
 	 */
 	meta = map_meta(ro);
 	if (meta == MAP_FAILED)
 		return bad + 1;
 	ro_word = &meta->ro_pending[PINSHM_WAITQ_OF(off)];
-	if (PINSHM_WAITQ_OF(off + 4096) != PINSHM_WAITQ_OF(off) ||
-	    PINSHM_RO_TAG(off + 4096) == PINSHM_RO_TAG(off) ||
-	    off + 8192 + 4 > inf.bytes)
-		bad++;
+	b1 = PINSHM_RO_BIT(off);
+	for (o2 = off + 4096; o2 + 4 <= inf.bytes && PINSHM_RO_BIT(o2) == b1;)
+		o2 += 4096;
+	b2 = PINSHM_RO_BIT(o2);
+	for (o3 = o2 + 4096; o3 + 4 <= inf.bytes &&
+	     (PINSHM_RO_BIT(o3) == b1 || PINSHM_RO_BIT(o3) == b2);)
+		o3 += 4096;
+	if (o3 + 4 > inf.bytes || PINSHM_WAITQ_OF(o3) != PINSHM_WAITQ_OF(off) ||
+	    *ro_word != 0)
+		return bad + 1;
 #define ARM_IS(o, want) do {						\
 		w = (struct pinshm_wait){ .size = sizeof(w),		\
 					  .flags = PINSHM_WAIT_ARM,	\
@@ -462,25 +469,24 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 			bad++;						\
 		}							\
 	} while (0)
-	ARM_IS(off, PINSHM_RO_TAG(off));
-	/* WAIT_RO sleeps while the word holds val and its arm stays... */
+	ARM_IS(off, b1);
+	/* WAIT_RO sleeps while the word holds val and its bit is set... */
 	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_WAIT_RO,
 				  .offset = off, .val = seq, .timeout_ns = 0 };
 	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != -1 || errno != ETIMEDOUT)
 		bad++;
-	/* ...and returns at once where it does not hold its arm. */
-	w.offset = off + 4096;
-	w.val = *(uint32_t *)((char *)pinshm_region_data(r) + off + 4096);
+	/* ...and returns at once where its bit is clear. */
+	w.offset = o2;
+	w.val = *(uint32_t *)((char *)pinshm_region_data(r) + o2);
 	w.timeout_ns = 1000000000;
 	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0)
 		bad++;
-	WAKE_IS(off + 4096, PINSHM_RO_TAG(off));	/* another's: stays */
-	ARM_IS(off, PINSHM_RO_TAG(off));
-	ARM_IS(off + 4096, PINSHM_RO_ANY);
-	ARM_IS(off, PINSHM_RO_ANY);
-	WAKE_IS(off + 8192, 0u);			/* ANY: taken */
-	ARM_IS(off + 4096, PINSHM_RO_TAG(off + 4096));
-	WAKE_IS(off + 4096, 0u);
+	WAKE_IS(o2, b1);		/* another word's bit: stays */
+	ARM_IS(o2, b1 | b2);
+	ARM_IS(off, b1 | b2);
+	WAKE_IS(o3, b1 | b2);
+	WAKE_IS(off, b2);
+	WAKE_IS(o2, 0u);
 #undef ARM_IS
 #undef WAKE_IS
 	/* Disarmed: WAIT_RO returns at once, for the caller to arm again. */

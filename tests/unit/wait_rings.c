@@ -1220,8 +1220,7 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 /*
  * Read-only sleepers of a region's broadcast rings and slots arm one word
  * of the metadata page (their wait queues sit at the same offset of their
- * 4 KiB-aligned objects): with the tag of their queue, PINSHM_RO_TAG(), or
- * PINSHM_RO_ANY when sleepers of several queues armed it.
+ * 4 KiB-aligned objects): each sets its queue's bit, PINSHM_RO_BIT().
  */
 static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
 {
@@ -1229,35 +1228,39 @@ static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
 }
 
 /*
- * Writer of x_wait(): once the read-only reader of slot "s" is armed (with
- * the slot's tag, or ANY when a broadcast reader sleeps too), publish
- * WR_BURST records to the broadcast ring "b", then, 50 ms later, write the
- * slot.
+ * Writer of x_wait(): once the read-only reader of slot "s" is armed (and
+ * with both, the broadcast reader), publish WR_BURST records to the
+ * broadcast ring "b", then, 50 ms later, write the slot. The slot's bit
+ * must stay set through the publishes, which clear only the broadcast
+ * ring's (both: one wake; else none).
  */
-static void x_writer(bool any)
+static void x_writer(bool both)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
 	struct pinshm_bcast_writer bw;
 	struct pinshm_slot sw;
-	uint32_t tag, seq0;
+	uint32_t sbit, bbit, seq0;
 	int i;
 
 	b_attach_writer(r, &bw);
 	s_attach_writer(r, &sw);
 	if (!sw.ro_pending || sw.ro_pending != bw.ro_pending)
 		wr_fail("slot and broadcast ring do not share ro_pending");
-	tag = 0x80000000u | sw.ro_tag;
-	if (tag == (0x80000000u | bw.ro_tag))
-		wr_fail("the two queues have the same tag");
-	while (!x_armed_with(&sw, any ? PINSHM_RO_ANY : tag))
+	sbit = 1u << sw.ro_bit;
+	bbit = 1u << bw.ro_bit;
+	if (sbit == bbit)
+		wr_fail("the two queues have the same bit");
+	while (!x_armed_with(&sw, both ? sbit | bbit : sbit))
 		sched_yield();
-	usleep(20000);	/* into its FUTEX_WAIT */
+	usleep(20000);	/* into their FUTEX_WAIT */
 	seq0 = wr_seq(&bw.sh->waitq);
 	for (i = 0; i < WR_BURST; i++)
 		b_send(&bw, (uint64_t)i);
-	if (!any && (wr_seq(&bw.sh->waitq) != seq0 || !x_armed_with(&sw, tag)))
-		wr_fail("the broadcast ring woke the slot's sleeper: %u wakes",
-			wr_seq(&bw.sh->waitq) - seq0);
+	if (wr_seq(&bw.sh->waitq) - seq0 != (both ? 1u : 0u) ||
+	    !x_armed_with(&sw, sbit))
+		wr_fail("%u wakes from the broadcast ring, ro_pending %#x",
+			wr_seq(&bw.sh->waitq) - seq0,
+			atomic_load((_Atomic uint32_t *)sw.ro_pending));
 	usleep(50000);
 	s_write(&sw, 1);
 	pinshm_slot_detach(&sw);
@@ -1284,12 +1287,12 @@ static void x_bcast_sleeper(void)
 /*
  * A read-only slot reader sleeps while the broadcast ring of the same
  * region publishes, then the slot is written: the reader must wake then,
- * not at its timeout. any: a read-only broadcast reader sleeps too, so
- * the arm is ANY and the broadcast publish takes it (waking both: the
- * slot reader must arm again); else the slot's tag stays armed through
- * the publishes and the broadcast writer makes no wake call.
+ * not at its timeout, and the broadcast ring must not wake it for nothing.
+ * both: a read-only broadcast reader sleeps too (its bit set as well): the
+ * first publish wakes every sleeper on the word, the slot reader sleeps
+ * on with its bit set, and no later publish wakes it.
  */
-static void x_wait(bool any)
+static void x_wait(bool both)
 {
 	struct pinshm_slot rd;
 	struct s_val v;
@@ -1303,7 +1306,7 @@ static void x_wait(bool any)
 	T_OK(pinshm_slot_create(g_r, "s", sizeof(struct s_val)));
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
-	if (any) {
+	if (both) {
 		bpid = fork();
 		cr_assert_geq(bpid, 0);
 		if (bpid == 0)
@@ -1312,7 +1315,7 @@ static void x_wait(bool any)
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
-		x_writer(any);
+		x_writer(both);
 	t0 = t_now_ns(CLOCK_MONOTONIC);
 	ret = pinshm_slot_wait(&rd, 0, 10 * WR_SEC);
 	cr_assert_eq(ret, 0, "slot wait: %s after %llu ms", strerror(-ret),
@@ -1329,7 +1332,7 @@ Test(wait_rings, a_read_only_sleeper_is_not_woken_by_another_objects_publishes)
 	x_wait(false);
 }
 
-Test(wait_rings, a_read_only_sleeper_survives_another_object_taking_a_shared_arm)
+Test(wait_rings, a_read_only_sleeper_sleeps_on_while_another_objects_is_woken)
 {
 	x_wait(true);
 }

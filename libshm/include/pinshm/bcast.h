@@ -196,7 +196,7 @@ struct pinshm_bcast_writer {
 	uint32_t max_payload;
 	bool claimed;		/* slot of `next` marked 2i+1 */
 	bool held;		/* a batch is staged; its first seq held back */
-	uint16_t ro_tag;	/* PINSHM_RO_TAG() of the queue, low 15 bits */
+	uint16_t ro_bit;	/* its bit in ro_pending (PINSHM_RO_BIT()) */
 	uint64_t tail;		/* records published */
 	uint64_t next;		/* next record to claim */
 	uint64_t held_seq;	/* first record of the staged batch */
@@ -333,7 +333,7 @@ static inline void pinshm_bcast_publish(struct pinshm_bcast_writer *w)
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
 	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
 	 * a wake only when a reader sleeps. */
-	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_tag);
+	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_bit);
 }
 
 static inline void pinshm_bcast_commit(struct pinshm_bcast_writer *w,

@@ -234,7 +234,7 @@ struct pinshm_slot {
 	uint32_t size;
 	bool writer;
 	bool may_wait;			/* reader, writable mapping: may sleep */
-	uint16_t ro_tag;		/* writer: PINSHM_RO_TAG(), low 15 bits */
+	uint16_t ro_bit;		/* writer: its bit in ro_pending */
 
 	/* writer */
 	uint64_t seq;			/* current even seq */
@@ -280,7 +280,7 @@ static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
 	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
 	 * a wake only when a reader sleeps. */
-	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_tag);
+	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_bit);
 }
 
 /*

@@ -47,26 +47,23 @@ static inline void pinshm_waitq_kick(struct pinshm_waitq *wq)
 		__pinshm_waitq_wake(wq);
 }
 
-/* Slow path of pinshm_waitq_kick_ro(): take the arm from ro_pending (the
+/* Slow path of pinshm_waitq_kick_ro(): clear our bit of ro_pending (the
  * module's WAKE does on its regions), bump seq, wake. */
 int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq);
 
 /*
  * pinshm_waitq_kick() for a queue whose sleepers may also be read-only
  * readers (broadcast and slot writers): they cannot count themselves in
- * the queue, so they arm a word of the region's metadata page instead,
- * ro_pending (on a pinshm.ko region the module does, (K3) of the uapi
- * header), which holds the tag of their queue, PINSHM_RO_TAG() (ro_tag:
- * its low 15 bits), or PINSHM_RO_ANY when sleepers of several queues
- * share the word. One more load of a line that changes only when such a
- * reader sleeps; another queue's tag there costs nothing.
+ * the queue, so they set their queue's bit (number ro_bit) of a word of
+ * the region's metadata page instead, ro_pending (on a pinshm.ko region
+ * the module does, (K3) of the uapi header). One more load of a line that
+ * changes only when such a reader sleeps; another queue's bit there costs
+ * nothing.
  */
 static inline void pinshm_waitq_kick_ro(struct pinshm_waitq *wq,
 					const uint32_t *ro_pending,
-					uint16_t ro_tag)
+					uint16_t ro_bit)
 {
-	uint32_t ro;
-
 	/* (W1) as in pinshm_waitq_kick(); the read-only sleeper's
 	 * membarrier comes after its arm, as the writable one's after its
 	 * pending store. */
@@ -74,11 +71,8 @@ static inline void pinshm_waitq_kick_ro(struct pinshm_waitq *wq,
 	if (__builtin_expect(pinshm_load_acquire(&wq->waiters) != 0, 0) &&
 	    PINSHM_READ_ONCE(wq->pending))
 		__pinshm_waitq_wake(wq);
-	if (!ro_pending)
-		return;
-	ro = PINSHM_READ_ONCE(*ro_pending);
-	if (__builtin_expect(ro == PINSHM_RO_ANY ||
-			     ro == (0x80000000u | ro_tag), 0))
+	if (ro_pending && __builtin_expect(
+			(PINSHM_READ_ONCE(*ro_pending) >> (ro_bit & 31)) & 1, 0))
 		__pinshm_waitq_wake_ro(wq);
 }
 

@@ -123,11 +123,11 @@ struct pinshm_meta {
 	__u32 __reserved0;
 
 	/*
-	 * Outside the seq protocol: read-only sleepers of the words of queue
-	 * i arm it (PINSHM_WAIT_ARM); a WAKE of an armed word disarms it (0).
-	 * PINSHM_RO_TAG(offset): the sleepers of that word only; PINSHM_RO_ANY:
-	 * of several. libpinshm's shm backend, which has no kernel to ask,
-	 * keeps the same words in its metadata page, with the same values.
+	 * Outside the seq protocol: read-only sleepers of a word of queue i
+	 * arm it (PINSHM_WAIT_ARM): they set the word's bit, PINSHM_RO_BIT();
+	 * a WAKE of the word clears that bit. libpinshm's shm backend, which
+	 * has no kernel to ask, keeps the same words in its metadata page,
+	 * with the same bits.
 	 */
 	__u32 ro_pending[PINSHM_WAITQ_NR];
 	__aligned_u64 __reserved[7];
@@ -238,26 +238,23 @@ struct pinshm_info {
  * page's ro_pending[PINSHM_WAITQ_OF(offset)] to 1 and returns 0. A sleeper
  * with a read-only mapping, which cannot count itself in the ring, arms
  * before it re-checks the ring and sleeps; writers read ro_pending and
- * WAKE its word, which disarms it again (values below). Such a sleeper
- * WAITs with PINSHM_WAIT_RO: it also returns 0 once the queue's ro_pending
- * no longer holds its arm (at once, or after a WAKE), and arms again.
+ * WAKE its word, which disarms it again (bits below). Such a sleeper
+ * WAITs with PINSHM_WAIT_RO: it also returns 0 once its bit of the queue's
+ * ro_pending is clear (at once, or after a WAKE), and arms again.
  */
 #define PINSHM_WAIT_ARM		(1U << 0)
 #define PINSHM_WAIT_RO		(1U << 1)
 
 /*
- * Values of ro_pending[i]: 0, nobody armed; PINSHM_RO_TAG(offset), the
- * read-only sleepers of the word at offset (a 15-bit hash of its 128-byte
- * block: others may share it, which costs them a spare wake, never a lost
- * one); PINSHM_RO_ANY, sleepers of several words. An arm stores the tag
- * into 0 or its own tag, and ANY over anything else; a WAKE of the word
- * at offset takes (to 0) its own tag or ANY, and leaves another's. A WAIT
- * with PINSHM_WAIT_RO returns once the word holds neither its tag nor
- * ANY.
+ * Bits of ro_pending[i]: PINSHM_RO_BIT(offset) is set while read-only
+ * sleepers of the word at offset are armed (one of 32, by a hash of its
+ * 128-byte block: words that share a bit wake each other's sleepers, a
+ * spare wake, never a lost one). An arm sets its bit, a WAKE of the word
+ * clears it and leaves the others; a WAIT with PINSHM_WAIT_RO returns
+ * once its bit is clear.
  */
-#define PINSHM_RO_ANY		1U
-#define PINSHM_RO_TAG(off)	(0x80000000U |				\
-				 ((__u32)((__u32)((off) >> 7) * 0x9E3779B1U) >> 17))
+#define PINSHM_RO_BIT(off)	(1U << ((__u32)((__u32)((off) >> 7) *	\
+					       0x9E3779B1U) >> 27))
 
 struct pinshm_wait {
 	__u32 size;
