@@ -41,6 +41,7 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 	vma->vm_flags &= ~flags;
 }
 #endif
+
 #define PINSHM_INSERT_BATCH	64
 
 static int pinshm_may_split(struct vm_area_struct *vma, unsigned long addr)

@@ -102,8 +102,8 @@
 
 /*
  * Data mappings of this process's regions: for pinshm.ko regions the fd
- * their WAIT/WAKE go to; for shm regions whose metadata page we may write,
- * that page's ro_pending[], which read-only sleepers arm themselves.
+ * their WAIT/WAKE go to; and the metadata page's ro_pending[], which
+ * writers read, and read-only sleepers of an shm region set themselves.
  */
 struct wait_map {
 	uintptr_t base;
@@ -173,10 +173,9 @@ static void wait_maps_drop(uintptr_t b, uintptr_t len)
 int __pinshm_wait_map_add(void *base, size_t len, int kfd,
 			  uint32_t *ro_pending)
 {
-	int ret = -ENOMEM;
-
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	uintptr_t b = (uintptr_t)base;
+	int ret = -ENOMEM;
 
 	pthread_once(&once, wait_maps_init);
 	pthread_mutex_lock(&wait_maps_lock);
@@ -202,15 +201,8 @@ int __pinshm_wait_map_add(void *base, size_t len, int kfd,
 
 void __pinshm_wait_map_del(void *base)
 {
-	size_t i = 0;
-
 	pthread_mutex_lock(&wait_maps_lock);
-	while (i < wait_nmaps) {
-		if (wait_maps[i].base == (uintptr_t)base)
-			wait_maps[i] = wait_maps[--wait_nmaps];
-		else
-			i++;
-	}
+	wait_maps_drop((uintptr_t)base, 1);	/* the entry at base */
 	pthread_mutex_unlock(&wait_maps_lock);
 }
 
@@ -218,7 +210,8 @@ void __pinshm_wait_map_del(void *base)
  * Where the word at addr lives: *kfd the region fd of a pinshm.ko region
  * (else -1), *off the word's offset in the data, *ro the ro_pending word
  * of its queue (else NULL; on a pinshm.ko region only the module writes
- * it). False when addr is in no region we know of.
+ * it; ro may be NULL if not wanted). False when addr is in no region we
+ * know of.
  */
 static bool wait_word(const void *addr, int *kfd, uint64_t *off,
 		      uint32_t **ro)
@@ -229,7 +222,8 @@ static bool wait_word(const void *addr, int *kfd, uint64_t *off,
 
 	*kfd = -1;
 	*off = 0;
-	*ro = NULL;
+	if (ro)
+		*ro = NULL;
 	pthread_mutex_lock(&wait_maps_lock);
 	for (i = 0; i < wait_nmaps; i++) {
 		const struct wait_map *m = &wait_maps[i];
@@ -237,7 +231,7 @@ static bool wait_word(const void *addr, int *kfd, uint64_t *off,
 		if (a >= m->base && a - m->base < m->len) {
 			*kfd = m->kfd;
 			*off = a - m->base;
-			if (m->ro_pending)
+			if (ro && m->ro_pending)
 				*ro = &m->ro_pending[PINSHM_WAITQ_OF(*off)];
 			found = true;
 			break;
@@ -358,14 +352,13 @@ static int wake_all(struct pinshm_waitq *wq, int kfd, uint64_t off)
 __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
 {
 	uint64_t off;
-	uint32_t *ro;
 	int kfd;
 
 	/* (W1) one wake per sleep: the waker that takes pending from 1. */
 	if (!atomic_exchange_explicit((_Atomic uint32_t *)&wq->pending, 0,
 				      memory_order_seq_cst))
 		return 0;
-	wait_word(&wq->seq, &kfd, &off, &ro);
+	wait_word(&wq->seq, &kfd, &off, NULL);
 	/* (W1) the seq bump after the loads that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);

@@ -234,8 +234,9 @@ struct pinshm_info {
  * differed at the call, -ETIMEDOUT after timeout_ns (< 0: no timeout),
  * -EINTR on a signal (not restarted), -EINVAL bad flags, offset outside
  * the data or not 4-aligned.
- * With PINSHM_WAIT_ARM it does not look or sleep: it sets the metadata
- * page's ro_pending[PINSHM_WAITQ_OF(offset)] to 1 and returns 0. A sleeper
+ * With PINSHM_WAIT_ARM it does not look or sleep: it sets the word's bit,
+ * PINSHM_RO_BIT(offset), of the metadata page's
+ * ro_pending[PINSHM_WAITQ_OF(offset)] and returns 0. A sleeper
  * with a read-only mapping, which cannot count itself in the ring, arms
  * before it re-checks the ring and sleeps; writers read ro_pending and
  * WAKE its word, which disarms it again (bits below). Such a sleeper
