@@ -13,7 +13,9 @@
  *   - a stream with a consumer that sleeps whenever the ring is empty loses
  *     nothing, and no waiter is left counted.
  * A control run on MAP_SHARED anonymous memory (shmem, which has a
- * mapping) shows that the library's wait/wake works in this guest kernel.
+ * mapping) shows that the library's wait/wake works in this guest kernel,
+ * and a forked child sleeps on such memory where the region was mapped in
+ * its parent (the library forgets the module's mappings on fork).
  * Issue 4 ("futex wait/wake that costs the producer nothing unless a reader
  * is actually sleeping").
  */
@@ -391,6 +393,43 @@ static int control_run(void)
 	return ret;
 }
 
+/*
+ * fork(): the child gets none of the module's mappings (VM_DONTCOPY), and
+ * the library forgets them there (pthread_atfork in wait.c). A child that
+ * closes the fds it inherited, as a daemon does, and maps memory of its
+ * own where the region's data was must sleep on that memory with a futex:
+ * an entry kept from the parent would send its WAIT to the region's closed
+ * fd (-EBADF) instead. Exit status 0, or what went wrong.
+ */
+static int fork_forgets_module_maps(struct pinshm_region *r)
+{
+	void *at = pinshm_region_data(r);
+	int st;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		struct ctl_shared *s;
+		uint64_t t0;
+		int fd, ret;
+
+		for (fd = 3; fd < 1024; fd++)
+			close(fd);
+		s = mmap(at, 4096, PROT_READ | PROT_WRITE, MAP_SHARED |
+			 MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+		if (s != at)	/* the region is still mapped here */
+			_exit(2);
+		t0 = mono_us();
+		ret = pinshm_waitq_wait(&s->wq, flag_ready, &s->flag,
+					50000000);
+		if (ret != -ETIMEDOUT)
+			_exit(ret == -EBADF ? 3 : 4);
+		_exit(mono_us() - t0 >= 50000 && waiters_of(&s->wq) == 0 ?
+		      0 : 5);
+	}
+	st = wait_child(pid, 30000);
+	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* The WAIT/WAKE ioctls driven raw on the ring's wait word. */
 static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 {
@@ -561,7 +600,7 @@ int main(void)
 	long fret;
 	pid_t pid;
 
-	tap_plan(19);
+	tap_plan(20);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -678,6 +717,11 @@ int main(void)
 	ret = control_run();
 	tap_ok(ret == 0, "control: cross-process wait/wake on MAP_SHARED anonymous "
 	       "memory (%d %s)", ret, ret ? strerror(-ret) : "");
+
+	ret = fork_forgets_module_maps(r);
+	tap_ok(ret == 0, "a forked child that closed its fds sleeps 50 ms with "
+	       "a futex on its own memory where the region was mapped: %d "
+	       "(2: still mapped, 3: sent to the region's closed fd)", ret);
 
 	pinshm_spsc_detach(&c);
 	pinshm_region_close(r);
