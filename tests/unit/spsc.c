@@ -8,6 +8,10 @@
  * carry their sequence number in the type word and a payload computed from
  * it (t_pat), so every delivery is checked byte by byte.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+
 #include "testutil.h"
 
 static struct pinshm_region *g_r;
@@ -543,6 +547,111 @@ Test(spsc, send_and_recv_copy_whole_records)
 	cr_assert_eq(pinshm_spsc_recv(&c, out, sizeof(out), &type,
 				      PINSHM_WAIT_NONE), 0);
 	cr_assert_eq(type, 43);
+	T_OK(pinshm_spsc_detach(&p));
+	T_OK(pinshm_spsc_detach(&c));
+}
+
+/* Pin the calling thread to cpu (one the test may run on). */
+static void pin_to(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	cr_assert_eq(pthread_setaffinity_np(pthread_self(), sizeof(set), &set),
+		     0);
+}
+
+struct yield_test {
+	struct pinshm_spsc *p;
+	int cpu;
+	_Atomic int started, stop, ret;
+};
+
+static void *spinner(void *arg)
+{
+	struct yield_test *y = arg;
+
+	pin_to(y->cpu);
+	while (!atomic_load(&y->stop))
+		pinshm_cpu_relax();
+	return NULL;
+}
+
+static void *blocked_sender(void *arg)
+{
+	struct yield_test *y = arg;
+	char rec[56] = "blocked";
+
+	pin_to(y->cpu);
+	atomic_store(&y->started, 1);
+	atomic_store(&y->ret, pinshm_spsc_send(y->p, rec, sizeof(rec), 7,
+					       PINSHM_WAIT_FUTEX));
+	return NULL;
+}
+
+/*
+ * Nobody wakes a producer, so PINSHM_WAIT_FUTEX makes it yield on a full
+ * ring: sharing one CPU with a busy thread, it takes a sliver of the CPU
+ * (spinning took about half), and it still sends once there is room.
+ */
+Test(spsc, a_producer_waiting_with_WAIT_FUTEX_on_a_full_ring_yields_the_cpu)
+{
+	struct yield_test y = { 0 };
+	struct pinshm_spsc p, c;
+	struct pinshm_msg m;
+	char rec[56] = { 0 };
+	pthread_t ts, tx;
+	clockid_t clk;
+	cpu_set_t set;
+	struct timespec a, b;
+	uint64_t w0, w1, n = 0;
+	double frac;
+
+	mk_ring(4096, 0);
+	attach2(&p, &c);
+	while (pinshm_spsc_send(&p, rec, sizeof(rec), 0, PINSHM_WAIT_NONE) == 0)
+		n++;
+	cr_assert_gt(n, 0);
+	cr_assert_eq(sched_getaffinity(0, sizeof(set), &set), 0);
+	for (y.cpu = 0; !CPU_ISSET(y.cpu, &set); y.cpu++)
+		;
+	y.p = &p;
+	atomic_store(&y.ret, 1);
+	cr_assert_eq(pthread_create(&tx, NULL, spinner, &y), 0);
+	cr_assert_eq(pthread_create(&ts, NULL, blocked_sender, &y), 0);
+	while (!atomic_load(&y.started))
+		usleep(1000);
+	usleep(20000);
+	cr_assert_eq(pthread_getcpuclockid(ts, &clk), 0);
+	clock_gettime(clk, &a);
+	w0 = t_now_ns(CLOCK_MONOTONIC);
+	usleep(300000);
+	clock_gettime(clk, &b);
+	w1 = t_now_ns(CLOCK_MONOTONIC);
+	frac = ((b.tv_sec - a.tv_sec) * 1e9 + (b.tv_nsec - a.tv_nsec)) /
+	       (double)(w1 - w0);
+	cr_assert_eq(atomic_load(&y.ret), 1, "send returned on a full ring");
+	/* Room comes back once the consumer has zeroed a batch. */
+	while (atomic_load(&y.ret) == 1) {
+		T_OK(pinshm_spsc_peek(&c, &m));
+		pinshm_spsc_release(&c);
+		n--;
+		usleep(1000);
+	}
+	cr_assert_eq(pthread_join(ts, NULL), 0);
+	atomic_store(&y.stop, 1);
+	cr_assert_eq(pthread_join(tx, NULL), 0);
+	cr_assert_eq(atomic_load(&y.ret), 0);
+	cr_assert_lt(frac, 0.15, "the waiting producer took %.0f%% of its CPU",
+		     frac * 100);
+	/* n records of the fill are left, then the blocked one. */
+	while (n > 0 && pinshm_spsc_peek(&c, &m) == 0)
+		n--;
+	cr_assert_eq(n, 0);
+	T_OK(pinshm_spsc_peek(&c, &m));
+	cr_assert_eq(pinshm_spsc_peek(&c, &m), -EAGAIN);
+	cr_assert_eq(m.type, 7, "the blocked record arrives last");
 	T_OK(pinshm_spsc_detach(&p));
 	T_OK(pinshm_spsc_detach(&c));
 }

@@ -77,7 +77,8 @@
 #define PINSHM_WAIT_FUTEX	3	/* spin a while, then sleep (consumers);
 					 * yields where the kernel cannot sleep
 					 * on this memory (a pinshm.ko without
-					 * PINSHM_IOC_WAIT) */
+					 * PINSHM_IOC_WAIT); producers, whom
+					 * nobody would wake, yield */
 
 #define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
 
@@ -399,7 +400,12 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
  */
 int pinshm_spsc_wait(struct pinshm_spsc *ring, int64_t timeout_ns);
 
-/* Copy helpers. */
+/*
+ * Copy helpers. pinshm_spsc_send(): claim, copy, commit. wait:
+ * PINSHM_WAIT_NONE/SPIN/YIELD; a producer never sleeps on a full ring (the
+ * consumer wakes nobody), so PINSHM_WAIT_FUTEX waits as PINSHM_WAIT_YIELD
+ * does. Returns 0, -EAGAIN (PINSHM_WAIT_NONE only), -EMSGSIZE.
+ */
 static inline int pinshm_spsc_send(struct pinshm_spsc *r, const void *p,
 				   uint32_t len, uint32_t type, int wait)
 {
@@ -407,6 +413,8 @@ static inline int pinshm_spsc_send(struct pinshm_spsc *r, const void *p,
 	void *dst;
 	int ret;
 
+	if (wait == PINSHM_WAIT_FUTEX)
+		wait = PINSHM_WAIT_YIELD;
 	while ((ret = pinshm_spsc_claim(r, len, &dst)) == -EAGAIN) {
 		if (wait == PINSHM_WAIT_NONE)
 			return ret;
