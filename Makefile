@@ -4,7 +4,7 @@
 #                   (check-kernel-newer: the module on Debian's 6.12 and 6.12 PREEMPT_RT from
 #                   bookworm-backports too; NEWER_KERNELS=0 leaves it out, for offline machines)
 #   make demo       the main job: producer and consumer over a ring, with latencies
-#   make install    library, headers, pkg-config file, tools, man page (DESTDIR, PREFIX)
+#   make install    library, headers, pkg-config file, tools, man pages (DESTDIR, PREFIX)
 # V=1 shows full commands. Kbuild sees only Kbuild and kmod/Kbuild.
 
 ifneq ($(KERNELRELEASE),)
@@ -181,9 +181,10 @@ $(B)/readme-example: README.md $(B)/libpinshm.a
 		$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $@.c $(B)/libpinshm.a
 
 check-readme: $(B)/readme-example $(B)/libpinshm.so
-	@echo "== README example, and the ABI of libpinshm.so"
+	@echo "== README example, the ABI of libpinshm.so, the manual pages"
 	$(Q)PINSHM_BACKEND=shm $<
 	$(Q)scripts/check-abi.sh $(B)/libpinshm.so
+	$(Q)scripts/check-man.sh
 	$(Q)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $<-shared $<.c -L$(B) -lpinshm && \
 		PINSHM_BACKEND=shm LD_LIBRARY_PATH=$(B) $<-shared >/dev/null
 
@@ -240,7 +241,8 @@ demo: lib $(B)/pinshm-demo
 install: lib $(B)/pinshm
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pinshm \
 		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 644 $(B)/libpinshm.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpinshm.so.0
@@ -251,6 +253,7 @@ install: lib $(B)/pinshm
 	install -m 644 $(B)/pinshm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 	install -m 755 $(B)/pinshm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 tools/pinshm.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 libshm/libpinshm.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 
 clean:
 	rm -rf $(B)

@@ -10,7 +10,7 @@ build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev
 	    linux-headers-cloud-amd64 python3 gnuplot-nox)
 check_pkgs=("${build_pkgs[@]}" libcriterion-dev qemu-system-x86 busybox-static
 	    linux-image-cloud-amd64 cpio gzip sparse linux-source-6.1 xz-utils
-	    clang libclang-rt-14-dev)
+	    clang libclang-rt-14-dev groff-base)
 
 # newer: the newest Linux 6.12 and 6.12 PREEMPT_RT images and headers of
 # Debian's bookworm-backports (versioned packages: the metapackages, and so

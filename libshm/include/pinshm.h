@@ -88,9 +88,10 @@ int pinshm_region_open(const char *name, int access, int backend,
 		       struct pinshm_region **out);
 
 /*
- * Detach cleanly (recorded as "detached", not "died") and unmap. The
- * library's mappings are not inherited by fork() on the kmod backend
- * (VM_DONTCOPY): a child opens the region itself.
+ * Detach cleanly (recorded as "detached", not "died") and unmap. Roles
+ * taken on the region's rings stay this process's until it exits: detach
+ * them first. The library's mappings are not inherited by fork() on the
+ * kmod backend (VM_DONTCOPY): a child opens the region itself.
  */
 int pinshm_region_close(struct pinshm_region *r);
 
@@ -124,7 +125,10 @@ int pinshm_region_meta(const struct pinshm_region *r, struct pinshm_meta *out);
  */
 int pinshm_region_recover(struct pinshm_region *r);
 
-/* Physical address of the data (kmod backend, CAP_SYS_ADMIN), else 0. */
+/*
+ * Physical address of the data (kmod backend, CAP_SYS_ADMIN). *phys is 0
+ * on any error: -EOPNOTSUPP (shm backend), -EPERM, -EINVAL.
+ */
 int pinshm_region_phys(const struct pinshm_region *r, uint64_t *phys);
 
 /* PINSHM_BACKEND_AUTO resolved: env PINSHM_BACKEND, then /dev/pinshm. */
@@ -177,8 +181,11 @@ struct pinshm_ring_stats {
 	uint64_t bytes_out;
 	uint64_t full_events;	/* back-pressure: writes refused, ring full */
 	uint64_t corrupt;	/* reads refused as -EBADMSG */
-	uint64_t lapped;	/* bcast: records readers lost to lapping */
-	uint64_t recoveries;	/* mpsc: dead producers' records padded */
+	uint64_t lapped;	/* 0: bcast readers keep theirs private
+				 * (pinshm_bcast_reader_stats()) */
+	uint64_t recoveries;	/* mpsc: dead producers' claims padded;
+				 * bcast/slot: a dead writer's half-written
+				 * record or value repaired by its successor */
 	uint64_t head;
 	uint64_t tail;
 	uint32_t producer_pid;	/* spsc/bcast/slot writer; 0 for mpsc */
@@ -204,8 +211,8 @@ int pinshm_spsc_create(struct pinshm_region *r, const char *name,
 /*
  * Take the producer or consumer role of a ring. A role held by a live
  * process gives -EBUSY; one left by a dead process is taken over and the
- * ring continues from its committed positions. -ENOENT, -EBADMSG (header
- * invalid), -EPROTONOSUPPORT (the ring was made by a libpinshm of another
+ * ring continues from its committed positions. -ENOENT, -EPROTOTYPE (the
+ * object is not an SPSC ring), -EBADMSG (header invalid), -EPROTONOSUPPORT (the ring was made by a libpinshm of another
  * ring layout version: processes sharing a ring must use one version),
  * -EACCES (read-only region). The same -EPROTONOSUPPORT holds for every
  * ring type's attach.

@@ -340,8 +340,9 @@ int pinshm_mpsc_attach_consumer(struct pinshm_region *r, const char *name,
 int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c);
 
 /*
- * Look for dead producers' claims at the consumer's position (shm backend:
- * after pinshm_region_recover()) and turn each into filler. Returns how
+ * Look for dead producers' claims at the consumer's position (on the shm
+ * backend it first calls pinshm_region_recover() to learn of deaths) and
+ * turn each into filler. Returns how
  * many were padded, 0 if none (nothing stuck, or its producer is alive),
  * -EDEADLK when two dead producers' intents cannot be told apart (nothing
  * is padded; only for batches killed in their claim that each cover the

@@ -430,7 +430,8 @@ static inline int pinshm_spsc_send(struct pinshm_spsc *r, const void *p,
 /*
  * Copy the next record into buf. Returns its length, -EAGAIN (only with
  * PINSHM_WAIT_NONE), -EMSGSIZE if it does not fit in buflen (it stays in
- * the ring), -EBADMSG on a corrupt ring.
+ * the ring), -EBADMSG on a corrupt ring, -EINTR (PINSHM_WAIT_FUTEX: a
+ * signal arrived while asleep).
  */
 static inline int pinshm_spsc_recv(struct pinshm_spsc *r, void *buf,
 				   uint32_t buflen, uint32_t *type, int wait)

@@ -77,8 +77,9 @@ static inline void pinshm_waitq_kick_ro(struct pinshm_waitq *wq,
 }
 
 /*
- * Sleeper side: sleep until ready(arg) is true, a wake arrives, or
- * timeout_ns passes (< 0: no timeout). Returns 0 when ready, -ETIMEDOUT,
+ * Sleeper side: sleep until ready(arg) is true (checked after every wake,
+ * which alone does not end the wait) or timeout_ns passes (< 0: no
+ * timeout). Returns 0 when ready, -ETIMEDOUT,
  * -EINTR, -ENOSYS when the kernel lacks membarrier, or -EOPNOTSUPP when it
  * cannot sleep on this memory (no shared futex on these pages and no
  * PINSHM_IOC_WAIT: a pinshm.ko older than the ioctl): both are permanent,
