@@ -212,6 +212,57 @@ __pinshm_export int pinshm_obj_find(const struct pinshm_region *r,
 	return __pinshm_dir_get(r, name, out);
 }
 
+/* Offset of an object's wait queue, for the types whose readers may
+ * sleep read-only (they arm PINSHM_RO_BIT() of it); UINT64_MAX otherwise. */
+static uint64_t ro_waitq_off(uint32_t type)
+{
+	switch (type) {
+	case PINSHM_OBJ_BCAST:
+		return offsetof(struct pinshm_bcast_shared, waitq);
+	case PINSHM_OBJ_SLOT:
+		return offsetof(struct pinshm_slot_shared, waitq);
+	}
+	return UINT64_MAX;
+}
+
+/*
+ * Where to put a new object of type whose first possible place is off.
+ * Read-only sleepers of every bcast ring and slot of a region arm one word
+ * of the metadata page (their queues sit at one offset of 4 KiB-aligned
+ * objects), each the bit PINSHM_RO_BIT() of its queue's offset, and
+ * queues sharing a bit wake each other's sleepers, at every publish of a
+ * busy writer while the other ring's reader sleeps (and consecutive
+ * objects of some sizes, 9 or 65 pages, hash to one bit). So a bcast ring
+ * or a slot goes to the first of the next 32 pages whose bit no other
+ * has, skipping at most a quarter of the room that would be left after
+ * it: a region sized to its objects places them as before, with no gap.
+ * Else (32 of them already, or no room) at off. Under the directory lock;
+ * the caller checked that obj_size fits at off.
+ */
+static uint64_t dir_place(struct pinshm_region *r, uint32_t nr, uint32_t type,
+			  uint64_t off, uint64_t obj_size)
+{
+	const struct pinshm_dir *d = r->data;
+	uint64_t wq = ro_waitq_off(type), cand;
+	uint64_t skip_max = (r->size - off - obj_size) / 4;
+	uint32_t used = 0, i;
+
+	if (wq == UINT64_MAX)
+		return off;
+	for (i = 0; i < nr; i++) {
+		uint64_t w = ro_waitq_off(PINSHM_READ_ONCE(d->entry[i].type));
+
+		if (w != UINT64_MAX)
+			used |= PINSHM_RO_BIT(PINSHM_READ_ONCE(
+					      d->entry[i].offset) + w);
+	}
+	for (i = 0, cand = off; i < 32 && cand - off <= skip_max;
+	     i++, cand += PINSHM_OBJ_ALIGN)
+		if (!(used & PINSHM_RO_BIT(cand + wq)))
+			return cand;
+	return off;
+}
+
 int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
 		     uint64_t obj_size, uint64_t capacity, uint64_t param0,
 		     void (*init)(void *obj, void *arg), void *arg)
@@ -258,6 +309,7 @@ int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
 	}
 	if (obj_size > r->size - off)
 		goto out;	/* -ENOSPC */
+	off = dir_place(r, nr, type, off, obj_size);
 	init((uint8_t *)r->data + off, arg);
 	e = &d->entry[nr];
 	memset(e, 0, sizeof(*e));

@@ -62,7 +62,8 @@
  * header), and a writer clears only its own bit and wakes every sleeper on
  * the word; one whose ring has nothing new arms again (its bit is still
  * set, or set again). Another queue's bit costs a writer nothing; queues
- * that share a bit (1 in 32) wake each other's sleepers.
+ * that share a bit wake each other's sleepers, which is why dir.c places
+ * bcast rings and slots where their bits differ, room permitting.
  *   pinshm.ko region: the module sets the bit (PINSHM_WAIT_ARM, (K3) of
  *   the uapi header), its WAKE clears it (K4), and a WAIT with
  *   PINSHM_WAIT_RO returns once the sleeper's bit is clear.

@@ -404,3 +404,80 @@ Test(dir, a_lock_held_forever_by_a_live_process_is_an_error_not_a_hang,
 	/* Now the holder is dead: the next add succeeds. */
 	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
 }
+
+/* The wake bit of a bcast ring's or slot's wait queue (at 256 in both). */
+static uint32_t ro_bit_of(const struct pinshm_obj_info *o)
+{
+	return PINSHM_RO_BIT(o->offset +
+			     (o->type == PINSHM_OBJ_BCAST ?
+			      offsetof(struct pinshm_bcast_shared, waitq) :
+			      offsetof(struct pinshm_slot_shared, waitq)));
+}
+
+/*
+ * Read-only sleepers of a region's bcast rings and slots share one word of
+ * the metadata page, a bit per queue: placed back to back, bcast rings of
+ * 512 slots (9 pages each) all hash to nearly one bit, and a busy writer
+ * would wake the idle reader of another ring at every publish. With room
+ * to spare, each goes where its bit is free: 32 of them get 32 bits, and
+ * the spsc ring between them is not moved.
+ */
+Test(dir, bcast_rings_and_slots_get_distinct_wake_bits_when_there_is_room)
+{
+	struct pinshm_obj_info o[40];
+	uint32_t used = 0;
+	char name[16];
+	int i, n;
+
+	g_r = t_create("robits", 4 << 20, &g_name);
+	for (i = 0; i < 12; i++) {
+		snprintf(name, sizeof(name), "b%d", i);
+		T_OK(pinshm_bcast_create(g_r, name, 512, 48));
+	}
+	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof(name), "s%d", i);
+		T_OK(pinshm_slot_create(g_r, name, 64));
+	}
+	n = pinshm_obj_list(g_r, o, 40);
+	cr_assert_eq(n, 33);
+	for (i = 0; i < n; i++) {
+		if (o[i].type == PINSHM_OBJ_SPSC) {
+			cr_assert_eq(o[i].offset, o[i - 1].offset +
+				     ((o[i - 1].size + 4095) & ~4095ULL),
+				     "the spsc ring was moved");
+			continue;
+		}
+		cr_assert_eq(used & ro_bit_of(&o[i]), 0,
+			     "%s shares wake bit %#x", o[i].name,
+			     ro_bit_of(&o[i]));
+		used |= ro_bit_of(&o[i]);
+	}
+	cr_assert_eq(used, 0xffffffffu);
+	/* A 33rd shares a bit: still made. */
+	T_OK(pinshm_slot_create(g_r, "one-more", 64));
+}
+
+/* A region sized to its objects gets them back to back, as before. */
+Test(dir, a_region_sized_to_its_objects_holds_them_without_gaps)
+{
+	struct pinshm_obj_info o[2];
+	uint64_t obj;
+
+	/* Size of one bcast ring of 512 slots, in whole pages. */
+	g_r = t_create("robits-tight", 1 << 20, &g_name);
+	T_OK(pinshm_bcast_create(g_r, "probe", 512, 48));
+	T_OK(pinshm_obj_find(g_r, "probe", &o[0]));
+	obj = (o[0].size + 4095) & ~4095ULL;
+	pinshm_region_close(g_r);
+	g_r = NULL;
+	t_cleanup();
+
+	g_r = t_create("robits-tight", o[0].offset + 2 * obj, &g_name);
+	T_OK(pinshm_bcast_create(g_r, "a", 512, 48));
+	T_OK(pinshm_bcast_create(g_r, "b", 512, 48));
+	cr_assert_eq(pinshm_obj_list(g_r, o, 2), 2);
+	cr_assert_eq(o[1].offset, o[0].offset + obj);
+	cr_assert_eq(ro_bit_of(&o[0]), ro_bit_of(&o[1]),
+		     "these two share a bit when back to back");
+}
