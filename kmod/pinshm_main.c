@@ -18,6 +18,7 @@
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hash.h>
 #include <linux/hrtimer.h>
 #include <linux/kobject.h>
 #include <linux/miscdevice.h>
@@ -328,8 +329,11 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 
 /*
  * WAIT/WAKE: a futex on a word of the data, for the pages a shared futex
- * cannot key on (uapi header). Sleepers of a word share a queue with the
- * other words of its block's queue; every sleeper re-reads its own word.
+ * cannot key on (uapi header). A sleeper waits on the queue of its word:
+ * wakeq[] by a hash of the word's 128-byte block, or for a read-only
+ * sleeper (PINSHM_WAIT_RO) wordq[] of its ro_pending word, which a WAKE of
+ * any word sharing that word's bit must reach. Queues are shared by the
+ * words that hash alike; every sleeper re-reads its own word.
  *   (K1) waker: user store to the word, then WAKE: wake_up_all() takes
  *        the queue lock
  *     pairs with
@@ -346,9 +350,12 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
  *        or is queued. Words that share the bit share the arm: their
  *        sleepers return too, and arm again.
  */
-static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off)
+static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off,
+					    bool ro)
 {
-	return &r->wordq[PINSHM_WAITQ_OF(off)];
+	if (ro)
+		return &r->wordq[PINSHM_WAITQ_OF(off)];
+	return &r->wakeq[hash_32((u32)(off >> 7), PINSHM_WAKEQ_BITS)];
 }
 
 /* The word at off, or NULL: off must be 4-aligned and inside the data. */
@@ -378,19 +385,25 @@ static void pinshm_ro_arm(u32 *ro, u32 bit)
 		old = prev;
 }
 
-/* (K4): clear our bit; the other words' stay. */
-static void pinshm_ro_take(u32 *ro, u32 bit)
+/* (K4): clear our bit; the other words' stay. True if we cleared it. */
+static bool pinshm_ro_take(u32 *ro, u32 bit)
 {
 	u32 old = READ_ONCE(*ro), prev;
 
-	while ((old & bit) && (prev = cmpxchg(ro, old, old & ~bit)) != old)
+	while (old & bit) {
+		prev = cmpxchg(ro, old, old & ~bit);
+		if (prev == old)
+			return true;
 		old = prev;
+	}
+	return false;
 }
 
 static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_wait k;
 	u32 usize, *word, *armed = NULL, bit;
+	wait_queue_head_t *wq;
 	u64 t0;
 	long ret;
 
@@ -418,14 +431,14 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 		return -ETIMEDOUT;
 	t0 = ktime_get_ns();
 	/* (K2) pairs with (K1), and with (K4) for a read-only sleeper. */
+	wq = pinshm_word_queue(r, k.offset, armed);
 	if (k.timeout_ns < 0)
-		ret = wait_event_interruptible(*pinshm_word_queue(r, k.offset),
+		ret = wait_event_interruptible(*wq,
 					       pinshm_wait_done(word, k.val,
 								armed, bit));
 	else
 		ret = wait_event_interruptible_hrtimeout(
-			*pinshm_word_queue(r, k.offset),
-			pinshm_wait_done(word, k.val, armed, bit),
+			*wq, pinshm_wait_done(word, k.val, armed, bit),
 			ns_to_ktime(k.timeout_ns));
 	if (ret == -ETIME)
 		ret = -ETIMEDOUT;
@@ -440,6 +453,7 @@ static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 {
 	struct pinshm_wake k;
 	u32 usize;
+	bool took;
 	int ret;
 
 	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
@@ -449,11 +463,17 @@ static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 		return -EINVAL;
 	if (!(file->f_mode & FMODE_WRITE))
 		return -EBADF;
-	pinshm_ro_take(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
-		       PINSHM_RO_BIT(k.offset));
-	/* (K4) pairs with (K3): the disarm before the wake (K1) */
+	took = pinshm_ro_take(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
+			      PINSHM_RO_BIT(k.offset));
+	/* (K4) pairs with (K3): the disarm before the wakes (K1) */
 	smp_mb();
-	wake_up_interruptible_all(pinshm_word_queue(r, k.offset));
+	wake_up_interruptible_all(pinshm_word_queue(r, k.offset, false));
+	/*
+	 * Read-only sleepers return once the bit is clear: only its taker
+	 * wakes them (whoever cleared it before us woke them then).
+	 */
+	if (took)
+		wake_up_interruptible_all(pinshm_word_queue(r, k.offset, true));
 	trace_pinshm_wake(r->name, k.offset);
 	return 0;
 }

@@ -54,6 +54,15 @@ struct pinshm_slot {
 	u64 ended;			/* region->slot_clock when it ended */
 };
 
+/*
+ * Queues for the WAIT sleepers of a region that count themselves in their
+ * ring (all but read-only ones): a WAKE wakes only the sleepers of words
+ * that hash alike, not those of every ring whose wait queue sits at the
+ * same offset of its page, as the PINSHM_WAITQ_NR queues would.
+ */
+#define PINSHM_WAKEQ_BITS	6
+#define PINSHM_WAKEQ_NR		(1 << PINSHM_WAKEQ_BITS)
+
 struct pinshm_region {
 	struct kref ref;
 	struct list_head link;		/* in pinshm_regions, under pinshm_lock */
@@ -83,8 +92,10 @@ struct pinshm_region {
 	struct pinshm_slot slots[PINSHM_MAX_ATTACH];
 
 	wait_queue_head_t waitq;	/* pollers of the generation */
-	/* WAIT/WAKE sleepers, by the 128-byte block of their word. */
+	/* Read-only WAIT sleepers, by their ro_pending word (uapi header). */
 	wait_queue_head_t wordq[PINSHM_WAITQ_NR];
+	/* The other WAIT sleepers, by a hash of their word's 128-byte block. */
+	wait_queue_head_t wakeq[PINSHM_WAKEQ_NR];
 };
 
 /* One region fd. */

@@ -152,6 +152,8 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 	init_waitqueue_head(&r->waitq);
 	for (i = 0; i < PINSHM_WAITQ_NR; i++)
 		init_waitqueue_head(&r->wordq[i]);
+	for (i = 0; i < PINSHM_WAKEQ_NR; i++)
+		init_waitqueue_head(&r->wakeq[i]);
 	return r;
 }
 

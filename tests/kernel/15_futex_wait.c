@@ -11,7 +11,9 @@
  *   - a consumer asleep in pinshm_spsc_wait() is really asleep (almost no
  *     CPU time over 200 ms) and is woken by a producer in another process;
  *   - a stream with a consumer that sleeps whenever the ring is empty loses
- *     nothing, and no waiter is left counted.
+ *     nothing, and no waiter is left counted;
+ *   - WAKEs of one ring's word do not wake a consumer asleep on another
+ *     ring's word at the same offset of its page.
  * A control run on MAP_SHARED anonymous memory (shmem, which has a
  * mapping) shows that the library's wait/wake works in this guest kernel,
  * and a forked child sleeps on such memory where the region was mapped in
@@ -430,6 +432,79 @@ static int fork_forgets_module_maps(struct pinshm_region *r)
 	return st >= 0 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+/* Voluntary context switches of pid so far (/proc), or -1. */
+static long vol_switches(pid_t pid)
+{
+	char path[64], line[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	fclose(f);
+	return n;
+}
+
+/*
+ * Consumers of two SPSC rings of one region asleep in the module's WAIT:
+ * their wait words sit at one offset of their pages. 2000 WAKEs of ring
+ * q's word must leave the consumer of ring q2 asleep: each wake that
+ * reached it would be a context switch in which it re-checks and sleeps
+ * on. Returns the switches seen (negative on a setup failure).
+ */
+static long wake_reaches_other_ring(struct pinshm_region *r,
+				    struct pinshm_spsc *c)
+{
+	uint64_t off = (uint64_t)((char *)&c->sh->waitq.seq -
+				  (char *)pinshm_region_data(r));
+	struct pinshm_wake k = { .size = sizeof(k), .offset = off };
+	struct pinshm_spsc c2;
+	long s0, s1;
+	int ctl = ctl_open(), rw, i, st;
+	pid_t pid;
+
+	if (pinshm_spsc_create(r, "q2", 64 << 10, 0) ||
+	    pinshm_spsc_attach(r, "q2", PINSHM_CONSUMER, &c2))
+		return -2;
+	pinshm_spsc_detach(&c2);
+	rw = pshm_open(ctl, region, PINSHM_OPEN_WRITE);
+	if (rw < 0)
+		return -3;
+	pid = fork();
+	if (pid == 0) {
+		struct pinshm_region *cr;
+
+		if (pinshm_region_open(region, PINSHM_RDWR, PINSHM_BACKEND_KMOD,
+				       &cr) ||
+		    pinshm_spsc_attach(cr, "q2", PINSHM_CONSUMER, &c2))
+			_exit(2);
+		_exit(pinshm_spsc_wait(&c2, 3 * SEC) == -ETIMEDOUT ? 0 : 3);
+	}
+	/* The child's mapping is its own; its waiter count is in ours. */
+	if (pinshm_spsc_attach(r, "q2", PINSHM_PRODUCER, &c2))
+		return -4;
+	for (i = 0; i < 2000 && waiters_of(&c2.sh->waitq) == 0; i++)
+		usleep(1000);
+	usleep(20000);	/* in the kernel's WAIT by now */
+	s0 = vol_switches(pid);
+	for (i = 0; i < 2000; i++)
+		ioctl(rw, PINSHM_IOC_WAKE, &k);
+	usleep(20000);
+	s1 = vol_switches(pid);
+	st = wait_child(pid, 10000);
+	pinshm_spsc_detach(&c2);
+	close(rw);
+	close(ctl);
+	if (s0 < 0 || s1 < 0 || st < 0 || !WIFEXITED(st) || WEXITSTATUS(st))
+		return -5;
+	return s1 - s0;
+}
+
 /* The WAIT/WAKE ioctls driven raw on the ring's wait word. */
 static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 {
@@ -600,7 +675,7 @@ int main(void)
 	long fret;
 	pid_t pid;
 
-	tap_plan(20);
+	tap_plan(21);
 	test_timeout(600);
 	region = tname("futex");
 	cleanup_add(region);
@@ -717,6 +792,11 @@ int main(void)
 	ret = control_run();
 	tap_ok(ret == 0, "control: cross-process wait/wake on MAP_SHARED anonymous "
 	       "memory (%d %s)", ret, ret ? strerror(-ret) : "");
+
+	fret = wake_reaches_other_ring(r, &c);
+	tap_ok(fret >= 0 && fret <= 5, "2000 WAKEs of one ring's word leave "
+	       "the consumer asleep on another ring's word asleep: %ld "
+	       "context switches", fret);
 
 	ret = fork_forgets_module_maps(r);
 	tap_ok(ret == 0, "a forked child that closed its fds sleeps 50 ms with "

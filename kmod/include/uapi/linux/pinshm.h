@@ -37,8 +37,10 @@
 #define PINSHM_META_HDR_SIZE	256
 
 /*
- * WAIT/WAKE queues of a region: a word at data offset off belongs to
- * queue PINSHM_WAITQ_OF(off) (its 128-byte block, modulo the queues).
+ * A word at data offset off belongs to queue PINSHM_WAITQ_OF(off) (its
+ * 128-byte block, modulo the queues): the metadata page's ro_pending[]
+ * word of its read-only sleepers. (The module's own queues of sleepers
+ * are finer and not part of the ABI.)
  */
 #define PINSHM_WAITQ_NR		8
 #define PINSHM_WAITQ_OF(off)	(((off) >> 7) & (PINSHM_WAITQ_NR - 1))
