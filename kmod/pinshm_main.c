@@ -431,7 +431,7 @@ static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 		return -ETIMEDOUT;
 	t0 = ktime_get_ns();
 	/* (K2) pairs with (K1), and with (K4) for a read-only sleeper. */
-	wq = pinshm_word_queue(r, k.offset, armed);
+	wq = pinshm_word_queue(r, k.offset, armed != NULL);
 	if (k.timeout_ns < 0)
 		ret = wait_event_interruptible(*wq,
 					       pinshm_wait_done(word, k.val,

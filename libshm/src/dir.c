@@ -212,8 +212,10 @@ __pinshm_export int pinshm_obj_find(const struct pinshm_region *r,
 	return __pinshm_dir_get(r, name, out);
 }
 
-/* Offset of an object's wait queue, for the types whose readers may
- * sleep read-only (they arm PINSHM_RO_BIT() of it); UINT64_MAX otherwise. */
+/*
+ * Offset of an object's wait queue, for the types whose readers may sleep
+ * read-only (they arm PINSHM_RO_BIT() of it); UINT64_MAX otherwise.
+ */
 static uint64_t ro_waitq_off(uint32_t type)
 {
 	switch (type) {

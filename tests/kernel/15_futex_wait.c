@@ -486,8 +486,10 @@ static long wake_reaches_other_ring(struct pinshm_region *r,
 		_exit(pinshm_spsc_wait(&c2, 3 * SEC) == -ETIMEDOUT ? 0 : 3);
 	}
 	/* The child's mapping is its own; its waiter count is in ours. */
-	if (pinshm_spsc_attach(r, "q2", PINSHM_PRODUCER, &c2))
+	if (pinshm_spsc_attach(r, "q2", PINSHM_PRODUCER, &c2)) {
+		wait_child(pid, 10000);
 		return -4;
+	}
 	for (i = 0; i < 2000 && waiters_of(&c2.sh->waitq) == 0; i++)
 		usleep(1000);
 	usleep(20000);	/* in the kernel's WAIT by now */
