@@ -112,6 +112,13 @@ for rd in x["readers"]:
     assert rd["delivered"] >= 1 and rd["delivered"] + rd["lost"] == 1000, rd
     assert rd["lapped"] >= 0 and rd["msgs_per_s"] > 0, rd
 assert x["writer_msgs_per_s"] > 0
+k = r[("bcast-stream", "pinshm-bcast-keepup")]
+assert len(k["readers"]) == 2 and k["msgs_per_s"] > 0, k
+for rd in k["readers"]:
+    assert rd["delivered"] == 1000 and rd["lost"] == 0 and rd["lapped"] == 0, rd
+t = [t for t in d["targets"] if t["what"].startswith("bcast 2 readers keeping up")]
+assert len(t) == 1 and t[0]["value"] == 0 and t[0]["met"], d["targets"]
+assert ("bcast-pingpong", "pinshm-bcast-keepup") not in r, set(r)
 y = r[("bcast-pingpong", "pinshm-bcast")]
 assert y["rtt_ns"]["p50"] > 0 and y["ratio_to_raw"] > 0, y
 '

@@ -104,7 +104,7 @@ enum bench_pat { PAT_PINGPONG, PAT_STREAM, NR_PAT };
 enum bench_sys {
 	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
-	SYS_BCAST,			/* pattern bcast only */
+	SYS_BCAST, SYS_BCAST_KEEP,	/* pattern bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
 	NR_SYS
@@ -115,7 +115,7 @@ static const char *const pat_names[NR_PAT] = { "pingpong", "stream" };
 static const char *const sys_names[NR_SYS] = {
 	"raw", "raw-ring", "pinshm-spsc", "raw-batch32", "pinshm-spsc-batch32",
 	"pinshm-mpsc", "pinshm-mpsc-2p", "pinshm-mpsc-2p-batch32",
-	"pinshm-bcast",
+	"pinshm-bcast", "pinshm-bcast-keepup",
 	"pipe", "unix", "tcp", "eventfd", "mq", "pinshm-spsc-sleep",
 };
 
@@ -241,6 +241,11 @@ struct bshared {
 	uint64_t bc_msgs[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
 	uint64_t bc_lost[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
 	uint64_t bc_lapped[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
+	/* pinshm-bcast-keepup: records reader k has taken this run (it
+	 * writes, A reads; a block each). */
+	struct {
+		_Alignas(BENCH_BLOCK) uint64_t taken;
+	} bc_pos[MAX_READERS];
 	/* pinshm-spsc-sleep: wake calls made to side A's, B's receive ring
 	 * (waitq.seq moves once per FUTEX_WAKE or module WAKE). */
 	uint32_t wakes[MAX_RUNS][BENCH_MAX_REPS][2];
@@ -499,12 +504,14 @@ static double spsc_stream_consume(struct bench_side *s, uint64_t count,
 /* ---------------------------------------------------------------- */
 
 /*
- * A full MPSC ring: spin a while, then yield. With two producers on one
- * core, the ring stays full while the other producer is preempted between
- * its claim and its commit (the consumer waits at that claim); spinning
- * would burn the rest of the time slice that producer needs to commit.
+ * Spin a while, then yield: for a side whose wait ends only when another
+ * side that may share its core runs. A full MPSC ring with two producers
+ * on one core stays full while the other producer is preempted between
+ * its claim and its commit (the consumer waits at that claim); two
+ * pinshm-bcast-keepup readers on one core hold the writer back in turn.
+ * Spinning would burn the rest of the time slice the other side needs.
  */
-static void mpsc_full_wait(unsigned int *spins)
+static void spin_then_yield(unsigned int *spins)
 {
 	pinshm_cpu_relax();
 	if (++*spins >= PINSHM_YIELD_SPINS) {
@@ -520,7 +527,7 @@ static void *mpsc_claim_spin(struct bench_side *s, uint32_t len)
 	int ret;
 
 	while ((ret = pinshm_mpsc_claim(&s->mp, len, &dst)) == -EAGAIN)
-		mpsc_full_wait(&spins);
+		spin_then_yield(&spins);
 	if (ret)
 		side_fail(s, "pinshm_mpsc_claim: %s", strerror(-ret));
 	return dst;
@@ -602,7 +609,7 @@ static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
 
 		while ((ret = pinshm_mpsc_claim_batch(&s->mp, m, lens,
 						      outs)) == -EAGAIN)
-			mpsc_full_wait(&spins);
+			spin_then_yield(&spins);
 		if (ret)
 			side_fail(s, "pinshm_mpsc_claim_batch: %s",
 				  strerror(-ret));
@@ -694,17 +701,49 @@ static void bcast_pingpong(struct bench_side *s, uint64_t warm, uint64_t n)
 	}
 }
 
-/* The writer never waits: a slow reader is lapped and loses records. */
-static double bcast_stream_write(struct bench_side *s, uint64_t count)
+/*
+ * pinshm-bcast-keepup: the fewest records any reader has taken this run.
+ * (K2) load-acquire each reader's count, pairs with (K1): the reader is
+ * done with the records it counts.
+ */
+static uint64_t bcast_slowest(const struct bench_side *s)
+{
+	uint64_t min = UINT64_MAX, v;
+	unsigned int k;
+
+	for (k = 0; k < s->o->readers; k++) {
+		v = pinshm_load_acquire(&s->sh->bc_pos[k].taken);
+		if (v < min)
+			min = v;
+	}
+	return min;
+}
+
+/*
+ * pinshm-bcast: the writer never waits, and a slow reader is lapped and
+ * loses records. pinshm-bcast-keepup (keep): the bench holds the writer
+ * back instead, so readers keep up: what they lose then is a bug.
+ */
+static double bcast_stream_write(struct bench_side *s, uint64_t count,
+				 bool keep)
 {
 	uint32_t size = s->o->size;
-	uint64_t i, t0 = bench_now();
+	uint64_t i, t0 = bench_now(), slowest = 0;
+	unsigned int spins = 0;
 	void *dst;
 	int ret;
 
 	/* Read by readers after a record: published with it (W3)/(R1). */
 	s->sh->bc_t0 = t0;
 	for (i = 0; i < count; i++) {
+		/* keepup: never more than half the ring ahead of the slowest
+		 * reader, which then loses nothing (the library's writer
+		 * never waits; this one is held back by the bench). */
+		while (keep && i - slowest >= BENCH_BCAST_SLOTS / 2) {
+			slowest = bcast_slowest(s);
+			if (i - slowest >= BENCH_BCAST_SLOTS / 2)
+				spin_then_yield(&spins);
+		}
 		ret = pinshm_bcast_claim(&s->bw, size, &dst);
 		if (ret)
 			side_fail(s, "pinshm_bcast_claim: %s", strerror(-ret));
@@ -725,10 +764,10 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count)
  * credited with its drain rate.
  */
 static void bcast_stream_read(struct bench_side *s, uint64_t count,
-			      unsigned int run, unsigned int rep)
+			      unsigned int run, unsigned int rep, bool keep)
 {
 	struct pinshm_bcast_reader_stats st0, st1;
-	unsigned int k = (unsigned int)s->id - 1;
+	unsigned int k = (unsigned int)s->id - 1, spins = 0;
 	uint64_t seq, base = 0, got = 0, t_first = 0, t_last = 0;
 	struct pinshm_bcast_msg bm;
 	uint32_t len;
@@ -738,7 +777,10 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 	for (;;) {
 		ret = pinshm_bcast_peek(&s->br, &bm);
 		if (ret == -EAGAIN) {
-			pinshm_cpu_relax();
+			if (keep)
+				spin_then_yield(&spins);
+			else
+				pinshm_cpu_relax();
 			continue;
 		}
 		if (ret == -ESTALE)
@@ -758,6 +800,9 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 			side_fail(s, "pinshm-bcast stream: record %llu holds "
 				  "seq %llu len %u", (unsigned long long)bm.seq,
 				  (unsigned long long)seq, len);
+		if (keep)	/* (K1) pairs with (K2): done with seq */
+			pinshm_store_release(&s->sh->bc_pos[k].taken,
+					     seq + 1);
 		if (seq == count - 1)
 			break;
 	}
@@ -1206,7 +1251,8 @@ static bool side_in_run(const struct bench_side *s, const struct bench_run *run)
 		return true;
 	if (run->sys == SYS_MPSC2 || run->sys == SYS_MPSC2_B)
 		return true;
-	return run->sys == SYS_BCAST && run->pat == PAT_STREAM;
+	return (run->sys == SYS_BCAST || run->sys == SYS_BCAST_KEEP) &&
+	       run->pat == PAT_STREAM;
 }
 
 static void __attribute__((noreturn)) side_run(struct bench_side *s)
@@ -1222,8 +1268,12 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 			const struct bench_run *run = &s->runs[i];
 			uint64_t n = o->count[run->pat];
 
+			if (a && run->sys == SYS_BCAST_KEEP)
+				/* Readers write theirs after the sync. */
+				memset(sh->bc_pos, 0, sizeof(sh->bc_pos));
 			side_sync(s);
-			if (run->sys == SYS_BCAST) {
+			if (run->sys == SYS_BCAST ||
+			    run->sys == SYS_BCAST_KEEP) {
 				/* Readers start at the next record: past what
 				 * earlier runs left (the writer is idle). */
 				if (s->id)
@@ -1237,12 +1287,16 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 			}
 			if (!side_in_run(s, run))
 				continue;
-			if (run->sys == SYS_BCAST && run->pat == PAT_STREAM) {
+			if ((run->sys == SYS_BCAST ||
+			     run->sys == SYS_BCAST_KEEP) &&
+			    run->pat == PAT_STREAM) {
+				bool keep = run->sys == SYS_BCAST_KEEP;
+
 				if (a)
 					sh->mps[i][rep] =
-						bcast_stream_write(s, n);
+						bcast_stream_write(s, n, keep);
 				else
-					bcast_stream_read(s, n, i, rep);
+					bcast_stream_read(s, n, i, rep, keep);
 				continue;
 			}
 			if (run->sys == SYS_SPSC_SLEEP)	/* we receive on rx */
@@ -1475,7 +1529,7 @@ static const char *pat_json_name(const struct bench_run *run)
 	if (run->sys == SYS_MPSC || run->sys == SYS_MPSC2 ||
 	    run->sys == SYS_MPSC2_B)
 		return pp ? "mpsc-pingpong" : "mpsc-stream";
-	if (run->sys == SYS_BCAST)
+	if (run->sys == SYS_BCAST || run->sys == SYS_BCAST_KEEP)
 		return pp ? "bcast-pingpong" : "bcast-stream";
 	return pat_names[run->pat];
 }
@@ -1547,7 +1601,8 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 					  sh->wakes[i][rep][1]) / msgs;
 			r->wakes_per_msg = bench_spread_of(v, o->reps).median;
 		}
-		if (run->sys == SYS_BCAST && run->pat == PAT_STREAM) {
+		if ((run->sys == SYS_BCAST || run->sys == SYS_BCAST_KEEP) &&
+		    run->pat == PAT_STREAM) {
 			unsigned int rd;
 
 			r->wr_mps = r->mps;
@@ -1614,6 +1669,7 @@ struct bench_target {
 	double value;
 	double want;
 	bool at_least;		/* value >= want, else value <= want */
+	bool count;		/* a count, not a ratio */
 };
 
 static unsigned int targets_of(const struct bench_opts *o,
@@ -1627,6 +1683,7 @@ static unsigned int targets_of(const struct bench_opts *o,
 	int stb = find_run(runs, nruns, PAT_STREAM, SYS_SPSC_B);
 	int m2 = find_run(runs, nruns, PAT_STREAM, SYS_MPSC2);
 	int m2b = find_run(runs, nruns, PAT_STREAM, SYS_MPSC2_B);
+	int bk = find_run(runs, nruns, PAT_STREAM, SYS_BCAST_KEEP);
 	unsigned int n = 0;
 	int other, k;
 
@@ -1686,6 +1743,20 @@ static unsigned int targets_of(const struct bench_opts *o,
 		t[n].value = res[m2b].ratio_spsc;
 		t[n].want = 0.5;
 		t[n++].at_least = true;
+	}
+	if (bk >= 0 && o->readers >= 2) {
+		uint64_t lost = 0;
+		unsigned int rd;
+
+		for (rd = 0; rd < o->readers; rd++)
+			lost += res[bk].rd_lost[rd];
+		snprintf(t[n].what, sizeof(t[n].what),
+			 "bcast %u readers keeping up: records lost",
+			 o->readers);
+		t[n].value = (double)lost;
+		t[n].want = 0;
+		t[n].count = true;
+		t[n++].at_least = false;
 	}
 	for (k = SYS_UNIX; spsc >= 0 && k <= SYS_TCP; k++) {
 		other = find_run(runs, nruns, PAT_PINGPONG, k);
@@ -1802,19 +1873,24 @@ static void print_text(const struct bench_opts *o,
 				       r->mps.median * o->size / 1e9,
 				       r->ratio);
 				if (r->run->sys >= SYS_MPSC &&
-				    r->run->sys <= SYS_BCAST)
+				    r->run->sys <= SYS_BCAST_KEEP)
 					printf(" %7.3fx of pinshm-spsc%s",
 					       r->ratio_spsc,
 					       r->run->sys == SYS_MPSC2_B ?
 					       "-batch32" : "");
 				printf("\n");
 				print_wakes(r);
-				if (r->run->sys != SYS_BCAST)
+				if (r->run->sys != SYS_BCAST &&
+				    r->run->sys != SYS_BCAST_KEEP)
 					continue;
-				printf("    writer (cpu%d): %s M msgs/s, never "
-				       "waits for readers\n", o->side_cpu[0],
+				printf("    writer (cpu%d): %s M msgs/s, %s\n",
+				       o->side_cpu[0],
 				       fmt_spread(b[2], sizeof(b[2]), r->wr_mps,
-						  1e6, 2));
+						  1e6, 2),
+				       r->run->sys == SYS_BCAST ?
+				       "never waits for readers" :
+				       "held within half the ring of the "
+				       "slowest reader by the bench");
 				for (rd = 0; rd < o->readers; rd++)
 					printf("    reader %u (cpu%d): %s M msgs/s, "
 					       "got %llu, lost %llu, lapped %llu "
@@ -1843,7 +1919,9 @@ static void print_text(const struct bench_opts *o,
 		printf("  (pinshm-bcast: records delivered per second to the "
 		       "slowest reader; the writer never waits, so it laps "
 		       "slower readers, who lose records: counted, not an "
-		       "error)\n");
+		       "error; pinshm-bcast-keepup: the bench holds the "
+		       "writer back so that readers keep up: they must lose "
+		       "nothing)\n");
 	if (o->group != GRP_SPSC && o->pat[PAT_PINGPONG])
 		printf("  (%s-pingpong: request through the %s ring, reply "
 		       "through an SPSC ring)\n",
@@ -1858,7 +1936,8 @@ static void print_text(const struct bench_opts *o,
 	if (nt) {
 		printf("\ntargets (reported, not asserted):\n");
 		for (k = 0; k < (int)nt; k++)
-			printf("  %-48s %8.2fx  want %s %.2fx  %s\n",
+			printf(t[k].count ? "  %-48s %8.0f   want %s %.0f  %s\n" :
+			       "  %-48s %8.2fx  want %s %.2fx  %s\n",
 			       t[k].what, t[k].value,
 			       t[k].at_least ? ">=" : "<=", t[k].want,
 			       target_met(&t[k]) ? "met" : "MISSED");
@@ -1977,7 +2056,8 @@ static void print_json(const struct bench_opts *o,
 					       jnum(r->ratio_p99, 4));
 		json_object_object_add(x, "baseline",
 				       json_object_new_string(res[r->base].system));
-		if (!pp && r->run->sys >= SYS_MPSC && r->run->sys <= SYS_BCAST)
+		if (!pp && r->run->sys >= SYS_MPSC &&
+		    r->run->sys <= SYS_BCAST_KEEP)
 			json_object_object_add(x, "ratio_to_spsc",
 					       jnum(r->ratio_spsc, 4));
 		if (r->run->sys == SYS_SPSC_SLEEP)
@@ -1989,7 +2069,8 @@ static void print_json(const struct bench_opts *o,
 					       json_object_new_int(pp ? 1 :
 						       r->run->sys == SYS_MPSC ?
 						       1 : 2));
-		if (r->run->sys == SYS_BCAST && !pp) {
+		if ((r->run->sys == SYS_BCAST || r->run->sys == SYS_BCAST_KEEP) &&
+		    !pp) {
 			unsigned int rd;
 
 			y = json_object_new_array();
@@ -2040,7 +2121,8 @@ static void print_json(const struct bench_opts *o,
 		"pinshm bench mpsc|bcast, see docs/performance.md (ratio_to_spsc: "
 		"over this run's pinshm-spsc stream; bcast-stream msgs_per_s: "
 		"the slowest reader's records delivered per second, lost: "
-		"records it never got, summed over reps)"));
+		"records it never got, summed over reps; pinshm-bcast-keepup: "
+		"the writer held back by the bench so that readers keep up)"));
 	puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_SPACED));
 	json_object_put(top);
@@ -2318,7 +2400,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 			o->vs = (1u << SYS_RAW) | (1u << SYS_RAW_RING) |
 				(1u << SYS_SPSC) |
-				(o->group == GRP_BCAST ? 1u << SYS_BCAST :
+				(o->group == GRP_BCAST ?
+				 (1u << SYS_BCAST) | (1u << SYS_BCAST_KEEP) :
 				 (1u << SYS_RAW_B) | (1u << SYS_SPSC_B) |
 				 (1u << SYS_MPSC) | (1u << SYS_MPSC2) |
 				 (1u << SYS_MPSC2_B));
@@ -2418,7 +2501,7 @@ int cmd_bench(int argc, char **argv)
 {
 	struct bench_run runs[MAX_RUNS];
 	struct bench_result res[MAX_RUNS];
-	struct bench_target tg[12];
+	struct bench_target tg[12] = { 0 };
 	struct pinshm_region_opts ro;
 	struct pinshm_region *r = NULL;
 	struct bench_cpustat cs0[2], cs1[2];
@@ -2451,6 +2534,8 @@ int cmd_bench(int argc, char **argv)
 				continue;
 			if (pat == PAT_STREAM && sys == SYS_RAW_RING)
 				continue;	/* raw-stream is one */
+			if (pat == PAT_PINGPONG && sys == SYS_BCAST_KEEP)
+				continue;	/* a stream only */
 			runs[nruns].pat = pat;
 			runs[nruns++].sys = sys;
 		}
