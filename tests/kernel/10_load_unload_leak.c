@@ -41,20 +41,9 @@ static long insmod(void)
 
 static long memfree_kb(void)
 {
-	char line[256];
-	long kb = -1;
-	FILE *f;
-
 	sync();
 	write_file("/proc/sys/vm/drop_caches", "3");
-	f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
+	return file_field("/proc/meminfo", "MemFree: %ld kB");
 }
 
 /* One cycle; returns NULL on success or a description of what failed. */

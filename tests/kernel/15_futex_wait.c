@@ -435,19 +435,10 @@ static int fork_forgets_module_maps(struct pinshm_region *r)
 /* Voluntary context switches of pid so far (/proc), or -1. */
 static long vol_switches(pid_t pid)
 {
-	char path[64], line[128];
-	long n = -1;
-	FILE *f;
+	char path[64];
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
-			break;
-	fclose(f);
-	return n;
+	return file_field(path, "voluntary_ctxt_switches: %ld");
 }
 
 /*

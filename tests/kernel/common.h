@@ -458,6 +458,25 @@ static inline int read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The number the first line of a text file that matches fmt gives (fmt:
+ * a scanf format with one %ld, e.g. "MemFree: %ld kB"), or -1.
+ */
+static inline long file_field(const char *path, const char *fmt)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
 static inline int write_file(const char *path, const char *s)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
