@@ -119,6 +119,12 @@ static const char *const sys_names[NR_SYS] = {
 	"pipe", "unix", "tcp", "eventfd", "mq", "pinshm-spsc-sleep",
 };
 
+/* The broadcast ring's systems: its writer never waits, or is held back. */
+static bool is_bcast(int sys)
+{
+	return sys == SYS_BCAST || sys == SYS_BCAST_KEEP;
+}
+
 /* The percentiles reported (struct bench_lat), and their JSON keys. */
 #define NR_PCT	5
 static const char *const pct_key[NR_PCT] = { "p50", "p90", "p99", "p999",
@@ -1251,8 +1257,7 @@ static bool side_in_run(const struct bench_side *s, const struct bench_run *run)
 		return true;
 	if (run->sys == SYS_MPSC2 || run->sys == SYS_MPSC2_B)
 		return true;
-	return (run->sys == SYS_BCAST || run->sys == SYS_BCAST_KEEP) &&
-	       run->pat == PAT_STREAM;
+	return is_bcast(run->sys) && run->pat == PAT_STREAM;
 }
 
 static void __attribute__((noreturn)) side_run(struct bench_side *s)
@@ -1272,8 +1277,7 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 				/* Readers write theirs after the sync. */
 				memset(sh->bc_pos, 0, sizeof(sh->bc_pos));
 			side_sync(s);
-			if (run->sys == SYS_BCAST ||
-			    run->sys == SYS_BCAST_KEEP) {
+			if (is_bcast(run->sys)) {
 				/* Readers start at the next record: past what
 				 * earlier runs left (the writer is idle). */
 				if (s->id)
@@ -1287,9 +1291,7 @@ static void __attribute__((noreturn)) side_run(struct bench_side *s)
 			}
 			if (!side_in_run(s, run))
 				continue;
-			if ((run->sys == SYS_BCAST ||
-			     run->sys == SYS_BCAST_KEEP) &&
-			    run->pat == PAT_STREAM) {
+			if (is_bcast(run->sys) && run->pat == PAT_STREAM) {
 				bool keep = run->sys == SYS_BCAST_KEEP;
 
 				if (a)
@@ -1529,7 +1531,7 @@ static const char *pat_json_name(const struct bench_run *run)
 	if (run->sys == SYS_MPSC || run->sys == SYS_MPSC2 ||
 	    run->sys == SYS_MPSC2_B)
 		return pp ? "mpsc-pingpong" : "mpsc-stream";
-	if (run->sys == SYS_BCAST || run->sys == SYS_BCAST_KEEP)
+	if (is_bcast(run->sys))
 		return pp ? "bcast-pingpong" : "bcast-stream";
 	return pat_names[run->pat];
 }
@@ -1601,8 +1603,7 @@ static void results_of(const struct bench_opts *o, const struct bshared *sh,
 					  sh->wakes[i][rep][1]) / msgs;
 			r->wakes_per_msg = bench_spread_of(v, o->reps).median;
 		}
-		if ((run->sys == SYS_BCAST || run->sys == SYS_BCAST_KEEP) &&
-		    run->pat == PAT_STREAM) {
+		if (is_bcast(run->sys) && run->pat == PAT_STREAM) {
 			unsigned int rd;
 
 			r->wr_mps = r->mps;
@@ -1880,8 +1881,7 @@ static void print_text(const struct bench_opts *o,
 					       "-batch32" : "");
 				printf("\n");
 				print_wakes(r);
-				if (r->run->sys != SYS_BCAST &&
-				    r->run->sys != SYS_BCAST_KEEP)
+				if (!is_bcast(r->run->sys))
 					continue;
 				printf("    writer (cpu%d): %s M msgs/s, %s\n",
 				       o->side_cpu[0],
@@ -2069,8 +2069,7 @@ static void print_json(const struct bench_opts *o,
 					       json_object_new_int(pp ? 1 :
 						       r->run->sys == SYS_MPSC ?
 						       1 : 2));
-		if ((r->run->sys == SYS_BCAST || r->run->sys == SYS_BCAST_KEEP) &&
-		    !pp) {
+		if (is_bcast(r->run->sys) && !pp) {
 			unsigned int rd;
 
 			y = json_object_new_array();
