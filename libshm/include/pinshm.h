@@ -212,10 +212,11 @@ int pinshm_spsc_create(struct pinshm_region *r, const char *name,
  * Take the producer or consumer role of a ring. A role held by a live
  * process gives -EBUSY; one left by a dead process is taken over and the
  * ring continues from its committed positions. -ENOENT, -EPROTOTYPE (the
- * object is not an SPSC ring), -EBADMSG (header invalid), -EPROTONOSUPPORT (the ring was made by a libpinshm of another
- * ring layout version: processes sharing a ring must use one version),
- * -EACCES (read-only region). The same -EPROTONOSUPPORT holds for every
- * ring type's attach.
+ * object is not an SPSC ring), -EBADMSG (header invalid),
+ * -EPROTONOSUPPORT (the ring was made by a libpinshm of another ring
+ * layout version: processes sharing a ring must use one version), -EACCES
+ * (read-only region). The same -EPROTONOSUPPORT holds for every ring
+ * type's attach.
  */
 int pinshm_spsc_attach(struct pinshm_region *r, const char *name, int role,
 		       struct pinshm_spsc *out);

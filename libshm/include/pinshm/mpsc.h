@@ -342,11 +342,11 @@ int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c);
 /*
  * Look for dead producers' claims at the consumer's position (on the shm
  * backend it first calls pinshm_region_recover() to learn of deaths) and
- * turn each into filler. Returns how
- * many were padded, 0 if none (nothing stuck, or its producer is alive),
- * -EDEADLK when two dead producers' intents cannot be told apart (nothing
- * is padded; only for batches killed in their claim that each cover the
- * position without starting there), -EBADMSG.
+ * turn each into filler. Returns how many were padded, 0 if none (nothing
+ * stuck, or its producer is alive), -EDEADLK when two dead producers'
+ * intents cannot be told apart (nothing is padded; only for batches killed
+ * in their claim that each cover the position without starting there),
+ * -EBADMSG.
  */
 int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
 

@@ -79,11 +79,11 @@ static inline void pinshm_waitq_kick_ro(struct pinshm_waitq *wq,
 /*
  * Sleeper side: sleep until ready(arg) is true (checked after every wake,
  * which alone does not end the wait) or timeout_ns passes (< 0: no
- * timeout). Returns 0 when ready, -ETIMEDOUT,
- * -EINTR, -ENOSYS when the kernel lacks membarrier, or -EOPNOTSUPP when it
- * cannot sleep on this memory (no shared futex on these pages and no
- * PINSHM_IOC_WAIT: a pinshm.ko older than the ioctl): both are permanent,
- * callers spin or yield instead. On pinshm.ko regions the module's WAIT
+ * timeout). Returns 0 when ready, -ETIMEDOUT, -EINTR, -ENOSYS when the
+ * kernel lacks membarrier, or -EOPNOTSUPP when it cannot sleep on this
+ * memory (no shared futex on these pages and no PINSHM_IOC_WAIT: a
+ * pinshm.ko older than the ioctl): both are permanent, callers spin or
+ * yield instead. On pinshm.ko regions the module's WAIT
  * and WAKE ioctls stand in for the futex (Linux 6.1 cannot key a shared
  * futex on its pages).
  */
