@@ -254,6 +254,7 @@ install: lib $(B)/pinshm
 	install -m 755 $(B)/pinshm $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 tools/pinshm.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 libshm/libpinshm.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	install -m 644 libshm/man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 
 clean:
 	rm -rf $(B)
