@@ -14,19 +14,20 @@
 # -aux-info (every declaration and inline definition, wherever its name
 # sits on the line), so the check follows the headers it is given.
 #
-# Usage: scripts/check-man.sh [INCLUDE_DIR]
-#   INCLUDE_DIR  the library's headers (default libshm/include); the pages
-#                are those of the tree holding it (INCLUDE_DIR/../man and
-#                INCLUDE_DIR/../libpinshm.3), the uapi header is looked
-#                for in INCLUDE_DIR/../../kmod/include/uapi.
+# Usage: scripts/check-man.sh [INCLUDE_DIR [OVERVIEW]]
+#   run from the top of the tree, whose libshm/man/ and tools/pinshm.1 are
+#   checked. INCLUDE_DIR: the headers that say which functions exist
+#   (default libshm/include; the uapi header is taken from the same tree's
+#   kmod/include/uapi). OVERVIEW: the overview page (default
+#   libshm/libpinshm.3).
 set -euo pipefail
 
 inc=${1:-libshm/include}
-lib=$(dirname "$inc")
-mandir=$lib/man
-overview=$lib/libpinshm.3
-uapi=$lib/../kmod/include/uapi
-top=$lib/..
+inc=${inc%/}
+overview=${2:-libshm/libpinshm.3}
+mandir=libshm/man
+uapi=$inc/../../kmod/include/uapi
+[ -d "$uapi" ] || uapi=kmod/include/uapi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail=0
@@ -53,7 +54,7 @@ printf '%s\n' $public >"$tmp/public"
 
 # --- every page formats cleanly; .so links point at a page ---------------
 pages=("$overview" "$mandir"/*.3)
-[ -f "$top/tools/pinshm.1" ] && pages+=("$top/tools/pinshm.1")
+[ -f tools/pinshm.1 ] && pages+=(tools/pinshm.1)
 nreal=0 nlink=0
 for p in "${pages[@]}"; do
 	[ -f "$p" ] || continue
