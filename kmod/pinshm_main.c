@@ -214,7 +214,7 @@ static __poll_t pinshm_region_poll(struct file *file, poll_table *wait)
 	struct pinshm_region *r = pf->region;
 
 	poll_wait(file, &r->waitq, wait);
-	/* (G2) pairs with (G1) in pinshm_recover.c: queued, then load. */
+	/* (G2) pairs with (G1) in pinshm_meta.c: queued, then load. */
 	if (READ_ONCE(r->generation) != READ_ONCE(pf->acked))
 		return EPOLLIN | EPOLLRDNORM | EPOLLPRI;
 	return 0;

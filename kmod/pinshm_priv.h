@@ -144,7 +144,7 @@ static inline void pinshm_region_put(struct pinshm_region *r)
 /* pinshm_mmap.c */
 int pinshm_region_mmap(struct file *file, struct vm_area_struct *vma);
 
-/* pinshm_recover.c */
+/* pinshm_meta.c */
 void pinshm_meta_init(struct pinshm_region *r);
 int pinshm_meta_attach(struct pinshm_region *r, struct pinshm_mapping *map);
 int pinshm_meta_detach_mm(struct pinshm_region *r, struct mm_struct *mm);
