@@ -48,8 +48,8 @@ enum pinshm_state {
 	PINSHM_UNLINKED,	/* destroyed or failed: no longer in the table */
 };
 
-/* Kernel-side shadow of one attach slot, under region->lock. */
-struct pinshm_slot {
+/* Kernel-side shadow of attach slot i (meta->attach[i]), under region->lock. */
+struct pinshm_attach_slot {
 	struct pinshm_mapping *map;	/* owner while ATTACHED, else NULL */
 	u64 ended;			/* region->slot_clock when it ended */
 };
@@ -89,7 +89,7 @@ struct pinshm_region {
 	u64 crashes;
 	u32 nr_attached;
 	u64 slot_clock;			/* orders ended slots for reuse */
-	struct pinshm_slot slots[PINSHM_MAX_ATTACH];
+	struct pinshm_attach_slot attach_slots[PINSHM_MAX_ATTACH];
 
 	wait_queue_head_t waitq;	/* pollers of the generation */
 	/* Read-only WAIT sleepers, by their ro_pending word (uapi header). */
