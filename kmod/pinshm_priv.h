@@ -141,6 +141,13 @@ static inline void pinshm_region_put(struct pinshm_region *r)
 	kref_put(&r->ref, pinshm_region_release);
 }
 
+/* pinshm_sysfs.c */
+int pinshm_sysfs_init(struct kobject *parent);
+void pinshm_sysfs_exit(void);
+bool pinshm_sysfs_ready(void);
+int pinshm_sysfs_add(struct pinshm_region *r);
+void pinshm_sysfs_del(struct pinshm_region *r);
+
 /* pinshm_mmap.c */
 int pinshm_region_mmap(struct file *file, struct vm_area_struct *vma);
 
