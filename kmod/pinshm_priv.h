@@ -36,6 +36,7 @@
 
 #define PINSHM_HUGE_SIZE	SZ_2M
 
+struct file;
 struct kobject;
 struct mm_struct;
 struct page;
@@ -116,6 +117,8 @@ struct pinshm_mapping {
 
 /* pinshm_main.c */
 extern struct mutex pinshm_lock;
+int pinshm_copy_in(void *k, size_t ksize, size_t min, void __user *uarg,
+		   u32 *usize);
 
 /* pinshm_region.c */
 void pinshm_caps_init(void);
@@ -140,6 +143,11 @@ static inline void pinshm_region_put(struct pinshm_region *r)
 {
 	kref_put(&r->ref, pinshm_region_release);
 }
+
+/* pinshm_wait.c */
+long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg);
+long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
+		     void __user *uarg);
 
 /* pinshm_sysfs.c */
 int pinshm_sysfs_init(struct kobject *parent);
