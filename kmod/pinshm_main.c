@@ -3,16 +3,21 @@
  * pinshm: named, pinned, physically contiguous shared-memory regions.
  *
  * /dev/pinshm is the control device (CREATE, OPEN, DESTROY, LIST, INFO);
- * CREATE and OPEN return a region fd (an anon_inode file: mmap, poll,
- * read, DETACH, INFO). Regions are listed, in creation order, by LIST and
- * under /sys/class/misc/pinshm/regions/<name>/.
+ * CREATE and OPEN return a region fd (pinshm_file.c: mmap, poll, read,
+ * DETACH, INFO, WAIT, WAKE). Regions are listed, in creation order, by LIST
+ * and under /sys/class/misc/pinshm/regions/<name>/ (pinshm_sysfs.c).
+ *
+ * Here: module init and exit, the misc device, the name table, and the
+ * handlers of every ioctl but WAIT and WAKE (pinshm_wait.c). Elsewhere:
+ * region memory, checks and permissions in pinshm_region.c, mappings in
+ * pinshm_mmap.c, the metadata page in pinshm_meta.c, kernel-version
+ * differences in pinshm_compat.h.
  *
  * ioctl structs start with __u32 size and are read with
  * copy_struct_from_user(). Commands are matched on type, number and
  * direction, not on the size bits, so a larger (newer) struct reaches the
  * same handler and is judged by its size field.
  */
-#include <linux/anon_inodes.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
@@ -21,12 +26,10 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
-#include <linux/wait.h>
 
 #include "pinshm_priv.h"
 
@@ -74,69 +77,7 @@ static bool pinshm_name_taken(const char *name)
 	return false;
 }
 
-/* ---- region fd ---- */
-
-static int pinshm_region_release_file(struct inode *inode, struct file *file)
-{
-	struct pinshm_file *pf = file->private_data;
-
-	pinshm_region_put(pf->region);
-	kfree(pf);
-	return 0;
-}
-
-/* 8 bytes: the current generation, which this fd then acknowledges. */
-static ssize_t pinshm_region_read(struct file *file, char __user *buf,
-				  size_t count, loff_t *ppos)
-{
-	struct pinshm_file *pf = file->private_data;
-	u64 gen;
-
-	if (count < sizeof(gen))
-		return -EINVAL;
-	gen = READ_ONCE(pf->region->generation);
-	if (copy_to_user(buf, &gen, sizeof(gen)))
-		return -EFAULT;
-	WRITE_ONCE(pf->acked, gen);
-	return sizeof(gen);
-}
-
-static __poll_t pinshm_region_poll(struct file *file, poll_table *wait)
-{
-	struct pinshm_file *pf = file->private_data;
-	struct pinshm_region *r = pf->region;
-
-	poll_wait(file, &r->waitq, wait);
-	/* (G2) pairs with (G1) in pinshm_meta.c: queued, then load. */
-	if (READ_ONCE(r->generation) != READ_ONCE(pf->acked))
-		return EPOLLIN | EPOLLRDNORM | EPOLLPRI;
-	return 0;
-}
-
-static const struct file_operations pinshm_region_fops;
-
-/* A new region fd holding its own reference to r. */
-static struct file *pinshm_region_file(struct pinshm_region *r, bool write)
-{
-	char label[PINSHM_NAME_MAX + 10];
-	struct pinshm_file *pf;
-	struct file *file;
-
-	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
-	if (!pf)
-		return ERR_PTR(-ENOMEM);
-	pf->region = r;
-	pf->acked = READ_ONCE(r->generation);
-	snprintf(label, sizeof(label), "[pinshm:%s]", r->name);
-	file = anon_inode_getfile(label, &pinshm_region_fops, pf,
-				  write ? O_RDWR : O_RDONLY);
-	if (IS_ERR(file)) {
-		kfree(pf);
-		return file;
-	}
-	pinshm_region_get(r);
-	return file;
-}
+/* ---- ioctls: every struct read with pinshm_copy_in() ---- */
 
 /*
  * Read an ioctl struct: its first __u32 is its size, at least min (the
@@ -191,7 +132,8 @@ static long pinshm_info_out(struct pinshm_region *r, struct pinshm_info *k,
 	return 0;
 }
 
-static long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
+/* DETACH and INFO of a region fd (pinshm_file.c dispatches them) */
+long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_detach k;
 	u32 usize;
@@ -206,7 +148,7 @@ static long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
 	return 0;
 }
 
-static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
+long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_info k;
 	u32 usize;
@@ -219,39 +161,6 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 		return -EINVAL;
 	return pinshm_info_out(r, &k, uarg, usize);
 }
-
-/* Type, number and direction; the size bits may differ (see top). */
-#define PINSHM_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
-
-static long pinshm_region_ioctl(struct file *file, unsigned int cmd,
-				unsigned long arg)
-{
-	struct pinshm_file *pf = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
-	switch (PINSHM_IOC_BASE(cmd)) {
-	case PINSHM_IOC_BASE(PINSHM_IOC_DETACH):
-		return pinshm_ioc_detach(pf->region, uarg);
-	case PINSHM_IOC_BASE(PINSHM_IOC_INFO):
-		return pinshm_ioc_region_info(pf->region, uarg);
-	case PINSHM_IOC_BASE(PINSHM_IOC_WAIT):
-		return pinshm_ioc_wait(pf->region, uarg);
-	case PINSHM_IOC_BASE(PINSHM_IOC_WAKE):
-		return pinshm_ioc_wake(file, pf->region, uarg);
-	}
-	return -ENOTTY;
-}
-
-static const struct file_operations pinshm_region_fops = {
-	.owner = THIS_MODULE,
-	.release = pinshm_region_release_file,
-	.read = pinshm_region_read,
-	.poll = pinshm_region_poll,
-	.mmap = pinshm_region_mmap,
-	.unlocked_ioctl = pinshm_region_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	/* No .llseek: lseek() says -ESPIPE (6.12 removed no_llseek). */
-};
 
 /* ---- control device ioctls ---- */
 

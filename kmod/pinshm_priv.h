@@ -115,10 +115,33 @@ struct pinshm_mapping {
 	int slot;			/* index while ATTACHED, else -1 */
 };
 
+/*
+ * An ioctl command's type, number and direction: the size bits may differ,
+ * a larger (newer) struct reaches the same handler (pinshm_copy_in()).
+ */
+#define PINSHM_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
 /* pinshm_main.c */
 extern struct mutex pinshm_lock;
 int pinshm_copy_in(void *k, size_t ksize, size_t min, void __user *uarg,
 		   u32 *usize);
+long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg);
+long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg);
+
+/* pinshm_file.c */
+struct file *pinshm_region_file(struct pinshm_region *r, bool write);
+
+/* pinshm_wait.c */
+long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg);
+long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
+		     void __user *uarg);
+
+/* pinshm_sysfs.c */
+int pinshm_sysfs_init(struct kobject *parent);
+void pinshm_sysfs_exit(void);
+bool pinshm_sysfs_ready(void);
+int pinshm_sysfs_add(struct pinshm_region *r);
+void pinshm_sysfs_del(struct pinshm_region *r);
 
 /* pinshm_region.c */
 void pinshm_caps_init(void);
@@ -143,18 +166,6 @@ static inline void pinshm_region_put(struct pinshm_region *r)
 {
 	kref_put(&r->ref, pinshm_region_release);
 }
-
-/* pinshm_wait.c */
-long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg);
-long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
-		     void __user *uarg);
-
-/* pinshm_sysfs.c */
-int pinshm_sysfs_init(struct kobject *parent);
-void pinshm_sysfs_exit(void);
-bool pinshm_sysfs_ready(void);
-int pinshm_sysfs_add(struct pinshm_region *r);
-void pinshm_sysfs_del(struct pinshm_region *r);
 
 /* pinshm_mmap.c */
 int pinshm_region_mmap(struct file *file, struct vm_area_struct *vma);
