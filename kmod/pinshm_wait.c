@@ -4,24 +4,24 @@
  * the pages a shared futex cannot key on (uapi header), and the queues
  * their sleepers wait on. A sleeper waits on the queue of its word:
  * wakeq[] by a hash of the word's 128-byte block, or for a read-only
- * sleeper (PINSHM_WAIT_RO) wordq[] of its ro_pending word, which a WAKE of
- * any word sharing that word's bit must reach. Queues are shared by the
- * words that hash alike; every sleeper re-reads its own word.
+ * sleeper (PINSHM_IOC_WAIT_F_RO) wordq[] of its ro_pending word, which a
+ * WAKE of any word sharing that word's bit must reach. Queues are shared
+ * by the words that hash alike; every sleeper re-reads its own word.
  *   (K1) waker: user store to the word, then WAKE: wake_up_all() takes
  *        the queue lock
  *     pairs with
  *   (K2) sleeper: prepare_to_wait() under that lock (and its barrier of
  *        set_current_state()), then read the word: a WAKE before the
  *        sleeper queued itself came after the store, which the read sees.
- *   (K3) WAIT_ARM: set the word's bit of ro_pending (cmpxchg: a full
+ *   (K3) WAIT_F_ARM: set the word's bit of ro_pending (cmpxchg: a full
  *        barrier, uapi header); the sleeper then runs its membarrier and
  *        re-checks its ring ((W2) of the library) before it WAITs
  *     pairs with
  *   (K4) WAKE: clear the word's bit, then wake_up_all() (K1): an arm
  *        after that waits for the next WAKE, one before it is woken now:
- *        its WAIT (PINSHM_WAIT_RO) sees the word change or its bit clear,
- *        or is queued. Words that share the bit share the arm: their
- *        sleepers return too, and arm again.
+ *        its WAIT (PINSHM_IOC_WAIT_F_RO) sees the word change or its bit
+ *        clear, or is queued. Words that share the bit share the arm:
+ *        their sleepers return too, and arm again.
  */
 #include <linux/atomic.h>
 #include <linux/fs.h>
@@ -95,17 +95,17 @@ long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 	if (ret)
 		return ret;
 	word = pinshm_word(r, k.offset);
-	if ((k.flags & ~(PINSHM_WAIT_ARM | PINSHM_WAIT_RO)) || k.__reserved ||
-	    !word)
+	if ((k.flags & ~(PINSHM_IOC_WAIT_F_ARM | PINSHM_IOC_WAIT_F_RO)) ||
+	    k.__reserved || !word)
 		return -EINVAL;
 	bit = PINSHM_RO_BIT(k.offset);
-	if (k.flags & PINSHM_WAIT_ARM) {
+	if (k.flags & PINSHM_IOC_WAIT_F_ARM) {
 		/* (K3) pairs with (K4): the arm (a full barrier) first */
 		pinshm_ro_arm(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
 			      bit);
 		return 0;
 	}
-	if (k.flags & PINSHM_WAIT_RO)
+	if (k.flags & PINSHM_IOC_WAIT_F_RO)
 		armed = &r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)];
 	if (READ_ONCE(*word) != k.val)
 		return -EAGAIN;
