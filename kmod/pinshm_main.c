@@ -3,34 +3,33 @@
  * pinshm: named, pinned, physically contiguous shared-memory regions.
  *
  * /dev/pinshm is the control device (CREATE, OPEN, DESTROY, LIST, INFO);
- * CREATE and OPEN return a region fd (an anon_inode file: mmap, poll,
- * read, DETACH, INFO). Regions are listed, in creation order, by LIST and
- * under /sys/class/misc/pinshm/regions/<name>/.
+ * CREATE and OPEN return a region fd (pinshm_file.c: mmap, poll, read,
+ * DETACH, INFO, WAIT, WAKE). Regions are listed, in creation order, by LIST
+ * and under /sys/class/misc/pinshm/regions/<name>/ (pinshm_sysfs.c).
+ *
+ * Here: module init and exit, the misc device, the name table, and the
+ * handlers of every ioctl but WAIT and WAKE (pinshm_wait.c). Elsewhere:
+ * region memory, checks and permissions in pinshm_region.c, mappings in
+ * pinshm_mmap.c, the metadata page in pinshm_meta.c, kernel-version
+ * differences in pinshm_compat.h.
  *
  * ioctl structs start with __u32 size and are read with
  * copy_struct_from_user(). Commands are matched on type, number and
  * direction, not on the size bits, so a larger (newer) struct reaches the
  * same handler and is judged by its size field.
  */
-#include <linux/anon_inodes.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
-#include <linux/hash.h>
-#include <linux/hrtimer.h>
-#include <linux/kobject.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
-#include <linux/poll.h>
 #include <linux/slab.h>
 #include <linux/string.h>
-#include <linux/sysfs.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
-#include <linux/wait.h>
 
 #include "pinshm_priv.h"
 
@@ -47,109 +46,6 @@ static_assert(sizeof(struct pinshm_info) == 136);
 /* Protects pinshm_regions, region->state and the sysfs region dirs. */
 DEFINE_MUTEX(pinshm_lock);
 static LIST_HEAD(pinshm_regions);		/* creation order */
-static struct kobject *pinshm_regions_kobj;	/* NULL until init is done */
-
-/* ---- sysfs: /sys/class/misc/pinshm/regions/<name>/ ---- */
-
-/*
- * The directory lives from CREATE to DESTROY. kobject_del() waits for
- * running show() calls, so region is valid in them; the holder itself may
- * outlive the region while a sysfs file stays open.
- */
-struct pinshm_kobj {
-	struct kobject kobj;
-	struct pinshm_region *region;
-};
-
-static struct pinshm_region *pinshm_kobj_region(struct kobject *kobj)
-{
-	return container_of(kobj, struct pinshm_kobj, kobj)->region;
-}
-
-#define PINSHM_SHOW(field, fmt, expr)					\
-static ssize_t field##_show(struct kobject *kobj,			\
-			    struct kobj_attribute *attr, char *buf)	\
-{									\
-	struct pinshm_region *r = pinshm_kobj_region(kobj);		\
-									\
-	return sysfs_emit(buf, fmt "\n", expr);				\
-}
-
-PINSHM_SHOW(size, "%llu", (u64)r->nr_pages << PAGE_SHIFT)
-PINSHM_SHOW(node, "%d", r->nid)
-PINSHM_SHOW(generation, "%llu", READ_ONCE(r->generation))
-PINSHM_SHOW(crashes, "%llu", READ_ONCE(r->crashes))
-PINSHM_SHOW(attached, "%u", READ_ONCE(r->nr_attached))
-PINSHM_SHOW(uid, "%u", from_kuid(&init_user_ns, r->uid))
-PINSHM_SHOW(gid, "%u", from_kgid(&init_user_ns, r->gid))
-PINSHM_SHOW(mode, "%04o", r->mode)
-PINSHM_SHOW(flags, "0x%x", READ_ONCE(r->flags))
-PINSHM_SHOW(phys_addr, "0x%llx", (u64)pinshm_region_phys(r))
-
-static struct kobj_attribute pinshm_attr_size = __ATTR_RO(size);
-static struct kobj_attribute pinshm_attr_node = __ATTR_RO(node);
-static struct kobj_attribute pinshm_attr_generation = __ATTR_RO(generation);
-static struct kobj_attribute pinshm_attr_crashes = __ATTR_RO(crashes);
-static struct kobj_attribute pinshm_attr_attached = __ATTR_RO(attached);
-static struct kobj_attribute pinshm_attr_uid = __ATTR_RO(uid);
-static struct kobj_attribute pinshm_attr_gid = __ATTR_RO(gid);
-static struct kobj_attribute pinshm_attr_mode = __ATTR_RO(mode);
-static struct kobj_attribute pinshm_attr_flags = __ATTR_RO(flags);
-static struct kobj_attribute pinshm_attr_phys_addr = __ATTR_RO_MODE(phys_addr, 0400);
-
-static struct attribute *pinshm_region_attrs[] = {
-	&pinshm_attr_size.attr,
-	&pinshm_attr_node.attr,
-	&pinshm_attr_generation.attr,
-	&pinshm_attr_crashes.attr,
-	&pinshm_attr_attached.attr,
-	&pinshm_attr_uid.attr,
-	&pinshm_attr_gid.attr,
-	&pinshm_attr_mode.attr,
-	&pinshm_attr_flags.attr,
-	&pinshm_attr_phys_addr.attr,
-	NULL,
-};
-ATTRIBUTE_GROUPS(pinshm_region);
-
-static void pinshm_kobj_release(struct kobject *kobj)
-{
-	kfree(container_of(kobj, struct pinshm_kobj, kobj));
-}
-
-static struct kobj_type pinshm_region_ktype = {
-	.release = pinshm_kobj_release,
-	.sysfs_ops = &kobj_sysfs_ops,
-	.default_groups = pinshm_region_groups,
-};
-
-static int pinshm_sysfs_add(struct pinshm_region *r)
-{
-	struct pinshm_kobj *pk;
-	int ret;
-
-	lockdep_assert_held(&pinshm_lock);
-	pk = kzalloc(sizeof(*pk), GFP_KERNEL);
-	if (!pk)
-		return -ENOMEM;
-	pk->region = r;
-	ret = kobject_init_and_add(&pk->kobj, &pinshm_region_ktype,
-				   pinshm_regions_kobj, "%s", r->name);
-	if (ret) {
-		kobject_put(&pk->kobj);
-		return ret;
-	}
-	r->kobj = &pk->kobj;
-	return 0;
-}
-
-static void pinshm_sysfs_del(struct pinshm_region *r)
-{
-	lockdep_assert_held(&pinshm_lock);
-	kobject_del(r->kobj);
-	kobject_put(r->kobj);
-	r->kobj = NULL;
-}
 
 /* ---- name table ---- */
 
@@ -181,77 +77,15 @@ static bool pinshm_name_taken(const char *name)
 	return false;
 }
 
-/* ---- region fd ---- */
-
-static int pinshm_region_release_file(struct inode *inode, struct file *file)
-{
-	struct pinshm_file *pf = file->private_data;
-
-	pinshm_region_put(pf->region);
-	kfree(pf);
-	return 0;
-}
-
-/* 8 bytes: the current generation, which this fd then acknowledges. */
-static ssize_t pinshm_region_read(struct file *file, char __user *buf,
-				  size_t count, loff_t *ppos)
-{
-	struct pinshm_file *pf = file->private_data;
-	u64 gen;
-
-	if (count < sizeof(gen))
-		return -EINVAL;
-	gen = READ_ONCE(pf->region->generation);
-	if (copy_to_user(buf, &gen, sizeof(gen)))
-		return -EFAULT;
-	WRITE_ONCE(pf->acked, gen);
-	return sizeof(gen);
-}
-
-static __poll_t pinshm_region_poll(struct file *file, poll_table *wait)
-{
-	struct pinshm_file *pf = file->private_data;
-	struct pinshm_region *r = pf->region;
-
-	poll_wait(file, &r->waitq, wait);
-	/* (G2) pairs with (G1) in pinshm_recover.c: queued, then load. */
-	if (READ_ONCE(r->generation) != READ_ONCE(pf->acked))
-		return EPOLLIN | EPOLLRDNORM | EPOLLPRI;
-	return 0;
-}
-
-static const struct file_operations pinshm_region_fops;
-
-/* A new region fd holding its own reference to r. */
-static struct file *pinshm_region_file(struct pinshm_region *r, bool write)
-{
-	char label[PINSHM_NAME_MAX + 10];
-	struct pinshm_file *pf;
-	struct file *file;
-
-	pf = kzalloc(sizeof(*pf), GFP_KERNEL);
-	if (!pf)
-		return ERR_PTR(-ENOMEM);
-	pf->region = r;
-	pf->acked = READ_ONCE(r->generation);
-	snprintf(label, sizeof(label), "[pinshm:%s]", r->name);
-	file = anon_inode_getfile(label, &pinshm_region_fops, pf,
-				  write ? O_RDWR : O_RDONLY);
-	if (IS_ERR(file)) {
-		kfree(pf);
-		return file;
-	}
-	pinshm_region_get(r);
-	return file;
-}
+/* ---- ioctls: every struct read with pinshm_copy_in() ---- */
 
 /*
  * Read an ioctl struct: its first __u32 is its size, at least min (the
  * first version of the struct), at most a page; unknown non-zero trailing
  * bytes give -E2BIG.
  */
-static int pinshm_copy_in(void *k, size_t ksize, size_t min,
-			  void __user *uarg, u32 *usize)
+int pinshm_copy_in(void *k, size_t ksize, size_t min, void __user *uarg,
+		   u32 *usize)
 {
 	u32 size;
 	int ret;
@@ -298,7 +132,8 @@ static long pinshm_info_out(struct pinshm_region *r, struct pinshm_info *k,
 	return 0;
 }
 
-static long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
+/* DETACH and INFO of a region fd (pinshm_file.c dispatches them) */
+long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_detach k;
 	u32 usize;
@@ -313,7 +148,7 @@ static long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg)
 	return 0;
 }
 
-static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
+long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 {
 	struct pinshm_info k;
 	u32 usize;
@@ -326,190 +161,6 @@ static long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg)
 		return -EINVAL;
 	return pinshm_info_out(r, &k, uarg, usize);
 }
-
-/*
- * WAIT/WAKE: a futex on a word of the data, for the pages a shared futex
- * cannot key on (uapi header). A sleeper waits on the queue of its word:
- * wakeq[] by a hash of the word's 128-byte block, or for a read-only
- * sleeper (PINSHM_WAIT_RO) wordq[] of its ro_pending word, which a WAKE of
- * any word sharing that word's bit must reach. Queues are shared by the
- * words that hash alike; every sleeper re-reads its own word.
- *   (K1) waker: user store to the word, then WAKE: wake_up_all() takes
- *        the queue lock
- *     pairs with
- *   (K2) sleeper: prepare_to_wait() under that lock (and its barrier of
- *        set_current_state()), then read the word: a WAKE before the
- *        sleeper queued itself came after the store, which the read sees.
- *   (K3) WAIT_ARM: set the word's bit of ro_pending (cmpxchg: a full
- *        barrier, uapi header); the sleeper then runs its membarrier and
- *        re-checks its ring ((W2) of the library) before it WAITs
- *     pairs with
- *   (K4) WAKE: clear the word's bit, then wake_up_all() (K1): an arm
- *        after that waits for the next WAKE, one before it is woken now:
- *        its WAIT (PINSHM_WAIT_RO) sees the word change or its bit clear,
- *        or is queued. Words that share the bit share the arm: their
- *        sleepers return too, and arm again.
- */
-static wait_queue_head_t *pinshm_word_queue(struct pinshm_region *r, u64 off,
-					    bool ro)
-{
-	if (ro)
-		return &r->wordq[PINSHM_WAITQ_OF(off)];
-	return &r->wakeq[hash_32((u32)(off >> 7), PINSHM_WAKEQ_BITS)];
-}
-
-/* The word at off, or NULL: off must be 4-aligned and inside the data. */
-static u32 *pinshm_word(struct pinshm_region *r, u64 off)
-{
-	u64 bytes = (u64)r->nr_pages << PAGE_SHIFT;
-
-	if (off % sizeof(u32) || off >= bytes)
-		return NULL;
-	/* Contiguous lowmem pages (pinshm_region_alloc()): one range. */
-	return (u32 *)((char *)page_address(r->pages) + off);
-}
-
-/* The word moved on, or (a read-only sleeper) its bit was cleared. */
-static bool pinshm_wait_done(const u32 *word, u32 val, const u32 *armed,
-			     u32 bit)
-{
-	return READ_ONCE(*word) != val || (armed && !(READ_ONCE(*armed) & bit));
-}
-
-/* (K3): set our bit (a cmpxchg even when it is set: a full barrier). */
-static void pinshm_ro_arm(u32 *ro, u32 bit)
-{
-	u32 old = READ_ONCE(*ro), prev;
-
-	while ((prev = cmpxchg(ro, old, old | bit)) != old)
-		old = prev;
-}
-
-/* (K4): clear our bit; the other words' stay. True if we cleared it. */
-static bool pinshm_ro_take(u32 *ro, u32 bit)
-{
-	u32 old = READ_ONCE(*ro), prev;
-
-	while (old & bit) {
-		prev = cmpxchg(ro, old, old & ~bit);
-		if (prev == old)
-			return true;
-		old = prev;
-	}
-	return false;
-}
-
-static long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
-{
-	struct pinshm_wait k;
-	u32 usize, *word, *armed = NULL, bit;
-	wait_queue_head_t *wq;
-	u64 t0;
-	long ret;
-
-	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
-	if (ret)
-		return ret;
-	word = pinshm_word(r, k.offset);
-	if ((k.flags & ~(PINSHM_WAIT_ARM | PINSHM_WAIT_RO)) || k.__reserved ||
-	    !word)
-		return -EINVAL;
-	bit = PINSHM_RO_BIT(k.offset);
-	if (k.flags & PINSHM_WAIT_ARM) {
-		/* (K3) pairs with (K4): the arm (a full barrier) first */
-		pinshm_ro_arm(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
-			      bit);
-		return 0;
-	}
-	if (k.flags & PINSHM_WAIT_RO)
-		armed = &r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)];
-	if (READ_ONCE(*word) != k.val)
-		return -EAGAIN;
-	if (armed && !(READ_ONCE(*armed) & bit))
-		return 0;	/* (K4) took the arm: the caller arms again */
-	if (k.timeout_ns == 0)
-		return -ETIMEDOUT;
-	t0 = ktime_get_ns();
-	/* (K2) pairs with (K1), and with (K4) for a read-only sleeper. */
-	wq = pinshm_word_queue(r, k.offset, armed != NULL);
-	if (k.timeout_ns < 0)
-		ret = wait_event_interruptible(*wq,
-					       pinshm_wait_done(word, k.val,
-								armed, bit));
-	else
-		ret = wait_event_interruptible_hrtimeout(
-			*wq, pinshm_wait_done(word, k.val, armed, bit),
-			ns_to_ktime(k.timeout_ns));
-	if (ret == -ETIME)
-		ret = -ETIMEDOUT;
-	else if (ret == -ERESTARTSYS)
-		ret = -EINTR;	/* the timeout is relative: no restart */
-	trace_pinshm_wait(r->name, k.offset, ktime_get_ns() - t0, (int)ret);
-	return ret;
-}
-
-static long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
-			    void __user *uarg)
-{
-	struct pinshm_wake k;
-	u32 usize;
-	bool took;
-	int ret;
-
-	ret = pinshm_copy_in(&k, sizeof(k), sizeof(k), uarg, &usize);
-	if (ret)
-		return ret;
-	if (k.flags || !pinshm_word(r, k.offset))
-		return -EINVAL;
-	if (!(file->f_mode & FMODE_WRITE))
-		return -EBADF;
-	took = pinshm_ro_take(&r->meta->ro_pending[PINSHM_WAITQ_OF(k.offset)],
-			      PINSHM_RO_BIT(k.offset));
-	/* (K4) pairs with (K3): the disarm before the wakes (K1) */
-	smp_mb();
-	wake_up_interruptible_all(pinshm_word_queue(r, k.offset, false));
-	/*
-	 * Read-only sleepers return once the bit is clear: only its taker
-	 * wakes them (whoever cleared it before us woke them then).
-	 */
-	if (took)
-		wake_up_interruptible_all(pinshm_word_queue(r, k.offset, true));
-	trace_pinshm_wake(r->name, k.offset);
-	return 0;
-}
-
-/* Type, number and direction; the size bits may differ (see top). */
-#define PINSHM_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
-
-static long pinshm_region_ioctl(struct file *file, unsigned int cmd,
-				unsigned long arg)
-{
-	struct pinshm_file *pf = file->private_data;
-	void __user *uarg = (void __user *)arg;
-
-	switch (PINSHM_IOC_BASE(cmd)) {
-	case PINSHM_IOC_BASE(PINSHM_IOC_DETACH):
-		return pinshm_ioc_detach(pf->region, uarg);
-	case PINSHM_IOC_BASE(PINSHM_IOC_INFO):
-		return pinshm_ioc_region_info(pf->region, uarg);
-	case PINSHM_IOC_BASE(PINSHM_IOC_WAIT):
-		return pinshm_ioc_wait(pf->region, uarg);
-	case PINSHM_IOC_BASE(PINSHM_IOC_WAKE):
-		return pinshm_ioc_wake(file, pf->region, uarg);
-	}
-	return -ENOTTY;
-}
-
-static const struct file_operations pinshm_region_fops = {
-	.owner = THIS_MODULE,
-	.release = pinshm_region_release_file,
-	.read = pinshm_region_read,
-	.poll = pinshm_region_poll,
-	.mmap = pinshm_region_mmap,
-	.unlocked_ioctl = pinshm_region_ioctl,
-	.compat_ioctl = compat_ptr_ioctl,
-	/* No .llseek: lseek() says -ESPIPE (6.12 removed no_llseek). */
-};
 
 /* ---- control device ioctls ---- */
 
@@ -545,7 +196,7 @@ static long pinshm_ioc_create(void __user *uarg)
 
 	/* Reserve the name and the memory; allocate without the lock. */
 	mutex_lock(&pinshm_lock);
-	if (!pinshm_regions_kobj)
+	if (!pinshm_sysfs_ready())
 		ret = -ENODEV;
 	else if (pinshm_name_taken(k.name))
 		ret = -EEXIST;
@@ -798,7 +449,6 @@ static struct miscdevice pinshm_misc = {
 
 static int __init pinshm_init(void)
 {
-	struct kobject *parent;
 	int ret;
 
 	pinshm_caps_init();
@@ -807,12 +457,9 @@ static int __init pinshm_init(void)
 	ret = misc_register(&pinshm_misc);
 	if (ret)
 		goto out_unlock;
-	parent = &pinshm_misc.this_device->kobj;
-	pinshm_regions_kobj = kobject_create_and_add("regions", parent);
-	if (!pinshm_regions_kobj) {
-		ret = -ENOMEM;
+	ret = pinshm_sysfs_init(&pinshm_misc.this_device->kobj);
+	if (ret)
 		goto out_deregister;
-	}
 	mutex_unlock(&pinshm_lock);
 	return 0;
 
@@ -826,7 +473,7 @@ out_unlock:
 static void __exit pinshm_exit(void)
 {
 	/* Every region holds a module reference: none can be left. */
-	kobject_put(pinshm_regions_kobj);
+	pinshm_sysfs_exit();
 	misc_deregister(&pinshm_misc);
 }
 

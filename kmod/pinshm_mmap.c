@@ -14,8 +14,7 @@
  * it runs in (see pinshm_classify()).
  *
  * Built for 6.1 and 6.12: 6.3 made vma->vm_flags read-only behind
- * vm_flags_set() and vm_flags_clear(), which 6.1 gets from below (kmod/Kbuild
- * looks for them).
+ * vm_flags_set() and vm_flags_clear(), which 6.1 gets from pinshm_compat.h.
  */
 #include <linux/mm.h>
 #include <linux/pid.h>
@@ -24,23 +23,10 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
+#include "pinshm_compat.h"
 #include "pinshm_priv.h"
 
 #define PINSHM_VM_FLAGS		(VM_DONTCOPY | VM_DONTEXPAND | VM_DONTDUMP)
-
-#ifndef PINSHM_HAVE_VM_FLAGS_SET
-/* 6.3 made vm_flags read-only, written through these (per-VMA locks). */
-static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
-{
-	vma->vm_flags |= flags;
-}
-
-static inline void vm_flags_clear(struct vm_area_struct *vma,
-				  vm_flags_t flags)
-{
-	vma->vm_flags &= ~flags;
-}
-#endif
 
 #define PINSHM_INSERT_BATCH	64
 

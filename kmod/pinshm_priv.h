@@ -36,6 +36,7 @@
 
 #define PINSHM_HUGE_SIZE	SZ_2M
 
+struct file;
 struct kobject;
 struct mm_struct;
 struct page;
@@ -48,8 +49,8 @@ enum pinshm_state {
 	PINSHM_UNLINKED,	/* destroyed or failed: no longer in the table */
 };
 
-/* Kernel-side shadow of one attach slot, under region->lock. */
-struct pinshm_slot {
+/* Kernel-side shadow of attach slot i (meta->attach[i]), under region->lock. */
+struct pinshm_attach_slot {
 	struct pinshm_mapping *map;	/* owner while ATTACHED, else NULL */
 	u64 ended;			/* region->slot_clock when it ended */
 };
@@ -89,7 +90,7 @@ struct pinshm_region {
 	u64 crashes;
 	u32 nr_attached;
 	u64 slot_clock;			/* orders ended slots for reuse */
-	struct pinshm_slot slots[PINSHM_MAX_ATTACH];
+	struct pinshm_attach_slot attach_slots[PINSHM_MAX_ATTACH];
 
 	wait_queue_head_t waitq;	/* pollers of the generation */
 	/* Read-only WAIT sleepers, by their ro_pending word (uapi header). */
@@ -114,8 +115,33 @@ struct pinshm_mapping {
 	int slot;			/* index while ATTACHED, else -1 */
 };
 
+/*
+ * An ioctl command's type, number and direction: the size bits may differ,
+ * a larger (newer) struct reaches the same handler (pinshm_copy_in()).
+ */
+#define PINSHM_IOC_BASE(cmd)	((cmd) & ~(_IOC_SIZEMASK << _IOC_SIZESHIFT))
+
 /* pinshm_main.c */
 extern struct mutex pinshm_lock;
+int pinshm_copy_in(void *k, size_t ksize, size_t min, void __user *uarg,
+		   u32 *usize);
+long pinshm_ioc_detach(struct pinshm_region *r, void __user *uarg);
+long pinshm_ioc_region_info(struct pinshm_region *r, void __user *uarg);
+
+/* pinshm_file.c */
+struct file *pinshm_region_file(struct pinshm_region *r, bool write);
+
+/* pinshm_wait.c */
+long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg);
+long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
+		     void __user *uarg);
+
+/* pinshm_sysfs.c */
+int pinshm_sysfs_init(struct kobject *parent);
+void pinshm_sysfs_exit(void);
+bool pinshm_sysfs_ready(void);
+int pinshm_sysfs_add(struct pinshm_region *r);
+void pinshm_sysfs_del(struct pinshm_region *r);
 
 /* pinshm_region.c */
 void pinshm_caps_init(void);
@@ -144,7 +170,7 @@ static inline void pinshm_region_put(struct pinshm_region *r)
 /* pinshm_mmap.c */
 int pinshm_region_mmap(struct file *file, struct vm_area_struct *vma);
 
-/* pinshm_recover.c */
+/* pinshm_meta.c */
 void pinshm_meta_init(struct pinshm_region *r);
 int pinshm_meta_attach(struct pinshm_region *r, struct pinshm_mapping *map);
 int pinshm_meta_detach_mm(struct pinshm_region *r, struct mm_struct *mm);

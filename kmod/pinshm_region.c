@@ -29,6 +29,7 @@
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 
+#include "pinshm_compat.h"
 #include "pinshm_priv.h"
 #include "pinshm_trace.h"
 
@@ -43,12 +44,6 @@ MODULE_PARM_DESC(max_total_mb, "All regions together in MiB (default: half of RA
 /* Data pages of all regions not yet freed; checked against max_total_mb. */
 static atomic_long_t pinshm_total_pages = ATOMIC_LONG_INIT(0);
 
-/* The largest order the buddy allocator hands out. */
-#ifdef MAX_PAGE_ORDER			/* 6.8 on (6.12): that order */
-#define PINSHM_BUDDY_MAX_ORDER	MAX_PAGE_ORDER
-#else					/* 6.1: one past it */
-#define PINSHM_BUDDY_MAX_ORDER	(MAX_ORDER - 1)
-#endif
 #define PINSHM_HUGE_PAGES	(PINSHM_HUGE_SIZE >> PAGE_SHIFT)
 
 void pinshm_caps_init(void)

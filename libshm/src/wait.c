@@ -64,9 +64,9 @@
  * set, or set again). Another queue's bit costs a writer nothing; queues
  * that share a bit wake each other's sleepers, which is why dir.c places
  * bcast rings and slots where their bits differ, room permitting.
- *   pinshm.ko region: the module sets the bit (PINSHM_WAIT_ARM, (K3) of
+ *   pinshm.ko region: the module sets the bit (PINSHM_IOC_WAIT_F_ARM, (K3) of
  *   the uapi header), its WAKE clears it (K4), and a WAIT with
- *   PINSHM_WAIT_RO returns once the sleeper's bit is clear.
+ *   PINSHM_IOC_WAIT_F_RO returns once the sleeper's bit is clear.
  *   shm region (the sleeper needs write access to the region's file, for
  *   a writable mapping of the metadata page):
  *   (R1) waker, pinshm_waitq_kick_ro(): publish, compiler barrier, load
@@ -400,7 +400,7 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 				  memory_order_seq_cst);
 	/* (K4), (K1) of the module: disarm, wake every sleeper of the
 	 * queue; its read-only ones whose arm is gone return
-	 * (PINSHM_WAIT_RO) and arm again. */
+	 * (PINSHM_IOC_WAIT_F_RO) and arm again. */
 	return wake_all(wq, kfd, off);
 }
 
@@ -464,7 +464,7 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 {
 	_Atomic uint32_t *waiters = (_Atomic uint32_t *)&wq->waiters;
 	struct pinshm_wait arm = { .size = sizeof(arm),
-				   .flags = PINSHM_WAIT_ARM };
+				   .flags = PINSHM_IOC_WAIT_F_ARM };
 	struct timespec deadline;
 	uint32_t seq, armed = 0, *rop, *fw;
 	uint64_t koff;
@@ -546,9 +546,9 @@ static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 			/* Read-only: it also returns once our bit is clear,
 			 * (K4): we arm again. */
 			ret = left ? kmod_wait(kfd, koff, seq, left,
-					       ro ? PINSHM_WAIT_RO : 0) :
+					       ro ? PINSHM_IOC_WAIT_F_RO : 0) :
 				     (errno = ETIMEDOUT, -1);
-			/* A module that arms but has no WAIT_RO. */
+			/* A module that arms but has no WAIT_F_RO. */
 			if (ret < 0 && errno == EINVAL && ro)
 				return -EOPNOTSUPP;
 		} else {

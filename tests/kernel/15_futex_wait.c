@@ -257,7 +257,7 @@ static int cli_tail_sleeps(const char *type, uint64_t *ticks, char *out,
 /*
  * Read-only readers (bcast and slot) of a module region: they cannot count
  * themselves in the ring's wait queue, so the module arms their queue
- * (PINSHM_WAIT_ARM, ro_pending in the metadata page) and the writer's kick
+ * (PINSHM_IOC_WAIT_F_ARM, ro_pending in the metadata page) and the writer's kick
  * wakes them. The child opens the region read-only, sleeps in
  * pinshm_bcast_wait() and then pinshm_slot_wait(); the parent publishes a
  * record, then writes a value, each 300 ms later. Exit status: 0, or the
@@ -528,7 +528,7 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	WAIT_IS(EINVAL, .offset = inf.bytes, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .offset = UINT64_MAX - 3, .val = seq, .timeout_ns = 0);
 	WAIT_IS(EINVAL, .flags = 4, .offset = off, .val = seq, .timeout_ns = 0);
-	WAIT_IS(EINVAL, .flags = PINSHM_WAIT_ARM, .offset = inf.bytes);
+	WAIT_IS(EINVAL, .flags = PINSHM_IOC_WAIT_F_ARM, .offset = inf.bytes);
 	WAIT_IS(EAGAIN, .offset = off, .val = seq + 1, .timeout_ns = -1);
 	WAIT_IS(ETIMEDOUT, .offset = off, .val = seq, .timeout_ns = 0);
 	WAIT_IS(ETIMEDOUT, .offset = off, .val = seq, .timeout_ns = 1000000);
@@ -562,7 +562,7 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 		return bad + 1;
 #define ARM_IS(o, want) do {						\
 		w = (struct pinshm_wait){ .size = sizeof(w),		\
-					  .flags = PINSHM_WAIT_ARM,	\
+					  .flags = PINSHM_IOC_WAIT_F_ARM, \
 					  .offset = (o) };		\
 		if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0 || *ro_word != (want)) { \
 			tap_diag("ARM %s: %#x", #o, *ro_word);		\
@@ -577,8 +577,8 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 		}							\
 	} while (0)
 	ARM_IS(off, b1);
-	/* WAIT_RO sleeps while the word holds val and its bit is set... */
-	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_WAIT_RO,
+	/* WAIT_F_RO sleeps while the word holds val and its bit is set... */
+	w = (struct pinshm_wait){ .size = sizeof(w), .flags = PINSHM_IOC_WAIT_F_RO,
 				  .offset = off, .val = seq, .timeout_ns = 0 };
 	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != -1 || errno != ETIMEDOUT)
 		bad++;
@@ -596,7 +596,7 @@ static int raw_ioctls(struct pinshm_region *r, struct pinshm_spsc *c)
 	WAKE_IS(o2, 0u);
 #undef ARM_IS
 #undef WAKE_IS
-	/* Disarmed: WAIT_RO returns at once, for the caller to arm again. */
+	/* Disarmed: WAIT_F_RO returns at once, for the caller to arm again. */
 	w.offset = off;
 	w.val = seq;
 	if (ioctl(ro, PINSHM_IOC_WAIT, &w) != 0)

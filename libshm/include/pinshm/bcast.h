@@ -10,7 +10,7 @@
  * sleeper counts itself in the header's wait queue, which takes a writable
  * mapping. A read-only reader sleeps too, by arming its queue's word in
  * the region's metadata page instead (ro_pending, which the writer's kick
- * also reads): on a pinshm.ko region the module arms it (PINSHM_WAIT_ARM);
+ * also reads): on a pinshm.ko region the module arms it (PINSHM_IOC_WAIT_F_ARM);
  * on the shm backend the reader does, which takes write access to the
  * region's file (without it, -EACCES: spin or yield instead).
  *

@@ -126,10 +126,10 @@ struct pinshm_meta {
 
 	/*
 	 * Outside the seq protocol: read-only sleepers of a word of queue i
-	 * arm it (PINSHM_WAIT_ARM): they set the word's bit, PINSHM_RO_BIT();
-	 * a WAKE of the word clears that bit. libpinshm's shm backend, which
-	 * has no kernel to ask, keeps the same words in its metadata page,
-	 * with the same bits.
+	 * arm it (PINSHM_IOC_WAIT_F_ARM): they set the word's bit,
+	 * PINSHM_RO_BIT(); a WAKE of the word clears that bit. libpinshm's
+	 * shm backend, which has no kernel to ask, keeps the same words in
+	 * its metadata page, with the same bits.
 	 */
 	__u32 ro_pending[PINSHM_WAITQ_NR];
 	__aligned_u64 __reserved[7];
@@ -236,32 +236,32 @@ struct pinshm_info {
  * differed at the call, -ETIMEDOUT after timeout_ns (< 0: no timeout),
  * -EINTR on a signal (not restarted), -EINVAL bad flags, offset outside
  * the data or not 4-aligned.
- * With PINSHM_WAIT_ARM it does not look or sleep: it sets the word's bit,
- * PINSHM_RO_BIT(offset), of the metadata page's
+ * With PINSHM_IOC_WAIT_F_ARM it does not look or sleep: it sets the word's
+ * bit, PINSHM_RO_BIT(offset), of the metadata page's
  * ro_pending[PINSHM_WAITQ_OF(offset)] and returns 0. A sleeper
  * with a read-only mapping, which cannot count itself in the ring, arms
  * before it re-checks the ring and sleeps; writers read ro_pending and
  * WAKE its word, which disarms it again (bits below). Such a sleeper
- * WAITs with PINSHM_WAIT_RO: it also returns 0 once its bit of the queue's
- * ro_pending is clear (at once, or after a WAKE), and arms again.
+ * WAITs with PINSHM_IOC_WAIT_F_RO: it also returns 0 once its bit of the
+ * queue's ro_pending is clear (at once, or after a WAKE), and arms again.
  */
-#define PINSHM_WAIT_ARM		(1U << 0)
-#define PINSHM_WAIT_RO		(1U << 1)
+#define PINSHM_IOC_WAIT_F_ARM	(1U << 0)
+#define PINSHM_IOC_WAIT_F_RO	(1U << 1)
 
 /*
  * Bits of ro_pending[i]: PINSHM_RO_BIT(offset) is set while read-only
  * sleepers of the word at offset are armed (one of 32, by a hash of its
  * 128-byte block: words that share a bit wake each other's sleepers, a
  * spare wake, never a lost one). An arm sets its bit, a WAKE of the word
- * clears it and leaves the others; a WAIT with PINSHM_WAIT_RO returns
- * once its bit is clear.
+ * clears it and leaves the others; a WAIT with PINSHM_IOC_WAIT_F_RO
+ * returns once its bit is clear.
  */
 #define PINSHM_RO_BIT(off)	(1U << ((__u32)((__u32)((off) >> 7) *	\
 					       0x9E3779B1U) >> 27))
 
 struct pinshm_wait {
 	__u32 size;
-	__u32 flags;		/* 0, PINSHM_WAIT_ARM or PINSHM_WAIT_RO */
+	__u32 flags;		/* 0 or one PINSHM_IOC_WAIT_F_* */
 	__aligned_u64 offset;	/* of the __u32 word in the data area */
 	__u32 val;
 	__u32 __reserved;	/* must be 0 */

@@ -94,8 +94,9 @@ void pinshm_meta_init(struct pinshm_region *r)
 	mutex_unlock(&r->lock);
 }
 
-static int pinshm_slot_pick(struct pinshm_region *r)
+static int pinshm_attach_slot_pick(struct pinshm_region *r)
 {
+	const struct pinshm_attach_slot *as = r->attach_slots;
 	int i, oldest = -1;
 
 	for (i = 0; i < PINSHM_MAX_ATTACH; i++) {
@@ -105,7 +106,7 @@ static int pinshm_slot_pick(struct pinshm_region *r)
 			return i;
 		if (state == PINSHM_ST_ATTACHED)
 			continue;
-		if (oldest < 0 || r->slots[i].ended < r->slots[oldest].ended)
+		if (oldest < 0 || as[i].ended < as[oldest].ended)
 			oldest = i;
 	}
 	return oldest;
@@ -119,7 +120,7 @@ int pinshm_meta_attach(struct pinshm_region *r, struct pinshm_mapping *map)
 	int slot;
 
 	mutex_lock(&r->lock);
-	slot = pinshm_slot_pick(r);
+	slot = pinshm_attach_slot_pick(r);
 	if (slot < 0) {
 		mutex_unlock(&r->lock);
 		return -ENOSPC;
@@ -137,7 +138,7 @@ int pinshm_meta_attach(struct pinshm_region *r, struct pinshm_mapping *map)
 	WRITE_ONCE(r->nr_attached, r->nr_attached + 1);
 	m->nr_attached = r->nr_attached;
 	pinshm_meta_end(r);
-	r->slots[slot].map = map;
+	r->attach_slots[slot].map = map;
 	map->slot = slot;
 	trace_pinshm_attach(r->name, map->tgid, slot, map->access);
 	mutex_unlock(&r->lock);
@@ -145,11 +146,11 @@ int pinshm_meta_attach(struct pinshm_region *r, struct pinshm_mapping *map)
 }
 
 /* Under r->lock, inside begin/end: slot i leaves ATTACHED. */
-static void pinshm_slot_end(struct pinshm_region *r, int i, u16 state,
-			    s32 exit_code, u32 signal)
+static void pinshm_attach_slot_end(struct pinshm_region *r, int i,
+				   u16 state, s32 exit_code, u32 signal)
 {
 	struct pinshm_attach *a = &r->meta->attach[i];
-	struct pinshm_mapping *map = r->slots[i].map;
+	struct pinshm_mapping *map = r->attach_slots[i].map;
 
 	a->state = state;
 	a->exit_code = exit_code;
@@ -157,8 +158,8 @@ static void pinshm_slot_end(struct pinshm_region *r, int i, u16 state,
 	a->detach_ns = ktime_get_real_ns();
 	WRITE_ONCE(r->nr_attached, r->nr_attached - 1);
 	r->meta->nr_attached = r->nr_attached;
-	r->slots[i].map = NULL;
-	r->slots[i].ended = ++r->slot_clock;
+	r->attach_slots[i].map = NULL;
+	r->attach_slots[i].ended = ++r->slot_clock;
 	map->slot = -1;
 	trace_pinshm_detach(r->name, map->tgid, i, state, exit_code, signal);
 }
@@ -170,13 +171,13 @@ int pinshm_meta_detach_mm(struct pinshm_region *r, struct mm_struct *mm)
 
 	mutex_lock(&r->lock);
 	for (i = 0; i < PINSHM_MAX_ATTACH; i++) {
-		struct pinshm_mapping *map = r->slots[i].map;
+		struct pinshm_mapping *map = r->attach_slots[i].map;
 
 		if (!map || map->mm != mm)
 			continue;
 		if (!n++)
 			pinshm_meta_begin(r);
-		pinshm_slot_end(r, i, PINSHM_ST_DETACHED, 0, 0);
+		pinshm_attach_slot_end(r, i, PINSHM_ST_DETACHED, 0, 0);
 	}
 	if (n)
 		pinshm_meta_end(r);
@@ -209,7 +210,7 @@ void pinshm_meta_end_attach(struct pinshm_region *r,
 		return;
 	}
 	pinshm_meta_begin(r);
-	pinshm_slot_end(r, map->slot, state, exit_code, signal);
+	pinshm_attach_slot_end(r, map->slot, state, exit_code, signal);
 	if (died) {
 		WRITE_ONCE(r->generation, r->generation + 1);
 		WRITE_ONCE(r->crashes, r->crashes + 1);
