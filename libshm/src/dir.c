@@ -105,11 +105,6 @@ static void dir_unlock(struct pinshm_dir *d)
 	__pinshm_role_drop((struct pinshm_role *)&d->lock_pid);
 }
 
-_Static_assert(__builtin_offsetof(struct pinshm_dir, lock_start_time) -
-	       __builtin_offsetof(struct pinshm_dir, lock_pid) ==
-	       __builtin_offsetof(struct pinshm_role, start_time),
-	       "lock_pid/lock_start_time must look like a pinshm_role");
-
 /* Validated copies of the header; nr from (D2). */
 static int dir_header(const struct pinshm_region *r, uint32_t *nr)
 {

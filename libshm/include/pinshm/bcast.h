@@ -112,17 +112,14 @@
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/slot.h>	/* __pinshm_copy_in/out */
-#include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
 
-#define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
-#define PINSHM_BCAST_VERSION	2	/* 2: waitq.pending */
-#define PINSHM_BCAST_HDR_SIZE	512u
-#define PINSHM_BCAST_SLOT_HDR	16u
-#define PINSHM_BCAST_SLOT_ALIGN	64u
-#define PINSHM_BCAST_MAX_SLOT	(1u << 20)	/* largest slot, bytes */
-#define PINSHM_BCAST_MAX_SLOTS	(1u << 24)
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct pinshm_region;
 
 /* Where a new reader starts (pinshm_bcast_reader_attach/_seek). */
 #define PINSHM_BCAST_OLDEST	0	/* the oldest record still valid */
@@ -133,50 +130,6 @@
 #define PINSHM_BCAST_PEEK_TRIES	8
 /* recv: records found overwritten after copying before -EAGAIN. */
 #define PINSHM_BCAST_RECV_STALE	64
-
-struct pinshm_bcast_shared {
-	/* Block 0: written once by the creator. */
-	uint32_t magic;
-	uint32_t version;
-	uint64_t slots;		/* number of slots, power of two */
-	uint64_t slot_size;	/* bytes per slot, multiple of 64 */
-	uint64_t max_payload;	/* slot_size - PINSHM_BCAST_SLOT_HDR */
-	uint64_t data_off;	/* PINSHM_BCAST_HDR_SIZE */
-	uint8_t __pad0[PINSHM_BLOCK - 40];
-
-	/* Block 1: the writer only. */
-	uint64_t tail;		/* records published: (W4)/(R4) */
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	uint64_t recoveries;	/* takeovers that withdrew staged records */
-	struct pinshm_role writer;
-	uint8_t __pad1[PINSHM_BLOCK - 48];
-
-	/* Block 2: the readers' wait queue (waiters: sleeping readers, with a
-	 * writable mapping; seq: the writer's wakes). */
-	struct pinshm_waitq waitq;
-	uint8_t __pad2[PINSHM_WAITQ_PAD];
-
-	/* Block 3: reserved. */
-	uint8_t __reserved[PINSHM_BLOCK];
-};
-
-_Static_assert(sizeof(struct pinshm_bcast_shared) == PINSHM_BCAST_HDR_SIZE,
-	       "bcast header size");
-_Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, tail) == 128,
-	       "bcast writer block");
-_Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, waitq) == 256,
-	       "bcast wait queue block");
-
-/* The header of every slot; the payload follows. */
-struct pinshm_bcast_slot {
-	uint64_t seq;		/* 0, 2i+1 writing, 2i+2 published */
-	uint32_t len;		/* payload bytes */
-	uint32_t type;		/* user's message type */
-};
-
-_Static_assert(sizeof(struct pinshm_bcast_slot) == PINSHM_BCAST_SLOT_HDR,
-	       "bcast slot header");
 
 /* A record handed out by peek (data in the ring) or recv (data = buf). */
 struct pinshm_bcast_msg {
@@ -522,9 +475,6 @@ static inline int pinshm_bcast_release(struct pinshm_bcast_reader *r)
 	return 0;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
 /*
  * Sleep until the record at the reader's position is published (or the
  * reader is lapped, or its slot holds something corrupt: peek then says
@@ -538,9 +488,6 @@ extern "C" {
  * pinshm_waitq_wait()). On the last three, spin or yield.
  */
 int pinshm_bcast_wait(struct pinshm_bcast_reader *rd, int64_t timeout_ns);
-#ifdef __cplusplus
-}
-#endif
 
 /*
  * Copy the next record into buf, then validate it: a received record is
@@ -611,11 +558,7 @@ static inline int pinshm_bcast_recv(struct pinshm_bcast_reader *r, void *buf,
 	return (int)pm.len;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-struct pinshm_region;
+/* ---- setup ------------------------------------------------------------- */
 
 /*
  * Add a broadcast ring of `slots` slots (power of two, 2..2^24), each

@@ -109,7 +109,6 @@
 #define PINSHM_MPSC_H
 
 #include <errno.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -117,25 +116,16 @@
 #include <linux/pinshm.h>
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/spsc.h>
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct pinshm_region;
 
-#define PINSHM_MPSC_MAGIC	0x4353504dU	/* "MPSC" */
-#define PINSHM_MPSC_VERSION	2	/* 2: waitq.pending, batched zeroing */
-#define PINSHM_MPSC_PRODUCERS	64	/* producer slots per ring */
 #define PINSHM_MPSC_BATCH_MAX	64	/* records per claim_batch */
-#define PINSHM_MPSC_MAX_CAP	(1ULL << 29)
-#define PINSHM_MPSC_MIN_CAP	1024ULL
-
-/* len word of an MPSC record (see the top comment). */
-#define PINSHM_MPSC_CLAIMED	0x80000000u
-#define PINSHM_MPSC_ID_SHIFT	25
-#define PINSHM_MPSC_ID_MASK	0x3fu
-#define PINSHM_MPSC_CUNITS	0x01ffffffu	/* size/8 of a claimed record */
-#define PINSHM_MPSC_PAD		0x20000000u
-#define PINSHM_MPSC_PUNITS	0x1fffffffu	/* size/8 of a pad */
 
 /*
  * Released bytes the consumer lets pile up before it zeroes them in one go
@@ -153,83 +143,6 @@ struct pinshm_region;
 #define PINSHM_MPSC_WAIT_SLICE_NS	20000000LL
 /* Fillers the wait's readiness check walks over before it says "ready". */
 #define PINSHM_MPSC_WAIT_PADS		64u
-
-/* Producer slot: 256 bytes, written by its holder only. */
-struct pinshm_mpsc_pslot {
-	struct pinshm_role role;	/* CAS by attachers (dir.c) */
-	uint32_t owner_pid;		/* holder whose claims intent_* are */
-	uint32_t __pad0;
-	uint64_t owner_start;		/* its start time as the metadata says */
-	uint64_t intent_pos;		/* (I1) start of the current claim */
-	uint64_t intent_size;		/* its bytes (wrap pad included); 0 none */
-	uint64_t pend_pos;		/* (L1) record being committed */
-	uint64_t pend_word;		/* its first 8 payload bytes */
-	uint32_t pend_type;
-	uint32_t pend_len;
-	uint64_t last_pos;		/* last committed record, POS_NONE */
-	uint64_t last_word;
-	uint32_t last_type;
-	uint32_t last_len;
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	uint64_t full_events;		/* claims refused, ring full */
-	uint8_t __pad1[2 * PINSHM_BLOCK - 120];
-};
-
-struct pinshm_mpsc_shared {
-	/* Block 0: written once by the creator, before the directory entry
-	 * that points here is published (D1). */
-	uint32_t magic;
-	uint32_t version;
-	uint64_t capacity;	/* record buffer bytes, power of two */
-	uint64_t max_record;	/* largest payload */
-	uint64_t data_off;	/* header to record buffer */
-	uint32_t nr_producers;	/* PINSHM_MPSC_PRODUCERS */
-	uint32_t __pad0;
-	uint8_t __pad0b[PINSHM_BLOCK - 40];
-
-	/* Block 1: every producer, by CAS. */
-	uint64_t tail;		/* end of everything claimed */
-	uint8_t __pad1[PINSHM_BLOCK - 8];
-
-	/* Block 2: consumer only. */
-	uint64_t head;		/* start of the oldest unreleased record */
-	uint64_t zeroed;	/* everything below is zero again */
-	uint64_t msgs_out;
-	uint64_t bytes_out;
-	uint64_t recoveries;	/* dead producers' claims padded */
-	uint64_t corrupt;	/* peeks refused as -EBADMSG */
-	struct pinshm_role consumer;
-	uint8_t __pad2[PINSHM_BLOCK - 64];
-
-	/* Block 3: the consumer's wait queue (waiters: the consumer asleep;
-	 * seq: the producers' wakes). */
-	struct pinshm_waitq waitq;
-	uint8_t __pad3[PINSHM_WAITQ_PAD];
-
-	/* Blocks 4-7: consumer only: where recovery padded each producer's
-	 * last claim from (R1), POS_NONE if never. */
-	uint64_t rec_pad[PINSHM_MPSC_PRODUCERS];
-
-	/* Producer slots. */
-	struct pinshm_mpsc_pslot prod[PINSHM_MPSC_PRODUCERS];
-};
-
-#define PINSHM_MPSC_HDR_SIZE	20480	/* sizeof rounded to 4 KiB */
-
-_Static_assert(sizeof(struct pinshm_mpsc_pslot) == 256, "pslot size");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, tail) == 128,
-	       "tail block");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, head) == 256,
-	       "consumer block");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, waitq) == 384,
-	       "waitq block");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, rec_pad) == 512,
-	       "rec_pad blocks");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, prod) == 1024,
-	       "producer slots");
-_Static_assert(sizeof(struct pinshm_mpsc_shared) <= PINSHM_MPSC_HDR_SIZE,
-	       "header fits");
 
 /* Process-private producer handle. */
 struct pinshm_mpsc_producer {
@@ -726,5 +639,9 @@ static inline int pinshm_mpsc_recv(struct pinshm_mpsc_consumer *c, void *buf,
 	pinshm_mpsc_release(c);
 	return (int)m.len;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINSHM_MPSC_H */

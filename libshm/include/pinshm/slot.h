@@ -81,103 +81,14 @@
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
 
-/*
- * ThreadSanitizer sees a seqlock's optimistic copy as a data race (it is
- * one, benign by construction) and does not model fences (gcc refuses
- * atomic_thread_fence under -fsanitize=thread). So under TSan everything a
- * seqlock protects is copied with 8-byte acquire loads (readers) and
- * release stores (the writer): an acquire load orders itself before the
- * re-check of seq as the reader's fence (R) does, a release store orders
- * the odd seq before itself as the writer's fence (W) does, so the fences
- * become compiler barriers and TSan checks the real protocol. Otherwise
- * the copies are memcpy() between the fences (x86: both fences are
- * compiler barriers anyway).
- */
-#if defined(__SANITIZE_THREAD__)
-#define PINSHM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PINSHM_TSAN 1
-#endif
-#endif
-#ifndef PINSHM_TSAN
-#define PINSHM_TSAN 0
+#ifdef __cplusplus
+extern "C" {
 #endif
 
-#if PINSHM_TSAN
-#define __pinshm_seq_rmb()	atomic_signal_fence(memory_order_seq_cst)
-#define __pinshm_seq_wmb()	atomic_signal_fence(memory_order_seq_cst)
-#define __PINSHM_SEQ_LOAD(x)	pinshm_load_acquire(&(x))
-#define __PINSHM_SEQ_STORE(x, v) pinshm_store_release(&(x), (v))
-#else
-#define __pinshm_seq_rmb()	pinshm_smp_rmb()
-#define __pinshm_seq_wmb()	pinshm_smp_wmb()
-#define __PINSHM_SEQ_LOAD(x)	PINSHM_READ_ONCE(x)
-#define __PINSHM_SEQ_STORE(x, v) PINSHM_WRITE_ONCE(x, v)
-#endif
-
-/*
- * Copy len bytes out of a shared area that a writer may be changing. src
- * must be 8-byte aligned and readable up to len rounded up to 8.
- */
-static inline void __pinshm_copy_out(void *dst, const void *src, size_t len)
-{
-#if PINSHM_TSAN
-	const uint64_t *s = (const uint64_t *)src;
-	uint8_t *d = (uint8_t *)dst;
-	uint64_t w;
-	size_t n;
-
-	for (n = 0; n + 8 <= len; n += 8) {
-		w = __PINSHM_SEQ_LOAD(s[n / 8]);
-		memcpy(d + n, &w, 8);
-	}
-	if (n < len) {
-		w = __PINSHM_SEQ_LOAD(s[n / 8]);
-		memcpy(d + n, &w, len - n);
-	}
-#else
-	memcpy(dst, src, len);
-#endif
-}
-
-/*
- * Copy len bytes into a shared area only the caller writes. dst must be
- * 8-byte aligned and writable up to len rounded up to 8.
- */
-static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
-{
-#if PINSHM_TSAN
-	uint64_t *d = (uint64_t *)dst;
-	const uint8_t *s = (const uint8_t *)src;
-	uint64_t w;
-	size_t n;
-
-	for (n = 0; n + 8 <= len; n += 8) {
-		memcpy(&w, s + n, 8);
-		__PINSHM_SEQ_STORE(d[n / 8], w);
-	}
-	if (n < len) {
-		w = PINSHM_READ_ONCE(d[n / 8]);	/* our own bytes */
-		memcpy(&w, s + n, len - n);
-		__PINSHM_SEQ_STORE(d[n / 8], w);
-	}
-#else
-	memcpy(dst, src, len);
-#endif
-}
-
-#define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
-#define PINSHM_SLOT_VERSION	2	/* 2: waitq.pending */
-#define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
-#define PINSHM_SLOT_VALUE_OFF	400u		/* header, wait queue, seq, state */
-
-/* pinshm_slot_shared.state */
-#define PINSHM_SLOT_EMPTY	0
-#define PINSHM_SLOT_VALID	1
+struct pinshm_region;
 
 /*
  * Attempts a copying read makes before it gives up with -EAGAIN: a reader
@@ -187,42 +98,6 @@ static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
  * attempts for a read to fail.
  */
 #define PINSHM_SLOT_READ_TRIES	1024
-
-struct pinshm_slot_shared {
-	/* Block 0: written once by the creator. */
-	uint32_t magic;
-	uint32_t version;
-	uint64_t size;		/* value bytes, 1..PINSHM_SLOT_MAX_SIZE */
-	uint64_t value_off;	/* PINSHM_SLOT_VALUE_OFF */
-	uint8_t __pad0[PINSHM_BLOCK - 24];
-
-	/* Block 1: the writer only; readers never look here. */
-	uint64_t writes;	/* values written */
-	uint64_t bytes_in;
-	uint64_t recoveries;	/* dead writers' torn values withdrawn */
-	struct pinshm_role writer;
-	uint8_t __pad1[PINSHM_BLOCK - 40];
-
-	/* Block 2: the readers' wait queue (waiters: sleeping readers, with
-	 * a writable mapping; seq: the writer's wakes). */
-	struct pinshm_waitq waitq;
-	uint8_t __pad2[PINSHM_WAITQ_PAD];
-
-	/* The seqlock line: the writer only; the value follows. */
-	uint64_t seq;		/* (W1)/(W3), (R1)/(R2) */
-	uint32_t state;		/* PINSHM_SLOT_EMPTY or _VALID */
-	uint32_t __pad3;
-	uint8_t value[];
-};
-
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, writes) == 128,
-	       "slot writer block");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, waitq) == 256,
-	       "slot wait queue block");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, seq) == 384,
-	       "slot seqlock line");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, value) ==
-	       PINSHM_SLOT_VALUE_OFF, "slot value offset");
 
 /*
  * Process-private handle of a writer or a reader. Counters without sh are
@@ -385,9 +260,6 @@ static inline uint64_t pinshm_slot_version(uint64_t seq)
 	return seq >> 1;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
 /*
  * Reader: sleep until the slot's version is no longer last_seen_version
  * (a newer value, or a write in progress past it, or the value withdrawn),
@@ -403,9 +275,6 @@ extern "C" {
  */
 int pinshm_slot_wait(struct pinshm_slot *r, uint64_t last_seen_version,
 		     int64_t timeout_ns);
-#ifdef __cplusplus
-}
-#endif
 
 /*
  * Wait for a value newer than *version, then copy it as pinshm_slot_read()
@@ -451,11 +320,7 @@ static inline int pinshm_slot_recv(struct pinshm_slot *r, void *buf,
 	}
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-struct pinshm_region;
+/* ---- setup ------------------------------------------------------------- */
 
 /*
  * Add a latest-value slot holding a value of size bytes (1..64 KiB) to a

@@ -30,6 +30,10 @@
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Slow path of pinshm_waitq_kick(): the first waker since a sleeper went
  * to sleep bumps seq and wakes the sleepers; later ones return at once. */
 int __pinshm_waitq_wake(struct pinshm_waitq *wq);
@@ -92,5 +96,9 @@ int pinshm_waitq_wait(struct pinshm_waitq *wq, bool (*ready)(void *arg),
 
 /* Register this process as a waker for the membarrier pairing (W1/W2). */
 int pinshm_wait_register(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINSHM_WAIT_H */
