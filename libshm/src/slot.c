@@ -79,9 +79,8 @@ static void handle_init(struct pinshm_slot *s, struct pinshm_slot_shared *sh,
 	s->size = size;
 }
 
-__pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
-					      const char *name,
-					      struct pinshm_slot *out)
+static int writer_attach(struct pinshm_region *r, const char *name,
+			 struct pinshm_slot *out)
 {
 	struct pinshm_slot_shared *sh;
 	struct pinshm_slot s;
@@ -89,8 +88,6 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	uint64_t seq;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
 	if (!r->writable)
 		return -EACCES;
 	ret = slot_lookup(r, name, &sh, &size);
@@ -128,22 +125,32 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	return 0;
 }
 
-__pinshm_export int pinshm_slot_reader_attach(const struct pinshm_region *r,
-					      const char *name,
-					      struct pinshm_slot *out)
+static int reader_attach(struct pinshm_region *r, const char *name,
+			 struct pinshm_slot *out)
 {
 	struct pinshm_slot_shared *sh;
 	uint32_t size;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
 	ret = slot_lookup(r, name, &sh, &size);
 	if (ret)
 		return ret;
 	handle_init(out, sh, size);
 	out->may_wait = r->writable;
 	return 0;
+}
+
+__pinshm_export int pinshm_slot_attach(struct pinshm_region *r,
+				       const char *name, int role,
+				       struct pinshm_slot *out)
+{
+	if (!r || !out)
+		return -EINVAL;
+	if (role == PINSHM_WRITER)
+		return writer_attach(r, name, out);
+	if (role == PINSHM_READER)
+		return reader_attach(r, name, out);
+	return -EINVAL;
 }
 
 struct slot_wait {

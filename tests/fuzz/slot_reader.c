@@ -39,7 +39,7 @@ static void read_slot(struct fz_ops *ops)
 	const uint8_t *v;
 	int ret;
 
-	ret = pinshm_slot_reader_attach(fz.r, "s", &r);
+	ret = pinshm_slot_attach(fz.r, "s", PINSHM_READER, &r);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "reader attach %d", ret);
 	if (ret)
@@ -63,14 +63,14 @@ static void read_slot(struct fz_ops *ops)
 				volatile uint8_t sum = 0;
 				uint32_t i;
 
-				v = pinshm_slot_read_begin(&r, &seq);
+				v = pinshm_slot_peek(&r, &seq);
 				if (v) {
 					FZ_CHECK(v == r.value, "read_begin");
 					for (i = 0; i < r.size; i++)
 						sum += v[i];
 				}
 				(void)sum;
-			} while (pinshm_slot_read_retry(&r, seq) && ++tries < 4);
+			} while (pinshm_slot_release(&r, seq) && ++tries < 4);
 			break;
 		}
 	}
@@ -87,7 +87,7 @@ static void write_slot(struct fz_ops *ops)
 	uint8_t *v;
 	int ret;
 
-	ret = pinshm_slot_writer_attach(fz.r, "s", &w);
+	ret = pinshm_slot_attach(fz.r, "s", PINSHM_WRITER, &w);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "writer attach %d", ret);
 	if (ret)
@@ -98,14 +98,14 @@ static void write_slot(struct fz_ops *ops)
 		op = fz_op(ops);
 		len = (op >> 1) * 4;	/* 0..508: -EMSGSIZE too */
 		if (op & 1) {
-			ret = pinshm_slot_write(&w, src, len);
+			ret = pinshm_slot_send(&w, src, len);
 			FZ_CHECK(ret == 0 || (ret == -EMSGSIZE && len > w.size),
 				 "write %d of %u", ret, len);
 		} else {
-			v = pinshm_slot_write_begin(&w);
+			v = pinshm_slot_claim(&w);
 			FZ_CHECK(v == w.value, "write_begin");
 			memset(v, (int)op, w.size);
-			pinshm_slot_write_end(&w, w.size);
+			pinshm_slot_commit(&w, w.size);
 		}
 	}
 	ret = pinshm_slot_detach(&w);

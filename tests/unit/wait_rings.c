@@ -192,16 +192,16 @@ static void m_setup(uint64_t cap)
 }
 
 static void m_attach_producer(struct pinshm_region *r, int id,
-			      struct pinshm_mpsc_producer *p)
+			      struct pinshm_mpsc *p)
 {
-	int ret = pinshm_mpsc_attach_producer(r, "q", id, p);
+	int ret = pinshm_mpsc_attach(r, "q", PINSHM_PRODUCER_ID(id), p);
 
 	if (ret)
 		wr_fail("attach producer %d: %s", id, strerror(-ret));
 }
 
 /* A record: the producer's sequence number, then its id. */
-static void m_send(struct pinshm_mpsc_producer *p, uint64_t seq, uint64_t id)
+static void m_send(struct pinshm_mpsc *p, uint64_t seq, uint64_t id)
 {
 	uint64_t rec[2] = { seq, id };
 	int ret = pinshm_mpsc_send(p, rec, sizeof(rec), (uint32_t)id,
@@ -214,7 +214,7 @@ static void m_send(struct pinshm_mpsc_producer *p, uint64_t seq, uint64_t id)
 static void m_wake_producer(void)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint64_t round;
 
 	m_attach_producer(r, -1, &p);
@@ -222,14 +222,14 @@ static void m_wake_producer(void)
 		wr_await_sleeper(round, &p.sh->waitq);
 		m_send(&p, round, 0);
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 Test(wait_rings, a_sleeping_mpsc_consumer_wakes_when_a_producer_process_commits)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	uint64_t round, rec[2];
 	uint32_t seq0;
 	pid_t pid;
@@ -237,7 +237,7 @@ Test(wait_rings, a_sleeping_mpsc_consumer_wakes_when_a_producer_process_commits)
 
 	wr_need_membarrier();
 	m_setup(4096);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	seq0 = wr_seq(&c.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -260,14 +260,14 @@ Test(wait_rings, a_sleeping_mpsc_consumer_wakes_when_a_producer_process_commits)
 
 Test(wait_rings, mpsc_wait_times_out_with_no_waiter_left_and_checks_its_arguments)
 {
-	struct pinshm_mpsc_consumer c;
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc c;
+	struct pinshm_mpsc p;
 	uint64_t t0, ns;
 
 	wr_need_membarrier();
 	m_setup(4096);
 	T_ERR(pinshm_mpsc_wait(NULL, 0), -EINVAL);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_ERR(pinshm_mpsc_wait(&c, 0), -ETIMEDOUT);
 	/* Longer than a slice: the slices add up to the timeout. */
 	t0 = t_now_ns(CLOCK_MONOTONIC);
@@ -278,7 +278,7 @@ Test(wait_rings, mpsc_wait_times_out_with_no_waiter_left_and_checks_its_argument
 	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
 	cr_assert_eq(wr_seq(&c.sh->waitq), 0, "nobody woke anyone");
 	/* Something there: at once, with or without a timeout. */
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p));
 	T_OK(pinshm_mpsc_send(&p, &t0, 8, 1, PINSHM_WAIT_NONE));
 	T_OK(pinshm_mpsc_wait(&c, 0));
 	T_OK(pinshm_mpsc_wait(&c, -1));
@@ -288,26 +288,26 @@ Test(wait_rings, mpsc_wait_times_out_with_no_waiter_left_and_checks_its_argument
 /* Consumer attach resets a count left by a consumer that died asleep. */
 Test(wait_rings, an_mpsc_consumer_attach_resets_a_dead_sleepers_count)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 
 	m_setup(4096);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	atomic_store((_Atomic uint32_t *)&c.sh->waitq.waiters, 3);
-	T_OK(pinshm_mpsc_detach_consumer(&c));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_detach(&c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
 }
 
 Test(wait_rings, an_mpsc_burst_with_no_sleeper_makes_no_wake_call)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	uint64_t i, rec[2];
 	uint32_t seq0;
 
 	m_setup(64 << 10);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	seq0 = wr_seq(&c.sh->waitq);
 	for (i = 0; i < WR_STRESS; i++) {
 		rec[0] = i;
@@ -326,7 +326,7 @@ Test(wait_rings, an_mpsc_burst_with_no_sleeper_makes_no_wake_call)
 static void m_stress_producer(unsigned int id, uint64_t count, uint64_t seed)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint64_t seq, rs = seed | 1;
 
 	m_attach_producer(r, (int)id, &p);
@@ -334,7 +334,7 @@ static void m_stress_producer(unsigned int id, uint64_t count, uint64_t seed)
 		m_send(&p, seq, id);
 		wr_pause(&rs);
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -348,7 +348,7 @@ static void m_stress(uint64_t count, bool use_recv)
 {
 	uint64_t rs = wr_seed(), next[2] = { 0, 0 }, got = 0, sleeps = 0;
 	uint64_t rec[2];
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m;
 	uint32_t seq0;
 	pid_t pid[2];
@@ -356,7 +356,7 @@ static void m_stress(uint64_t count, bool use_recv)
 
 	wr_need_membarrier();
 	m_setup(16 << 10);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	seq0 = wr_seq(&c.sh->waitq);
 	for (k = 0; k < 2; k++) {
 		pid[k] = fork();
@@ -424,7 +424,7 @@ Test(wait_rings, mpsc_recv_with_WAIT_FUTEX_gets_every_record, .timeout = 300)
 static void m_doomed_producer(void)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	void *d;
 	int ret;
 
@@ -440,20 +440,20 @@ static void m_doomed_producer(void)
 static void m_late_producer(void)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 
 	m_attach_producer(r, 1, &p);
 	atomic_fetch_add(&g_s->ready, 1);
 	wr_await_sleeper(1, &p.sh->waitq);
 	m_send(&p, 42, 1);
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 Test(wait_rings, an_mpsc_consumer_asleep_on_a_dead_producers_claim_moves_on)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_meta meta;
 	uint64_t rec[2];
 	pid_t dead, late;
@@ -461,7 +461,7 @@ Test(wait_rings, an_mpsc_consumer_asleep_on_a_dead_producers_claim_moves_on)
 
 	wr_need_membarrier();
 	m_setup(4096);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	/* Look once: the consumer knows the metadata's generation. */
 	T_ERR(pinshm_mpsc_recv(&c, rec, sizeof(rec), NULL, PINSHM_WAIT_NONE),
 	      -EAGAIN);
@@ -511,15 +511,15 @@ static void b_setup(void)
 }
 
 static void b_attach_writer(struct pinshm_region *r,
-			    struct pinshm_bcast_writer *w)
+			    struct pinshm_bcast *w)
 {
-	int ret = pinshm_bcast_writer_attach(r, "b", w);
+	int ret = pinshm_bcast_attach(r, "b", PINSHM_WRITER, w);
 
 	if (ret)
 		wr_fail("attach writer: %s", strerror(-ret));
 }
 
-static void b_send(struct pinshm_bcast_writer *w, uint64_t v)
+static void b_send(struct pinshm_bcast *w, uint64_t v)
 {
 	int ret = pinshm_bcast_send(w, &v, sizeof(v), 1);
 
@@ -530,7 +530,7 @@ static void b_send(struct pinshm_bcast_writer *w, uint64_t v)
 static void b_wake_writer(void)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t round;
 
 	b_attach_writer(r, &w);
@@ -538,14 +538,14 @@ static void b_wake_writer(void)
 		wr_await_sleeper(round, &w.sh->waitq);
 		b_send(&w, round);
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 Test(wait_rings, a_sleeping_bcast_reader_wakes_when_a_writer_process_publishes)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	uint64_t round, v;
 	uint32_t seq0;
@@ -554,7 +554,7 @@ Test(wait_rings, a_sleeping_bcast_reader_wakes_when_a_writer_process_publishes)
 
 	wr_need_membarrier();
 	b_setup();
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_NEXT, &rd));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd));
 	seq0 = wr_seq(&rd.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -577,36 +577,36 @@ Test(wait_rings, a_sleeping_bcast_reader_wakes_when_a_writer_process_publishes)
 
 Test(wait_rings, bcast_wait_times_out_and_checks_its_arguments)
 {
-	struct pinshm_bcast_reader rd;
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast rd;
+	struct pinshm_bcast w;
 	uint64_t v = 7;
 
 	wr_need_membarrier();
 	b_setup();
 	T_ERR(pinshm_bcast_wait(NULL, 0), -EINVAL);
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_NEXT, &rd));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd));
 	T_ERR(pinshm_bcast_wait(&rd, 0), -ETIMEDOUT);
 	T_ERR(pinshm_bcast_wait(&rd, 20000000), -ETIMEDOUT);
 	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
-	T_OK(pinshm_bcast_writer_attach(g_r, "b", &w));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w));
 	T_OK(pinshm_bcast_send(&w, &v, sizeof(v), 1));
 	T_OK(pinshm_bcast_wait(&rd, 0));
 	T_OK(pinshm_bcast_wait(&rd, -1));
 	cr_assert_eq(wr_seq(&rd.sh->waitq), 0, "nobody woke anyone");
-	T_OK(pinshm_bcast_reader_detach(&rd));
+	T_OK(pinshm_bcast_detach(&rd));
 	T_ERR(pinshm_bcast_wait(&rd, 0), -EINVAL);
 }
 
 Test(wait_rings, a_bcast_burst_with_no_sleeper_makes_no_wake_call)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t i, v;
 	uint32_t seq0;
 
 	b_setup();
-	T_OK(pinshm_bcast_writer_attach(g_r, "b", &w));
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_NEXT, &rd));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd));
 	seq0 = wr_seq(&w.sh->waitq);
 	for (i = 0; i < WR_STRESS; i++) {
 		T_OK(pinshm_bcast_send(&w, &i, sizeof(i), 1));
@@ -627,7 +627,7 @@ Test(wait_rings, a_bcast_burst_with_no_sleeper_makes_no_wake_call)
 static void b_write_all(struct pinshm_region *r, uint64_t count, int nreaders,
 			uint64_t seed)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t i, rs = seed | 1;
 	int k;
 
@@ -641,7 +641,7 @@ static void b_write_all(struct pinshm_region *r, uint64_t count, int nreaders,
 		b_send(&w, i);
 		wr_pause(&rs);
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 }
 
 static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
@@ -657,10 +657,10 @@ static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
  * Reader k: every record in order, none lost. mode 0: peek/release and
  * pinshm_bcast_wait() whenever empty; 1: recv with PINSHM_WAIT_FUTEX.
  */
-static uint64_t b_read_all(struct pinshm_bcast_reader *rd, int k,
+static uint64_t b_read_all(struct pinshm_bcast *rd, int k,
 			   uint64_t count, int mode)
 {
-	struct pinshm_bcast_reader_stats st;
+	struct pinshm_bcast_stats st;
 	struct pinshm_bcast_msg m;
 	uint64_t next = 0, v, sleeps = 0;
 	int ret;
@@ -697,7 +697,7 @@ static uint64_t b_read_all(struct pinshm_bcast_reader *rd, int k,
 		next++;
 		atomic_store(&g_s->acked[k], next);
 	}
-	pinshm_bcast_reader_stats(rd, &st);
+	pinshm_bcast_stats(rd, &st);
 	if (st.lost || st.lapped)
 		wr_fail("reader %d: lost %llu", k, (unsigned long long)st.lost);
 	return sleeps;
@@ -706,8 +706,8 @@ static uint64_t b_read_all(struct pinshm_bcast_reader *rd, int k,
 static void b_stress_reader(int k, uint64_t count, int access)
 {
 	struct pinshm_region *r = wr_open(access);
-	struct pinshm_bcast_reader rd;
-	int ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd);
+	struct pinshm_bcast rd;
+	int ret = (pinshm_bcast_attach(r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST));
 
 	if (ret)
 		wr_fail("reader %d: attach: %s", k, strerror(-ret));
@@ -770,7 +770,7 @@ Test(wait_rings, no_bcast_wakeup_is_lost_with_two_read_only_readers_that_sleep,
 static void b_ro_wake_writer(void)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t round, i;
 
 	b_attach_writer(r, &w);
@@ -779,7 +779,7 @@ static void b_ro_wake_writer(void)
 		for (i = 0; i < WR_BURST; i++)
 			b_send(&w, round * WR_BURST + i);
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -792,7 +792,7 @@ static void b_ro_wake_writer(void)
  */
 Test(wait_rings, a_read_only_bcast_reader_sleeps_and_a_burst_wakes_it_once)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	uint64_t round, i, v;
 	uint32_t seq0;
@@ -803,7 +803,7 @@ Test(wait_rings, a_read_only_bcast_reader_sleeps_and_a_burst_wakes_it_once)
 	b_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	cr_assert(!pinshm_region_writable(g_ro));
-	T_OK(pinshm_bcast_reader_attach(g_ro, "b", PINSHM_BCAST_NEXT, &rd));
+	T_OK(pinshm_bcast_attach(g_ro, "b", PINSHM_READER, &rd));
 	T_ERR(pinshm_bcast_wait(&rd, 0), -ETIMEDOUT);
 	T_ERR(pinshm_bcast_wait(&rd, 10000000), -ETIMEDOUT);
 	seq0 = wr_seq(&rd.sh->waitq);
@@ -834,7 +834,7 @@ Test(wait_rings, a_read_only_bcast_reader_sleeps_and_a_burst_wakes_it_once)
 
 static void b_reader_only_reader(uint64_t count)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_region *r;
 	int ret;
 
@@ -843,7 +843,9 @@ static void b_reader_only_reader(uint64_t count)
 	ret = pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r);
 	if (ret)
 		wr_fail("open: %s", strerror(-ret));
-	ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd);
+	ret = pinshm_bcast_attach(r, "b", PINSHM_READER, &rd);
+	if (!ret)
+		ret = pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST);
 	if (ret)
 		wr_fail("attach: %s", strerror(-ret));
 	if (pinshm_bcast_wait(&rd, 0) != -EACCES ||
@@ -909,7 +911,7 @@ static void s_setup(void)
 
 static void s_attach_writer(struct pinshm_region *r, struct pinshm_slot *w)
 {
-	int ret = pinshm_slot_writer_attach(r, "s", w);
+	int ret = pinshm_slot_attach(r, "s", PINSHM_WRITER, w);
 
 	if (ret)
 		wr_fail("attach writer: %s", strerror(-ret));
@@ -918,7 +920,7 @@ static void s_attach_writer(struct pinshm_region *r, struct pinshm_slot *w)
 static void s_write(struct pinshm_slot *w, uint64_t n)
 {
 	struct s_val v = { n, s_check(n) };
-	int ret = pinshm_slot_write(w, &v, sizeof(v));
+	int ret = pinshm_slot_send(w, &v, sizeof(v));
 
 	if (ret)
 		wr_fail("write %llu: %s", (unsigned long long)n, strerror(-ret));
@@ -951,7 +953,7 @@ Test(wait_rings, a_sleeping_slot_reader_wakes_when_a_writer_process_writes)
 
 	wr_need_membarrier();
 	s_setup();
-	T_OK(pinshm_slot_reader_attach(g_r, "s", &rd));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_READER, &rd));
 	seq0 = wr_seq(&rd.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -982,8 +984,8 @@ Test(wait_rings, slot_wait_times_out_and_checks_its_arguments)
 	wr_need_membarrier();
 	s_setup();
 	T_ERR(pinshm_slot_wait(NULL, 0, 0), -EINVAL);
-	T_OK(pinshm_slot_reader_attach(g_r, "s", &rd));
-	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_READER, &rd));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_WRITER, &w));
 	T_ERR(pinshm_slot_wait(&w, 0, 0), -EPERM);
 	T_ERR(pinshm_slot_wait(&rd, 0, 0), -ETIMEDOUT);
 	T_ERR(pinshm_slot_wait(&rd, 0, 20000000), -ETIMEDOUT);
@@ -1016,8 +1018,8 @@ Test(wait_rings, a_slot_burst_with_no_sleeper_makes_no_wake_call)
 	uint32_t seq0;
 
 	s_setup();
-	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
-	T_OK(pinshm_slot_reader_attach(g_r, "s", &rd));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_WRITER, &w));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_READER, &rd));
 	seq0 = wr_seq(&w.sh->waitq);
 	for (i = 1; i <= WR_STRESS; i++) {
 		s_write(&w, i);
@@ -1098,7 +1100,7 @@ static void s_stress(struct pinshm_region *r, uint64_t count, int mode)
 	uint32_t seq0;
 	pid_t wr;
 
-	T_OK(pinshm_slot_reader_attach(r, "s", &rd));
+	T_OK(pinshm_slot_attach(r, "s", PINSHM_READER, &rd));
 	seq0 = wr_seq(&rd.sh->waitq);
 	wr = fork();
 	cr_assert_geq(wr, 0);
@@ -1169,7 +1171,7 @@ static void s_reader_only_reader(void)
 	ret = pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r);
 	if (ret)
 		wr_fail("open: %s", strerror(-ret));
-	ret = pinshm_slot_reader_attach(r, "s", &rd);
+	ret = pinshm_slot_attach(r, "s", PINSHM_READER, &rd);
 	if (ret)
 		wr_fail("attach: %s", strerror(-ret));
 	if (pinshm_slot_wait(&rd, 0, 0) != -EACCES ||
@@ -1199,7 +1201,7 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 	s_setup();
 	cr_assert_eq(chmod(t_shm_path(g_name), 0444), 0, "chmod: %s",
 		     strerror(errno));
-	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_WRITER, &w));
 	seq0 = wr_seq(&w.sh->waitq);
 	rd = fork();
 	cr_assert_geq(rd, 0);
@@ -1237,7 +1239,7 @@ static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
 static void x_writer(bool both)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_bcast_writer bw;
+	struct pinshm_bcast bw;
 	struct pinshm_slot sw;
 	uint32_t sbit, bbit, seq0;
 	int i;
@@ -1264,7 +1266,7 @@ static void x_writer(bool both)
 	usleep(50000);
 	s_write(&sw, 1);
 	pinshm_slot_detach(&sw);
-	pinshm_bcast_writer_detach(&bw);
+	pinshm_bcast_detach(&bw);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -1273,8 +1275,8 @@ static void x_writer(bool both)
 static void x_bcast_sleeper(void)
 {
 	struct pinshm_region *r = wr_open(PINSHM_RDONLY);
-	struct pinshm_bcast_reader rd;
-	int ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_NEXT, &rd);
+	struct pinshm_bcast rd;
+	int ret = pinshm_bcast_attach(r, "b", PINSHM_READER, &rd);
 
 	if (!ret)
 		ret = pinshm_bcast_wait(&rd, 20 * WR_SEC);
@@ -1305,7 +1307,7 @@ static void x_wait(bool both)
 	T_OK(pinshm_bcast_create(g_r, "b", B_SLOTS, 48));
 	T_OK(pinshm_slot_create(g_r, "s", sizeof(struct s_val)));
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
-	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	T_OK(pinshm_slot_attach(g_ro, "s", PINSHM_READER, &rd));
 	if (both) {
 		bpid = fork();
 		cr_assert_geq(bpid, 0);
@@ -1351,7 +1353,7 @@ Test(wait_rings, a_forked_child_can_sleep_on_its_parents_read_only_reader)
 	wr_need_membarrier();
 	s_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
-	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	T_OK(pinshm_slot_attach(g_ro, "s", PINSHM_READER, &rd));
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {

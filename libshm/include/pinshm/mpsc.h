@@ -73,7 +73,7 @@
  *        (seeing a zero written after (C) implies seeing head).
  *   (L1) producer, per commit: pend_word/type/len, then store-release
  *        pend_pos, then (A), then last_* and store-release last_pos; a
- *        restarted producer (pinshm_mpsc_attach_producer) reads them after
+ *        restarted producer (pinshm_mpsc_attach()) reads them after
  *        the old holder died (its stores are all visible then).
  *   (R1) consumer recovery: store rec_pad[id] before the PAD header, both
  *        before (C) moves head past it
@@ -144,46 +144,58 @@ struct pinshm_region;
 /* Fillers the wait's readiness check walks over before it says "ready". */
 #define PINSHM_MPSC_WAIT_PADS		64u
 
-/* Process-private producer handle. */
-struct pinshm_mpsc_producer {
+/*
+ * Process-private handle of a producer or of the consumer: role says which,
+ * and only that role's fields below mean anything. The verbs of the other
+ * role must not be called on it (the inline ones do not check; the others
+ * say -EPERM).
+ */
+struct pinshm_mpsc {
 	struct pinshm_mpsc_shared *sh;
-	struct pinshm_mpsc_pslot *slot;
 	uint8_t *buf;
 	uint64_t cap;
 	uint64_t mask;
 	uint64_t max_record;
-	uint64_t batch_max;	/* bytes one claim may take, filler aside */
-	unsigned int id;
-	bool blocked;		/* the last claim was refused */
-	unsigned int nclaim;	/* records claimed, not yet committed */
-	uint64_t claim_pos;	/* first claimed record (after a wrap pad) */
-	uint64_t claim_end;
-	uint64_t zeroed_cache;	/* last zeroed seen, <= sh->zeroed */
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	uint64_t full_events;
-	uint32_t csize[PINSHM_MPSC_BATCH_MAX];	/* claimed record sizes */
-};
-
-/* Process-private consumer handle. */
-struct pinshm_mpsc_consumer {
-	struct pinshm_mpsc_shared *sh;
-	struct pinshm_region *region;
-	const struct pinshm_meta *meta;	/* read-only metadata page */
-	uint8_t *buf;
-	uint64_t cap;
-	uint64_t mask;
-	uint64_t max_record;
-	uint64_t head;		/* released position */
-	uint64_t rpos;		/* head plus everything peeked */
-	uint64_t zeroed;
-	uint64_t zero_lag;	/* zero once this much is released */
-	uint64_t generation;	/* metadata generation at the last check */
-	uint32_t misses;	/* empty polls since the last check */
-	uint32_t peeked_msgs;
-	uint64_t peeked_bytes;
-	uint64_t msgs_out;
-	uint64_t bytes_out;
+	int role;		/* PINSHM_PRODUCER or PINSHM_CONSUMER */
+	union {
+		struct {	/* producer */
+			struct pinshm_mpsc_pslot *slot;
+			uint64_t batch_max;	/* bytes one claim may take,
+						 * filler aside */
+			unsigned int id;
+			bool blocked;		/* the last claim was refused */
+			unsigned int nclaim;	/* records claimed, not yet
+						 * committed */
+			uint64_t claim_pos;	/* first claimed record (after a
+						 * wrap pad) */
+			uint64_t claim_end;
+			uint64_t zeroed_cache;	/* last zeroed seen, <=
+						 * sh->zeroed */
+			uint64_t msgs_in;
+			uint64_t bytes_in;
+			uint64_t full_events;
+			uint32_t csize[PINSHM_MPSC_BATCH_MAX];	/* claimed record
+								 * sizes */
+		};
+		struct {	/* consumer */
+			struct pinshm_region *region;
+			const struct pinshm_meta *meta;	/* read-only metadata
+							 * page */
+			uint64_t head;		/* released position */
+			uint64_t rpos;		/* head plus everything peeked */
+			uint64_t zeroed;
+			uint64_t zero_lag;	/* zero once this much is
+						 * released */
+			uint64_t generation;	/* metadata generation at the
+						 * last check */
+			uint32_t misses;	/* empty polls since the last
+						 * check */
+			uint32_t peeked_msgs;
+			uint64_t peeked_bytes;
+			uint64_t msgs_out;
+			uint64_t bytes_out;
+		};
+	};
 };
 
 /*
@@ -219,49 +231,48 @@ int pinshm_mpsc_create(struct pinshm_region *r, const char *name,
 		       uint64_t capacity, uint64_t max_record);
 
 /*
- * Take producer slot id (0..PINSHM_MPSC_PRODUCERS-1), or the first free one
- * with id -1 (then out->id says which). A slot held by a live process gives
- * -EBUSY; one left by a dead process is taken over, and the new holder
- * continues its counters and pinshm_mpsc_last(). -EAGAIN: the dead holder
- * left a claim the consumer has not moved past yet (retry later). -ENOSPC
- * no free slot (id -1), -EPERM this process has no attach of its own on the
- * region (a forked child must pinshm_region_open() it), -EINVAL, -ENOENT,
- * -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another library version's
- * ring), -EACCES.
+ * Take a role of a ring. role PINSHM_PRODUCER_ID(id): producer slot id
+ * (0..PINSHM_MPSC_PRODUCERS-1); PINSHM_PRODUCER: the first free one (then
+ * out->id says which). A slot held by a live process gives -EBUSY; one left
+ * by a dead process is taken over, and the new holder continues its
+ * counters and pinshm_mpsc_last(). -EAGAIN: the dead holder left a claim
+ * the consumer has not moved past yet (retry later). -ENOSPC no free slot
+ * (PINSHM_PRODUCER), -EPERM this process has no attach of its own on the
+ * region (a forked child must pinshm_region_open() it).
+ * PINSHM_CONSUMER: the consumer role (-EBUSY if a live process holds it).
+ * Either: -EINVAL (also an id out of range), -ENOENT, -EPROTOTYPE,
+ * -EBADMSG, -EPROTONOSUPPORT (another library version's ring), -EACCES.
  */
-int pinshm_mpsc_attach_producer(struct pinshm_region *r, const char *name,
-				int id, struct pinshm_mpsc_producer *out);
+int pinshm_mpsc_attach(struct pinshm_region *r, const char *name, int role,
+		       struct pinshm_mpsc *out);
 
-/* Give the slot back; an outstanding claim becomes filler first. */
-int pinshm_mpsc_detach_producer(struct pinshm_mpsc_producer *p);
+/*
+ * Give the role back: a producer's outstanding claim becomes filler first;
+ * the consumer releases what it peeked.
+ */
+int pinshm_mpsc_detach(struct pinshm_mpsc *h);
 
-/* Turn the outstanding claim (if any) into filler. */
-int pinshm_mpsc_abort(struct pinshm_mpsc_producer *p);
+/* Producer: turn the outstanding claim (if any) into filler. */
+int pinshm_mpsc_abort(struct pinshm_mpsc *p);
 
 /*
  * The first 8 payload bytes (zero-filled if shorter) and the type of the
  * last record this producer id committed, across restarts of the slot's
  * holder; the record itself may be consumed already. -ENOENT nothing
- * committed by this id yet.
+ * committed by this id yet, -EPERM not a producer.
  */
-int pinshm_mpsc_last(struct pinshm_mpsc_producer *p, uint64_t *word,
-		     uint32_t *type);
-
-/* Take the consumer role (-EBUSY if a live process holds it). */
-int pinshm_mpsc_attach_consumer(struct pinshm_region *r, const char *name,
-				struct pinshm_mpsc_consumer *out);
-int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c);
+int pinshm_mpsc_last(struct pinshm_mpsc *p, uint64_t *word, uint32_t *type);
 
 /*
- * Look for dead producers' claims at the consumer's position (on the shm
- * backend it first calls pinshm_region_recover() to learn of deaths) and
- * turn each into filler. Returns how many were padded, 0 if none (nothing
+ * Consumer: look for dead producers' claims at the consumer's position (on
+ * the shm backend it first calls pinshm_region_recover() to learn of
+ * deaths) and turn each into filler. Returns how many were padded, 0 if none (nothing
  * stuck, or its producer is alive), -EDEADLK when two dead producers'
  * intents cannot be told apart (nothing is padded; only for batches killed
  * in their claim that each cover the position without starting there),
- * -EBADMSG.
+ * -EBADMSG, -EPERM not the consumer.
  */
-int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
+int pinshm_mpsc_recover(struct pinshm_mpsc *c);
 
 /*
  * The most bytes one claim_batch may take (records with their headers):
@@ -270,15 +281,15 @@ int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
  * the consumer has caught up.
  */
 static inline uint64_t
-pinshm_mpsc_batch_max(const struct pinshm_mpsc_producer *p)
+pinshm_mpsc_batch_max(const struct pinshm_mpsc *p)
 {
 	return p->batch_max;
 }
 
 /* Slow paths, src/mpsc.c. */
-int __pinshm_mpsc_corrupt(struct pinshm_mpsc_consumer *c);
-int __pinshm_mpsc_stuck(struct pinshm_mpsc_consumer *c);
-int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc_producer *p, uint64_t tail,
+int __pinshm_mpsc_corrupt(struct pinshm_mpsc *c);
+int __pinshm_mpsc_stuck(struct pinshm_mpsc *c);
+int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc *p, uint64_t tail,
 				uint64_t need);
 
 /*
@@ -289,7 +300,7 @@ int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc_producer *p, uint64_t tail,
  * rounded up to 8) are above pinshm_mpsc_batch_max(), -EINVAL (n is 0 or
  * above PINSHM_MPSC_BATCH_MAX, or a claim is outstanding), -EBADMSG.
  */
-static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc_producer *p,
+static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc *p,
 					  unsigned int n, const uint32_t *lens,
 					  void **outs)
 {
@@ -357,14 +368,14 @@ static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc_producer *p,
 	return 0;
 }
 
-static inline int pinshm_mpsc_claim(struct pinshm_mpsc_producer *p,
+static inline int pinshm_mpsc_claim(struct pinshm_mpsc *p,
 				    uint32_t len, void **out)
 {
 	return pinshm_mpsc_claim_batch(p, 1, &len, out);
 }
 
 /* Commit one claimed record at pos, claimed csize bytes. */
-static inline void __pinshm_mpsc_commit_one(struct pinshm_mpsc_producer *p,
+static inline void __pinshm_mpsc_commit_one(struct pinshm_mpsc *p,
 					    uint64_t pos, uint32_t csize,
 					    uint32_t len, uint32_t type)
 {
@@ -399,7 +410,7 @@ static inline void __pinshm_mpsc_commit_one(struct pinshm_mpsc_producer *p,
  * Commit every record of the last claim_batch, in order, each with its
  * final length (<= the claimed one) and type.
  */
-static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc_producer *p,
+static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc *p,
 					    const uint32_t *lens,
 					    const uint32_t *types)
 {
@@ -424,7 +435,7 @@ static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc_producer *p,
 	pinshm_waitq_kick(&p->sh->waitq);
 }
 
-static inline void pinshm_mpsc_commit(struct pinshm_mpsc_producer *p,
+static inline void pinshm_mpsc_commit(struct pinshm_mpsc *p,
 				      uint32_t len, uint32_t type)
 {
 	pinshm_mpsc_commit_batch(p, &len, &type);
@@ -435,7 +446,7 @@ static inline void pinshm_mpsc_commit(struct pinshm_mpsc_producer *p,
  * producers never sleep on a full ring (nobody would wake them), so
  * PINSHM_WAIT_FUTEX waits as PINSHM_WAIT_YIELD does.
  */
-static inline int pinshm_mpsc_send(struct pinshm_mpsc_producer *p,
+static inline int pinshm_mpsc_send(struct pinshm_mpsc *p,
 				   const void *data, uint32_t len,
 				   uint32_t type, int wait)
 {
@@ -468,7 +479,7 @@ static inline void __pinshm_mpsc_zero(uint8_t *buf, uint64_t mask,
 }
 
 /* Give every peeked record (and skipped filler) back to the producers. */
-static inline void pinshm_mpsc_release(struct pinshm_mpsc_consumer *c)
+static inline void pinshm_mpsc_release(struct pinshm_mpsc *c)
 {
 	struct pinshm_mpsc_shared *sh = c->sh;
 
@@ -493,7 +504,7 @@ static inline void pinshm_mpsc_release(struct pinshm_mpsc_consumer *c)
 	PINSHM_WRITE_ONCE(sh->bytes_out, c->bytes_out);
 }
 
-static inline int __pinshm_mpsc_bad(struct pinshm_mpsc_consumer *c)
+static inline int __pinshm_mpsc_bad(struct pinshm_mpsc *c)
 {
 	return __pinshm_mpsc_corrupt(c);
 }
@@ -507,7 +518,7 @@ static inline int __pinshm_mpsc_bad(struct pinshm_mpsc_consumer *c)
  * for dead producers when the metadata generation changes (one load) and
  * every PINSHM_MPSC_RECOVER_POLLS misses (see pinshm_mpsc_recover()).
  */
-static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
+static inline int pinshm_mpsc_peek(struct pinshm_mpsc *c,
 				   struct pinshm_msg *m)
 {
 	for (;;) {
@@ -566,7 +577,7 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 }
 
 /* Peek up to n records; returns how many (0 when empty) or -EBADMSG. */
-static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc_consumer *c,
+static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc *c,
 					 struct pinshm_msg *m, unsigned int n)
 {
 	unsigned int i;
@@ -592,10 +603,10 @@ static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc_consumer *c,
  * pinshm_mpsc_recover()), since its producer will never kick. Returns 0,
  * -ETIMEDOUT, -EINTR, -EINVAL, -ENOSYS (no membarrier GLOBAL_EXPEDITED) or
  * -EOPNOTSUPP (the kernel cannot sleep on this memory: see
- * pinshm_waitq_wait()): on the last two, spin or yield instead.
- * waitq.waiters is back to what it was on every return.
+ * pinshm_waitq_wait()): on the last two, spin or yield instead; -EPERM
+ * not the consumer. waitq.waiters is back to what it was on every return.
  */
-int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c, int64_t timeout_ns);
+int pinshm_mpsc_wait(struct pinshm_mpsc *c, int64_t timeout_ns);
 
 /*
  * Copy the next record into buf and release it. Returns its length,
@@ -604,7 +615,7 @@ int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c, int64_t timeout_ns);
  * asleep). PINSHM_WAIT_FUTEX spins PINSHM_YIELD_SPINS times, then sleeps in
  * pinshm_mpsc_wait(); where that cannot sleep it yields instead.
  */
-static inline int pinshm_mpsc_recv(struct pinshm_mpsc_consumer *c, void *buf,
+static inline int pinshm_mpsc_recv(struct pinshm_mpsc *c, void *buf,
 				   uint32_t buflen, uint32_t *type, int wait)
 {
 	struct pinshm_msg m;

@@ -52,23 +52,23 @@
  *        sees the new seq, or the writer sees the sleeper.
  *
  * Waiting: waiters counts every reader asleep and is never reset (many
- * readers, no reader role). A reader killed while asleep leaves it one too
- * high: nothing is lost, but every write then makes a wake syscall until
- * the slot is created anew. A writer killed between (W3) and (K1) leaves
+ * readers, no role word for them). A reader killed while asleep leaves it
+ * one too high: nothing is lost, but every write then makes a wake syscall
+ * until the slot is created anew. A writer killed between (W3) and (K1) leaves
  * sleepers asleep until the next write (its successor's attach kicks).
  *
  * Recovery: a writer that dies between (W1) and (W3) leaves seq odd for
  * ever; readers then give up with -EAGAIN after PINSHM_SLOT_READ_TRIES
  * attempts instead of spinning. The next writer takes the dead writer's
- * role over (pinshm_slot_writer_attach()), marks the value EMPTY and makes
+ * role over (pinshm_slot_attach()), marks the value EMPTY and makes
  * seq even again, so readers get -ENODATA (no value, never a torn one)
  * until it writes.
  *
  * Zero-copy reading: the value may change under a reader at any moment,
- * so an in-place read is only a guess until pinshm_slot_read_retry() says
- * it was stable. Between read_begin and read_retry never follow a pointer,
+ * so an in-place read is only a guess until pinshm_slot_release() says
+ * it was stable. Between peek and release never follow a pointer,
  * index an array or loop on a count read from the value: copy the fields
- * you need into locals and act on them only after read_retry() is false.
+ * you need into locals and act on them only after release() returns 0.
  */
 #ifndef PINSHM_SLOT_H
 #define PINSHM_SLOT_H
@@ -126,11 +126,11 @@ struct pinshm_slot {
 /* ---- writer ------------------------------------------------------------ */
 
 /*
- * Open a write in place: returns the value to write (size bytes), or NULL
+ * Claim the value to write it in place: returns it (size bytes), or NULL
  * if this handle is not the writer. Readers see the old value (or retry)
- * until pinshm_slot_write_end(). Do not sleep in between: readers spin.
+ * until pinshm_slot_commit(). Do not sleep in between: readers spin.
  */
-static inline void *pinshm_slot_write_begin(struct pinshm_slot *w)
+static inline void *pinshm_slot_claim(struct pinshm_slot *w)
 {
 	if (!w->writer)
 		return NULL;
@@ -140,8 +140,8 @@ static inline void *pinshm_slot_write_begin(struct pinshm_slot *w)
 	return w->value;
 }
 
-/* Publish the value written since pinshm_slot_write_begin(). */
-static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
+/* Publish the value written since pinshm_slot_claim(). */
+static inline void pinshm_slot_commit(struct pinshm_slot *w, uint32_t len)
 {
 	if (!w->writer)
 		return;
@@ -163,18 +163,18 @@ static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
  * the previous value had there. Returns 0, -EMSGSIZE, -EPERM (a reader's
  * handle).
  */
-static inline int pinshm_slot_write(struct pinshm_slot *w, const void *p,
-				    uint32_t len)
+static inline int pinshm_slot_send(struct pinshm_slot *w, const void *p,
+				   uint32_t len)
 {
 	void *v;
 
 	if (len > w->size)
 		return -EMSGSIZE;
-	v = pinshm_slot_write_begin(w);
+	v = pinshm_slot_claim(w);
 	if (!v)
 		return -EPERM;
 	__pinshm_copy_in(v, p, len);
-	pinshm_slot_write_end(w, len);
+	pinshm_slot_commit(w, len);
 	return 0;
 }
 
@@ -226,19 +226,19 @@ static inline int pinshm_slot_read(struct pinshm_slot *r, void *buf,
  * In-place reading, for callers who want a few fields of a large value:
  *
  *	do {
- *		v = pinshm_slot_read_begin(&s, &seq);
+ *		v = pinshm_slot_peek(&s, &seq);
  *		if (v)
  *			bid = v->bid, ask = v->ask;	(copies only)
- *	} while (pinshm_slot_read_retry(&s, seq) && ++tries < LIMIT);
+ *	} while (pinshm_slot_release(&s, seq) == -EAGAIN && ++tries < LIMIT);
  *
- * read_begin returns the value, or NULL when the slot holds none (valid
- * only once read_retry() is false too). read_retry() is true when the
- * fields read since read_begin may be torn: read again, or give up after
- * a bound of your own (see PINSHM_SLOT_READ_TRIES). See the top comment
- * for what must not be done with the fields before read_retry().
+ * peek returns the value, or NULL when the slot holds none (valid only
+ * once release() returns 0 too). release() returns 0 when the fields read
+ * since peek were stable, -EAGAIN when they may be torn: read again, or
+ * give up after a bound of your own (see PINSHM_SLOT_READ_TRIES). See the
+ * top comment for what must not be done with the fields before release().
  */
-static inline const void *pinshm_slot_read_begin(const struct pinshm_slot *r,
-						 uint64_t *seq)
+static inline const void *pinshm_slot_peek(const struct pinshm_slot *r,
+					   uint64_t *seq)
 {
 	/* (R1) pairs with (W3). */
 	*seq = pinshm_load_acquire(&r->sh->seq);
@@ -246,15 +246,15 @@ static inline const void *pinshm_slot_read_begin(const struct pinshm_slot *r,
 	       r->value : NULL;
 }
 
-static inline bool pinshm_slot_read_retry(const struct pinshm_slot *r,
-					  uint64_t seq)
+static inline int pinshm_slot_release(const struct pinshm_slot *r,
+				      uint64_t seq)
 {
 	/* (R2) pairs with (W1): the caller's reads before the re-check. */
 	__pinshm_seq_rmb();
-	return (seq & 1) || PINSHM_READ_ONCE(r->sh->seq) != seq;
+	return (seq & 1) || PINSHM_READ_ONCE(r->sh->seq) != seq ? -EAGAIN : 0;
 }
 
-/* Version of the value a read_begin()/read_retry() pair saw. */
+/* Version of the value a peek()/release() pair saw. */
 static inline uint64_t pinshm_slot_version(uint64_t seq)
 {
 	return seq >> 1;
@@ -330,18 +330,16 @@ int pinshm_slot_create(struct pinshm_region *r, const char *name,
 		       uint32_t size);
 
 /*
- * Take the writer role (-EBUSY while a live process holds it; a dead
- * writer's role is taken over, and a value it left half-written is
- * withdrawn: readers get -ENODATA until the next write). -ENOENT,
- * -EPROTOTYPE (not a slot), -EBADMSG (header invalid), -EPROTONOSUPPORT
- * (another library version's slot), -EACCES (read-only region).
+ * Take a role of a slot. PINSHM_WRITER: -EBUSY while a live process holds
+ * it; a dead writer's role is taken over, and a value it left half-written
+ * is withdrawn: readers get -ENODATA until the next write; -EACCES
+ * (read-only region). PINSHM_READER: any access, read-only mappings
+ * included; no shared state. Either: -EINVAL, -ENOENT, -EPROTOTYPE (not a
+ * slot), -EBADMSG (header invalid), -EPROTONOSUPPORT (another library
+ * version's slot).
  */
-int pinshm_slot_writer_attach(struct pinshm_region *r, const char *name,
-			      struct pinshm_slot *out);
-
-/* A reader: any access, read-only mappings included. No shared state. */
-int pinshm_slot_reader_attach(const struct pinshm_region *r, const char *name,
-			      struct pinshm_slot *out);
+int pinshm_slot_attach(struct pinshm_region *r, const char *name, int role,
+		       struct pinshm_slot *out);
 
 /* Give the writer role back (readers: just forget the handle). */
 int pinshm_slot_detach(struct pinshm_slot *s);
