@@ -191,10 +191,10 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	pinshm_store_release(&g.sh->tail, tail);
 	/* For (K1)/(K2); without membarrier, readers spin or yield. */
 	pinshm_wait_register();
-	w.ro_pending = __pinshm_ro_pending(r, &g.sh->waitq, &w.ro_bit);
+	__pinshm_waitq_ref_init(&w.wref, r, &g.sh->waitq);
 	/* (K1) pairs with (K2): records a dead writer published without
 	 * its kick (killed between (W3) and (K1)) wake their sleepers. */
-	pinshm_waitq_kick_ro(&g.sh->waitq, w.ro_pending, w.ro_bit);
+	__pinshm_waitq_kick_ro(&g.sh->waitq, &w.wref);
 	*out = w;
 	return 0;
 }
@@ -234,6 +234,7 @@ static int reader_attach(struct pinshm_region *r, const char *name,
 	rd.slot_size = g.slot_size;
 	rd.max_payload = (uint32_t)g.max_payload;
 	rd.may_wait = r->writable;
+	__pinshm_waitq_ref_init(&rd.wref, r, &g.sh->waitq);
 	rd.pos = rd.rpos = start_pos(&rd, PINSHM_BCAST_NEXT);
 	*out = rd;
 	return 0;
@@ -313,14 +314,11 @@ __pinshm_export int pinshm_bcast_wait(struct pinshm_bcast *rd,
 		return -EINVAL;
 	if (rd->role != PINSHM_READER)
 		return -EPERM;
-	if (!rd->may_wait)	/* arms ro_pending, or -EACCES */
-		return __pinshm_waitq_wait_ro(
-			(struct pinshm_waitq *)&rd->sh->waitq, bcast_ready, rd,
-			timeout_ns);
-	/* (K2) pairs with (K1): the writable mapping makes sh ours to
-	 * write, in the wait queue only. */
-	return pinshm_waitq_wait((struct pinshm_waitq *)&rd->sh->waitq,
-				 bcast_ready, rd, timeout_ns);
+	/* (K2) pairs with (K1). A writable mapping makes sh ours to write,
+	 * in the wait queue only; else the sleeper arms ro_pending, or
+	 * -EACCES. */
+	return __pinshm_waitq_sleep(&rd->sh->waitq, &rd->wref, bcast_ready, rd,
+				    timeout_ns, !rd->may_wait);
 }
 
 /*

@@ -317,6 +317,7 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 	if (ret)
 		return ret;
 	p.role = PINSHM_PRODUCER;
+	__pinshm_waitq_ref_init(&p.wref, r, &p.sh->waitq);
 	p.buf = (uint8_t *)p.sh + PINSHM_MPSC_HDR_SIZE;
 	p.cap = cap;
 	p.mask = cap - 1;
@@ -367,7 +368,7 @@ __pinshm_export int pinshm_mpsc_abort(struct pinshm_mpsc *p)
 	p->nclaim = 0;
 	PINSHM_WRITE_ONCE(p->slot->intent_size, 0);
 	/* (W1) pairs with (W2): a consumer asleep on our claim moves on. */
-	pinshm_waitq_kick(&p->sh->waitq);
+	__pinshm_waitq_kick(&p->sh->waitq, &p->wref);
 	return 0;
 }
 
@@ -418,6 +419,7 @@ static int consumer_attach(struct pinshm_region *r, const char *name,
 	memset(&c, 0, sizeof(c));
 	c.sh = sh;
 	c.role = PINSHM_CONSUMER;
+	__pinshm_waitq_ref_init(&c.wref, r, &sh->waitq);
 	c.region = r;
 	c.meta = r->meta;
 	c.buf = (uint8_t *)sh + PINSHM_MPSC_HDR_SIZE;
@@ -799,7 +801,8 @@ __pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc *c,
 	    __pinshm_mpsc_stuck(c) > 0)
 		return 0;
 	if (timeout_ns == 0)
-		return pinshm_waitq_wait(&c->sh->waitq, mpsc_ready, c, 0);
+		return __pinshm_waitq_sleep(&c->sh->waitq, &c->wref, mpsc_ready,
+					    c, 0, false);
 	if (timeout_ns > 0)
 		deadline = mono_ns() + timeout_ns;
 	for (;;) {
@@ -812,7 +815,8 @@ __pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc *c,
 				slice = left;
 		}
 		/* (W2) of wait.h, pairs with the producers' (W1). */
-		ret = pinshm_waitq_wait(&c->sh->waitq, mpsc_ready, c, slice);
+		ret = __pinshm_waitq_sleep(&c->sh->waitq, &c->wref, mpsc_ready,
+					   c, slice, false);
 		if (ret != -ETIMEDOUT)
 			return ret;
 		/*

@@ -179,17 +179,13 @@ static int map_data(struct pinshm_region *r, uint64_t data_off, int prot,
 			(void)PINSHM_READ_ONCE(p[off]);
 	}
 	r->locked = mlock(p, len) == 0;
-	/* Read-only sleepers arm ro_pending themselves here (wait.c). */
-	return __pinshm_wait_map_add(p, len, -1, r->meta_writable ?
-				     r->meta->ro_pending : NULL);
+	return 0;
 }
 
 static void unmap_all(struct pinshm_region *r)
 {
-	if (r->map_base) {
-		__pinshm_wait_map_del(r->map_base);
+	if (r->map_base)
 		munmap(r->map_base, r->map_len);
-	}
 	if (r->meta)
 		munmap(r->meta, PINSHM_META_SIZE);
 	if (r->fd >= 0)

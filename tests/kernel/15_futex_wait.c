@@ -17,7 +17,8 @@
  * A control run on MAP_SHARED anonymous memory (shmem, which has a
  * mapping) shows that the library's wait/wake works in this guest kernel,
  * and a forked child sleeps on such memory where the region was mapped in
- * its parent (the library forgets the module's mappings on fork).
+ * its parent (the library keeps no table of the module's mappings that a
+ * child could inherit: each ring handle carries its region fd).
  * Issue 4 ("futex wait/wake that costs the producer nothing unless a reader
  * is actually sleeping").
  */
@@ -320,7 +321,7 @@ static int ro_run(struct pinshm_region *r)
 		ret = pinshm_slot_attach(r, "l", PINSHM_WRITER, &sw);
 	if (ret)
 		return ret;
-	if (!bw.ro_pending || !sw.ro_pending)
+	if (!bw.wref.ro_pending || !sw.wref.ro_pending)
 		return -ENOLINK;	/* the writers should watch ro_pending */
 	pid = fork();
 	if (pid == 0)
@@ -335,16 +336,16 @@ static int ro_run(struct pinshm_region *r)
 	 * queue shares the word but not the bit, which must make no wake
 	 * call and leave the arm; then 300 ms later a value.
 	 */
-	tag = 1u << sw.ro_bit;
-	for (int i = 0; !ret && i < 500 && PINSHM_READ_ONCE(*sw.ro_pending) != tag;
-	     i++)
+	tag = 1u << sw.wref.ro_bit;
+	for (int i = 0; !ret && i < 500 &&
+	     PINSHM_READ_ONCE(*sw.wref.ro_pending) != tag; i++)
 		usleep(10000);
 	usleep(50000);
 	seq0 = bw.sh->waitq.seq;
 	if (!ret)
 		ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
 	if (!ret && (bw.sh->waitq.seq != seq0 ||
-		     PINSHM_READ_ONCE(*sw.ro_pending) != tag))
+		     PINSHM_READ_ONCE(*sw.wref.ro_pending) != tag))
 		ret = -EPROTO;
 	usleep(300000);
 	if (!ret)
@@ -397,11 +398,13 @@ static int control_run(void)
 
 /*
  * fork(): the child gets none of the module's mappings (VM_DONTCOPY), and
- * the library forgets them there (pthread_atfork in wait.c). A child that
- * closes the fds it inherited, as a daemon does, and maps memory of its
- * own where the region's data was must sleep on that memory with a futex:
- * an entry kept from the parent would send its WAIT to the region's closed
- * fd (-EBADF) instead. Exit status 0, or what went wrong.
+ * the library must not take memory at their old addresses for the
+ * module's (no process-wide table of mappings: each ring handle carries
+ * its region fd). A child that closes the fds it inherited, as a daemon
+ * does, and maps memory of its own where the region's data was must sleep
+ * on that memory with a futex: a mapping remembered from the parent would
+ * send its WAIT to the region's closed fd (-EBADF) instead. Exit status 0,
+ * or what went wrong.
  */
 static int fork_forgets_module_maps(struct pinshm_region *r)
 {

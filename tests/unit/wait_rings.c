@@ -775,7 +775,7 @@ static void b_ro_wake_writer(void)
 
 	b_attach_writer(r, &w);
 	for (round = 1; round <= WR_WAKE_ROUNDS; round++) {
-		wr_await_ro_sleeper(round, w.ro_pending);
+		wr_await_ro_sleeper(round, w.wref.ro_pending);
 		for (i = 0; i < WR_BURST; i++)
 			b_send(&w, round * WR_BURST + i);
 	}
@@ -1226,7 +1226,7 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
  */
 static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
 {
-	return atomic_load((_Atomic uint32_t *)sw->ro_pending) == v;
+	return atomic_load((_Atomic uint32_t *)sw->wref.ro_pending) == v;
 }
 
 /*
@@ -1246,10 +1246,10 @@ static void x_writer(bool both)
 
 	b_attach_writer(r, &bw);
 	s_attach_writer(r, &sw);
-	if (!sw.ro_pending || sw.ro_pending != bw.ro_pending)
+	if (!sw.wref.ro_pending || sw.wref.ro_pending != bw.wref.ro_pending)
 		wr_fail("slot and broadcast ring do not share ro_pending");
-	sbit = 1u << sw.ro_bit;
-	bbit = 1u << bw.ro_bit;
+	sbit = 1u << sw.wref.ro_bit;
+	bbit = 1u << bw.wref.ro_bit;
 	if (sbit == bbit)
 		wr_fail("the two queues have the same bit");
 	while (!x_armed_with(&sw, both ? sbit | bbit : sbit))
@@ -1262,7 +1262,7 @@ static void x_writer(bool both)
 	    !x_armed_with(&sw, sbit))
 		wr_fail("%u wakes from the broadcast ring, ro_pending %#x",
 			wr_seq(&bw.sh->waitq) - seq0,
-			atomic_load((_Atomic uint32_t *)sw.ro_pending));
+			atomic_load((_Atomic uint32_t *)sw.wref.ro_pending));
 	usleep(50000);
 	s_write(&sw, 1);
 	pinshm_slot_detach(&sw);

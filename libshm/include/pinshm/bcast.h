@@ -74,7 +74,7 @@
  *   (K1) writer, after (W3)/(W4) of a publish: compiler barrier, load
  *        waitq.waiters (and the metadata page's ro_pending); if a
  *        sleeper is there, wake every sleeper ((W1) of
- *        wait.h, pinshm_waitq_kick_ro())
+ *        wait.h, __pinshm_waitq_kick_ro())
  *     pairs with
  *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters (read-only: arm
  *        ro_pending), membarrier, re-load its slot's seq as
@@ -153,13 +153,12 @@ struct pinshm_bcast {
 	uint64_t slot_size;
 	uint32_t max_payload;
 	int role;		/* PINSHM_WRITER or PINSHM_READER */
+	struct pinshm_waitq_ref wref;	/* the readers' wait queue */
 	union {
 		struct {	/* writer */
 			bool claimed;	/* slot of `next` marked 2i+1 */
 			bool held;	/* a batch is staged; its first seq
 					 * held back */
-			uint16_t ro_bit;	/* its bit in ro_pending
-						 * (PINSHM_RO_BIT()) */
 			uint64_t tail;		/* records published */
 			uint64_t next;		/* next record to claim */
 			uint64_t held_seq;	/* first record of the staged
@@ -167,14 +166,13 @@ struct pinshm_bcast {
 			uint64_t staged_bytes;
 			uint64_t msgs_in;
 			uint64_t bytes_in;
-			const uint32_t *ro_pending;	/* read-only sleepers
-							 * (metadata page) */
 		};
 		struct {	/* reader */
 			uint32_t npeeked;	/* records peeked since the last
 						 * release */
 			bool may_wait;		/* writable mapping: may sleep
-						 * (waitq) */
+						 * (waitq); else arms
+						 * wref.ro_pending */
 			uint64_t pos;		/* next record after the last
 						 * release */
 			uint64_t rpos;		/* next record to peek */
@@ -300,7 +298,7 @@ static inline void pinshm_bcast_publish(struct pinshm_bcast *w)
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
 	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
 	 * a wake only when a reader sleeps. */
-	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_bit);
+	__pinshm_waitq_kick_ro(&w->sh->waitq, &w->wref);
 }
 
 static inline void pinshm_bcast_commit(struct pinshm_bcast *w,

@@ -157,6 +157,7 @@ struct pinshm_mpsc {
 	uint64_t mask;
 	uint64_t max_record;
 	int role;		/* PINSHM_PRODUCER or PINSHM_CONSUMER */
+	struct pinshm_waitq_ref wref;	/* the consumer's wait queue */
 	union {
 		struct {	/* producer */
 			struct pinshm_mpsc_pslot *slot;
@@ -432,7 +433,7 @@ static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc *p,
 	PINSHM_WRITE_ONCE(p->slot->bytes_in, p->bytes_in);
 	/* (W1) pairs with (W2): the commits (A) above, then one load of
 	 * waiters; a wake only when the consumer sleeps. */
-	pinshm_waitq_kick(&p->sh->waitq);
+	__pinshm_waitq_kick(&p->sh->waitq, &p->wref);
 }
 
 static inline void pinshm_mpsc_commit(struct pinshm_mpsc *p,

@@ -109,13 +109,12 @@ struct pinshm_slot {
 	uint32_t size;
 	bool writer;
 	bool may_wait;			/* reader, writable mapping: may sleep */
-	uint16_t ro_bit;		/* writer: its bit in ro_pending */
+	struct pinshm_waitq_ref wref;	/* the readers' wait queue */
 
 	/* writer */
 	uint64_t seq;			/* current even seq */
 	uint64_t writes;
 	uint64_t bytes_in;
-	const uint32_t *ro_pending;	/* read-only sleepers (metadata page) */
 
 	/* reader */
 	uint64_t reads;			/* successful copying reads */
@@ -155,7 +154,7 @@ static inline void pinshm_slot_commit(struct pinshm_slot *w, uint32_t len)
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
 	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
 	 * a wake only when a reader sleeps. */
-	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_bit);
+	__pinshm_waitq_kick_ro(&w->sh->waitq, &w->wref);
 }
 
 /*
