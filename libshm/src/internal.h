@@ -55,7 +55,8 @@ int __pinshm_waitq_sleep(struct pinshm_waitq *wq,
 			 bool ro);
 
 /* util.c */
-uint64_t __pinshm_now_ns(void);
+uint64_t __pinshm_wall_ns(void);
+uint64_t __pinshm_mono_ns(void);
 int __pinshm_pid_start_time(pid_t pid, uint64_t *start_ns, char *state);
 bool __pinshm_pid_alive(uint32_t pid, uint64_t start_ns);
 int __pinshm_self_start_time(uint64_t *start_ns);
@@ -78,7 +79,7 @@ int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
 int __pinshm_role_take(struct pinshm_role *role);
 void __pinshm_role_drop(struct pinshm_role *role);
 
-/* Per-type counters for pinshm_obj_stats() (dir.c dispatches on type). */
+/* Per-type counters for pinshm_obj_stats() (obj.c dispatches on type). */
 int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
 int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,

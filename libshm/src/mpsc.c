@@ -54,7 +54,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -778,18 +777,11 @@ static bool mpsc_ready(void *arg)
 	return true;	/* a long run of filler: let peek skip it */
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 __pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc *c,
 				     int64_t timeout_ns)
 {
-	int64_t deadline = 0, slice, left;
+	uint64_t deadline = 0;
+	int64_t slice, left;
 	int ret;
 
 	if (!c || !c->sh)
@@ -804,11 +796,11 @@ __pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc *c,
 		return __pinshm_waitq_sleep(&c->sh->waitq, &c->wref, mpsc_ready,
 					    c, 0, false);
 	if (timeout_ns > 0)
-		deadline = mono_ns() + timeout_ns;
+		deadline = __pinshm_mono_ns() + (uint64_t)timeout_ns;
 	for (;;) {
 		slice = PINSHM_MPSC_WAIT_SLICE_NS;
 		if (timeout_ns > 0) {
-			left = deadline - mono_ns();
+			left = (int64_t)(deadline - __pinshm_mono_ns());
 			if (left <= 0)
 				return mpsc_ready(c) ? 0 : -ETIMEDOUT;
 			if (left < slice)
