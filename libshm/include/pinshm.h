@@ -36,8 +36,12 @@
 extern "C" {
 #endif
 
+/*
+ * The project's version (the Makefile's VERSION). The ABI is the soname,
+ * libpinshm.so.1, and the symbol version node PINSHM_1.0 (libshm.map).
+ */
 #define PINSHM_VERSION_MAJOR	0
-#define PINSHM_VERSION_MINOR	1
+#define PINSHM_VERSION_MINOR	2
 
 /* Backends: PINSHM_BACKEND_KMOD and PINSHM_BACKEND_SHM come from the uapi. */
 #define PINSHM_BACKEND_AUTO	0
