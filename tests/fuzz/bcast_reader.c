@@ -176,28 +176,16 @@ static void write_ring(struct fz_ops *ops)
 	FZ_CHECK(ret == 0, "writer detach %d", ret);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("bcast", RING_OFF + 4096);
-	ret = pinshm_bcast_create(fz.r, "b", SLOTS, PAYLOAD);
-	FZ_CHECK(ret == 0, "bcast_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "b", &info);
-	FZ_CHECK(ret == 0 && info.offset == RING_OFF &&
-		 info.size == RING_BYTES, "ring at %llu, %llu bytes",
-		 (unsigned long long)info.offset,
-		 (unsigned long long)info.size);
-	fz_open(RING_OFF, RING_BYTES);
-	fz_snapshot();
-	return 0;
+	return pinshm_bcast_create(r, name, SLOTS, PAYLOAD);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "bcast", .name = "b", .region_size = RING_OFF + 4096,
+	.create = create, .off = RING_OFF, .size_min = RING_BYTES,
+	.size_max = RING_BYTES, .open_len = RING_BYTES,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {

@@ -194,27 +194,17 @@ static void clear_roles(void)
 		memset(&sh->prod[i].role, 0, sizeof(sh->prod[i].role));
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("mpsc", RING_OFF + ((RING_BYTES + 4095) & ~4095ULL));
-	ret = pinshm_mpsc_create(fz.r, "m", CAP, 0);
-	FZ_CHECK(ret == 0, "mpsc_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "m", &info);
-	FZ_CHECK(ret == 0 && info.offset == RING_OFF, "ring at %llu",
-		 (unsigned long long)info.offset);
-	fz_plant_dead();
-	fz_open(RING_OFF, RING_BYTES);
-	fz_snapshot();
-	return 0;
+	return pinshm_mpsc_create(r, name, CAP, 0);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "mpsc", .name = "m",
+	.region_size = RING_OFF + ((RING_BYTES + 4095) & ~4095ULL),
+	.create = create, .off = RING_OFF, .size_min = RING_BYTES,
+	.open_len = RING_BYTES, .plant_dead = true,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {

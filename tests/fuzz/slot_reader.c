@@ -19,13 +19,11 @@
 #define VALUE		200u
 #define OBJ_OFF		FZ_DIR_BYTES
 
-static uint64_t obj_size;
-
 static void check_handle(const struct pinshm_slot *s)
 {
 	FZ_CHECK(s->size >= 1 && s->size <= PINSHM_SLOT_MAX_SIZE, "size %u",
 		 s->size);
-	FZ_CHECK(fz_inside(s->value, s->size, fz.data + OBJ_OFF, obj_size),
+	FZ_CHECK(fz_inside(s->value, s->size, fz.data + OBJ_OFF, fz.obj.size),
 		 "value %p size %u outside the slot", (void *)s->value,
 		 s->size);
 }
@@ -112,30 +110,16 @@ static void write_slot(struct fz_ops *ops)
 	FZ_CHECK(ret == 0, "writer detach %d", ret);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("slot", OBJ_OFF + 4096);
-	ret = pinshm_slot_create(fz.r, "s", VALUE);
-	FZ_CHECK(ret == 0, "slot_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "s", &info);
-	FZ_CHECK(ret == 0 && info.offset == OBJ_OFF &&
-		 info.size >= PINSHM_SLOT_VALUE_OFF + VALUE &&
-		 info.size <= 4096, "slot at %llu, %llu bytes",
-		 (unsigned long long)info.offset,
-		 (unsigned long long)info.size);
-	obj_size = info.size;
-	fz_open(OBJ_OFF, obj_size);
-	fz_snapshot();
-	return 0;
+	return pinshm_slot_create(r, name, VALUE);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "slot", .name = "s", .region_size = OBJ_OFF + 4096,
+	.create = create, .off = OBJ_OFF,
+	.size_min = PINSHM_SLOT_VALUE_OFF + VALUE, .size_max = 4096,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {
@@ -155,10 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 
 		p += k;
 		left -= k;
-		fz_fill(OBJ_OFF + PINSHM_BLOCK, obj_size - PINSHM_BLOCK, &p,
+		fz_fill(OBJ_OFF + PINSHM_BLOCK, fz.obj.size - PINSHM_BLOCK, &p,
 			&left);
 	} else {
-		fz_fill(OBJ_OFF, obj_size, &p, &left);
+		fz_fill(OBJ_OFF, fz.obj.size, &p, &left);
 	}
 	sh = (struct pinshm_slot_shared *)(fz.data + OBJ_OFF);
 	memset(&sh->writer, 0, sizeof(sh->writer));
