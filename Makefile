@@ -15,7 +15,9 @@ else
 .SUFFIXES:
 
 PREFIX ?= /usr/local
-VERSION := 0.1.0
+VERSION := 0.2.0
+# The ABI: the soname's number and libshm/libshm.map's version node.
+SONAME := libpinshm.so.1
 B := build
 
 # The Debian 6.1 kernel the module is built for and tested in.
@@ -85,9 +87,9 @@ $(B)/libpinshm.a: $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
-	$(call say,LD,$@)$(CC) -shared -Wl,-soname,libpinshm.so.0 \
+	$(call say,LD,$@)$(CC) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=libshm/libshm.map -o $@.$(VERSION) $(LIB_OBJS) && \
-		ln -sf libpinshm.so.$(VERSION) $(B)/libpinshm.so.0 && \
+		ln -sf libpinshm.so.$(VERSION) $(B)/$(SONAME) && \
 		ln -sf libpinshm.so.$(VERSION) $@
 
 $(B)/pinshm.pc: libshm/pinshm.pc.in
@@ -183,7 +185,7 @@ $(B)/readme-example: README.md $(B)/libpinshm.a
 check-readme: $(B)/readme-example $(B)/libpinshm.so
 	@echo "== README example, the ABI of libpinshm.so, the manual pages"
 	$(Q)PINSHM_BACKEND=shm $<
-	$(Q)scripts/check-abi.sh $(B)/libpinshm.so
+	$(Q)scripts/check-abi.sh $(B)/libpinshm.so $(SONAME)
 	$(Q)scripts/check-man.sh
 	$(Q)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $<-shared $<.c -L$(B) -lpinshm && \
 		PINSHM_BACKEND=shm LD_LIBRARY_PATH=$(B) $<-shared >/dev/null
@@ -245,7 +247,7 @@ install: lib $(B)/pinshm
 		$(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 644 $(B)/libpinshm.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(B)/libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpinshm.so.0
+	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
 	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpinshm.so
 	install -m 644 libshm/include/pinshm.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 libshm/include/pinshm/*.h $(DESTDIR)$(PREFIX)/include/pinshm/

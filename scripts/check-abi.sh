@@ -1,11 +1,29 @@
 #!/usr/bin/env bash
-# Every function the public headers declare (not static inline) must be
-# exported by libpinshm.so: the inline fast paths call some of them
-# (__pinshm_* slow paths), and a program built against the headers links
-# against the shared library. Usage: scripts/check-abi.sh build/libpinshm.so
+# The ABI of libpinshm.so: its soname and symbol version node are the ones
+# libshm/libshm.map names (the node is bumped with the soname whenever what
+# a program compiles in changes shape), every exported symbol carries that
+# node, and every function the public headers declare (not static inline)
+# is exported: the inline fast paths call some of them (__pinshm_* slow
+# paths), and a program built against the headers links against the
+# shared library. Usage: scripts/check-abi.sh build/libpinshm.so [SONAME]
 set -euo pipefail
-so=${1:?usage: $0 LIBPINSHM_SO}
+so=${1:?usage: $0 LIBPINSHM_SO [SONAME]}
+want_soname=${2:-}
 hdrs=(libshm/include/pinshm.h libshm/include/pinshm/*.h)
+node=$(grep -o '^PINSHM_[0-9.]* {' libshm/libshm.map | tr -d ' {')
+
+soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+if [ -n "$want_soname" ] && [ "$soname" != "$want_soname" ]; then
+	echo "check-abi: $so has soname '$soname', not $want_soname" >&2
+	exit 1
+fi
+unversioned=$(nm -D --defined-only "$so" | awk '{ print $3 }' |
+	grep -v "@@$node\$" | grep -v "^$node\$" || true)
+if [ -n "$unversioned" ]; then
+	echo "check-abi: exported by $so without version node $node:" >&2
+	echo "$unversioned" | sed 's/^/  /' >&2
+	exit 1
+fi
 
 # Declarations: lines that name a function and end with ');' or continue,
 # minus static inline definitions.
@@ -20,4 +38,5 @@ if [ -n "$missing" ]; then
 	echo "$missing" | sed 's/^/  /' >&2
 	exit 1
 fi
-echo "  $(echo "$declared" | wc -l) declared functions, all exported by $(basename "$so")"
+echo "  $soname, version node $node: $(echo "$declared" | wc -l) declared" \
+     "functions, all exported by $(basename "$so")"

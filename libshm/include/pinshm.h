@@ -11,7 +11,9 @@
  *
  * Every function returns 0 (or a count) on success and -errno on failure;
  * none sets errno. Setup and recovery live in the library; the per-message
- * fast paths are static inline (pinshm/spsc.h).
+ * fast paths are static inline in each ring's header, which this one
+ * includes: pinshm/spsc.h, mpsc.h, bcast.h, slot.h (one verb set for all,
+ * pinshm/ring.h). This header holds regions and their object directory.
  */
 #ifndef PINSHM_H
 #define PINSHM_H
@@ -23,8 +25,9 @@
 #include <linux/pinshm.h>
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/spsc.h>
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
+#include <pinshm/spsc.h>
 #include <pinshm/mpsc.h>
 #include <pinshm/bcast.h>
 #include <pinshm/slot.h>
@@ -33,8 +36,12 @@
 extern "C" {
 #endif
 
+/*
+ * The project's version (the Makefile's VERSION). The ABI is the soname,
+ * libpinshm.so.1, and the symbol version node PINSHM_1.0 (libshm.map).
+ */
 #define PINSHM_VERSION_MAJOR	0
-#define PINSHM_VERSION_MINOR	1
+#define PINSHM_VERSION_MINOR	2
 
 /* Backends: PINSHM_BACKEND_KMOD and PINSHM_BACKEND_SHM come from the uapi. */
 #define PINSHM_BACKEND_AUTO	0
@@ -194,45 +201,6 @@ struct pinshm_ring_stats {
 
 int pinshm_obj_stats(const struct pinshm_region *r, const char *name,
 		     struct pinshm_ring_stats *out);
-
-/* ---------------------------------------------------------------- */
-/* SPSC ring (fast path in pinshm/spsc.h)                            */
-/* ---------------------------------------------------------------- */
-
-/*
- * Add an SPSC ring of capacity bytes (power of two, >= 1 KiB) to a region.
- * max_record 0 picks capacity/4 - 16; any value must leave room for three
- * records: 3 * (max_record + 16) <= capacity. Errors: -EINVAL, -EEXIST,
- * -ENOSPC (no room in the region or the directory), -EACCES read-only.
- */
-int pinshm_spsc_create(struct pinshm_region *r, const char *name,
-		       uint64_t capacity, uint64_t max_record);
-
-/*
- * Take the producer or consumer role of a ring. A role held by a live
- * process gives -EBUSY; one left by a dead process is taken over and the
- * ring continues from its committed positions. -ENOENT, -EPROTOTYPE (the
- * object is not an SPSC ring), -EBADMSG (header invalid),
- * -EPROTONOSUPPORT (the ring was made by a libpinshm of another ring
- * layout version: processes sharing a ring must use one version), -EACCES
- * (read-only region). The same -EPROTONOSUPPORT holds for every ring
- * type's attach.
- */
-int pinshm_spsc_attach(struct pinshm_region *r, const char *name, int role,
-		       struct pinshm_spsc *out);
-
-/*
- * Producer only: the last record this producer role published (or staged),
- * read back from
- * the buffer (the producer never overwrites it until it writes again). A
- * restarted producer uses it to resume exactly after its last committed
- * message (`pinshm pub --seq` does; there is no separate "user_word").
- * -ENOENT nothing published yet, -EBADMSG corrupt, -EPERM not the producer.
- */
-int pinshm_spsc_last(struct pinshm_spsc *ring, struct pinshm_msg *out);
-
-/* Publish anything staged and give the role back. */
-int pinshm_spsc_detach(struct pinshm_spsc *ring);
 
 #ifdef __cplusplus
 }

@@ -143,17 +143,14 @@ static int writer_recover(const struct bcast_geom *g, uint64_t *tailp,
 	return 0;
 }
 
-__pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
-					       const char *name,
-					       struct pinshm_bcast_writer *out)
+static int writer_attach(struct pinshm_region *r, const char *name,
+			 struct pinshm_bcast *out)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	struct bcast_geom g;
 	uint64_t tail, fixed;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
 	if (!r->writable)
 		return -EACCES;
 	ret = bcast_lookup(r, name, &g);
@@ -169,6 +166,7 @@ __pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
 	}
 	memset(&w, 0, sizeof(w));
 	w.sh = g.sh;
+	w.role = PINSHM_WRITER;
 	w.base = (uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
 	w.slots = g.slots;
 	w.mask = g.slots - 1;
@@ -193,25 +191,15 @@ __pinshm_export int pinshm_bcast_writer_attach(struct pinshm_region *r,
 	pinshm_store_release(&g.sh->tail, tail);
 	/* For (K1)/(K2); without membarrier, readers spin or yield. */
 	pinshm_wait_register();
-	w.ro_pending = __pinshm_ro_pending(r, &g.sh->waitq, &w.ro_bit);
+	__pinshm_waitq_ref_init(&w.wref, r, &g.sh->waitq);
 	/* (K1) pairs with (K2): records a dead writer published without
 	 * its kick (killed between (W3) and (K1)) wake their sleepers. */
-	pinshm_waitq_kick_ro(&g.sh->waitq, w.ro_pending, w.ro_bit);
+	__pinshm_waitq_kick_ro(&g.sh->waitq, &w.wref);
 	*out = w;
 	return 0;
 }
 
-__pinshm_export int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w)
-{
-	if (!w || !w->sh)
-		return -EINVAL;
-	pinshm_bcast_publish(w);
-	__pinshm_role_drop(&w->sh->writer);
-	w->sh = NULL;
-	return 0;
-}
-
-static uint64_t start_pos(const struct pinshm_bcast_reader *rd, int from)
+static uint64_t start_pos(const struct pinshm_bcast *rd, int from)
 {
 	/* (R4) pairs with (W4): records below tail are published. */
 	uint64_t tail = pinshm_load_acquire(&rd->sh->tail);
@@ -227,51 +215,76 @@ static uint64_t start_pos(const struct pinshm_bcast_reader *rd, int from)
 	}
 }
 
-__pinshm_export int pinshm_bcast_reader_attach(const struct pinshm_region *r,
-					       const char *name, int from,
-					       struct pinshm_bcast_reader *out)
+static int reader_attach(struct pinshm_region *r, const char *name,
+			 struct pinshm_bcast *out)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct bcast_geom g;
 	int ret;
 
-	if (!r || !out || from < PINSHM_BCAST_OLDEST ||
-	    from > PINSHM_BCAST_NEXT)
-		return -EINVAL;
 	ret = bcast_lookup(r, name, &g);
 	if (ret)
 		return ret;
 	memset(&rd, 0, sizeof(rd));
 	rd.sh = g.sh;
-	rd.base = (const uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
+	rd.role = PINSHM_READER;
+	rd.base = (uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
 	rd.slots = g.slots;
 	rd.mask = g.slots - 1;
 	rd.slot_size = g.slot_size;
 	rd.max_payload = (uint32_t)g.max_payload;
 	rd.may_wait = r->writable;
-	rd.pos = rd.rpos = start_pos(&rd, from);
+	__pinshm_waitq_ref_init(&rd.wref, r, &g.sh->waitq);
+	rd.pos = rd.rpos = start_pos(&rd, PINSHM_BCAST_NEXT);
 	*out = rd;
 	return 0;
 }
 
-__pinshm_export int pinshm_bcast_reader_seek(struct pinshm_bcast_reader *rd,
-					     int from)
+__pinshm_export int pinshm_bcast_attach(struct pinshm_region *r,
+					const char *name, int role,
+					struct pinshm_bcast *out)
+{
+	if (!r || !out)
+		return -EINVAL;
+	if (role == PINSHM_WRITER)
+		return writer_attach(r, name, out);
+	if (role == PINSHM_READER)
+		return reader_attach(r, name, out);
+	return -EINVAL;
+}
+
+__pinshm_export int pinshm_bcast_detach(struct pinshm_bcast *h)
+{
+	if (!h || !h->sh)
+		return -EINVAL;
+	if (h->role == PINSHM_WRITER) {
+		pinshm_bcast_publish(h);
+		__pinshm_role_drop(&h->sh->writer);
+	}
+	h->sh = NULL;
+	return 0;
+}
+
+__pinshm_export int pinshm_bcast_seek(struct pinshm_bcast *rd, int from)
 {
 	if (!rd || !rd->sh || from < PINSHM_BCAST_OLDEST ||
 	    from > PINSHM_BCAST_NEXT)
 		return -EINVAL;
+	if (rd->role != PINSHM_READER)
+		return -EPERM;
 	rd->npeeked = 0;
 	rd->peeked_bytes = 0;
 	rd->pos = rd->rpos = start_pos(rd, from);
 	return 0;
 }
 
-__pinshm_export int
-pinshm_bcast_reader_stats(const struct pinshm_bcast_reader *rd,
-			  struct pinshm_bcast_reader_stats *out)
+__pinshm_export int pinshm_bcast_stats(const struct pinshm_bcast *rd,
+				       struct pinshm_bcast_stats *out)
 {
 	if (!rd || !out)
 		return -EINVAL;
+	if (rd->role != PINSHM_READER)
+		return -EPERM;
 	out->msgs = rd->msgs;
 	out->bytes = rd->bytes;
 	out->lapped = rd->lapped;
@@ -285,7 +298,7 @@ pinshm_bcast_reader_stats(const struct pinshm_bcast_reader *rd,
 /* Would pinshm_bcast_peek() find something (or lapping, or corruption)? */
 static bool bcast_ready(void *arg)
 {
-	const struct pinshm_bcast_reader *rd = arg;
+	const struct pinshm_bcast *rd = arg;
 	uint64_t i = rd->rpos;
 
 	/* (R1) pairs with (W3): the load peek makes; in (K2) it follows the
@@ -294,27 +307,18 @@ static bool bcast_ready(void *arg)
 	       2 * i + 1;
 }
 
-__pinshm_export int pinshm_bcast_wait(struct pinshm_bcast_reader *rd,
+__pinshm_export int pinshm_bcast_wait(struct pinshm_bcast *rd,
 				      int64_t timeout_ns)
 {
 	if (!rd || !rd->sh)
 		return -EINVAL;
-	if (!rd->may_wait)	/* arms ro_pending, or -EACCES */
-		return __pinshm_waitq_wait_ro(
-			(struct pinshm_waitq *)&rd->sh->waitq, bcast_ready, rd,
-			timeout_ns);
-	/* (K2) pairs with (K1): the writable mapping makes sh ours to
-	 * write, in the wait queue only. */
-	return pinshm_waitq_wait((struct pinshm_waitq *)&rd->sh->waitq,
-				 bcast_ready, rd, timeout_ns);
-}
-
-__pinshm_export int pinshm_bcast_reader_detach(struct pinshm_bcast_reader *rd)
-{
-	if (!rd || !rd->sh)
-		return -EINVAL;
-	rd->sh = NULL;
-	return 0;
+	if (rd->role != PINSHM_READER)
+		return -EPERM;
+	/* (K2) pairs with (K1). A writable mapping makes sh ours to write,
+	 * in the wait queue only; else the sleeper arms ro_pending, or
+	 * -EACCES. */
+	return __pinshm_waitq_sleep(&rd->sh->waitq, &rd->wref, bcast_ready, rd,
+				    timeout_ns, !rd->may_wait);
 }
 
 /*

@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -42,14 +41,6 @@ void __pinshm_dir_init(struct pinshm_region *r)
 	d->next_off = dir_bytes();
 	/* (D3) the header before the magic */
 	pinshm_store_release(&d->magic, PINSHM_DIR_MAGIC);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /*
@@ -87,13 +78,13 @@ void __pinshm_role_drop(struct pinshm_role *role)
 
 static int dir_lock(struct pinshm_dir *d)
 {
-	uint64_t deadline = mono_ns() + DIR_LOCK_TIMEOUT_NS;
+	uint64_t deadline = __pinshm_mono_ns() + DIR_LOCK_TIMEOUT_NS;
 	/* The lock word and its start time make a pinshm_role in shape. */
 	struct pinshm_role *lock = (struct pinshm_role *)&d->lock_pid;
 	int ret;
 
 	while ((ret = __pinshm_role_take(lock)) == -EBUSY) {
-		if (mono_ns() > deadline)
+		if (__pinshm_mono_ns() > deadline)
 			return -EDEADLK;
 		sched_yield();
 	}
@@ -104,11 +95,6 @@ static void dir_unlock(struct pinshm_dir *d)
 {
 	__pinshm_role_drop((struct pinshm_role *)&d->lock_pid);
 }
-
-_Static_assert(__builtin_offsetof(struct pinshm_dir, lock_start_time) -
-	       __builtin_offsetof(struct pinshm_dir, lock_pid) ==
-	       __builtin_offsetof(struct pinshm_role, start_time),
-	       "lock_pid/lock_start_time must look like a pinshm_role");
 
 /* Validated copies of the header; nr from (D2). */
 static int dir_header(const struct pinshm_region *r, uint32_t *nr)
@@ -328,30 +314,4 @@ int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
 out:
 	dir_unlock(d);
 	return ret;
-}
-
-__pinshm_export int pinshm_obj_stats(const struct pinshm_region *r,
-				     const char *name,
-				     struct pinshm_ring_stats *out)
-{
-	struct pinshm_obj_info info;
-	int ret;
-
-	if (!r || !out)
-		return -EINVAL;
-	ret = __pinshm_dir_get(r, name, &info);
-	if (ret)
-		return ret;
-	memset(out, 0, sizeof(*out));
-	switch (info.type) {
-	case PINSHM_OBJ_SPSC:
-		return __pinshm_spsc_stats(r, name, out);
-	case PINSHM_OBJ_BCAST:
-		return __pinshm_bcast_stats(r, name, out);
-	case PINSHM_OBJ_SLOT:
-		return __pinshm_slot_stats(r, name, out);
-	case PINSHM_OBJ_MPSC:
-		return __pinshm_mpsc_stats(r, name, out);
-	}
-	return -EOPNOTSUPP;
 }

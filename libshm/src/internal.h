@@ -43,19 +43,20 @@ struct pinshm_backend_ops {
 extern const struct pinshm_backend_ops __pinshm_shm_ops;
 extern const struct pinshm_backend_ops __pinshm_kmod_ops;
 
-/* wait.c: data mappings of regions, for WAIT/WAKE and ro_pending */
-int __pinshm_wait_map_add(void *base, size_t len, int kfd,
-			  uint32_t *ro_pending);
-void __pinshm_wait_map_del(void *base);
-/* wait.c: read-only sleepers (pinshm_waitq_kick_ro()) */
-const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
-				    const struct pinshm_waitq *wq,
-				    uint16_t *bit);
-int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
-			   void *arg, int64_t timeout_ns);
+/* wait.c: what a handle's wake and wait need of region r, queue wq */
+void __pinshm_waitq_ref_init(struct pinshm_waitq_ref *ref,
+			     const struct pinshm_region *r,
+			     const struct pinshm_waitq *wq);
+/* wait.c: sleep on a ring's queue; ro: a reader on a read-only mapping,
+ * which arms ref->ro_pending (__pinshm_waitq_kick_ro()) */
+int __pinshm_waitq_sleep(struct pinshm_waitq *wq,
+			 const struct pinshm_waitq_ref *ref,
+			 bool (*ready)(void *arg), void *arg, int64_t timeout_ns,
+			 bool ro);
 
 /* util.c */
-uint64_t __pinshm_now_ns(void);
+uint64_t __pinshm_wall_ns(void);
+uint64_t __pinshm_mono_ns(void);
 int __pinshm_pid_start_time(pid_t pid, uint64_t *start_ns, char *state);
 bool __pinshm_pid_alive(uint32_t pid, uint64_t start_ns);
 int __pinshm_self_start_time(uint64_t *start_ns);
@@ -78,7 +79,7 @@ int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
 int __pinshm_role_take(struct pinshm_role *role);
 void __pinshm_role_drop(struct pinshm_role *role);
 
-/* Per-type counters for pinshm_obj_stats() (dir.c dispatches on type). */
+/* Per-type counters for pinshm_obj_stats() (obj.c dispatches on type). */
 int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
 int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,

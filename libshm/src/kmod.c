@@ -50,9 +50,7 @@ static int kmod_map(struct pinshm_region *r)
 	r->map_base = p;
 	r->map_len = (size_t)size;
 	r->locked = true;	/* the kernel pinned it */
-	/* Its WAIT/WAKE stand in for futexes (wait.c), which reads (only)
-	 * the module's ro_pending words. */
-	return __pinshm_wait_map_add(p, (size_t)size, r->fd, m->ro_pending);
+	return 0;
 }
 
 static void kmod_unmap(struct pinshm_region *r)
@@ -62,7 +60,6 @@ static void kmod_unmap(struct pinshm_region *r)
 	if (r->map_base) {
 		/* Say goodbye before the unmap, or it counts as a death. */
 		ioctl(r->fd, PINSHM_IOC_DETACH, &d);
-		__pinshm_wait_map_del(r->map_base);
 		munmap(r->map_base, r->map_len);
 	}
 	if (r->meta)

@@ -54,7 +54,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -149,8 +148,8 @@ static int mpsc_lookup(const struct pinshm_region *r, const char *name,
 /* Producers                                                           */
 /* ------------------------------------------------------------------ */
 
-__pinshm_export int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc_producer *p, uint64_t tail,
-				uint64_t need)
+__pinshm_export int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc *p,
+						uint64_t tail, uint64_t need)
 {
 	/* (Z2) pairs with (Z1): the consumer's zeroes before our writes. */
 	uint64_t z = pinshm_load_acquire(&p->sh->zeroed);
@@ -207,7 +206,7 @@ static int self_meta_start(struct pinshm_region *r, uint64_t *out)
 }
 
 /* Was the pending record at pp committed? The old holder is dead. */
-static bool pending_committed(struct pinshm_mpsc_producer *p, uint64_t pp)
+static bool pending_committed(struct pinshm_mpsc *p, uint64_t pp)
 {
 	struct pinshm_mpsc_pslot *s = p->slot;
 	/* (C') with the consumer's fence: a zero seen means head seen. */
@@ -232,7 +231,7 @@ static bool pending_committed(struct pinshm_mpsc_producer *p, uint64_t pp)
  * last claim must be behind the consumer before we may own the slot, or
  * the consumer could no longer tell whose claim it is. -EAGAIN otherwise.
  */
-static int producer_takeover(struct pinshm_mpsc_producer *p,
+static int producer_takeover(struct pinshm_mpsc *p,
 			     uint64_t meta_start)
 {
 	struct pinshm_mpsc_pslot *s = p->slot;
@@ -286,7 +285,7 @@ static int producer_takeover(struct pinshm_mpsc_producer *p,
 	return 0;
 }
 
-static int producer_try(struct pinshm_mpsc_producer *p, unsigned int id,
+static int producer_try(struct pinshm_mpsc *p, unsigned int id,
 			uint64_t meta_start)
 {
 	int ret;
@@ -302,18 +301,13 @@ static int producer_try(struct pinshm_mpsc_producer *p, unsigned int id,
 	return ret;
 }
 
-__pinshm_export int pinshm_mpsc_attach_producer(struct pinshm_region *r,
-						const char *name, int id,
-						struct pinshm_mpsc_producer *out)
+static int producer_attach(struct pinshm_region *r, const char *name, int id,
+			   struct pinshm_mpsc *out)
 {
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint64_t cap, max_record, meta_start = 0;
 	int ret, pass, i;
 
-	if (!r || !out || id < -1 || id >= PINSHM_MPSC_PRODUCERS)
-		return -EINVAL;
-	if (!r->writable)
-		return -EACCES;
 	memset(&p, 0, sizeof(p));
 	ret = mpsc_lookup(r, name, &p.sh, &cap, &max_record);
 	if (ret)
@@ -321,6 +315,8 @@ __pinshm_export int pinshm_mpsc_attach_producer(struct pinshm_region *r,
 	ret = self_meta_start(r, &meta_start);
 	if (ret)
 		return ret;
+	p.role = PINSHM_PRODUCER;
+	__pinshm_waitq_ref_init(&p.wref, r, &p.sh->waitq);
 	p.buf = (uint8_t *)p.sh + PINSHM_MPSC_HDR_SIZE;
 	p.cap = cap;
 	p.mask = cap - 1;
@@ -353,12 +349,14 @@ __pinshm_export int pinshm_mpsc_attach_producer(struct pinshm_region *r,
 }
 
 /* Turn what is left of our claim into filler: it is ours, we are alive. */
-__pinshm_export int pinshm_mpsc_abort(struct pinshm_mpsc_producer *p)
+__pinshm_export int pinshm_mpsc_abort(struct pinshm_mpsc *p)
 {
 	uint64_t size;
 
 	if (!p || !p->sh)
 		return -EINVAL;
+	if (p->role != PINSHM_PRODUCER)
+		return -EPERM;
 	if (!p->nclaim)
 		return 0;
 	size = p->claim_end - p->claim_pos;
@@ -369,17 +367,19 @@ __pinshm_export int pinshm_mpsc_abort(struct pinshm_mpsc_producer *p)
 	p->nclaim = 0;
 	PINSHM_WRITE_ONCE(p->slot->intent_size, 0);
 	/* (W1) pairs with (W2): a consumer asleep on our claim moves on. */
-	pinshm_waitq_kick(&p->sh->waitq);
+	__pinshm_waitq_kick(&p->sh->waitq, &p->wref);
 	return 0;
 }
 
-__pinshm_export int pinshm_mpsc_last(struct pinshm_mpsc_producer *p,
+__pinshm_export int pinshm_mpsc_last(struct pinshm_mpsc *p,
 				     uint64_t *word, uint32_t *type)
 {
 	struct pinshm_mpsc_pslot *s;
 
 	if (!p || !p->sh || !word)
 		return -EINVAL;
+	if (p->role != PINSHM_PRODUCER)
+		return -EPERM;
 	s = p->slot;
 	if (PINSHM_READ_ONCE(s->last_pos) == PINSHM_POS_NONE)
 		return -ENOENT;
@@ -389,33 +389,18 @@ __pinshm_export int pinshm_mpsc_last(struct pinshm_mpsc_producer *p,
 	return 0;
 }
 
-__pinshm_export int pinshm_mpsc_detach_producer(struct pinshm_mpsc_producer *p)
-{
-	if (!p || !p->sh)
-		return -EINVAL;
-	pinshm_mpsc_abort(p);
-	__pinshm_role_drop(&p->slot->role);
-	p->sh = NULL;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Consumer                                                            */
 /* ------------------------------------------------------------------ */
 
-__pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
-						const char *name,
-						struct pinshm_mpsc_consumer *out)
+static int consumer_attach(struct pinshm_region *r, const char *name,
+			   struct pinshm_mpsc *out)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	uint64_t cap, max_record, head, zeroed;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
-	if (!r->writable)
-		return -EACCES;
 	ret = mpsc_lookup(r, name, &sh, &cap, &max_record);
 	if (ret)
 		return ret;
@@ -432,6 +417,8 @@ __pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
 	}
 	memset(&c, 0, sizeof(c));
 	c.sh = sh;
+	c.role = PINSHM_CONSUMER;
+	__pinshm_waitq_ref_init(&c.wref, r, &sh->waitq);
 	c.region = r;
 	c.meta = r->meta;
 	c.buf = (uint8_t *)sh + PINSHM_MPSC_HDR_SIZE;
@@ -461,17 +448,43 @@ __pinshm_export int pinshm_mpsc_attach_consumer(struct pinshm_region *r,
 	return 0;
 }
 
-__pinshm_export int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c)
+__pinshm_export int pinshm_mpsc_attach(struct pinshm_region *r,
+				       const char *name, int role,
+				       struct pinshm_mpsc *out)
 {
-	if (!c || !c->sh)
+	if (!r || !out)
 		return -EINVAL;
-	pinshm_mpsc_release(c);
-	__pinshm_role_drop(&c->sh->consumer);
-	c->sh = NULL;
+	/* PINSHM_PRODUCER_ID(id), id -1 (PINSHM_PRODUCER) included. */
+	if (role > 0 && role % 256 == PINSHM_PRODUCER) {
+		if (role / 256 - 1 >= PINSHM_MPSC_PRODUCERS)
+			return -EINVAL;
+		if (!r->writable)
+			return -EACCES;
+		return producer_attach(r, name, role / 256 - 1, out);
+	}
+	if (role != PINSHM_CONSUMER)
+		return -EINVAL;
+	if (!r->writable)
+		return -EACCES;
+	return consumer_attach(r, name, out);
+}
+
+__pinshm_export int pinshm_mpsc_detach(struct pinshm_mpsc *h)
+{
+	if (!h || !h->sh)
+		return -EINVAL;
+	if (h->role == PINSHM_PRODUCER) {
+		pinshm_mpsc_abort(h);
+		__pinshm_role_drop(&h->slot->role);
+	} else {
+		pinshm_mpsc_release(h);
+		__pinshm_role_drop(&h->sh->consumer);
+	}
+	h->sh = NULL;
 	return 0;
 }
 
-__pinshm_export int __pinshm_mpsc_corrupt(struct pinshm_mpsc_consumer *c)
+__pinshm_export int __pinshm_mpsc_corrupt(struct pinshm_mpsc *c)
 {
 	PINSHM_WRITE_ONCE(c->sh->corrupt, PINSHM_READ_ONCE(c->sh->corrupt) + 1);
 	return -EBADMSG;
@@ -504,7 +517,7 @@ static bool owner_dead(const struct pinshm_meta *m, uint32_t pid,
 }
 
 /* Consumer: filler over [from, to), split at the end of the buffer. */
-static void pad_range(struct pinshm_mpsc_consumer *c, uint64_t from,
+static void pad_range(struct pinshm_mpsc *c, uint64_t from,
 		      uint64_t to)
 {
 	while (from < to) {
@@ -536,7 +549,7 @@ struct intent {
  * is t, holds a header or starts an intent is the winner's. Returns it, 0
  * when no end qualifies (the caller waits: -EDEADLK).
  */
-static uint64_t winner_end(struct pinshm_mpsc_consumer *c,
+static uint64_t winner_end(struct pinshm_mpsc *c,
 			   const struct intent *in, uint64_t cand, uint64_t h,
 			   uint64_t t)
 {
@@ -575,7 +588,7 @@ static uint64_t winner_end(struct pinshm_mpsc_consumer *c,
  * producer to wait for), -EDEADLK when the owner cannot be told apart,
  * -EBADMSG.
  */
-static int recover_one(struct pinshm_mpsc_consumer *c, bool *reaped)
+static int recover_one(struct pinshm_mpsc *c, bool *reaped)
 {
 	struct pinshm_mpsc_shared *sh = c->sh;
 	struct intent in[PINSHM_MPSC_PRODUCERS];
@@ -673,7 +686,7 @@ static int recover_one(struct pinshm_mpsc_consumer *c, bool *reaped)
 	return 1;
 }
 
-static int recover(struct pinshm_mpsc_consumer *c)
+static int recover(struct pinshm_mpsc *c)
 {
 	bool reaped = false;
 	int n = 0, ret, i;
@@ -702,7 +715,7 @@ static int recover(struct pinshm_mpsc_consumer *c)
 	return n;
 }
 
-__pinshm_export int __pinshm_mpsc_stuck(struct pinshm_mpsc_consumer *c)
+__pinshm_export int __pinshm_mpsc_stuck(struct pinshm_mpsc *c)
 {
 	uint64_t gen = PINSHM_READ_ONCE(c->meta->generation);
 	int ret;
@@ -713,10 +726,12 @@ __pinshm_export int __pinshm_mpsc_stuck(struct pinshm_mpsc_consumer *c)
 	return ret > 0 ? ret : 0;
 }
 
-__pinshm_export int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c)
+__pinshm_export int pinshm_mpsc_recover(struct pinshm_mpsc *c)
 {
 	if (!c || !c->sh)
 		return -EINVAL;
+	if (c->role != PINSHM_CONSUMER)
+		return -EPERM;
 	return recover(c);
 }
 
@@ -734,7 +749,7 @@ __pinshm_export int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c)
  */
 static bool mpsc_ready(void *arg)
 {
-	struct pinshm_mpsc_consumer *c = arg;
+	struct pinshm_mpsc *c = arg;
 	uint64_t pos = c->rpos, off, size;
 	unsigned int i;
 	uint32_t len;
@@ -762,41 +777,38 @@ static bool mpsc_ready(void *arg)
 	return true;	/* a long run of filler: let peek skip it */
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-__pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c,
+__pinshm_export int pinshm_mpsc_wait(struct pinshm_mpsc *c,
 				     int64_t timeout_ns)
 {
-	int64_t deadline = 0, slice, left;
+	uint64_t deadline = 0;
+	int64_t slice, left;
 	int ret;
 
 	if (!c || !c->sh)
 		return -EINVAL;
+	if (c->role != PINSHM_CONSUMER)
+		return -EPERM;
 	/* A death not looked at yet: recover first, or ready() stays true. */
 	if (PINSHM_READ_ONCE(c->meta->generation) != c->generation &&
 	    __pinshm_mpsc_stuck(c) > 0)
 		return 0;
 	if (timeout_ns == 0)
-		return pinshm_waitq_wait(&c->sh->waitq, mpsc_ready, c, 0);
+		return __pinshm_waitq_sleep(&c->sh->waitq, &c->wref, mpsc_ready,
+					    c, 0, false);
 	if (timeout_ns > 0)
-		deadline = mono_ns() + timeout_ns;
+		deadline = __pinshm_mono_ns() + (uint64_t)timeout_ns;
 	for (;;) {
 		slice = PINSHM_MPSC_WAIT_SLICE_NS;
 		if (timeout_ns > 0) {
-			left = deadline - mono_ns();
+			left = (int64_t)(deadline - __pinshm_mono_ns());
 			if (left <= 0)
 				return mpsc_ready(c) ? 0 : -ETIMEDOUT;
 			if (left < slice)
 				slice = left;
 		}
 		/* (W2) of wait.h, pairs with the producers' (W1). */
-		ret = pinshm_waitq_wait(&c->sh->waitq, mpsc_ready, c, slice);
+		ret = __pinshm_waitq_sleep(&c->sh->waitq, &c->wref, mpsc_ready,
+					   c, slice, false);
 		if (ret != -ETIMEDOUT)
 			return ret;
 		/*

@@ -85,7 +85,7 @@ static int reap_dead(struct pinshm_meta *m)
 		a->state = PINSHM_ST_DIED;
 		a->exit_code = PINSHM_EXIT_UNKNOWN;
 		a->signal = 0;
-		a->detach_ns = __pinshm_now_ns();
+		a->detach_ns = __pinshm_wall_ns();
 		m->generation++;
 		m->crashes++;
 		if (m->nr_attached)
@@ -125,7 +125,7 @@ static int add_attacher(struct pinshm_meta *m, int access)
 		.state = PINSHM_ST_ATTACHED,
 		.exit_code = 0,
 		.start_time = start,
-		.attach_ns = __pinshm_now_ns(),
+		.attach_ns = __pinshm_wall_ns(),
 	};
 	m->nr_attached++;
 	__pinshm_meta_write_end(m);
@@ -179,17 +179,13 @@ static int map_data(struct pinshm_region *r, uint64_t data_off, int prot,
 			(void)PINSHM_READ_ONCE(p[off]);
 	}
 	r->locked = mlock(p, len) == 0;
-	/* Read-only sleepers arm ro_pending themselves here (wait.c). */
-	return __pinshm_wait_map_add(p, len, -1, r->meta_writable ?
-				     r->meta->ro_pending : NULL);
+	return 0;
 }
 
 static void unmap_all(struct pinshm_region *r)
 {
-	if (r->map_base) {
-		__pinshm_wait_map_del(r->map_base);
+	if (r->map_base)
 		munmap(r->map_base, r->map_len);
-	}
 	if (r->meta)
 		munmap(r->meta, PINSHM_META_SIZE);
 	if (r->fd >= 0)
@@ -273,7 +269,7 @@ static int shm_create(struct pinshm_region *r, const struct pinshm_region_opts *
 	strcpy(m->name, r->name);
 	m->size = size;
 	m->data_off = data_off;
-	m->created_ns = __pinshm_now_ns();
+	m->created_ns = __pinshm_wall_ns();
 	m->node = o->node;
 	m->uid = (uint32_t)geteuid();
 	m->gid = (uint32_t)getegid();
@@ -387,7 +383,7 @@ static void shm_close(struct pinshm_region *r)
 		    a->state == PINSHM_ST_ATTACHED) {
 			__pinshm_meta_write_begin(m);
 			a->state = PINSHM_ST_DETACHED;
-			a->detach_ns = __pinshm_now_ns();
+			a->detach_ns = __pinshm_wall_ns();
 			if (m->nr_attached)
 				m->nr_attached--;
 			__pinshm_meta_write_end(m);

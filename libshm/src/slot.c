@@ -79,9 +79,8 @@ static void handle_init(struct pinshm_slot *s, struct pinshm_slot_shared *sh,
 	s->size = size;
 }
 
-__pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
-					      const char *name,
-					      struct pinshm_slot *out)
+static int writer_attach(struct pinshm_region *r, const char *name,
+			 struct pinshm_slot *out)
 {
 	struct pinshm_slot_shared *sh;
 	struct pinshm_slot s;
@@ -89,8 +88,6 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	uint64_t seq;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
 	if (!r->writable)
 		return -EACCES;
 	ret = slot_lookup(r, name, &sh, &size);
@@ -120,30 +117,41 @@ __pinshm_export int pinshm_slot_writer_attach(struct pinshm_region *r,
 	s.bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
 	/* For (K1)/(K2); without membarrier, readers poll. */
 	pinshm_wait_register();
-	s.ro_pending = __pinshm_ro_pending(r, &sh->waitq, &s.ro_bit);
+	__pinshm_waitq_ref_init(&s.wref, r, &sh->waitq);
 	/* (K1) pairs with (K2): a withdrawn value, or one a dead writer
 	 * published without its kick, wakes its sleepers. */
-	pinshm_waitq_kick_ro(&sh->waitq, s.ro_pending, s.ro_bit);
+	__pinshm_waitq_kick_ro(&sh->waitq, &s.wref);
 	*out = s;
 	return 0;
 }
 
-__pinshm_export int pinshm_slot_reader_attach(const struct pinshm_region *r,
-					      const char *name,
-					      struct pinshm_slot *out)
+static int reader_attach(struct pinshm_region *r, const char *name,
+			 struct pinshm_slot *out)
 {
 	struct pinshm_slot_shared *sh;
 	uint32_t size;
 	int ret;
 
-	if (!r || !out)
-		return -EINVAL;
 	ret = slot_lookup(r, name, &sh, &size);
 	if (ret)
 		return ret;
 	handle_init(out, sh, size);
 	out->may_wait = r->writable;
+	__pinshm_waitq_ref_init(&out->wref, r, &sh->waitq);
 	return 0;
+}
+
+__pinshm_export int pinshm_slot_attach(struct pinshm_region *r,
+				       const char *name, int role,
+				       struct pinshm_slot *out)
+{
+	if (!r || !out)
+		return -EINVAL;
+	if (role == PINSHM_WRITER)
+		return writer_attach(r, name, out);
+	if (role == PINSHM_READER)
+		return reader_attach(r, name, out);
+	return -EINVAL;
 }
 
 struct slot_wait {
@@ -173,11 +181,10 @@ __pinshm_export int pinshm_slot_wait(struct pinshm_slot *r,
 		return -EPERM;
 	a.sh = r->sh;
 	a.version = last_seen_version;
-	if (!r->may_wait)	/* arms ro_pending, or -EACCES */
-		return __pinshm_waitq_wait_ro(&r->sh->waitq, slot_ready, &a,
-					      timeout_ns);
-	/* (K2) pairs with (K1). */
-	return pinshm_waitq_wait(&r->sh->waitq, slot_ready, &a, timeout_ns);
+	/* (K2) pairs with (K1); a reader on a read-only mapping arms
+	 * ro_pending, or -EACCES. */
+	return __pinshm_waitq_sleep(&r->sh->waitq, &r->wref, slot_ready, &a,
+				    timeout_ns, !r->may_wait);
 }
 
 __pinshm_export int pinshm_slot_detach(struct pinshm_slot *s)

@@ -229,6 +229,7 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 	ring.max_record = max_record;
 	ring.role = role;
 	ring.last_pos = PINSHM_POS_NONE;
+	__pinshm_waitq_ref_init(&ring.wref, r, &sh->waitq);
 
 	ret = __pinshm_role_take(role == PINSHM_PRODUCER ? &sh->producer :
 							   &sh->consumer);

@@ -154,11 +154,21 @@ __pinshm_export int pinshm_obj_type_parse(const char *s)
 	return -EINVAL;
 }
 
-uint64_t __pinshm_now_ns(void)
+/* Wall-clock time (CLOCK_REALTIME), for the metadata page's timestamps. */
+uint64_t __pinshm_wall_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* CLOCK_MONOTONIC, for deadlines. */
+uint64_t __pinshm_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 

@@ -47,15 +47,17 @@
  * ioctls on the region fd, with the same word and the same protocol (the
  * uapi header; the kernel orders WAKE and a sleeper's re-read under its
  * wait-queue lock, as the futex code does under the hash-bucket lock).
- * The data mappings of this process are kept in wait_maps[] for that
- * (added and removed by kmod.c and shm.c); a module region's word goes to
- * its fd, any other to a futex. A module without WAIT (ENOTTY) gives
- * -EOPNOTSUPP as before.
+ * Every ring handle carries what that takes (struct pinshm_waitq_ref,
+ * filled in by __pinshm_waitq_ref_init() at attach): the region fd of a
+ * module region and the word's offset in its data; a module region's word
+ * goes to its fd, any other to a futex, and a queue in memory of the
+ * caller's own (pinshm_waitq_kick(), pinshm_waitq_wait(): no ref) to a
+ * futex. A module without WAIT (ENOTTY) gives -EOPNOTSUPP as before.
  *
  * A reader with a read-only mapping (broadcast, slot) can sleep too. It
  * cannot write waiters or pending, so it arms a word of the region's
  * metadata page instead, ro_pending[PINSHM_WAITQ_OF(offset of seq)], which
- * broadcast and slot writers load after waiters (pinshm_waitq_kick_ro()).
+ * broadcast and slot writers load after waiters (__pinshm_waitq_kick_ro()).
  * The word is shared by every queue of that index (the broadcast rings and
  * slots of a region all have theirs at the same offset of a 4 KiB-aligned
  * object), so a sleeper sets its queue's bit of it, PINSHM_RO_BIT() (uapi
@@ -69,7 +71,7 @@
  *   PINSHM_IOC_WAIT_F_RO returns once the sleeper's bit is clear.
  *   shm region (the sleeper needs write access to the region's file, for
  *   a writable mapping of the metadata page):
- *   (R1) waker, pinshm_waitq_kick_ro(): publish, compiler barrier, load
+ *   (R1) waker, __pinshm_waitq_kick_ro(): publish, compiler barrier, load
  *        ro_pending; if our bit is set: clear it (compare-and-swap), bump
  *        seq (the wake count), FUTEX_WAKE every sleeper on the word
  *     pairs with
@@ -78,7 +80,7 @@
  *        ro_pending, the value we left). As (W1)/(W2): either the re-check
  *        sees the record or the waker sees the bit; any change of the word
  *        before the FUTEX_WAIT makes it fail (EAGAIN: re-check, arm again).
- * See waitq_sleep().
+ * See __pinshm_waitq_sleep().
  *
  * A sleeper that dies asleep leaves waiters too high: correctness does not
  * suffer, but the publish after its death makes one wake syscall and every
@@ -90,9 +92,7 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
-#include <pthread.h>
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -101,145 +101,24 @@
 
 #include "internal.h"
 
-/*
- * Data mappings of this process's regions: for pinshm.ko regions the fd
- * their WAIT/WAKE go to; and the metadata page's ro_pending[], which
- * writers read, and read-only sleepers of an shm region set themselves.
- */
-struct wait_map {
-	uintptr_t base;
-	uintptr_t len;
-	int kfd;		/* pinshm.ko: the region fd; shm: -1 */
-	uint32_t *ro_pending;	/* meta->ro_pending (shm: if we may write
-				 * it; pinshm.ko: read-only), or NULL */
-};
-
-static struct wait_map *wait_maps;
-static size_t wait_nmaps, wait_cap;
-static pthread_mutex_t wait_maps_lock = PTHREAD_MUTEX_INITIALIZER;
-
-/*
- * fork(): the child has none of the module's mappings (VM_DONTCOPY), so it
- * forgets those, or a mapping of its own at the same address would be
- * taken for one; shm mappings are inherited and stay. The lock is held
- * across the fork, so the child's copy is not left locked by a thread
- * that does not exist there.
- */
-static void wait_maps_prepare(void)
+void __pinshm_waitq_ref_init(struct pinshm_waitq_ref *ref,
+			     const struct pinshm_region *r,
+			     const struct pinshm_waitq *wq)
 {
-	pthread_mutex_lock(&wait_maps_lock);
-}
+	uint64_t off = (uint64_t)((const uint8_t *)&wq->seq -
+				  (const uint8_t *)r->data);
+	bool kmod = r->backend == PINSHM_BACKEND_KMOD;
 
-static void wait_maps_parent(void)
-{
-	pthread_mutex_unlock(&wait_maps_lock);
-}
-
-static void wait_maps_child(void)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < wait_nmaps; i++)
-		if (wait_maps[i].kfd < 0)
-			wait_maps[n++] = wait_maps[i];
-	wait_nmaps = n;
-	pthread_mutex_unlock(&wait_maps_lock);
-}
-
-static void wait_maps_init(void)
-{
-	pthread_atfork(wait_maps_prepare, wait_maps_parent, wait_maps_child);
-}
-
-/* Under the lock: drop entries overlapping [b, b + len). */
-static void wait_maps_drop(uintptr_t b, uintptr_t len)
-{
-	size_t i = 0;
-
-	while (i < wait_nmaps) {
-		const struct wait_map *m = &wait_maps[i];
-
-		if (m->base < b + len && b < m->base + m->len)
-			wait_maps[i] = wait_maps[--wait_nmaps];
-		else
-			i++;
-	}
-}
-
-/*
- * Remember a region's data mapping (kfd >= 0: a pinshm.ko region). -ENOMEM
- * without memory for the entry: the region cannot be opened then, since
- * its writers could not wake read-only sleepers.
- */
-int __pinshm_wait_map_add(void *base, size_t len, int kfd,
-			  uint32_t *ro_pending)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	uintptr_t b = (uintptr_t)base;
-	int ret = -ENOMEM;
-
-	pthread_once(&once, wait_maps_init);
-	pthread_mutex_lock(&wait_maps_lock);
-	wait_maps_drop(b, len);	/* unmapped without us: ours now */
-	if (wait_nmaps == wait_cap) {
-		size_t cap = wait_cap ? 2 * wait_cap : 16;
-		struct wait_map *n = realloc(wait_maps, cap * sizeof(*n));
-
-		if (n) {
-			wait_maps = n;
-			wait_cap = cap;
-		}
-	}
-	if (wait_nmaps < wait_cap) {
-		wait_maps[wait_nmaps++] = (struct wait_map){
-			.base = b, .len = len, .kfd = kfd,
-			.ro_pending = ro_pending };
-		ret = 0;
-	}
-	pthread_mutex_unlock(&wait_maps_lock);
-	return ret;
-}
-
-void __pinshm_wait_map_del(void *base)
-{
-	pthread_mutex_lock(&wait_maps_lock);
-	wait_maps_drop((uintptr_t)base, 1);	/* the entry at base */
-	pthread_mutex_unlock(&wait_maps_lock);
-}
-
-/*
- * Where the word at addr lives: *kfd the region fd of a pinshm.ko region
- * (else -1), *off the word's offset in the data, *ro the ro_pending word
- * of its queue (else NULL; on a pinshm.ko region only the module writes
- * it; ro may be NULL if not wanted). False when addr is in no region we
- * know of.
- */
-static bool wait_word(const void *addr, int *kfd, uint64_t *off,
-		      uint32_t **ro)
-{
-	uintptr_t a = (uintptr_t)addr;
-	bool found = false;
-	size_t i;
-
-	*kfd = -1;
-	*off = 0;
-	if (ro)
-		*ro = NULL;
-	pthread_mutex_lock(&wait_maps_lock);
-	for (i = 0; i < wait_nmaps; i++) {
-		const struct wait_map *m = &wait_maps[i];
-
-		if (a >= m->base && a - m->base < m->len) {
-			*kfd = m->kfd;
-			*off = a - m->base;
-			if (ro && m->ro_pending)
-				*ro = &m->ro_pending[PINSHM_WAITQ_OF(*off)];
-			found = true;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&wait_maps_lock);
-	return found;
+	ref->kfd = kmod ? r->fd : -1;
+	ref->off = off;
+	ref->ro_bit = (uint16_t)__builtin_ctz(PINSHM_RO_BIT(off));
+	/*
+	 * The module's ro_pending is read (only) by writers, and the shm
+	 * backend's armed by read-only sleepers themselves: only where this
+	 * process may write the metadata page.
+	 */
+	ref->ro_pending = kmod || r->meta_writable ?
+			  &r->meta->ro_pending[PINSHM_WAITQ_OF(off)] : NULL;
 }
 
 /* PINSHM_IOC_WAIT; like sys_futex(): -1 and errno on failure. */
@@ -350,30 +229,26 @@ static int wake_all(struct pinshm_waitq *wq, int kfd, uint64_t off)
 	return 0;
 }
 
-__pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq)
+__pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq,
+					const struct pinshm_waitq_ref *ref)
 {
-	uint64_t off;
-	int kfd;
-
 	/* (W1) one wake per sleep: the waker that takes pending from 1. */
 	if (!atomic_exchange_explicit((_Atomic uint32_t *)&wq->pending, 0,
 				      memory_order_seq_cst))
 		return 0;
-	wait_word(&wq->seq, &kfd, &off, NULL);
 	/* (W1) the seq bump after the loads that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
-	return wake_all(wq, kfd, off);
+	return ref ? wake_all(wq, ref->kfd, ref->off) : wake_all(wq, -1, 0);
 }
 
-__pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
+__pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq,
+					   const struct pinshm_waitq_ref *ref)
 {
-	uint64_t off;
-	uint32_t *ro;
-	int kfd;
+	uint64_t off = ref->off;
+	uint32_t *ro = ref->ro_pending;
+	int kfd = ref->kfd;
 
-	if (!wait_word(&wq->seq, &kfd, &off, &ro))
-		return 0;	/* not a region of ours: nobody can have armed */
 	if (kfd < 0) {
 		/*
 		 * (R1) an shm region: read-only sleepers sleep on the
@@ -402,24 +277,6 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq)
 	 * queue; its read-only ones whose arm is gone return
 	 * (PINSHM_IOC_WAIT_F_RO) and arm again. */
 	return wake_all(wq, kfd, off);
-}
-
-/*
- * Where read-only sleepers of r arm the queue of wq: a word of its
- * metadata page; *bit gets the number of their bit, PINSHM_RO_BIT().
- */
-const uint32_t *__pinshm_ro_pending(const struct pinshm_region *r,
-				    const struct pinshm_waitq *wq,
-				    uint16_t *bit)
-{
-	uint64_t off;
-
-	*bit = 0;
-	if (!r->meta)
-		return NULL;
-	off = (uint64_t)((const uint8_t *)&wq->seq - (const uint8_t *)r->data);
-	*bit = (uint16_t)__builtin_ctz(PINSHM_RO_BIT(off));
-	return &r->meta->ro_pending[PINSHM_WAITQ_OF(off)];
 }
 
 static void deadline_of(int64_t timeout_ns, struct timespec *ts)
@@ -451,27 +308,29 @@ static bool deadline_passed(const struct timespec *d)
 }
 
 /*
- * pinshm_waitq_wait(), and the read-only sleeper (ro): it cannot count
- * itself in waiters nor set pending, so it arms its queue's ro_pending in
- * the metadata page instead, which broadcast and slot writers load
- * (pinshm_waitq_kick_ro()): the module does it on a pinshm.ko region ((K3)
- * of the uapi header), the sleeper itself on an shm region whose file it
- * may write (the metadata page is mapped writable then, the data not).
+ * A sleep on wq (ref NULL: memory of the caller's own, a futex), and the
+ * read-only sleeper (ro): it cannot count itself in waiters nor set
+ * pending, so it arms its queue's ro_pending in the metadata page instead,
+ * which broadcast and slot writers load (__pinshm_waitq_kick_ro()): the
+ * module does it on a pinshm.ko region ((K3) of the uapi header), the
+ * sleeper itself on an shm region whose file it may write (the metadata
+ * page is mapped writable then, the data not).
  * Then the same membarrier, re-check and WAIT. Else ro gives -EACCES.
  */
-static int waitq_sleep(struct pinshm_waitq *wq, bool (*ready)(void *arg),
-		       void *arg, int64_t timeout_ns, bool ro)
+int __pinshm_waitq_sleep(struct pinshm_waitq *wq,
+			 const struct pinshm_waitq_ref *ref,
+			 bool (*ready)(void *arg), void *arg, int64_t timeout_ns,
+			 bool ro)
 {
 	_Atomic uint32_t *waiters = (_Atomic uint32_t *)&wq->waiters;
 	struct pinshm_wait arm = { .size = sizeof(arm),
 				   .flags = PINSHM_IOC_WAIT_F_ARM };
 	struct timespec deadline;
-	uint32_t seq, armed = 0, *rop, *fw;
-	uint64_t koff;
+	uint32_t seq, armed = 0, *rop = ref ? ref->ro_pending : NULL, *fw;
+	uint64_t koff = ref ? ref->off : 0;
 	long ret;
-	int err, kfd;
+	int err, kfd = ref ? ref->kfd : -1;
 
-	wait_word(&wq->seq, &kfd, &koff, &rop);
 	if (ro && kfd < 0 && !rop)
 		return -EACCES;	/* no way to tell a writer it sleeps */
 	/* The futex word: the read-only sleeper of an shm region sleeps on
@@ -591,13 +450,7 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
 {
 	if (!wq || !ready)
 		return -EINVAL;
-	return waitq_sleep(wq, ready, arg, timeout_ns, false);
-}
-
-int __pinshm_waitq_wait_ro(struct pinshm_waitq *wq, bool (*ready)(void *arg),
-			   void *arg, int64_t timeout_ns)
-{
-	return waitq_sleep(wq, ready, arg, timeout_ns, true);
+	return __pinshm_waitq_sleep(wq, NULL, ready, arg, timeout_ns, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -631,6 +484,6 @@ __pinshm_export int pinshm_spsc_wait(struct pinshm_spsc *ring,
 		return -EINVAL;
 	if (ring->role != PINSHM_CONSUMER)
 		return -EPERM;
-	return pinshm_waitq_wait(&ring->sh->waitq, spsc_ready, ring,
-				 timeout_ns);
+	return __pinshm_waitq_sleep(&ring->sh->waitq, &ring->wref, spsc_ready,
+				    ring, timeout_ns, false);
 }

@@ -22,7 +22,7 @@
 #define RING_OFF	FZ_DIR_BYTES
 #define RING_BYTES	(PINSHM_BCAST_HDR_SIZE + SLOTS * SLOT_SIZE)
 
-static void check_msg(const struct pinshm_bcast_reader *r,
+static void check_msg(const struct pinshm_bcast *r,
 		      const struct pinshm_bcast_msg *m)
 {
 	const uint8_t *d = m->data;
@@ -50,15 +50,17 @@ static void check_msg(const struct pinshm_bcast_reader *r,
 
 static void read_ring(struct fz_ops *ops)
 {
-	struct pinshm_bcast_reader r;
-	struct pinshm_bcast_reader_stats st;
+	struct pinshm_bcast r;
+	struct pinshm_bcast_stats st;
 	struct pinshm_bcast_msg m[8], rm;
 	uint8_t buf[128];
 	unsigned int it, op, n;
 	int ret, i;
 
 	op = fz_op(ops);
-	ret = pinshm_bcast_reader_attach(fz.r, "b", (int)(op % 3), &r);
+	ret = pinshm_bcast_attach(fz.r, "b", PINSHM_READER, &r);
+	if (!ret)
+		ret = pinshm_bcast_seek(&r, (int)(op % 3));
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "reader attach %d", ret);
 	if (ret)
@@ -104,11 +106,11 @@ static void read_ring(struct fz_ops *ops)
 					 "recv message");
 			break;
 		case 4:
-			ret = pinshm_bcast_reader_seek(&r, (int)((op >> 3) % 3));
+			ret = pinshm_bcast_seek(&r, (int)((op >> 3) % 3));
 			FZ_CHECK(ret == 0 || ret == -EBADMSG, "seek %d", ret);
 			break;
 		case 5:
-			ret = pinshm_bcast_reader_stats(&r, &st);
+			ret = pinshm_bcast_stats(&r, &st);
 			FZ_CHECK(ret == 0, "stats %d", ret);
 			break;
 		default:
@@ -119,19 +121,19 @@ static void read_ring(struct fz_ops *ops)
 			break;
 		}
 	}
-	pinshm_bcast_reader_detach(&r);
+	pinshm_bcast_detach(&r);
 }
 
 static void write_ring(struct fz_ops *ops)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint8_t src[64];
 	unsigned int it, op;
 	uint32_t len;
 	void *d;
 	int ret;
 
-	ret = pinshm_bcast_writer_attach(fz.r, "b", &w);
+	ret = pinshm_bcast_attach(fz.r, "b", PINSHM_WRITER, &w);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "writer attach %d", ret);
 	if (ret)
@@ -170,32 +172,20 @@ static void write_ring(struct fz_ops *ops)
 			break;
 		}
 	}
-	ret = pinshm_bcast_writer_detach(&w);
+	ret = pinshm_bcast_detach(&w);
 	FZ_CHECK(ret == 0, "writer detach %d", ret);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("bcast", RING_OFF + 4096);
-	ret = pinshm_bcast_create(fz.r, "b", SLOTS, PAYLOAD);
-	FZ_CHECK(ret == 0, "bcast_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "b", &info);
-	FZ_CHECK(ret == 0 && info.offset == RING_OFF &&
-		 info.size == RING_BYTES, "ring at %llu, %llu bytes",
-		 (unsigned long long)info.offset,
-		 (unsigned long long)info.size);
-	fz_open(RING_OFF, RING_BYTES);
-	fz_snapshot();
-	return 0;
+	return pinshm_bcast_create(r, name, SLOTS, PAYLOAD);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "bcast", .name = "b", .region_size = RING_OFF + 4096,
+	.create = create, .off = RING_OFF, .size_min = RING_BYTES,
+	.size_max = RING_BYTES, .open_len = RING_BYTES,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {

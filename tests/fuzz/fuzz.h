@@ -3,9 +3,10 @@
  * Helpers shared by the libFuzzer targets of tests/fuzz/.
  *
  * Each target builds one real region of the shm backend per process (in
- * LLVMFuzzerInitialize, under a name unique to the process, unlinked as
- * soon as it is set up), adds its objects to it and keeps a pristine copy
- * of the whole data area. Every input starts from that copy, then
+ * LLVMFuzzerInitialize, the same for every target, below: under a name
+ * unique to the process, unlinked as soon as it is set up), adds its
+ * object to it (struct fz_target, which each target defines) and keeps a
+ * pristine copy of the whole data area. Every input starts from that copy, then
  * overwrites the memory under test (a ring's header and buffer, or the
  * directory) with fuzzer bytes, so inputs never depend on each other.
  *
@@ -25,6 +26,7 @@
 #ifndef PINSHM_FUZZ_H
 #define PINSHM_FUZZ_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,7 @@ struct fz_region {
 	uint64_t size;
 	uint8_t *pristine;
 	char name[PINSHM_NAME_MAX];
+	struct pinshm_obj_info obj;	/* the object under test */
 	/* Byte ranges of the data area readers may touch (besides the dir). */
 	uint64_t open_off[8];
 	uint64_t open_len[8];
@@ -77,6 +80,22 @@ struct fz_region {
 };
 
 static struct fz_region fz;
+
+/* What a target fuzzes: one object, where the directory must put it. */
+struct fz_target {
+	const char *tag;	/* its type, in the region's name */
+	const char *name;	/* the object's name */
+	uint64_t region_size;
+	int (*create)(struct pinshm_region *r, const char *name);
+	uint64_t off;		/* its offset in the data area */
+	uint64_t size_min;	/* bounds of the size the directory gives it */
+	uint64_t size_max;	/* (0: no upper bound) */
+	uint64_t open_len;	/* its bytes readers may touch (0: all) */
+	bool plant_dead;	/* fz_plant_dead(): dead attachers to name */
+};
+
+/* Each target defines it, once. */
+static const struct fz_target fz_target;
 
 static void fz_atexit(void)
 {
@@ -266,6 +285,32 @@ static inline int fz_inside(const void *p, uint64_t len, const void *base,
 	uintptr_t a = (uintptr_t)p, b = (uintptr_t)base;
 
 	return a >= b && a - b <= cap && len <= cap - (a - b);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const struct fz_target *t = &fz_target;
+	struct pinshm_obj_info *o = &fz.obj;
+	int ret;
+
+	(void)argc;
+	(void)argv;
+	fz_create(t->tag, t->region_size);
+	ret = t->create(fz.r, t->name);
+	FZ_CHECK(ret == 0, "%s_create: %d", t->tag, ret);
+	ret = pinshm_obj_find(fz.r, t->name, o);
+	FZ_CHECK(ret == 0 && o->offset == t->off && o->size >= t->size_min &&
+		 (!t->size_max || o->size <= t->size_max),
+		 "%s at %llu, %llu bytes", t->tag,
+		 (unsigned long long)o->offset, (unsigned long long)o->size);
+	if (t->plant_dead)
+		fz_plant_dead();
+	fz_open(t->off, t->open_len ? t->open_len : o->size);
+	fz_snapshot();
+	return 0;
 }
 
 #endif /* PINSHM_FUZZ_H */

@@ -27,7 +27,7 @@
 #define RING_BYTES	(PINSHM_MPSC_HDR_SIZE + CAP)
 #define NR_SLOTS	4
 
-static void check_msg(const struct pinshm_mpsc_consumer *c,
+static void check_msg(const struct pinshm_mpsc *c,
 		      const struct pinshm_msg *m)
 {
 	volatile uint8_t sum = 0;
@@ -45,14 +45,14 @@ static void check_msg(const struct pinshm_mpsc_consumer *c,
 
 static void consume(struct fz_ops *ops)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m[16];
 	uint8_t buf[512];
 	unsigned int it, op, n;
 	uint32_t type;
 	int ret, i;
 
-	ret = pinshm_mpsc_attach_consumer(fz.r, "m", &c);
+	ret = pinshm_mpsc_attach(fz.r, "m", PINSHM_CONSUMER, &c);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "attach consumer %d", ret);
 	if (ret)
@@ -101,10 +101,10 @@ static void consume(struct fz_ops *ops)
 			break;
 		}
 	}
-	pinshm_mpsc_detach_consumer(&c);
+	pinshm_mpsc_detach(&c);
 }
 
-static void check_claim(const struct pinshm_mpsc_producer *p, void *d,
+static void check_claim(const struct pinshm_mpsc *p, void *d,
 			uint32_t len)
 {
 	FZ_CHECK(fz_inside((uint8_t *)d - PINSHM_REC_HDR,
@@ -115,7 +115,7 @@ static void check_claim(const struct pinshm_mpsc_producer *p, void *d,
 
 static void produce(struct fz_ops *ops)
 {
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint32_t lens[4], types[4] = { 1, 2, 3, 4 };
 	uint8_t src[256];
 	void *outs[4];
@@ -125,7 +125,7 @@ static void produce(struct fz_ops *ops)
 
 	op = fz_op(ops);
 	id = op & 0x80 ? -1 : (int)(op % NR_SLOTS);
-	ret = pinshm_mpsc_attach_producer(fz.r, "m", id, &p);
+	ret = pinshm_mpsc_attach(fz.r, "m", PINSHM_PRODUCER_ID(id), &p);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT || ret == -EAGAIN ||
 		 (id < 0 && ret == -ENOSPC), "attach producer %d: %d", id, ret);
@@ -180,7 +180,7 @@ static void produce(struct fz_ops *ops)
 			break;
 		}
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 }
 
 static void clear_roles(void)
@@ -194,27 +194,17 @@ static void clear_roles(void)
 		memset(&sh->prod[i].role, 0, sizeof(sh->prod[i].role));
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("mpsc", RING_OFF + ((RING_BYTES + 4095) & ~4095ULL));
-	ret = pinshm_mpsc_create(fz.r, "m", CAP, 0);
-	FZ_CHECK(ret == 0, "mpsc_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "m", &info);
-	FZ_CHECK(ret == 0 && info.offset == RING_OFF, "ring at %llu",
-		 (unsigned long long)info.offset);
-	fz_plant_dead();
-	fz_open(RING_OFF, RING_BYTES);
-	fz_snapshot();
-	return 0;
+	return pinshm_mpsc_create(r, name, CAP, 0);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "mpsc", .name = "m",
+	.region_size = RING_OFF + ((RING_BYTES + 4095) & ~4095ULL),
+	.create = create, .off = RING_OFF, .size_min = RING_BYTES,
+	.open_len = RING_BYTES, .plant_dead = true,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {

@@ -19,13 +19,11 @@
 #define VALUE		200u
 #define OBJ_OFF		FZ_DIR_BYTES
 
-static uint64_t obj_size;
-
 static void check_handle(const struct pinshm_slot *s)
 {
 	FZ_CHECK(s->size >= 1 && s->size <= PINSHM_SLOT_MAX_SIZE, "size %u",
 		 s->size);
-	FZ_CHECK(fz_inside(s->value, s->size, fz.data + OBJ_OFF, obj_size),
+	FZ_CHECK(fz_inside(s->value, s->size, fz.data + OBJ_OFF, fz.obj.size),
 		 "value %p size %u outside the slot", (void *)s->value,
 		 s->size);
 }
@@ -39,7 +37,7 @@ static void read_slot(struct fz_ops *ops)
 	const uint8_t *v;
 	int ret;
 
-	ret = pinshm_slot_reader_attach(fz.r, "s", &r);
+	ret = pinshm_slot_attach(fz.r, "s", PINSHM_READER, &r);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "reader attach %d", ret);
 	if (ret)
@@ -63,14 +61,14 @@ static void read_slot(struct fz_ops *ops)
 				volatile uint8_t sum = 0;
 				uint32_t i;
 
-				v = pinshm_slot_read_begin(&r, &seq);
+				v = pinshm_slot_peek(&r, &seq);
 				if (v) {
 					FZ_CHECK(v == r.value, "read_begin");
 					for (i = 0; i < r.size; i++)
 						sum += v[i];
 				}
 				(void)sum;
-			} while (pinshm_slot_read_retry(&r, seq) && ++tries < 4);
+			} while (pinshm_slot_release(&r, seq) && ++tries < 4);
 			break;
 		}
 	}
@@ -87,7 +85,7 @@ static void write_slot(struct fz_ops *ops)
 	uint8_t *v;
 	int ret;
 
-	ret = pinshm_slot_writer_attach(fz.r, "s", &w);
+	ret = pinshm_slot_attach(fz.r, "s", PINSHM_WRITER, &w);
 	FZ_CHECK(ret == 0 || ret == -EBADMSG ||
 		 ret == -EPROTONOSUPPORT, "writer attach %d", ret);
 	if (ret)
@@ -98,44 +96,30 @@ static void write_slot(struct fz_ops *ops)
 		op = fz_op(ops);
 		len = (op >> 1) * 4;	/* 0..508: -EMSGSIZE too */
 		if (op & 1) {
-			ret = pinshm_slot_write(&w, src, len);
+			ret = pinshm_slot_send(&w, src, len);
 			FZ_CHECK(ret == 0 || (ret == -EMSGSIZE && len > w.size),
 				 "write %d of %u", ret, len);
 		} else {
-			v = pinshm_slot_write_begin(&w);
+			v = pinshm_slot_claim(&w);
 			FZ_CHECK(v == w.value, "write_begin");
 			memset(v, (int)op, w.size);
-			pinshm_slot_write_end(&w, w.size);
+			pinshm_slot_commit(&w, w.size);
 		}
 	}
 	ret = pinshm_slot_detach(&w);
 	FZ_CHECK(ret == 0, "writer detach %d", ret);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("slot", OBJ_OFF + 4096);
-	ret = pinshm_slot_create(fz.r, "s", VALUE);
-	FZ_CHECK(ret == 0, "slot_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "s", &info);
-	FZ_CHECK(ret == 0 && info.offset == OBJ_OFF &&
-		 info.size >= PINSHM_SLOT_VALUE_OFF + VALUE &&
-		 info.size <= 4096, "slot at %llu, %llu bytes",
-		 (unsigned long long)info.offset,
-		 (unsigned long long)info.size);
-	obj_size = info.size;
-	fz_open(OBJ_OFF, obj_size);
-	fz_snapshot();
-	return 0;
+	return pinshm_slot_create(r, name, VALUE);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "slot", .name = "s", .region_size = OBJ_OFF + 4096,
+	.create = create, .off = OBJ_OFF,
+	.size_min = PINSHM_SLOT_VALUE_OFF + VALUE, .size_max = 4096,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {
@@ -155,10 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 
 		p += k;
 		left -= k;
-		fz_fill(OBJ_OFF + PINSHM_BLOCK, obj_size - PINSHM_BLOCK, &p,
+		fz_fill(OBJ_OFF + PINSHM_BLOCK, fz.obj.size - PINSHM_BLOCK, &p,
 			&left);
 	} else {
-		fz_fill(OBJ_OFF, obj_size, &p, &left);
+		fz_fill(OBJ_OFF, fz.obj.size, &p, &left);
 	}
 	sh = (struct pinshm_slot_shared *)(fz.data + OBJ_OFF);
 	memset(&sh->writer, 0, sizeof(sh->writer));

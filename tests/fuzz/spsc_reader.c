@@ -265,26 +265,16 @@ static void fuzz_dir(const uint8_t *in, size_t n)
 		consume(&ring, &ops);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+static int create(struct pinshm_region *r, const char *name)
 {
-	struct pinshm_obj_info info;
-	int ret;
-
-	(void)argc;
-	(void)argv;
-	fz_create("spsc", RING_OFF + 4096);
-	ret = pinshm_spsc_create(fz.r, "q", CAP, 0);
-	FZ_CHECK(ret == 0, "spsc_create: %d", ret);
-	ret = pinshm_obj_find(fz.r, "q", &info);
-	FZ_CHECK(ret == 0 && info.offset == RING_OFF, "ring at %llu",
-		 (unsigned long long)info.offset);
-	fz_open(RING_OFF, RING_BYTES);
-	fz_snapshot();
-	return 0;
+	return pinshm_spsc_create(r, name, CAP, 0);
 }
+
+static const struct fz_target fz_target = {
+	.tag = "spsc", .name = "q", .region_size = RING_OFF + 4096,
+	.create = create, .off = RING_OFF, .size_min = RING_BYTES,
+	.open_len = RING_BYTES,
+};
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t n)
 {

@@ -17,7 +17,8 @@
  * A control run on MAP_SHARED anonymous memory (shmem, which has a
  * mapping) shows that the library's wait/wake works in this guest kernel,
  * and a forked child sleeps on such memory where the region was mapped in
- * its parent (the library forgets the module's mappings on fork).
+ * its parent (the library keeps no table of the module's mappings that a
+ * child could inherit: each ring handle carries its region fd).
  * Issue 4 ("futex wait/wake that costs the producer nothing unless a reader
  * is actually sleeping").
  */
@@ -140,7 +141,7 @@ static uint64_t cpu_us(void)
  */
 static int mpsc_run(struct pinshm_region *r, uint64_t *cpu_used, uint64_t *us)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m = { 0 };
 	uint64_t t0, c0, seq = 0;
 	int ret, st;
@@ -148,18 +149,18 @@ static int mpsc_run(struct pinshm_region *r, uint64_t *cpu_used, uint64_t *us)
 
 	ret = pinshm_mpsc_create(r, "m", 64 << 10, 0);
 	if (!ret)
-		ret = pinshm_mpsc_attach_consumer(r, "m", &c);
+		ret = pinshm_mpsc_attach(r, "m", PINSHM_CONSUMER, &c);
 	if (ret)
 		return ret;
 	pid = fork();
 	if (pid == 0) {
 		struct pinshm_region *q;
-		struct pinshm_mpsc_producer p;
+		struct pinshm_mpsc p;
 		uint64_t deadline = mono_us() + 10 * 1000000ULL;
 
 		if (pinshm_region_open(region, PINSHM_RDWR, PINSHM_BACKEND_AUTO,
 				       &q) ||
-		    pinshm_mpsc_attach_producer(q, "m", -1, &p) ||
+		    pinshm_mpsc_attach(q, "m", PINSHM_PRODUCER, &p) ||
 		    pinshm_wait_register())
 			_exit(10);
 		while (waiters_of(&p.sh->waitq) == 0 && mono_us() < deadline)
@@ -168,7 +169,7 @@ static int mpsc_run(struct pinshm_region *r, uint64_t *cpu_used, uint64_t *us)
 		seq = 42;
 		if (pinshm_mpsc_send(&p, &seq, sizeof(seq), 0, PINSHM_WAIT_YIELD))
 			_exit(11);
-		pinshm_mpsc_detach_producer(&p);
+		pinshm_mpsc_detach(&p);
 		pinshm_region_close(q);
 		_exit(0);
 	}
@@ -184,7 +185,7 @@ static int mpsc_run(struct pinshm_region *r, uint64_t *cpu_used, uint64_t *us)
 		     WEXITSTATUS(st) || waiters_of(&c.sh->waitq) != 0))
 		ret = -EPROTO;
 	pinshm_mpsc_release(&c);
-	pinshm_mpsc_detach_consumer(&c);
+	pinshm_mpsc_detach(&c);
 	return ret;
 }
 
@@ -266,14 +267,14 @@ static int cli_tail_sleeps(const char *type, uint64_t *ticks, char *out,
 static void ro_reader(void)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	struct pinshm_slot sl;
 	uint64_t c0, t0;
 
 	if (pinshm_region_open(region, PINSHM_RDONLY, PINSHM_BACKEND_AUTO, &r) ||
-	    pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_NEXT, &rd) ||
-	    pinshm_slot_reader_attach(r, "l", &sl))
+	    pinshm_bcast_attach(r, "b", PINSHM_READER, &rd) ||
+	    pinshm_slot_attach(r, "l", PINSHM_READER, &sl))
 		_exit(20);
 	c0 = cpu_us();
 	t0 = mono_us();
@@ -304,7 +305,7 @@ static void ro_reader(void)
 
 static int ro_run(struct pinshm_region *r)
 {
-	struct pinshm_bcast_writer bw;
+	struct pinshm_bcast bw;
 	struct pinshm_slot sw;
 	uint32_t tag, seq0;
 	uint64_t v = 7;
@@ -315,12 +316,12 @@ static int ro_run(struct pinshm_region *r)
 	if (!ret)
 		ret = pinshm_slot_create(r, "l", 8);
 	if (!ret)
-		ret = pinshm_bcast_writer_attach(r, "b", &bw);
+		ret = pinshm_bcast_attach(r, "b", PINSHM_WRITER, &bw);
 	if (!ret)
-		ret = pinshm_slot_writer_attach(r, "l", &sw);
+		ret = pinshm_slot_attach(r, "l", PINSHM_WRITER, &sw);
 	if (ret)
 		return ret;
-	if (!bw.ro_pending || !sw.ro_pending)
+	if (!bw.wref.ro_pending || !sw.wref.ro_pending)
 		return -ENOLINK;	/* the writers should watch ro_pending */
 	pid = fork();
 	if (pid == 0)
@@ -329,26 +330,26 @@ static int ro_run(struct pinshm_region *r)
 	ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
 	usleep(300000);
 	if (!ret)
-		ret = pinshm_slot_write(&sw, &v, sizeof(v));
+		ret = pinshm_slot_send(&sw, &v, sizeof(v));
 	/*
 	 * Once it sleeps again (the slot's bit set): a record to "b", whose
 	 * queue shares the word but not the bit, which must make no wake
 	 * call and leave the arm; then 300 ms later a value.
 	 */
-	tag = 1u << sw.ro_bit;
-	for (int i = 0; !ret && i < 500 && PINSHM_READ_ONCE(*sw.ro_pending) != tag;
-	     i++)
+	tag = 1u << sw.wref.ro_bit;
+	for (int i = 0; !ret && i < 500 &&
+	     PINSHM_READ_ONCE(*sw.wref.ro_pending) != tag; i++)
 		usleep(10000);
 	usleep(50000);
 	seq0 = bw.sh->waitq.seq;
 	if (!ret)
 		ret = pinshm_bcast_send(&bw, &v, sizeof(v), 0);
 	if (!ret && (bw.sh->waitq.seq != seq0 ||
-		     PINSHM_READ_ONCE(*sw.ro_pending) != tag))
+		     PINSHM_READ_ONCE(*sw.wref.ro_pending) != tag))
 		ret = -EPROTO;
 	usleep(300000);
 	if (!ret)
-		ret = pinshm_slot_write(&sw, &v, sizeof(v));
+		ret = pinshm_slot_send(&sw, &v, sizeof(v));
 	st = wait_child(pid, 30000);
 	if (!ret && (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st)))
 		ret = st < 0 ? -ECHILD : 1000 + WEXITSTATUS(st);
@@ -397,11 +398,13 @@ static int control_run(void)
 
 /*
  * fork(): the child gets none of the module's mappings (VM_DONTCOPY), and
- * the library forgets them there (pthread_atfork in wait.c). A child that
- * closes the fds it inherited, as a daemon does, and maps memory of its
- * own where the region's data was must sleep on that memory with a futex:
- * an entry kept from the parent would send its WAIT to the region's closed
- * fd (-EBADF) instead. Exit status 0, or what went wrong.
+ * the library must not take memory at their old addresses for the
+ * module's (no process-wide table of mappings: each ring handle carries
+ * its region fd). A child that closes the fds it inherited, as a daemon
+ * does, and maps memory of its own where the region's data was must sleep
+ * on that memory with a futex: a mapping remembered from the parent would
+ * send its WAIT to the region's closed fd (-EBADF) instead. Exit status 0,
+ * or what went wrong.
  */
 static int fork_forgets_module_maps(struct pinshm_region *r)
 {

@@ -2,10 +2,12 @@
 /*
  * common.h - TAP output and raw pinshm ioctl helpers for tests/kernel.
  *
- * Header only: every test program is one .c file built with
- *   gcc -O2 -Wall -Wextra -static -I kmod/include/uapi -o NAME NAME.c
- * and talks to /dev/pinshm with raw ioctls and mmap, as the uapi header
- * describes. No libpinshm: these tests check the module, not the library.
+ * Header only: every test program is one .c file, built statically
+ * against the uapi header and libpinshm.a (see the Makefile). Tests 01-13
+ * check the module alone: they talk to /dev/pinshm with raw ioctls and
+ * mmap, as the uapi header describes, and use no library call. Tests 14
+ * and 15 check libpinshm on the module's regions (the kmod backend, and
+ * the module's WAIT/WAKE under the rings' sleeps).
  *
  * Include it first (it defines _GNU_SOURCE).
  *

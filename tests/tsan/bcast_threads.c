@@ -96,14 +96,14 @@ static void relax(unsigned int *spins)
 
 static void *writer(void *arg)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t n, rs = 12345;
 	unsigned int staged = 0, batch = 1, spins = 0;
 	uint8_t buf[64];
 	void *d;
 
 	(void)arg;
-	if (pinshm_bcast_writer_attach(g_r, "b", &w)) {
+	if (pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w)) {
 		fail("writer", "attach", 0);
 		return NULL;
 	}
@@ -137,13 +137,13 @@ static void *writer(void *arg)
 			batch = 1 + (unsigned int)(rs % 16);
 		}
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	return NULL;
 }
 
 static void *fast_zc(void *arg)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m[16];
 	uint8_t buf[16][64];
 	uint64_t next = 0;
@@ -151,7 +151,7 @@ static void *fast_zc(void *arg)
 	int n, i;
 
 	(void)arg;
-	if (pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_OLDEST, &rd)) {
+	if (pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST)) {
 		fail("fast-zc", "attach", 0);
 		return NULL;
 	}
@@ -185,14 +185,14 @@ static void *fast_zc(void *arg)
 
 static void *fast_copy(void *arg)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m = { 0 };
 	uint8_t buf[64];
 	uint64_t next = 0;
 	int ret;
 
 	(void)arg;
-	if (pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_OLDEST, &rd)) {
+	if (pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST)) {
 		fail("fast-copy", "attach", 0);
 		return NULL;
 	}
@@ -217,8 +217,8 @@ static uint64_t g_slow_got, g_slow_lost, g_slow_laps;
 
 static void *slow(void *arg)
 {
-	struct pinshm_bcast_reader rd;
-	struct pinshm_bcast_reader_stats s;
+	struct pinshm_bcast rd;
+	struct pinshm_bcast_stats s;
 	struct pinshm_bcast_msg m = { 0 };
 	uint8_t buf[64];
 	uint64_t prev = UINT64_MAX, got = 0;
@@ -226,7 +226,7 @@ static void *slow(void *arg)
 	int ret;
 
 	(void)arg;
-	if (pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_OLDEST, &rd)) {
+	if (pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST)) {
 		fail("slow", "attach", 0);
 		return NULL;
 	}
@@ -248,7 +248,7 @@ static void *slow(void *arg)
 		if (++got % 32 == 0)
 			nanosleep(&ts, NULL);
 	}
-	pinshm_bcast_reader_stats(&rd, &s);
+	pinshm_bcast_stats(&rd, &s);
 	g_slow_got = s.msgs;
 	g_slow_lost = s.lost;
 	g_slow_laps = s.lapped;

@@ -78,11 +78,11 @@ static void *producer(void *arg)
 {
 	struct prod_arg *pa = arg;
 	struct run *run = pa->run;
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint64_t seq = 0, rs = pa->id + 1;
 	int ret;
 
-	ret = pinshm_mpsc_attach_producer(run->r, "q", (int)pa->id, &p);
+	ret = pinshm_mpsc_attach(run->r, "q", PINSHM_PRODUCER_ID((int)pa->id), &p);
 	if (ret) {
 		fprintf(stderr, "attach producer: %s\n", strerror(-ret));
 		exit(1);
@@ -130,7 +130,7 @@ static void *producer(void *arg)
 			seq++;
 		}
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	return NULL;
 }
 
@@ -168,12 +168,12 @@ static int check(struct run *run, const struct pinshm_msg *m,
 static void *consumer(void *arg)
 {
 	struct run *run = arg;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m[32];
 	uint64_t next[NPROD] = { 0 }, got = 0, rs = 99;
 	int ret, i;
 
-	ret = pinshm_mpsc_attach_consumer(run->r, "q", &c);
+	ret = pinshm_mpsc_attach(run->r, "q", PINSHM_CONSUMER, &c);
 	if (ret) {
 		fprintf(stderr, "attach consumer: %s\n", strerror(-ret));
 		exit(1);
@@ -202,7 +202,7 @@ static void *consumer(void *arg)
 		pinshm_mpsc_release(&c);
 	}
 out:
-	pinshm_mpsc_detach_consumer(&c);
+	pinshm_mpsc_detach(&c);
 	return NULL;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The latest-value slot under ThreadSanitizer: a writer thread writing at
- * full speed (alternating pinshm_slot_write() and in-place write_begin/
+ * full speed (alternating pinshm_slot_send() and in-place write_begin/
  * write_end with word-atomic stores) and two reader threads:
  *   copy      pinshm_slot_read();
  *   in-place  read_begin, copy the value out word-atomically, read_retry.
@@ -66,7 +66,7 @@ static void *writer(void *arg)
 	uint64_t s;
 
 	(void)arg;
-	if (pinshm_slot_writer_attach(g_r, "v", &w)) {
+	if (pinshm_slot_attach(g_r, "v", PINSHM_WRITER, &w)) {
 		fail("writer", "attach", 0);
 		return NULL;
 	}
@@ -75,10 +75,10 @@ static void *writer(void *arg)
 	for (s = 1; s <= WRITES && !atomic_load(&g_failed); s++) {
 		fill(buf, s);
 		if (s & 1) {
-			pinshm_slot_write(&w, buf, SIZE);
+			pinshm_slot_send(&w, buf, SIZE);
 		} else {
-			__pinshm_copy_in(pinshm_slot_write_begin(&w), buf, SIZE);
-			pinshm_slot_write_end(&w, SIZE);
+			__pinshm_copy_in(pinshm_slot_claim(&w), buf, SIZE);
+			pinshm_slot_commit(&w, SIZE);
 		}
 	}
 	pinshm_slot_detach(&w);
@@ -99,7 +99,7 @@ static void *reader(void *arg)
 	unsigned int tries;
 	int ret, done;
 
-	if (pinshm_slot_reader_attach(g_r, "v", &rd)) {
+	if (pinshm_slot_attach(g_r, "v", PINSHM_READER, &rd)) {
 		fail(name, "attach", 0);
 		return NULL;
 	}
@@ -117,10 +117,10 @@ static void *reader(void *arg)
 		} else {
 			for (tries = 0; tries < PINSHM_SLOT_READ_TRIES;
 			     tries++) {
-				v = pinshm_slot_read_begin(&rd, &seq);
+				v = pinshm_slot_peek(&rd, &seq);
 				if (v)
 					__pinshm_copy_out(buf, v, SIZE);
-				if (!pinshm_slot_read_retry(&rd, seq))
+				if (!pinshm_slot_release(&rd, seq))
 					break;
 				retries++;
 				sched_yield();

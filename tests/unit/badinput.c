@@ -1128,10 +1128,10 @@ Test(badinput, a_ring_of_another_layout_version_gives_EPROTONOSUPPORT)
 	struct pinshm_region *r;
 	struct pinshm_obj_info info;
 	struct pinshm_spsc s;
-	struct pinshm_mpsc_consumer mc;
-	struct pinshm_mpsc_producer mp;
-	struct pinshm_bcast_writer bw;
-	struct pinshm_bcast_reader br;
+	struct pinshm_mpsc mc;
+	struct pinshm_mpsc mp;
+	struct pinshm_bcast bw;
+	struct pinshm_bcast br;
 	struct pinshm_slot sw, sr;
 	uint32_t *ver[4];
 	const char *name;
@@ -1152,19 +1152,19 @@ Test(badinput, a_ring_of_another_layout_version_gives_EPROTONOSUPPORT)
 	}
 	T_ERR(pinshm_spsc_attach(r, "s", PINSHM_CONSUMER, &s), -EPROTONOSUPPORT);
 	T_ERR(pinshm_spsc_attach(r, "s", PINSHM_PRODUCER, &s), -EPROTONOSUPPORT);
-	T_ERR(pinshm_mpsc_attach_consumer(r, "m", &mc), -EPROTONOSUPPORT);
-	T_ERR(pinshm_mpsc_attach_producer(r, "m", 0, &mp), -EPROTONOSUPPORT);
-	T_ERR(pinshm_bcast_writer_attach(r, "b", &bw), -EPROTONOSUPPORT);
-	T_ERR(pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &br),
+	T_ERR(pinshm_mpsc_attach(r, "m", PINSHM_CONSUMER, &mc), -EPROTONOSUPPORT);
+	T_ERR(pinshm_mpsc_attach(r, "m", PINSHM_PRODUCER_ID(0), &mp), -EPROTONOSUPPORT);
+	T_ERR(pinshm_bcast_attach(r, "b", PINSHM_WRITER, &bw), -EPROTONOSUPPORT);
+	T_ERR(pinshm_bcast_attach(r, "b", PINSHM_READER, &br) ?: pinshm_bcast_seek(&br, PINSHM_BCAST_OLDEST),
 	      -EPROTONOSUPPORT);
-	T_ERR(pinshm_slot_writer_attach(r, "l", &sw), -EPROTONOSUPPORT);
-	T_ERR(pinshm_slot_reader_attach(r, "l", &sr), -EPROTONOSUPPORT);
+	T_ERR(pinshm_slot_attach(r, "l", PINSHM_WRITER, &sw), -EPROTONOSUPPORT);
+	T_ERR(pinshm_slot_attach(r, "l", PINSHM_READER, &sr), -EPROTONOSUPPORT);
 	for (i = 0; i < 4; i++)
 		*ver[i] = ours[i];
 	T_OK(pinshm_spsc_attach(r, "s", PINSHM_CONSUMER, &s));
-	T_OK(pinshm_mpsc_attach_consumer(r, "m", &mc));
-	T_OK(pinshm_bcast_writer_attach(r, "b", &bw));
-	T_OK(pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &br));
-	T_OK(pinshm_slot_writer_attach(r, "l", &sw));
-	T_OK(pinshm_slot_reader_attach(r, "l", &sr));
+	T_OK(pinshm_mpsc_attach(r, "m", PINSHM_CONSUMER, &mc));
+	T_OK(pinshm_bcast_attach(r, "b", PINSHM_WRITER, &bw));
+	T_OK(pinshm_bcast_attach(r, "b", PINSHM_READER, &br) ?: pinshm_bcast_seek(&br, PINSHM_BCAST_OLDEST));
+	T_OK(pinshm_slot_attach(r, "l", PINSHM_WRITER, &sw));
+	T_OK(pinshm_slot_attach(r, "l", PINSHM_READER, &sr));
 }

@@ -52,21 +52,21 @@ static struct pinshm_bcast_slot *ring_slot(uint64_t i)
 					    sh->slot_size);
 }
 
-static void wattach(struct pinshm_bcast_writer *w)
+static void wattach(struct pinshm_bcast *w)
 {
-	T_OK(pinshm_bcast_writer_attach(g_r, "b", w));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, w));
 }
 
-static void rattach(struct pinshm_bcast_reader *rd, int from)
+static void rattach(struct pinshm_bcast *rd, int from)
 {
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", from, rd));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, rd) ?: pinshm_bcast_seek(rd, from));
 }
 
-static struct pinshm_bcast_reader_stats rstats(struct pinshm_bcast_reader *rd)
+static struct pinshm_bcast_stats rstats(struct pinshm_bcast *rd)
 {
-	struct pinshm_bcast_reader_stats s;
+	struct pinshm_bcast_stats s;
 
-	T_OK(pinshm_bcast_reader_stats(rd, &s));
+	T_OK(pinshm_bcast_stats(rd, &s));
 	return s;
 }
 
@@ -84,7 +84,7 @@ static uint32_t len_of(uint64_t n, uint32_t max)
 }
 
 /* Claim, fill and stage record n of len bytes. */
-static int stage_n(struct pinshm_bcast_writer *w, uint64_t n, uint32_t len)
+static int stage_n(struct pinshm_bcast *w, uint64_t n, uint32_t len)
 {
 	void *d = NULL;
 	int ret = pinshm_bcast_claim(w, len, &d);
@@ -96,7 +96,7 @@ static int stage_n(struct pinshm_bcast_writer *w, uint64_t n, uint32_t len)
 	return 0;
 }
 
-static void send_n(struct pinshm_bcast_writer *w, uint64_t n, uint32_t len)
+static void send_n(struct pinshm_bcast *w, uint64_t n, uint32_t len)
 {
 	T_OK(stage_n(w, n, len));
 	pinshm_bcast_publish(w);
@@ -119,7 +119,7 @@ static void check_msg(const struct pinshm_bcast_msg *m, uint64_t n,
 }
 
 /* Peek, check, release one record. */
-static void expect_n(struct pinshm_bcast_reader *rd, uint64_t n, uint32_t len)
+static void expect_n(struct pinshm_bcast *rd, uint64_t n, uint32_t len)
 {
 	struct pinshm_bcast_msg m = { 0 };
 
@@ -129,7 +129,7 @@ static void expect_n(struct pinshm_bcast_reader *rd, uint64_t n, uint32_t len)
 }
 
 /* recv, check. */
-static void recv_n(struct pinshm_bcast_reader *rd, uint64_t n, uint32_t len)
+static void recv_n(struct pinshm_bcast *rd, uint64_t n, uint32_t len)
 {
 	struct pinshm_bcast_msg m = { 0 };
 	uint8_t buf[4096];
@@ -140,7 +140,7 @@ static void recv_n(struct pinshm_bcast_reader *rd, uint64_t n, uint32_t len)
 	check_msg(&m, n, len);
 }
 
-static void expect_empty(struct pinshm_bcast_reader *rd)
+static void expect_empty(struct pinshm_bcast *rd)
 {
 	struct pinshm_bcast_msg m = { 0 };
 
@@ -180,32 +180,32 @@ Test(bcast, create_rejects_bad_geometry)
 
 Test(bcast, attach_checks_type_role_and_arguments)
 {
-	struct pinshm_bcast_writer w, w2;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w, w2;
+	struct pinshm_bcast rd;
 
 	mk_ring(8, 48);
 	T_OK(pinshm_spsc_create(g_r, "s", 4096, 0));
-	T_ERR(pinshm_bcast_writer_attach(g_r, "s", &w), -EPROTOTYPE);
-	T_ERR(pinshm_bcast_reader_attach(g_r, "s", PINSHM_BCAST_OLDEST, &rd),
+	T_ERR(pinshm_bcast_attach(g_r, "s", PINSHM_WRITER, &w), -EPROTOTYPE);
+	T_ERR(pinshm_bcast_attach(g_r, "s", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST),
 	      -EPROTOTYPE);
-	T_ERR(pinshm_bcast_reader_attach(g_r, "nope", PINSHM_BCAST_OLDEST, &rd),
+	T_ERR(pinshm_bcast_attach(g_r, "nope", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST),
 	      -ENOENT);
-	T_ERR(pinshm_bcast_reader_attach(g_r, "b", 7, &rd), -EINVAL);
+	T_ERR(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, 7), -EINVAL);
 	wattach(&w);
 	cr_assert_eq(stats().producer_pid, (uint32_t)getpid());
-	T_ERR(pinshm_bcast_writer_attach(g_r, "b", &w2), -EBUSY);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_ERR(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w2), -EBUSY);
+	T_OK(pinshm_bcast_detach(&w));
 	cr_assert_eq(stats().producer_pid, 0);
 	wattach(&w2);
-	T_OK(pinshm_bcast_writer_detach(&w2));
+	T_OK(pinshm_bcast_detach(&w2));
 }
 
 /* ---- delivery -------------------------------------------------------- */
 
 Test(bcast, an_empty_ring_gives_EAGAIN)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m[4];
 	char buf[64];
 
@@ -225,13 +225,13 @@ Test(bcast, an_empty_ring_gives_EAGAIN)
 	T_OK(pinshm_bcast_claim(&w, 10, &d));
 	expect_empty(&rd);
 	cr_assert_eq(rstats(&rd).msgs, 1);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, delivers_records_in_order_to_every_reader)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader a, b;
+	struct pinshm_bcast w;
+	struct pinshm_bcast a, b;
 	uint64_t n;
 
 	mk_ring(64, 200);
@@ -250,15 +250,15 @@ Test(bcast, delivers_records_in_order_to_every_reader)
 	cr_assert_eq(rstats(&b).msgs, 40);
 	cr_assert_eq(stats().msgs_in, 40);
 	cr_assert_eq(stats().tail, 40);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* Sizes 0..max for three slot sizes, zero-copy and copying. */
 Test(bcast, carries_every_record_size_from_0_to_max_payload)
 {
 	static const uint32_t payloads[] = { 48, 112, 496 };
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader a, b;
+	struct pinshm_bcast w;
+	struct pinshm_bcast a, b;
 	uint8_t buf[512];
 	char name[8];
 	unsigned int k;
@@ -268,11 +268,11 @@ Test(bcast, carries_every_record_size_from_0_to_max_payload)
 	for (k = 0; k < 3; k++) {
 		snprintf(name, sizeof(name), "b%u", k);
 		T_OK(pinshm_bcast_create(g_r, name, 16, payloads[k]));
-		T_OK(pinshm_bcast_writer_attach(g_r, name, &w));
-		T_OK(pinshm_bcast_reader_attach(g_r, name, PINSHM_BCAST_OLDEST,
-						&a));
-		T_OK(pinshm_bcast_reader_attach(g_r, name, PINSHM_BCAST_OLDEST,
-						&b));
+		T_OK(pinshm_bcast_attach(g_r, name, PINSHM_WRITER, &w));
+		T_OK(pinshm_bcast_attach(g_r, name, PINSHM_READER,
+					 &a) ?: pinshm_bcast_seek(&a, PINSHM_BCAST_OLDEST));
+		T_OK(pinshm_bcast_attach(g_r, name, PINSHM_READER,
+					 &b) ?: pinshm_bcast_seek(&b, PINSHM_BCAST_OLDEST));
 		for (len = 0; len <= payloads[k]; len++) {
 			struct pinshm_bcast_msg m;
 
@@ -295,14 +295,14 @@ Test(bcast, carries_every_record_size_from_0_to_max_payload)
 		void *d;
 		T_ERR(pinshm_bcast_claim(&w, payloads[k] + 1, &d), -EMSGSIZE);
 		T_ERR(pinshm_bcast_send(&w, buf, payloads[k] + 1, 0), -EMSGSIZE);
-		T_OK(pinshm_bcast_writer_detach(&w));
+		T_OK(pinshm_bcast_detach(&w));
 	}
 }
 
 Test(bcast, recv_into_a_short_buffer_gives_EMSGSIZE_and_keeps_the_record)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint8_t buf[64];
 
 	mk_ring(8, 48);
@@ -314,13 +314,13 @@ Test(bcast, recv_into_a_short_buffer_gives_EMSGSIZE_and_keeps_the_record)
 	      -EMSGSIZE);
 	recv_n(&rd, 0, 30);
 	recv_n(&rd, 1, 3);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, a_commit_may_shorten_the_claimed_record)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	void *d = NULL, *d2 = NULL;
 
 	mk_ring(8, 48);
@@ -332,14 +332,14 @@ Test(bcast, a_commit_may_shorten_the_claimed_record)
 	t_pat_fill(d, 48, 0);
 	pinshm_bcast_commit(&w, 7, 0);
 	expect_n(&rd, 0, 7);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* Many laps with a reader that keeps up: nothing lost, wrap invisible. */
 Test(bcast, wraps_around_many_laps_without_loss_when_the_reader_keeps_up)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t n, got = 0;
 
 	mk_ring(8, 112);
@@ -362,15 +362,15 @@ Test(bcast, wraps_around_many_laps_without_loss_when_the_reader_keeps_up)
 	cr_assert_eq(rstats(&rd).lost, 0);
 	cr_assert_eq(rstats(&rd).lapped, 0);
 	cr_assert_eq(rstats(&rd).msgs, n);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* ---- batches --------------------------------------------------------- */
 
 Test(bcast, a_staged_batch_is_invisible_until_published)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t n;
 
 	mk_ring(16, 48);
@@ -389,14 +389,14 @@ Test(bcast, a_staged_batch_is_invisible_until_published)
 	for (n = 0; n < 5; n++)
 		expect_n(&rd, n, 8);
 	expect_empty(&rd);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* Every batch size 1..slots-1, peeked in batches of other sizes. */
 Test(bcast, batches_of_every_size_up_to_slots_minus_one)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m[16];
 	uint64_t n = 0, got = 0;
 	unsigned int b, k;
@@ -422,20 +422,20 @@ Test(bcast, batches_of_every_size_up_to_slots_minus_one)
 		cr_assert_eq(pinshm_bcast_peek_batch(&rd, m, 16), 0);
 	}
 	cr_assert_eq(rstats(&rd).lost, 0);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, detach_publishes_a_staged_batch)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 
 	mk_ring(8, 48);
 	wattach(&w);
 	rattach(&rd, PINSHM_BCAST_OLDEST);
 	T_OK(stage_n(&w, 0, 4));
 	T_OK(stage_n(&w, 1, 4));
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 	expect_n(&rd, 0, 4);
 	expect_n(&rd, 1, 4);
 }
@@ -450,9 +450,9 @@ Test(bcast, detach_publishes_a_staged_batch)
 Test(bcast, a_lapped_reader_counts_exactly_what_it_lost_and_resyncs_to_the_oldest)
 {
 	const uint64_t slots = 8;
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
-	struct pinshm_bcast_reader_stats s0, s1;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
+	struct pinshm_bcast_stats s0, s1;
 	uint64_t n = 0, k, start, j, oldest, lapped = 0;
 
 	mk_ring(slots, 48);
@@ -482,14 +482,14 @@ Test(bcast, a_lapped_reader_counts_exactly_what_it_lost_and_resyncs_to_the_oldes
 	}
 	cr_assert_eq(s1.stale, 0);
 	cr_assert_eq(s1.corrupt, 0);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* A writer in the middle of a record: that slot's old record is gone too. */
 Test(bcast, a_claimed_slot_is_not_counted_as_valid)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t n;
 	void *d = NULL;
 
@@ -507,14 +507,14 @@ Test(bcast, a_claimed_slot_is_not_counted_as_valid)
 	t_pat_fill(d, 8, 4);
 	pinshm_bcast_commit(&w, 8, 4);
 	expect_n(&rd, 4, 8);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* A staged (unpublished) batch laps a reader too: it is counted. */
 Test(bcast, a_staged_batch_laps_a_reader_that_is_behind)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t n;
 
 	mk_ring(8, 48);
@@ -532,14 +532,14 @@ Test(bcast, a_staged_batch_laps_a_reader_that_is_behind)
 	pinshm_bcast_publish(&w);
 	for (n = 7; n < 10; n++)
 		expect_n(&rd, n, 8);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* Zero copy: a record overwritten while looked at fails its check. */
 Test(bcast, a_record_overwritten_during_a_zero_copy_read_is_reported_stale)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m, m2;
 	uint64_t n;
 
@@ -567,14 +567,14 @@ Test(bcast, a_record_overwritten_during_a_zero_copy_read_is_reported_stale)
 	for (n = 2; n < 5; n++)
 		expect_n(&rd, n, 8);
 	cr_assert_eq(rstats(&rd).msgs + rstats(&rd).lost, 5);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* Peeking further after the writer lapped the held peeks drops them. */
 Test(bcast, peeking_past_a_lap_drops_the_held_peeks_with_ESTALE)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m[8];
 	uint64_t n;
 
@@ -594,13 +594,13 @@ Test(bcast, peeking_past_a_lap_drops_the_held_peeks_with_ESTALE)
 	T_OK(pinshm_bcast_release(&rd));
 	cr_assert_eq(rstats(&rd).lost, 3);
 	cr_assert_eq(rstats(&rd).msgs, 4);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, readers_start_at_oldest_newest_or_next)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader a, b, c;
+	struct pinshm_bcast w;
+	struct pinshm_bcast a, b, c;
 	uint64_t n;
 
 	mk_ring(8, 48);
@@ -619,12 +619,12 @@ Test(bcast, readers_start_at_oldest_newest_or_next)
 	send_n(&w, 20, 8);
 	expect_n(&b, 20, 8);
 	expect_n(&c, 20, 8);
-	T_OK(pinshm_bcast_reader_seek(&c, PINSHM_BCAST_OLDEST));
+	T_OK(pinshm_bcast_seek(&c, PINSHM_BCAST_OLDEST));
 	expect_n(&c, 13, 8);
 	cr_assert_eq(rstats(&a).lost, 0, "a start is not a loss");
-	T_OK(pinshm_bcast_reader_detach(&a));
-	T_ERR(pinshm_bcast_reader_seek(&a, PINSHM_BCAST_OLDEST), -EINVAL);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&a));
+	T_ERR(pinshm_bcast_seek(&a, PINSHM_BCAST_OLDEST), -EINVAL);
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* ---- read-only readers ------------------------------------------------ */
@@ -633,9 +633,9 @@ Test(bcast, readers_start_at_oldest_newest_or_next)
 static void ro_child(int access)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_reader rd;
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader_stats s;
+	struct pinshm_bcast rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast_stats s;
 	struct pinshm_bcast_msg m;
 	uint8_t buf[64];
 	uint64_t n;
@@ -645,9 +645,9 @@ static void ro_child(int access)
 		_exit(10);
 	if (pinshm_region_writable(r))
 		_exit(11);
-	if (pinshm_bcast_writer_attach(r, "b", &w) != -EACCES)
+	if (pinshm_bcast_attach(r, "b", PINSHM_WRITER, &w) != -EACCES)
 		_exit(12);
-	if (pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd))
+	if (pinshm_bcast_attach(r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST))
 		_exit(13);
 	/* The parent wrote 0..19 into 8 slots: 12..19 remain. */
 	for (n = 12; n < 20; n++) {
@@ -668,7 +668,7 @@ static void ro_child(int access)
 	rd.pos = rd.rpos = 0;
 	if (pinshm_bcast_peek(&rd, &m) || m.seq != 12)
 		_exit(17);
-	pinshm_bcast_reader_stats(&rd, &s);
+	pinshm_bcast_stats(&rd, &s);
 	if (s.lost != 12 || s.lapped != 1)
 		_exit(18);
 	pinshm_region_close(r);
@@ -677,7 +677,7 @@ static void ro_child(int access)
 
 static void ro_reader(int access)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t n;
 	pid_t pid;
 
@@ -690,7 +690,7 @@ static void ro_reader(int access)
 	if (pid == 0)
 		ro_child(access);
 	T_CHILD_OK(pid);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, a_reader_works_on_a_read_only_mapping)
@@ -707,8 +707,8 @@ Test(bcast, a_reader_works_on_an_observe_mapping)
 
 Test(bcast, a_length_beyond_max_payload_is_EBADMSG)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	uint8_t buf[64];
 
@@ -725,13 +725,13 @@ Test(bcast, a_length_beyond_max_payload_is_EBADMSG)
 	cr_assert_eq(rstats(&rd).corrupt, 3);
 	ring_slot(0)->len = 8;
 	expect_n(&rd, 0, 8);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, a_seq_of_another_slot_or_too_far_ahead_is_EBADMSG)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 
 	mk_ring(8, 48);
@@ -757,7 +757,7 @@ Test(bcast, a_seq_of_another_slot_or_too_far_ahead_is_EBADMSG)
 /* Random garbage everywhere in the slots and tail: no crash, no hang. */
 Test(bcast, random_garbage_never_crashes_or_hangs_a_reader, .timeout = 20)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_shared *sh;
 	struct pinshm_bcast_msg m[4];
 	uint8_t buf[128];
@@ -799,13 +799,13 @@ Test(bcast, random_garbage_never_crashes_or_hangs_a_reader, .timeout = 20)
 	}
 	/* A corrupt header is refused at attach. */
 	sh->slot_size = 65;
-	T_ERR(pinshm_bcast_reader_attach(g_r, "b", 0, &rd), -EBADMSG);
+	T_ERR(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, 0), -EBADMSG);
 	sh->slot_size = 128;
 	sh->slots = 1024;
-	T_ERR(pinshm_bcast_reader_attach(g_r, "b", 0, &rd), -EBADMSG);
+	T_ERR(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, 0), -EBADMSG);
 	sh->slots = 8;
 	sh->magic = 0;
-	T_ERR(pinshm_bcast_reader_attach(g_r, "b", 0, &rd), -EBADMSG);
+	T_ERR(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, 0), -EBADMSG);
 }
 
 /* ---- writer recovery -------------------------------------------------- */
@@ -817,8 +817,8 @@ Test(bcast, random_garbage_never_crashes_or_hangs_a_reader, .timeout = 20)
  */
 Test(bcast, a_dead_writers_unpublished_records_are_withdrawn_by_its_successor)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd, late;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd, late;
 	pid_t pid;
 	uint64_t n;
 
@@ -828,12 +828,12 @@ Test(bcast, a_dead_writers_unpublished_records_are_withdrawn_by_its_successor)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct pinshm_region *r;
-		struct pinshm_bcast_writer cw;
+		struct pinshm_bcast cw;
 		void *d;
 
 		t_child_init();
 		if (pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, &r) ||
-		    pinshm_bcast_writer_attach(r, "b", &cw))
+		    pinshm_bcast_attach(r, "b", PINSHM_WRITER, &cw))
 			_exit(1);
 		for (n = 0; n < 3; n++)
 			if (pinshm_bcast_send(&cw, &n, 8, (uint32_t)n))
@@ -879,14 +879,14 @@ Test(bcast, a_dead_writers_unpublished_records_are_withdrawn_by_its_successor)
 	cr_assert_eq(rstats(&late).lost, 0);
 	cr_assert_eq(rstats(&rd).lost, 0);
 	cr_assert_eq(stats().msgs_in, 6);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 /* Published but tail not stored yet: the successor keeps the records. */
 Test(bcast, records_published_before_a_writer_died_are_kept)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t n;
 
 	mk_ring(8, 48);
@@ -902,12 +902,12 @@ Test(bcast, records_published_before_a_writer_died_are_kept)
 	send_n(&w, 5, 8);
 	for (n = 0; n < 6; n++)
 		expect_n(&rd, n, 8);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }
 
 Test(bcast, stats_report_the_writers_counters)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	struct pinshm_ring_stats s;
 	uint64_t n;
 
@@ -922,5 +922,5 @@ Test(bcast, stats_report_the_writers_counters)
 	cr_assert_eq(s.head, 3);
 	cr_assert_eq(s.producer_pid, (uint32_t)getpid());
 	cr_assert_eq(s.corrupt, 0);
-	T_OK(pinshm_bcast_writer_detach(&w));
+	T_OK(pinshm_bcast_detach(&w));
 }

@@ -143,7 +143,7 @@ static void sleep_us(long us)
 static void writer(uint64_t count, bool throttle, uint64_t seed)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t n, rs = seed | 1, lim;
 	unsigned int spins = 0, staged = 0, batch = 1;
 	uint8_t buf[64];
@@ -152,7 +152,7 @@ static void writer(uint64_t count, bool throttle, uint64_t seed)
 
 	if ((ret = pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, &r)))
 		bmp_fail("writer open: %s", strerror(-ret));
-	if ((ret = pinshm_bcast_writer_attach(r, "b", &w)))
+	if ((ret = pinshm_bcast_attach(r, "b", PINSHM_WRITER, &w)))
 		bmp_fail("writer attach: %s", strerror(-ret));
 	while (atomic_load(&g_mp->ready) < BMP_READERS)
 		relax(&spins);
@@ -196,13 +196,13 @@ static void writer(uint64_t count, bool throttle, uint64_t seed)
 			batch = 1 + (unsigned int)(t_rand(&rs) % 16);
 		}
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 static void reader_open(struct pinshm_region **r,
-			struct pinshm_bcast_reader *rd, int access)
+			struct pinshm_bcast *rd, int access)
 {
 	int ret;
 
@@ -210,17 +210,17 @@ static void reader_open(struct pinshm_region **r,
 		bmp_fail("reader open: %s", strerror(-ret));
 	if (pinshm_region_writable(*r))
 		bmp_fail("a read-only open gave a writable mapping");
-	if ((ret = pinshm_bcast_reader_attach(*r, "b", PINSHM_BCAST_OLDEST,
-					      rd)))
+	if ((ret = (pinshm_bcast_attach(*r, "b", PINSHM_READER,
+				       rd) ?: pinshm_bcast_seek(rd, PINSHM_BCAST_OLDEST))))
 		bmp_fail("reader attach: %s", strerror(-ret));
 	atomic_fetch_add(&g_mp->ready, 1);
 }
 
-static void save(int who, const struct pinshm_bcast_reader *rd, uint64_t gaps)
+static void save(int who, const struct pinshm_bcast *rd, uint64_t gaps)
 {
-	struct pinshm_bcast_reader_stats s;
+	struct pinshm_bcast_stats s;
 
-	pinshm_bcast_reader_stats(rd, &s);
+	pinshm_bcast_stats(rd, &s);
 	g_mp->res[who].received = s.msgs;
 	g_mp->res[who].lost = s.lost;
 	g_mp->res[who].lapped = s.lapped;
@@ -232,7 +232,7 @@ static void save(int who, const struct pinshm_bcast_reader *rd, uint64_t gaps)
 static void fast_copy(uint64_t count)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m = { 0 };
 	uint8_t buf[64];
 	uint64_t next = 0;
@@ -264,7 +264,7 @@ static void fast_copy(uint64_t count)
 static void fast_zc(uint64_t count)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m[32];
 	uint64_t next = 0, rs = 99;
 	unsigned int spins = 0;
@@ -311,7 +311,7 @@ static void fast_zc(uint64_t count)
 static void slow(uint64_t count, int who, int access)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m = { 0 };
 	uint8_t buf[64];
 	uint64_t prev = UINT64_MAX, gaps = 0, got = 0;
@@ -514,7 +514,7 @@ Test(bcast_mp, an_unthrottled_writer_laps_readers_who_still_count_exactly)
 static void killable_writer(uint64_t count, uint64_t seed)
 {
 	struct pinshm_region *r;
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t rs = seed | 1;
 	unsigned int staged = 0, batch = 1;
 	void *d;
@@ -522,7 +522,7 @@ static void killable_writer(uint64_t count, uint64_t seed)
 
 	if ((ret = pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, &r)))
 		bmp_fail("writer open: %s", strerror(-ret));
-	while ((ret = pinshm_bcast_writer_attach(r, "b", &w)) == -EBUSY)
+	while ((ret = pinshm_bcast_attach(r, "b", PINSHM_WRITER, &w)) == -EBUSY)
 		sched_yield();	/* the previous one is still dying */
 	if (ret)
 		bmp_fail("writer attach: %s", strerror(-ret));
@@ -542,7 +542,7 @@ static void killable_writer(uint64_t count, uint64_t seed)
 			batch = 1 + (unsigned int)(t_rand(&rs) % 16);
 		}
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	atomic_store(&g_mp->writer_next, count);
 	_exit(0);
 }

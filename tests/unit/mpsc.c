@@ -67,7 +67,7 @@ static struct pinshm_ring_stats stats(void)
 	return s;
 }
 
-static int send_seq(struct pinshm_mpsc_producer *p, uint64_t seq, uint32_t len)
+static int send_seq(struct pinshm_mpsc *p, uint64_t seq, uint32_t len)
 {
 	void *d = NULL;
 	int ret = pinshm_mpsc_claim(p, len, &d);
@@ -92,7 +92,7 @@ static void check_msg(const struct pinshm_msg *m, uint64_t seq, uint32_t len)
 		     (unsigned long long)seq, bad);
 }
 
-static void expect_seq(struct pinshm_mpsc_consumer *c, uint64_t seq,
+static void expect_seq(struct pinshm_mpsc *c, uint64_t seq,
 		       uint32_t len)
 {
 	struct pinshm_msg m = { 0 };
@@ -102,7 +102,7 @@ static void expect_seq(struct pinshm_mpsc_consumer *c, uint64_t seq,
 	pinshm_mpsc_release(c);
 }
 
-static void expect_type(struct pinshm_mpsc_consumer *c, uint32_t type)
+static void expect_type(struct pinshm_mpsc *c, uint32_t type)
 {
 	struct pinshm_msg m = { 0 };
 
@@ -111,7 +111,7 @@ static void expect_type(struct pinshm_mpsc_consumer *c, uint32_t type)
 	pinshm_mpsc_release(c);
 }
 
-static void expect_empty(struct pinshm_mpsc_consumer *c)
+static void expect_empty(struct pinshm_mpsc *c)
 {
 	struct pinshm_msg m = { 0 };
 
@@ -135,16 +135,16 @@ Test(mpsc, create_checks_capacity_and_max_record)
 
 Test(mpsc, peek_on_an_empty_ring_gives_EAGAIN)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_ERR(pinshm_mpsc_peek(&c, &m), -EAGAIN);
 	T_ERR(pinshm_mpsc_peek_batch(&c, &m, 1), 0);
 	T_ERR(pinshm_mpsc_recv(&c, &m, sizeof(m), NULL, PINSHM_WAIT_NONE), -EAGAIN);
 	T_OK(pinshm_mpsc_recover(&c));
-	T_OK(pinshm_mpsc_detach_consumer(&c));
+	T_OK(pinshm_mpsc_detach(&c));
 }
 
 /*
@@ -154,16 +154,16 @@ Test(mpsc, peek_on_an_empty_ring_gives_EAGAIN)
  */
 Test(mpsc, peeking_a_whole_full_ring_without_release_gives_EAGAIN)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct pinshm_ring_stats st;
 	struct pinshm_msg m;
 	int n = 0, k = 0, ret;
 	void *d;
 
 	mk_ring(1024, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	while ((ret = pinshm_mpsc_claim(&p, 56, &d)) == 0) {
 		memset(d, n, 56);
 		pinshm_mpsc_commit(&p, 56, (uint32_t)n);
@@ -184,23 +184,23 @@ Test(mpsc, peeking_a_whole_full_ring_without_release_gives_EAGAIN)
 	pinshm_mpsc_commit(&p, 56, 99);
 	T_OK(pinshm_mpsc_peek(&c, &m));
 	cr_assert_eq(m.type, 99);
-	T_OK(pinshm_mpsc_detach_producer(&p));
-	T_OK(pinshm_mpsc_detach_consumer(&c));
+	T_OK(pinshm_mpsc_detach(&p));
+	T_OK(pinshm_mpsc_detach(&c));
 }
 
 Test(mpsc, records_of_two_producers_arrive_in_claim_order_with_their_type)
 {
-	struct pinshm_mpsc_producer a, b;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc a, b;
+	struct pinshm_mpsc c;
 	void *da = NULL, *db = NULL;
 	uint64_t i;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &a));
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &b));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &a));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &b));
 	cr_assert_eq(a.id, 0);
 	cr_assert_eq(b.id, 1);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	for (i = 0; i < 10; i += 2) {
 		T_OK(send_seq(&a, i, 10 + (uint32_t)i));
 		T_OK(send_seq(&b, i + 1, 11 + (uint32_t)i));
@@ -218,20 +218,20 @@ Test(mpsc, records_of_two_producers_arrive_in_claim_order_with_their_type)
 	pinshm_mpsc_commit(&a, 5, 20);
 	expect_seq(&c, 20, 5);
 	expect_seq(&c, 21, 6);
-	T_OK(pinshm_mpsc_detach_producer(&a));
-	T_OK(pinshm_mpsc_detach_producer(&b));
-	T_OK(pinshm_mpsc_detach_consumer(&c));
+	T_OK(pinshm_mpsc_detach(&a));
+	T_OK(pinshm_mpsc_detach(&b));
+	T_OK(pinshm_mpsc_detach(&c));
 }
 
 Test(mpsc, a_commit_may_shorten_the_claimed_record)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	void *d = NULL;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_OK(pinshm_mpsc_claim(&p, 200, &d));
 	t_pat_fill(d, 3, 1);
 	pinshm_mpsc_commit(&p, 3, 1);
@@ -243,15 +243,15 @@ Test(mpsc, a_commit_may_shorten_the_claimed_record)
 
 Test(mpsc, wraps_around_many_laps_with_odd_sizes_and_padding)
 {
-	struct pinshm_mpsc_producer p[3];
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p[3];
+	struct pinshm_mpsc c;
 	uint64_t seq, rs = 7, next = 0, pads = 0, before;
 	unsigned int i;
 
 	mk_ring(1024, 0);
 	for (i = 0; i < 3; i++)
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", (int)i, &p[i]));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID((int)i), &p[i]));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	for (seq = 0; seq < 20000; seq++) {
 		uint32_t len = (uint32_t)(t_rand(&rs) % 200);
 		uint64_t t = hdr(g_r)->tail;
@@ -291,16 +291,16 @@ Test(mpsc, wraps_around_many_laps_with_odd_sizes_and_padding)
 
 Test(mpsc, claim_on_a_full_ring_gives_EAGAIN_and_counts_one_full_event)
 {
-	struct pinshm_mpsc_producer p, q;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p, q;
+	struct pinshm_mpsc c;
 	void *d = NULL;
 	uint64_t n = 0;
 	int i;
 
 	mk_ring(1024, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 1, &q));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(1), &q));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	while (send_seq(&p, n, 56) == 0)
 		n++;
 	cr_assert_eq(n, 1024 / 64, "a 1 KiB ring holds 16 64-byte records");
@@ -338,14 +338,14 @@ Test(mpsc, claim_on_a_full_ring_gives_EAGAIN_and_counts_one_full_event)
 
 Test(mpsc, every_record_size_from_0_to_max_record_arrives_intact)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	uint64_t max = mk_ring(4096, 0);
 	uint32_t len;
 
 	cr_assert_eq(max, 4096 / 4 - 8);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	for (len = 0; len <= max; len++) {
 		T_OK(send_seq(&p, len, len));
 		expect_seq(&c, len, len);
@@ -354,8 +354,8 @@ Test(mpsc, every_record_size_from_0_to_max_record_arrives_intact)
 	pinshm_region_close(g_r);
 	g_r = NULL;
 	max = mk_ring(1024, 1024 / 2 - 8);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	for (len = 0; len < 50; len++) {
 		T_OK(send_seq(&p, len, (uint32_t)max - len % 3));
 		expect_seq(&c, len, (uint32_t)max - len % 3);
@@ -364,13 +364,13 @@ Test(mpsc, every_record_size_from_0_to_max_record_arrives_intact)
 
 Test(mpsc, a_record_larger_than_max_record_gives_EMSGSIZE)
 {
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	void *d = NULL;
 	uint64_t max = mk_ring(4096, 100);
 	uint32_t lens[3] = { 100, 100, 100 };
 	void *outs[3];
 
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
 	T_ERR(pinshm_mpsc_claim(&p, (uint32_t)max + 1, &d), -EMSGSIZE);
 	T_ERR(pinshm_mpsc_claim(&p, UINT32_MAX, &d), -EMSGSIZE);
 	T_OK(pinshm_mpsc_claim_batch(&p, 3, lens, outs));
@@ -384,7 +384,7 @@ Test(mpsc, a_record_larger_than_max_record_gives_EMSGSIZE)
 
 Test(mpsc, a_batch_above_batch_max_gives_EMSGSIZE)
 {
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint32_t lens[8];
 	void *outs[8];
 	int i;
@@ -394,17 +394,17 @@ Test(mpsc, a_batch_above_batch_max_gives_EMSGSIZE)
 	mk_ring(1024, 0);
 	for (i = 0; i < 8; i++)
 		lens[i] = 56;
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
 	cr_assert_eq(pinshm_mpsc_batch_max(&p), 384);
 	T_OK(pinshm_mpsc_claim_batch(&p, 6, lens, outs));	/* 384 */
 	T_OK(pinshm_mpsc_abort(&p));
 	lens[5] = 57;
 	T_ERR(pinshm_mpsc_claim_batch(&p, 6, lens, outs), -EMSGSIZE);
-	T_OK(pinshm_mpsc_detach_producer(&p));
+	T_OK(pinshm_mpsc_detach(&p));
 
 	/* The largest max_record leaves no room for a lag: half the ring. */
 	T_OK(pinshm_mpsc_create(g_r, "q2", 1024, 512 - 8));
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q2", 0, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q2", PINSHM_PRODUCER_ID(0), &p));
 	cr_assert_eq(pinshm_mpsc_batch_max(&p), 512);
 	lens[5] = 56;
 	T_OK(pinshm_mpsc_claim_batch(&p, 8, lens, outs));	/* 512 */
@@ -430,8 +430,8 @@ Test(mpsc, a_claim_of_batch_max_fits_whenever_the_consumer_has_caught_up)
 		unsigned int v;
 
 		for (v = 0; v < 3; v++) {
-			struct pinshm_mpsc_producer p;
-			struct pinshm_mpsc_consumer c;
+			struct pinshm_mpsc p;
+			struct pinshm_mpsc c;
 			struct pinshm_msg m[64];
 			char name[16];
 			uint32_t lens[64], types[64] = { 0 };
@@ -442,8 +442,8 @@ Test(mpsc, a_claim_of_batch_max_fits_whenever_the_consumer_has_caught_up)
 
 			snprintf(name, sizeof(name), "z%u%u", k, v);
 			T_OK(pinshm_mpsc_create(g_r, name, cap, maxes[v]));
-			T_OK(pinshm_mpsc_attach_producer(g_r, name, 0, &p));
-			T_OK(pinshm_mpsc_attach_consumer(g_r, name, &c));
+			T_OK(pinshm_mpsc_attach(g_r, name, PINSHM_PRODUCER_ID(0), &p));
+			T_OK(pinshm_mpsc_attach(g_r, name, PINSHM_CONSUMER, &c));
 			bmax = pinshm_mpsc_batch_max(&p);
 			/* n records filling bmax: 8-byte headers, payloads of
 			 * up to max_record, the last one taking the rest. */
@@ -474,27 +474,27 @@ Test(mpsc, a_claim_of_batch_max_fits_whenever_the_consumer_has_caught_up)
 					expect_seq(&c, i, i % 3 * 8);
 				}
 			}
-			T_OK(pinshm_mpsc_detach_producer(&p));
-			T_OK(pinshm_mpsc_detach_consumer(&c));
+			T_OK(pinshm_mpsc_detach(&p));
+			T_OK(pinshm_mpsc_detach(&c));
 		}
 	}
 }
 
 Test(mpsc, batches_are_delivered_whole_across_the_wrap_and_peek_batch_boundaries)
 {
-	struct pinshm_mpsc_producer p, q;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p, q;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m[PINSHM_MPSC_BATCH_MAX];
 	uint64_t seq = 0, next = 0, rs = 3;
 	int round;
 
 	mk_ring(2048, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 7, &p));
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 63, &q));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(7), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(63), &q));
 	cr_assert_eq(q.id, 63);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	for (round = 0; round < 3000; round++) {
-		struct pinshm_mpsc_producer *x = round & 1 ? &q : &p;
+		struct pinshm_mpsc *x = round & 1 ? &q : &p;
 		unsigned int n = 1 + (unsigned int)(t_rand(&rs) % 12), i;
 		uint32_t lens[12], types[12];
 		void *outs[12];
@@ -541,14 +541,14 @@ Test(mpsc, batches_are_delivered_whole_across_the_wrap_and_peek_batch_boundaries
 
 Test(mpsc, recv_with_a_short_buffer_gives_EMSGSIZE_and_keeps_the_record)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	char buf[64];
 	uint32_t type = 0;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_OK(pinshm_mpsc_send(&p, "hello, world", 12, 9, PINSHM_WAIT_SPIN));
 	T_ERR(pinshm_mpsc_recv(&c, buf, 5, &type, PINSHM_WAIT_NONE), -EMSGSIZE);
 	cr_assert_eq(pinshm_mpsc_recv(&c, buf, sizeof(buf), &type,
@@ -562,8 +562,8 @@ Test(mpsc, recv_with_a_short_buffer_gives_EMSGSIZE_and_keeps_the_record)
 
 Test(mpsc, the_consumer_zeroes_what_it_releases)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	uint8_t *buf;
 	unsigned int i;
@@ -571,8 +571,8 @@ Test(mpsc, the_consumer_zeroes_what_it_releases)
 	mk_ring(1024, 0);
 	sh = hdr(g_r);
 	buf = (uint8_t *)sh + PINSHM_MPSC_HDR_SIZE;
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	/* 1 KiB ring: it zeroes once 256 released bytes are pending. */
 	for (i = 1; i <= 4; i++)
 		T_OK(send_seq(&p, i, 100));
@@ -596,16 +596,16 @@ Test(mpsc, the_consumer_zeroes_what_it_releases)
  */
 Test(mpsc, a_ring_filled_up_to_the_unzeroed_bytes_delivers_nothing_twice)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	struct pinshm_msg m;
 	uint64_t n = 2, i;
 
 	mk_ring(1024, 0);
 	sh = hdr(g_r);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_OK(send_seq(&p, 0, 56));
 	T_OK(send_seq(&p, 1, 56));
 	expect_seq(&c, 0, 56);
@@ -632,41 +632,41 @@ Test(mpsc, a_ring_filled_up_to_the_unzeroed_bytes_delivers_nothing_twice)
 
 Test(mpsc, the_producer_table_holds_64_and_ids_are_checked)
 {
-	struct pinshm_mpsc_producer p[PINSHM_MPSC_PRODUCERS + 1];
+	struct pinshm_mpsc p[PINSHM_MPSC_PRODUCERS + 1];
 	int i;
 
 	mk_ring(4096, 0);
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "q", PINSHM_MPSC_PRODUCERS, &p[0]),
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(PINSHM_MPSC_PRODUCERS), &p[0]),
 	      -EINVAL);
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "q", -2, &p[0]), -EINVAL);
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "q", 0, NULL), -EINVAL);
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "nope", 0, &p[0]), -ENOENT);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 5, &p[0]));
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "q", 5, &p[1]), -EBUSY);
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(-2), &p[0]), -EINVAL);
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), NULL), -EINVAL);
+	T_ERR(pinshm_mpsc_attach(g_r, "nope", PINSHM_PRODUCER_ID(0), &p[0]), -ENOENT);
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(5), &p[0]));
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(5), &p[1]), -EBUSY);
 	for (i = 1; i < PINSHM_MPSC_PRODUCERS; i++)
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &p[i]));
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "q", -1, &p[64]), -ENOSPC);
-	T_OK(pinshm_mpsc_detach_producer(&p[10]));
-	T_ERR(pinshm_mpsc_detach_producer(&p[10]), -EINVAL);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &p[64]));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p[i]));
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p[64]), -ENOSPC);
+	T_OK(pinshm_mpsc_detach(&p[10]));
+	T_ERR(pinshm_mpsc_detach(&p[10]), -EINVAL);
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p[64]));
 	cr_assert_eq(p[64].id, p[10].id);
 }
 
 Test(mpsc, a_second_consumer_gets_EBUSY_and_read_only_regions_EACCES)
 {
-	struct pinshm_mpsc_consumer c, d;
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc c, d;
+	struct pinshm_mpsc p;
 	struct pinshm_region *ro;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	T_ERR(pinshm_mpsc_attach_consumer(g_r, "q", &d), -EBUSY);
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &d), -EBUSY);
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &ro));
-	T_ERR(pinshm_mpsc_attach_consumer(ro, "q", &d), -EACCES);
-	T_ERR(pinshm_mpsc_attach_producer(ro, "q", 0, &p), -EACCES);
+	T_ERR(pinshm_mpsc_attach(ro, "q", PINSHM_CONSUMER, &d), -EACCES);
+	T_ERR(pinshm_mpsc_attach(ro, "q", PINSHM_PRODUCER_ID(0), &p), -EACCES);
 	pinshm_region_close(ro);
 	T_OK(pinshm_spsc_create(g_r, "s", 4096, 0));
-	T_ERR(pinshm_mpsc_attach_producer(g_r, "s", 0, &p), -EPROTOTYPE);
+	T_ERR(pinshm_mpsc_attach(g_r, "s", PINSHM_PRODUCER_ID(0), &p), -EPROTOTYPE);
 }
 
 /* ---------------------------------------------------------------- */
@@ -680,14 +680,14 @@ struct sync {
 
 /* Child: open, take slot id; -> region and producer. */
 static void child_attach(struct pinshm_region **r,
-			 struct pinshm_mpsc_producer *y, int id)
+			 struct pinshm_mpsc *y, int id)
 {
 	int ret;
 
 	t_child_init();
 	if (pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, r))
 		_exit(2);
-	while ((ret = pinshm_mpsc_attach_producer(*r, "q", id, y)) == -EAGAIN)
+	while ((ret = pinshm_mpsc_attach(*r, "q", PINSHM_PRODUCER_ID(id), y)) == -EAGAIN)
 		usleep(1000);
 	if (ret)
 		_exit(3);
@@ -722,7 +722,7 @@ static pid_t fork_stuck_producer(struct sync *s, int id, int mode)
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct pinshm_region *r;
-		struct pinshm_mpsc_producer y;
+		struct pinshm_mpsc y;
 		void *d = NULL;
 
 		child_attach(&r, &y, id);
@@ -766,8 +766,8 @@ Test(mpsc, a_dead_producers_claim_becomes_padding_only_after_its_death_is_record
 	int mode;
 
 	for (mode = 0; mode < 4; mode++) {
-		struct pinshm_mpsc_producer p;
-		struct pinshm_mpsc_consumer c;
+		struct pinshm_mpsc p;
+		struct pinshm_mpsc c;
 		struct sync *s = t_shared_alloc(sizeof(*s));
 		struct pinshm_msg m;
 		uint64_t stuck;
@@ -780,8 +780,8 @@ Test(mpsc, a_dead_producers_claim_becomes_padding_only_after_its_death_is_record
 			g_r = NULL;
 		}
 		mk_ring(1024, 0);
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-		T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 		/* Move to 976, so that the child claims at 1000 and wraps. */
 		if (mode == 3) {
 			for (i = 0; i < 3; i++) {
@@ -826,25 +826,25 @@ Test(mpsc, a_dead_producers_claim_becomes_padding_only_after_its_death_is_record
 			T_OK(send_seq(&p, 10 + (uint64_t)i, 30));
 			expect_seq(&c, 10 + (uint64_t)i, 30);
 		}
-		T_OK(pinshm_mpsc_detach_consumer(&c));
-		T_OK(pinshm_mpsc_detach_producer(&p));
+		T_OK(pinshm_mpsc_detach(&c));
+		T_OK(pinshm_mpsc_detach(&p));
 	}
 }
 
 Test(mpsc, a_producer_that_closed_the_region_holding_a_claim_is_padded)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	pid_t pid;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct pinshm_region *r;
-		struct pinshm_mpsc_producer y;
+		struct pinshm_mpsc y;
 		void *d = NULL;
 
 		child_attach(&r, &y, 8);
@@ -879,14 +879,14 @@ Test(mpsc, a_producer_that_closed_the_region_holding_a_claim_is_padded)
 
 Test(mpsc, recover_pads_a_dead_claim_when_called_explicitly)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct sync *s = t_shared_alloc(sizeof(*s));
 	pid_t pid;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	pid = fork_stuck_producer(s, 3, 0);
 	T_OK(send_seq(&p, 1, 16));
 	expect_empty(&c);
@@ -898,21 +898,21 @@ Test(mpsc, recover_pads_a_dead_claim_when_called_explicitly)
 
 Test(mpsc, a_live_stopped_producer_is_never_padded_and_finishes_later, .timeout = 30)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct sync *s = t_shared_alloc(sizeof(*s));
 	struct pinshm_msg m;
 	pid_t pid;
 	int i;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct pinshm_region *r;
-		struct pinshm_mpsc_producer y;
+		struct pinshm_mpsc y;
 		void *d = NULL;
 
 		child_attach(&r, &y, 4);
@@ -922,7 +922,7 @@ Test(mpsc, a_live_stopped_producer_is_never_padded_and_finishes_later, .timeout 
 		atomic_store(&s->stage, 1);
 		raise(SIGSTOP);		/* "slow": stopped mid-record */
 		pinshm_mpsc_commit(&y, 40, 77);
-		pinshm_mpsc_detach_producer(&y);
+		pinshm_mpsc_detach(&y);
 		pinshm_region_close(r);
 		_exit(0);
 	}
@@ -944,19 +944,19 @@ Test(mpsc, a_live_stopped_producer_is_never_padded_and_finishes_later, .timeout 
 
 Test(mpsc, an_intent_without_a_claim_is_never_padded)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	pid_t pid;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_OK(send_seq(&p, 1, 16));
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		struct pinshm_region *r;
-		struct pinshm_mpsc_producer y;
+		struct pinshm_mpsc y;
 
 		child_attach(&r, &y, 2);
 		/* Killed between the intent and the CAS. */
@@ -982,9 +982,9 @@ Test(mpsc, an_intent_without_a_claim_is_never_padded)
 	cr_assert_eq(stats().recoveries, 0);
 	/* The dead slot is taken over at once: its intent was never a claim. */
 	{
-		struct pinshm_mpsc_producer z;
+		struct pinshm_mpsc z;
 
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", 2, &z));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(2), &z));
 		T_OK(send_seq(&z, 3, 8));
 		expect_seq(&c, 3, 8);
 	}
@@ -1001,8 +1001,8 @@ enum { FOLLOW_RECORD, FOLLOW_NOTHING, FOLLOW_DEAD_CLAIM };
 
 static void killed_together(int winner, int follow)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	uint64_t t, wsize = winner ? 64 : 32;
 	pid_t pid;
@@ -1010,8 +1010,8 @@ static void killed_together(int winner, int follow)
 
 	mk_ring(4096, 0);
 	sh = hdr(g_r);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	t = sh->tail;
 	for (k = 0; k < 3; k++) {
 		if (k == 2 && follow != FOLLOW_DEAD_CLAIM)
@@ -1020,7 +1020,7 @@ static void killed_together(int winner, int follow)
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			struct pinshm_region *r;
-			struct pinshm_mpsc_producer y;
+			struct pinshm_mpsc y;
 
 			child_attach(&r, &y, 10 + k);
 			y.slot->intent_size = k == 2 ? 48 : k ? 64 : 32;
@@ -1072,8 +1072,8 @@ Test(mpsc, two_producers_killed_at_one_position_then_a_third_after_its_claim)
 
 Test(mpsc, a_consumer_killed_between_its_zeroing_steps_is_repaired_by_the_next)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	uint8_t *buf;
 	uint64_t seq = 0, next = 0, z0, pos;
@@ -1082,7 +1082,7 @@ Test(mpsc, a_consumer_killed_between_its_zeroing_steps_is_repaired_by_the_next)
 	mk_ring(1024, 0);
 	sh = hdr(g_r);
 	buf = (uint8_t *)sh + PINSHM_MPSC_HDR_SIZE;
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
 	for (round = 0; round < 6; round++) {
 		pid_t pid;
 		int i;
@@ -1093,13 +1093,13 @@ Test(mpsc, a_consumer_killed_between_its_zeroing_steps_is_repaired_by_the_next)
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			struct pinshm_region *r;
-			struct pinshm_mpsc_consumer y;
+			struct pinshm_mpsc y;
 			struct pinshm_msg m;
 			uint64_t h;
 
 			t_child_init();
 			if (pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, &r) ||
-			    pinshm_mpsc_attach_consumer(r, "q", &y))
+			    pinshm_mpsc_attach(r, "q", PINSHM_CONSUMER, &y))
 				_exit(2);
 			for (i = 0; i < 3; i++)
 				if (pinshm_mpsc_peek(&y, &m) ||
@@ -1118,32 +1118,32 @@ Test(mpsc, a_consumer_killed_between_its_zeroing_steps_is_repaired_by_the_next)
 		next += 3;
 		z0 = sh->zeroed;
 		cr_assert_eq(sh->head - z0, 3 * 72);
-		T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 		cr_assert_eq(sh->zeroed, sh->head);
 		for (pos = z0; pos < sh->head; pos++)
 			cr_assert_eq(buf[pos & 1023], 0, "byte %llu",
 				     (unsigned long long)pos);
 		/* Idempotent: a second repair changes nothing. */
-		T_OK(pinshm_mpsc_detach_consumer(&c));
-		T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+		T_OK(pinshm_mpsc_detach(&c));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 		while (next < seq)
 			expect_seq(&c, next++, 60);
 		expect_empty(&c);
-		T_OK(pinshm_mpsc_detach_consumer(&c));
+		T_OK(pinshm_mpsc_detach(&c));
 	}
 	cr_assert_eq(stats().corrupt, 0);
 }
 
 Test(mpsc, last_gives_ENOENT_then_the_last_committed_record_of_the_id)
 {
-	struct pinshm_mpsc_producer p, q;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p, q;
+	struct pinshm_mpsc c;
 	uint64_t w = 0;
 	uint32_t type = 0;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 3, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(3), &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_ERR(pinshm_mpsc_last(&p, &w, &type), -ENOENT);
 	T_OK(pinshm_mpsc_send(&p, "\x01\x02\x03", 3, 40, PINSHM_WAIT_NONE));
 	T_OK(pinshm_mpsc_last(&p, &w, &type));
@@ -1153,8 +1153,8 @@ Test(mpsc, last_gives_ENOENT_then_the_last_committed_record_of_the_id)
 	/* Drained by the consumer and the slot re-attached: still there. */
 	while (pinshm_mpsc_recv(&c, (char[16]){ 0 }, 16, NULL, PINSHM_WAIT_NONE) > 0)
 		;
-	T_OK(pinshm_mpsc_detach_producer(&p));
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 3, &q));
+	T_OK(pinshm_mpsc_detach(&p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(3), &q));
 	T_OK(pinshm_mpsc_last(&q, &w, &type));
 	cr_assert_eq(memcmp(&w, "ABCDEFGH", 8), 0);
 	cr_assert_eq(type, 41);
@@ -1175,8 +1175,8 @@ Test(mpsc, a_restarted_producer_resumes_after_exactly_its_last_committed_record)
 	int w;
 
 	for (w = 0; w < 4; w++) {
-		struct pinshm_mpsc_producer p, z;
-		struct pinshm_mpsc_consumer c;
+		struct pinshm_mpsc p, z;
+		struct pinshm_mpsc c;
 		uint64_t word = 0;
 		uint32_t type = 0;
 		pid_t pid;
@@ -1186,13 +1186,13 @@ Test(mpsc, a_restarted_producer_resumes_after_exactly_its_last_committed_record)
 			g_r = NULL;
 		}
 		mk_ring(4096, 0);
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
-		T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 		pid = fork();
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			struct pinshm_region *r;
-			struct pinshm_mpsc_producer y;
+			struct pinshm_mpsc y;
 			struct pinshm_mpsc_pslot *s;
 			struct pinshm_rec *rec;
 			uint64_t seq = 5;
@@ -1229,7 +1229,7 @@ Test(mpsc, a_restarted_producer_resumes_after_exactly_its_last_committed_record)
 		}
 		T_CHILD_OK(pid);
 		T_OK(send_seq(&p, 100, 8));
-		T_ERR(pinshm_mpsc_attach_producer(g_r, "q", 6, &z), -EAGAIN);
+		T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(6), &z), -EAGAIN);
 		pinshm_region_recover(g_r);
 		expect_type(&c, 5);
 		if (w >= 1) {
@@ -1242,7 +1242,7 @@ Test(mpsc, a_restarted_producer_resumes_after_exactly_its_last_committed_record)
 		expect_seq(&c, 100, 8);
 		expect_empty(&c);
 		cr_assert_eq(stats().recoveries, w == 0 ? 1 : 0);
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", 6, &z));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(6), &z));
 		T_OK(pinshm_mpsc_last(&z, &word, &type));
 		cr_assert_eq(word, w ? 6 : 5, "window %d", w);
 		cr_assert_eq(type, w ? 6 : 5);
@@ -1251,9 +1251,9 @@ Test(mpsc, a_restarted_producer_resumes_after_exactly_its_last_committed_record)
 		T_OK(pinshm_mpsc_send(&z, &word, 8, 7, PINSHM_WAIT_NONE));
 		T_OK(pinshm_mpsc_last(&z, &word, &type));
 		cr_assert_eq(word, 7);
-		T_OK(pinshm_mpsc_detach_producer(&z));
-		T_OK(pinshm_mpsc_detach_producer(&p));
-		T_OK(pinshm_mpsc_detach_consumer(&c));
+		T_OK(pinshm_mpsc_detach(&z));
+		T_OK(pinshm_mpsc_detach(&p));
+		T_OK(pinshm_mpsc_detach(&c));
 	}
 }
 
@@ -1265,10 +1265,10 @@ Test(mpsc, a_forked_child_without_its_own_attach_may_not_produce)
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
-		struct pinshm_mpsc_producer y;
+		struct pinshm_mpsc y;
 
 		t_child_init();
-		_exit(pinshm_mpsc_attach_producer(g_r, "q", 0, &y) == -EPERM ?
+		_exit(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &y) == -EPERM ?
 		      0 : 1);
 	}
 	T_CHILD_OK(pid);
@@ -1287,12 +1287,12 @@ Test(mpsc, garbage_headers_give_EBADMSG_and_count_as_corrupt)
 		PINSHM_MPSC_PAD | (4096 >> 3),		/* past the end */
 		0x10000000,				/* no such kind */
 	};
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m;
 	unsigned int i;
 
 	mk_ring(4096, 0);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		*len_at(g_r, 8) = bad[i];
 		*len_at(g_r, 0) = PINSHM_MPSC_PAD | 1;	/* skip 8 bytes */
@@ -1304,12 +1304,12 @@ Test(mpsc, garbage_headers_give_EBADMSG_and_count_as_corrupt)
 
 Test(mpsc, a_hostile_claim_or_intent_never_makes_recovery_write_out_of_bounds)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 
 	mk_ring(4096, 0);
 	sh = hdr(g_r);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	/* A claimed header whose size runs past the buffer. */
 	*len_at(g_r, 0) = PINSHM_MPSC_CLAIMED | (3u << PINSHM_MPSC_ID_SHIFT) |
 			  PINSHM_MPSC_CUNITS;
@@ -1322,9 +1322,9 @@ Test(mpsc, a_hostile_claim_or_intent_never_makes_recovery_write_out_of_bounds)
 	/* An intent covering h, of a live owner: wait, whatever it says. */
 	sh->tail = 64;
 	{
-		struct pinshm_mpsc_producer live;
+		struct pinshm_mpsc live;
 
-		T_OK(pinshm_mpsc_attach_producer(g_r, "q", 6, &live));
+		T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(6), &live));
 		sh->prod[6].intent_pos = 0;
 		sh->prod[6].intent_size = 1ull << 40;
 		T_OK(pinshm_mpsc_recover(&c));
@@ -1337,7 +1337,7 @@ Test(mpsc, a_hostile_claim_or_intent_never_makes_recovery_write_out_of_bounds)
 		cr_assert_geq(pid, 0);
 		if (pid == 0) {
 			struct pinshm_region *r;
-			struct pinshm_mpsc_producer y;
+			struct pinshm_mpsc y;
 
 			child_attach(&r, &y, 5);
 			y.slot->intent_size = 64;
@@ -1355,18 +1355,18 @@ Test(mpsc, a_hostile_claim_or_intent_never_makes_recovery_write_out_of_bounds)
 
 Test(mpsc, hostile_indices_are_refused_at_attach_and_claim)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	void *d = NULL;
 
 	mk_ring(4096, 0);
 	sh = hdr(g_r);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", 0, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER_ID(0), &p));
 	sh->head = 12;
-	T_ERR(pinshm_mpsc_attach_consumer(g_r, "q", &c), -EBADMSG);
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c), -EBADMSG);
 	sh->head = 8192;
-	T_ERR(pinshm_mpsc_attach_consumer(g_r, "q", &c), -EBADMSG);
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c), -EBADMSG);
 	sh->head = 0;
 	sh->tail = 3;
 	T_ERR(pinshm_mpsc_claim(&p, 8, &d), -EBADMSG);
@@ -1381,5 +1381,5 @@ Test(mpsc, hostile_indices_are_refused_at_attach_and_claim)
 	p.zeroed_cache = 0;
 	T_OK(pinshm_mpsc_claim(&p, 8, &d));
 	sh->capacity = 3000;
-	T_ERR(pinshm_mpsc_attach_consumer(g_r, "q", &c), -EBADMSG);
+	T_ERR(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c), -EBADMSG);
 }

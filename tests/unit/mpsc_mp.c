@@ -102,13 +102,13 @@ static inline void mp_relax(unsigned int *spins)
 static void mp_consumer(uint64_t count)
 {
 	struct pinshm_region *r = mp_open();
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m[32];
 	uint64_t next[MP_PRODUCERS] = { 0 }, done = 0;
 	unsigned int spins = 0;
 	int ret, i;
 
-	ret = pinshm_mpsc_attach_consumer(r, "q", &c);
+	ret = pinshm_mpsc_attach(r, "q", PINSHM_CONSUMER, &c);
 	if (ret)
 		mp_fail("attach consumer: %s", strerror(-ret));
 	while (done < MP_PRODUCERS) {
@@ -144,7 +144,7 @@ static void mp_consumer(uint64_t count)
 			atomic_store(&g_mp->next[i], next[i]);
 	}
 	atomic_store(&g_mp->recoveries, c.sh->recoveries);
-	pinshm_mpsc_detach_consumer(&c);
+	pinshm_mpsc_detach(&c);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -162,12 +162,12 @@ static inline void mp_fill(void *d, uint64_t seq, uint64_t id)
 static void mp_producer(unsigned int id, uint64_t count, int mode)
 {
 	struct pinshm_region *r = mp_open();
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	uint64_t seq = 0, w;
 	unsigned int spins = 0;
 	int ret;
 
-	while ((ret = pinshm_mpsc_attach_producer(r, "q", (int)id, &p)) == -EAGAIN)
+	while ((ret = pinshm_mpsc_attach(r, "q", PINSHM_PRODUCER_ID((int)id), &p)) == -EAGAIN)
 		usleep(200);
 	if (ret)
 		mp_fail("attach producer %u: %s", id, strerror(-ret));
@@ -214,7 +214,7 @@ static void mp_producer(unsigned int id, uint64_t count, int mode)
 			seq++;
 		}
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }

@@ -116,19 +116,19 @@ static void writer(void)
 	if (!buf)
 		smp_fail("malloc");
 	if ((ret = pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, &r)) ||
-	    (ret = pinshm_slot_writer_attach(r, "v", &w)))
+	    (ret = pinshm_slot_attach(r, "v", PINSHM_WRITER, &w)))
 		smp_fail("writer: %s", strerror(-ret));
 	while (atomic_load(&g_mp->ready) < SMP_READERS)
 		sched_yield();
 	for (s = 1; s <= g_writes; s++) {
 		if (s & 1) {
 			fill(buf, g_size, s);
-			if ((ret = pinshm_slot_write(&w, buf, g_size)))
+			if ((ret = pinshm_slot_send(&w, buf, g_size)))
 				smp_fail("write: %s", strerror(-ret));
 		} else {
 			/* In place: the writer's zero-copy path. */
-			fill(pinshm_slot_write_begin(&w), g_size, s);
-			pinshm_slot_write_end(&w, g_size);
+			fill(pinshm_slot_claim(&w), g_size, s);
+			pinshm_slot_commit(&w, g_size);
 		}
 	}
 	pinshm_slot_detach(&w);
@@ -151,7 +151,7 @@ static void reader(int who)
 		smp_fail("malloc");
 	if ((ret = pinshm_region_open(g_name, who ? PINSHM_OBSERVE :
 					      PINSHM_RDONLY, T_BACKEND, &r)) ||
-	    (ret = pinshm_slot_reader_attach(r, "v", &rd)))
+	    (ret = pinshm_slot_attach(r, "v", PINSHM_READER, &rd)))
 		smp_fail("reader: %s", strerror(-ret));
 	atomic_fetch_add(&g_mp->ready, 1);
 	do {
@@ -165,10 +165,10 @@ static void reader(int who)
 		} else {
 			for (tries = 0; tries < PINSHM_SLOT_READ_TRIES;
 			     tries++) {
-				v = pinshm_slot_read_begin(&rd, &seq);
+				v = pinshm_slot_peek(&rd, &seq);
 				if (v)
 					memcpy(buf, v, g_size);
-				if (!pinshm_slot_read_retry(&rd, seq))
+				if (!pinshm_slot_release(&rd, seq))
 					break;
 				res->retries++;
 				pinshm_cpu_relax();

@@ -257,35 +257,15 @@ Test(util, default_options_are_any_node_auto_backend_and_no_size)
 
 /* ---- layout: what every process and library version agree on ---------- */
 
+/*
+ * The metadata page is the uapi header's; every layout of the data area is
+ * checked at compile time in pinshm/layout.h.
+ */
 Test(util, shared_structures_have_their_documented_sizes)
 {
 	cr_assert_eq(sizeof(struct pinshm_attach), 40);
 	cr_assert_eq(sizeof(struct pinshm_meta), PINSHM_META_SIZE);
 	cr_assert_eq(offsetof(struct pinshm_meta, attach), PINSHM_META_HDR_SIZE);
-	cr_assert_eq(sizeof(struct pinshm_dir_entry), 128);
-	cr_assert_eq(sizeof(struct pinshm_dir),
-		     (PINSHM_DIR_MAX + 1) * sizeof(struct pinshm_dir_entry));
-	cr_assert_eq(offsetof(struct pinshm_dir, entry), PINSHM_BLOCK);
-	cr_assert_eq(sizeof(struct pinshm_spsc_shared), PINSHM_SPSC_HDR_SIZE);
-	cr_assert_eq(sizeof(struct pinshm_rec), PINSHM_REC_HDR);
-	cr_assert_eq(sizeof(struct pinshm_waitq), 16);
-	cr_assert_eq(offsetof(struct pinshm_waitq, pending), 8);
-}
-
-Test(util, writers_of_the_spsc_header_live_on_separate_blocks)
-{
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, tail) / PINSHM_BLOCK, 1);
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, producer) / PINSHM_BLOCK,
-		     1);
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, full_events) /
-		     PINSHM_BLOCK, 1);
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, head) / PINSHM_BLOCK, 2);
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, consumer) / PINSHM_BLOCK,
-		     2);
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, bytes_out) /
-		     PINSHM_BLOCK, 2);
-	cr_assert_eq(offsetof(struct pinshm_spsc_shared, data_off) / PINSHM_BLOCK,
-		     0);
 }
 
 Test(util, record_size_is_header_plus_payload_rounded_to_eight)

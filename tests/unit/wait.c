@@ -12,21 +12,15 @@
  * leave waitq.waiters at 0. A lost wakeup would hang a sleeper with no
  * timeout: the suite's .timeout turns that into a failure.
  */
-#include <stdarg.h>
-#include <stdatomic.h>
 #include <sched.h>
 
-#include "testutil.h"
-
-#define W_ERRLEN	256
+#include "waitutil.h"
 
 struct w_shared {
 	_Atomic uint64_t t_commit;	/* producer: CLOCK_MONOTONIC at commit */
 	_Atomic uint64_t go;		/* consumer → producer: round to run */
 	_Atomic uint64_t done;		/* producer: rounds finished */
 	_Atomic uint32_t flag;		/* waitq tests: the condition */
-	_Atomic int fail;
-	char err[W_ERRLEN];
 	struct pinshm_waitq wq;		/* waitq tests: anonymous shared */
 };
 
@@ -47,41 +41,9 @@ TestSuite(wait, .fini = w_fini, .timeout = 120);
 static void w_setup(uint64_t cap)
 {
 	g_w = t_shared_alloc(sizeof(*g_w));
+	wt_setup();
 	g_r = t_create("wait", cap + (64 << 10), &g_name);
 	T_OK(pinshm_spsc_create(g_r, "q", cap, 0));
-}
-
-static __attribute__((format(printf, 1, 2), noreturn)) void
-w_fail(const char *fmt, ...)
-{
-	va_list ap;
-	int zero = 0;
-
-	if (atomic_compare_exchange_strong(&g_w->fail, &zero, 1)) {
-		va_start(ap, fmt);
-		vsnprintf(g_w->err, W_ERRLEN, fmt, ap);
-		va_end(ap);
-	}
-	_exit(1);
-}
-
-static void w_reap_ok(pid_t pid, const char *who)
-{
-	int st = t_wait(pid);
-
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "%s (pid %d) failed (status %#x): %s", who, (int)pid, st,
-		  g_w->fail ? g_w->err : "no message");
-}
-
-static uint32_t w_waiters(const struct pinshm_waitq *wq)
-{
-	return atomic_load((_Atomic uint32_t *)&wq->waiters);
-}
-
-static uint32_t w_seq(const struct pinshm_waitq *wq)
-{
-	return atomic_load((_Atomic uint32_t *)&wq->seq);
 }
 
 /* In a child: open the region, take the producer role, register. */
@@ -89,13 +51,10 @@ static void w_producer_attach(struct pinshm_region **r, struct pinshm_spsc *p)
 {
 	int ret;
 
-	t_child_init();
-	ret = pinshm_region_open(g_name, PINSHM_RDWR, T_BACKEND, r);
-	if (ret)
-		w_fail("open: %s", strerror(-ret));
+	*r = wt_open(g_name, PINSHM_RDWR);
 	ret = pinshm_spsc_attach(*r, "q", PINSHM_PRODUCER, p);
 	if (ret)
-		w_fail("attach producer: %s", strerror(-ret));
+		wt_fail("attach producer: %s", strerror(-ret));
 }
 
 /* Send seq as an 8-byte record (the publish wakes a sleeping consumer). */
@@ -104,7 +63,7 @@ static void w_send(struct pinshm_spsc *p, uint64_t seq)
 	int ret = pinshm_spsc_send(p, &seq, sizeof(seq), 1, PINSHM_WAIT_YIELD);
 
 	if (ret)
-		w_fail("send %llu: %s", (unsigned long long)seq, strerror(-ret));
+		wt_fail("send %llu: %s", (unsigned long long)seq, strerror(-ret));
 }
 
 static void w_consumer(struct pinshm_spsc *c)
@@ -181,9 +140,9 @@ Test(wait, a_timeout_gives_ETIMEDOUT_after_at_least_the_timeout)
 		/* A lower bound is the contract, not a timing measurement. */
 		cr_assert_geq(ns, 20000000, "woke after %llu ns",
 			      (unsigned long long)ns);
-		cr_assert_eq(w_waiters(&c.sh->waitq), 0);
+		cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 	}
-	cr_assert_eq(w_seq(&c.sh->waitq), 0, "nobody woke anyone");
+	cr_assert_eq(wt_seq(&c.sh->waitq), 0, "nobody woke anyone");
 }
 
 Test(wait, a_record_already_there_returns_0_at_once)
@@ -199,7 +158,7 @@ Test(wait, a_record_already_there_returns_0_at_once)
 	T_OK(pinshm_spsc_wait(&c, -1));
 	cr_assert_eq(w_recv_seq(&c), 42);
 	T_ERR(pinshm_spsc_wait(&c, 1000000), -ETIMEDOUT);
-	cr_assert_eq(w_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }
 
 /* Records that end exactly at the buffer's end, then a pad: the wait
@@ -243,15 +202,15 @@ Test(wait, the_producer_makes_no_wake_call_unless_someone_sleeps)
 	T_OK(pinshm_spsc_attach(g_r, "q", PINSHM_PRODUCER, &p));
 	w_consumer(&c);
 	wq = &p.sh->waitq;
-	seq0 = w_seq(wq);
+	seq0 = wt_seq(wq);
 	for (seq = 0; seq < 100000; seq++) {
 		T_OK(pinshm_spsc_send(&p, &seq, sizeof(seq), 1, PINSHM_WAIT_NONE));
 		pinshm_waitq_kick(wq);
 		T_OK(pinshm_spsc_peek(&c, &m));
 		pinshm_spsc_release(&c);
 	}
-	cr_assert_eq(w_seq(wq), seq0, "seq moved: the fast path woke someone");
-	cr_assert_eq(w_waiters(wq), 0);
+	cr_assert_eq(wt_seq(wq), seq0, "seq moved: the fast path woke someone");
+	cr_assert_eq(wt_waiters(wq), 0);
 
 	/* A (pretend) sleeper: the first kick wakes it, the next ones find
 	 * it woken (pending 0) and make no call, until it sleeps again. */
@@ -259,12 +218,12 @@ Test(wait, the_producer_makes_no_wake_call_unless_someone_sleeps)
 	atomic_store((_Atomic uint32_t *)&wq->pending, 1);
 	for (seq = 0; seq < 10; seq++)
 		pinshm_waitq_kick(wq);
-	cr_assert_eq(w_seq(wq), seq0 + 1);
+	cr_assert_eq(wt_seq(wq), seq0 + 1);
 	atomic_store((_Atomic uint32_t *)&wq->pending, 1);
 	for (seq = 0; seq < 10; seq++)
 		pinshm_waitq_kick(wq);
 	atomic_fetch_sub((_Atomic uint32_t *)&wq->waiters, 1);
-	cr_assert_eq(w_seq(wq), seq0 + 2);
+	cr_assert_eq(wt_seq(wq), seq0 + 2);
 	cr_assert_eq(atomic_load((_Atomic uint32_t *)&wq->pending), 0);
 }
 
@@ -287,7 +246,7 @@ static void wake_producer(void)
 	for (round = 1; round <= WAKE_ROUNDS; round++) {
 		while (atomic_load(&g_w->go) < round)
 			sched_yield();
-		while (w_waiters(&p.sh->waitq) == 0)
+		while (wt_waiters(&p.sh->waitq) == 0)
 			sched_yield();
 		/* Let the sleeper get from the membarrier into the futex. */
 		for (i = 0; i < 20; i++)
@@ -317,11 +276,10 @@ Test(wait, a_sleeping_consumer_wakes_when_a_producer_process_commits)
 	pid_t pid;
 	int ret;
 
-	if (pinshm_wait_register() == -ENOSYS)
-		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
+	wt_need_membarrier();
 	w_setup(4096);
 	w_consumer(&c);
-	seq0 = w_seq(&c.sh->waitq);
+	seq0 = wt_seq(&c.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
@@ -332,19 +290,19 @@ Test(wait, a_sleeping_consumer_wakes_when_a_producer_process_commits)
 		woken = t_now_ns(CLOCK_MONOTONIC);
 		cr_assert_eq(ret, 0, "round %llu: %s", (unsigned long long)round,
 			     strerror(-ret));
-		cr_assert_eq(w_waiters(&c.sh->waitq), 0);
+		cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 		cr_assert_eq(w_recv_seq(&c), round);
 		lat[round - 1] = woken - atomic_load(&g_w->t_commit);
 	}
-	w_reap_ok(pid, "producer");
-	cr_assert_geq(w_seq(&c.sh->waitq) - seq0, 1, "no wake was issued");
+	wt_reap_ok(pid, "producer");
+	cr_assert_geq(wt_seq(&c.sh->waitq) - seq0, 1, "no wake was issued");
 	qsort(lat, WAKE_ROUNDS, sizeof(lat[0]), cmp_u64);
 	cr_log_info("wake latency, commit to consumer running, %d rounds: "
 		    "min %llu ns, p50 %llu ns, max %llu ns; %u wakes issued",
 		    WAKE_ROUNDS, (unsigned long long)lat[0],
 		    (unsigned long long)lat[WAKE_ROUNDS / 2],
 		    (unsigned long long)lat[WAKE_ROUNDS - 1],
-		    w_seq(&c.sh->waitq) - seq0);
+		    wt_seq(&c.sh->waitq) - seq0);
 }
 
 /*
@@ -391,12 +349,11 @@ Test(wait, no_wakeup_is_lost_in_200k_messages_with_a_consumer_that_sleeps_when_e
 	pid_t pid;
 	int ret;
 
-	if (pinshm_wait_register() == -ENOSYS)
-		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
+	wt_need_membarrier();
 	cr_log_info("seed %llu", (unsigned long long)rs);
 	w_setup(16 << 10);
 	w_consumer(&c);
-	seq0 = w_seq(&c.sh->waitq);
+	seq0 = wt_seq(&c.sh->waitq);
 	t0 = t_now_ns(CLOCK_MONOTONIC);
 	pid = fork();
 	cr_assert_geq(pid, 0);
@@ -419,18 +376,18 @@ Test(wait, no_wakeup_is_lost_in_200k_messages_with_a_consumer_that_sleeps_when_e
 		pinshm_spsc_release(&c);
 		next++;
 	}
-	w_reap_ok(pid, "producer");
+	wt_reap_ok(pid, "producer");
 	ns = t_now_ns(CLOCK_MONOTONIC) - t0;
-	cr_assert_eq(w_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 	T_ERR(pinshm_spsc_peek(&c, &m), -EAGAIN);
 	/* A wake only for a sleep that has not had one (waitq.pending). */
-	cr_assert_leq(w_seq(&c.sh->waitq) - seq0, sleeps,
-		      "%u wakes for %llu waits", w_seq(&c.sh->waitq) - seq0,
+	cr_assert_leq(wt_seq(&c.sh->waitq) - seq0, sleeps,
+		      "%u wakes for %llu waits", wt_seq(&c.sh->waitq) - seq0,
 		      (unsigned long long)sleeps);
 	cr_log_info("%llu messages in %.2f s; the consumer went to wait %llu "
 		    "times, %u wakes issued",
 		    STRESS_MSGS, ns / 1e9, (unsigned long long)sleeps,
-		    w_seq(&c.sh->waitq) - seq0);
+		    wt_seq(&c.sh->waitq) - seq0);
 }
 
 /*
@@ -451,7 +408,7 @@ static void burst_producer(void)
 	for (round = 1; round <= BURST_ROUNDS; round++) {
 		/* The consumer drained the last burst and went to sleep. */
 		while (atomic_load(&g_w->go) != round ||
-		       w_waiters(&p.sh->waitq) == 0)
+		       wt_waiters(&p.sh->waitq) == 0)
 			sched_yield();
 		/* Let it get from the membarrier into the futex. */
 		for (i = 0; i < 20; i++)
@@ -473,11 +430,10 @@ Test(wait, a_burst_to_a_sleeping_consumer_costs_the_producer_one_wake_call)
 	pid_t pid;
 	int ret;
 
-	if (pinshm_wait_register() == -ENOSYS)
-		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
+	wt_need_membarrier();
 	w_setup(64 << 10);
 	w_consumer(&c);
-	seq0 = w_seq(&c.sh->waitq);
+	seq0 = wt_seq(&c.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
@@ -509,15 +465,15 @@ Test(wait, a_burst_to_a_sleeping_consumer_costs_the_producer_one_wake_call)
 			next++;
 		}
 	}
-	w_reap_ok(pid, "producer");
-	wakes = w_seq(&c.sh->waitq) - seq0;
+	wt_reap_ok(pid, "producer");
+	wakes = wt_seq(&c.sh->waitq) - seq0;
 	cr_log_info("%d bursts of %d: the consumer waited %llu times, the "
 		    "producer made %u wake calls", BURST_ROUNDS, BURST_MSGS,
 		    (unsigned long long)waits, wakes);
 	cr_assert_geq(waits, BURST_ROUNDS);
 	cr_assert_leq(wakes, waits, "%u wakes for %llu waits", wakes,
 		      (unsigned long long)waits);
-	cr_assert_eq(w_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }
 
 /* One wake wakes every sleeper of a queue (several readers, one flag). */
@@ -529,7 +485,7 @@ static void flag_sleeper(void)
 	ret = pinshm_waitq_wait(&g_w->wq, w_flag_ready, &g_w->flag,
 				30LL * 1000000000LL);
 	if (ret)
-		w_fail("sleeper %d: %s", (int)getpid(), strerror(-ret));
+		wt_fail("sleeper %d: %s", (int)getpid(), strerror(-ret));
 	_exit(0);
 }
 
@@ -538,24 +494,24 @@ Test(wait, one_wake_wakes_every_sleeper_of_the_queue)
 	pid_t pid[3];
 	int i;
 
-	if (pinshm_wait_register() == -ENOSYS)
-		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
+	wt_need_membarrier();
 	g_w = t_shared_alloc(sizeof(*g_w));
+	wt_setup();
 	for (i = 0; i < 3; i++) {
 		pid[i] = fork();
 		cr_assert_geq(pid[i], 0);
 		if (pid[i] == 0)
 			flag_sleeper();
 	}
-	while (w_waiters(&g_w->wq) < 3)
+	while (wt_waiters(&g_w->wq) < 3)
 		sched_yield();
 	usleep(20000);
 	atomic_store(&g_w->flag, 1);
 	pinshm_waitq_kick(&g_w->wq);
 	for (i = 0; i < 3; i++)
-		w_reap_ok(pid[i], "sleeper");
-	cr_assert_eq(w_waiters(&g_w->wq), 0);
-	cr_assert_geq(w_seq(&g_w->wq), 1);
+		wt_reap_ok(pid[i], "sleeper");
+	cr_assert_eq(wt_waiters(&g_w->wq), 0);
+	cr_assert_geq(wt_seq(&g_w->wq), 1);
 }
 
 /* A signal (handler without SA_RESTART) ends the wait with -EINTR. */
@@ -571,8 +527,7 @@ Test(wait, a_signal_gives_EINTR_and_leaves_no_waiter_behind)
 	pid_t parent = getpid(), pid;
 	int ret;
 
-	if (pinshm_wait_register() == -ENOSYS)
-		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
+	wt_need_membarrier();
 	w_setup(4096);
 	w_consumer(&c);
 	memset(&sa, 0, sizeof(sa));
@@ -584,7 +539,7 @@ Test(wait, a_signal_gives_EINTR_and_leaves_no_waiter_behind)
 	if (pid == 0) {
 		/* The shm backend's mapping is inherited by fork(). */
 		t_child_init();
-		while (w_waiters(&c.sh->waitq) == 0)
+		while (wt_waiters(&c.sh->waitq) == 0)
 			sched_yield();
 		usleep(20000);
 		kill(parent, SIGUSR1);
@@ -593,5 +548,5 @@ Test(wait, a_signal_gives_EINTR_and_leaves_no_waiter_behind)
 	ret = pinshm_spsc_wait(&c, 30LL * 1000000000LL);
 	T_CHILD_OK(pid);
 	cr_assert_eq(ret, -EINTR, "got %d (%s)", ret, strerror(-ret));
-	cr_assert_eq(w_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }

@@ -19,12 +19,8 @@
  * shared).
  */
 #include <sched.h>
-#include <stdarg.h>
-#include <stdatomic.h>
 
-#include "testutil.h"
-
-#define WR_ERRLEN	256
+#include "waitutil.h"
 #define WR_READERS	2
 #define WR_WAKE_ROUNDS	20
 #define WR_BURST	50	/* records per round of the read-only tests */
@@ -36,8 +32,6 @@ struct wr_shared {
 	_Atomic uint64_t acked[WR_READERS];	/* readers: records seen */
 	_Atomic uint32_t ready;			/* readers attached */
 	_Atomic uint32_t claimed;		/* mpsc: the doomed claim */
-	_Atomic int fail;
-	char err[WR_ERRLEN];
 };
 
 static struct wr_shared *g_s;
@@ -56,62 +50,11 @@ static void wr_fini(void)
 
 TestSuite(wait_rings, .fini = wr_fini, .timeout = 240);
 
-static __attribute__((format(printf, 1, 2), noreturn)) void
-wr_fail(const char *fmt, ...)
-{
-	va_list ap;
-	int zero = 0;
-
-	if (atomic_compare_exchange_strong(&g_s->fail, &zero, 1)) {
-		va_start(ap, fmt);
-		vsnprintf(g_s->err, WR_ERRLEN, fmt, ap);
-		va_end(ap);
-	}
-	_exit(1);
-}
-
-static void wr_reap_ok(pid_t pid, const char *who)
-{
-	int st = t_wait(pid);
-
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		  "%s (pid %d) failed (status %#x): %s", who, (int)pid, st,
-		  g_s->fail ? g_s->err : "no message");
-}
-
-static uint32_t wr_waiters(const struct pinshm_waitq *wq)
-{
-	return atomic_load((_Atomic uint32_t *)&wq->waiters);
-}
-
-static uint32_t wr_seq(const struct pinshm_waitq *wq)
-{
-	return atomic_load((_Atomic uint32_t *)&wq->seq);
-}
-
-static void wr_need_membarrier(void)
-{
-	if (pinshm_wait_register() == -ENOSYS)
-		cr_skip_test("no membarrier GLOBAL_EXPEDITED in this kernel");
-}
-
 static void wr_setup(const char *tag, uint64_t size)
 {
 	g_s = t_shared_alloc(sizeof(*g_s));
+	wt_setup();
 	g_r = t_create(tag, size, &g_name);
-}
-
-/* In a child: die with the test, open the region by name. */
-static struct pinshm_region *wr_open(int access)
-{
-	struct pinshm_region *r;
-	int ret;
-
-	t_child_init();
-	ret = pinshm_region_open(g_name, access, T_BACKEND, &r);
-	if (ret)
-		wr_fail("open: %s", strerror(-ret));
-	return r;
 }
 
 /* Writer side of the wake tests: round by round, once someone sleeps. */
@@ -121,7 +64,7 @@ static void wr_await_sleeper(uint64_t round, const struct pinshm_waitq *wq)
 
 	while (atomic_load(&g_s->go) < round)
 		sched_yield();
-	while (wr_waiters(wq) == 0)
+	while (wt_waiters(wq) == 0)
 		sched_yield();
 	/* Let the sleeper get from the membarrier into the futex. */
 	for (i = 0; i < 20; i++)
@@ -137,7 +80,7 @@ static void wr_await_ro_sleeper(uint64_t round, const uint32_t *ro_pending)
 	int i;
 
 	if (!ro_pending)
-		wr_fail("the writer does not watch ro_pending");
+		wt_fail("the writer does not watch ro_pending");
 	while (atomic_load(&g_s->go) < round)
 		sched_yield();
 	while (atomic_load((_Atomic uint32_t *)ro_pending) == 0)
@@ -154,7 +97,7 @@ static void wr_await_ro_sleeper(uint64_t round, const uint32_t *ro_pending)
 static void wr_become_reader_only(void)
 {
 	if (geteuid() == 0 && (setgid(65534) || setuid(65534)))
-		wr_fail("cannot become nobody: %s", strerror(errno));
+		wt_fail("cannot become nobody: %s", strerror(errno));
 }
 
 /* A random short pause, so that "empty → sleep" races "publish → kick". */
@@ -192,29 +135,29 @@ static void m_setup(uint64_t cap)
 }
 
 static void m_attach_producer(struct pinshm_region *r, int id,
-			      struct pinshm_mpsc_producer *p)
+			      struct pinshm_mpsc *p)
 {
-	int ret = pinshm_mpsc_attach_producer(r, "q", id, p);
+	int ret = pinshm_mpsc_attach(r, "q", PINSHM_PRODUCER_ID(id), p);
 
 	if (ret)
-		wr_fail("attach producer %d: %s", id, strerror(-ret));
+		wt_fail("attach producer %d: %s", id, strerror(-ret));
 }
 
 /* A record: the producer's sequence number, then its id. */
-static void m_send(struct pinshm_mpsc_producer *p, uint64_t seq, uint64_t id)
+static void m_send(struct pinshm_mpsc *p, uint64_t seq, uint64_t id)
 {
 	uint64_t rec[2] = { seq, id };
 	int ret = pinshm_mpsc_send(p, rec, sizeof(rec), (uint32_t)id,
 				   PINSHM_WAIT_YIELD);
 
 	if (ret)
-		wr_fail("send %llu: %s", (unsigned long long)seq, strerror(-ret));
+		wt_fail("send %llu: %s", (unsigned long long)seq, strerror(-ret));
 }
 
 static void m_wake_producer(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_mpsc p;
 	uint64_t round;
 
 	m_attach_producer(r, -1, &p);
@@ -222,23 +165,23 @@ static void m_wake_producer(void)
 		wr_await_sleeper(round, &p.sh->waitq);
 		m_send(&p, round, 0);
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 Test(wait_rings, a_sleeping_mpsc_consumer_wakes_when_a_producer_process_commits)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	uint64_t round, rec[2];
 	uint32_t seq0;
 	pid_t pid;
 	int ret;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	m_setup(4096);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	seq0 = wr_seq(&c.sh->waitq);
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
+	seq0 = wt_seq(&c.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
@@ -248,26 +191,26 @@ Test(wait_rings, a_sleeping_mpsc_consumer_wakes_when_a_producer_process_commits)
 		ret = pinshm_mpsc_wait(&c, 30 * WR_SEC);
 		cr_assert_eq(ret, 0, "round %llu: %s",
 			     (unsigned long long)round, strerror(-ret));
-		cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+		cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 		T_ERR(pinshm_mpsc_recv(&c, rec, sizeof(rec), NULL,
 				       PINSHM_WAIT_NONE), (int)sizeof(rec));
 		cr_assert_eq(rec[0], round);
 	}
-	wr_reap_ok(pid, "producer");
-	cr_assert_geq(wr_seq(&c.sh->waitq) - seq0, 1, "no wake was issued");
-	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+	wt_reap_ok(pid, "producer");
+	cr_assert_geq(wt_seq(&c.sh->waitq) - seq0, 1, "no wake was issued");
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }
 
 Test(wait_rings, mpsc_wait_times_out_with_no_waiter_left_and_checks_its_arguments)
 {
-	struct pinshm_mpsc_consumer c;
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc c;
+	struct pinshm_mpsc p;
 	uint64_t t0, ns;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	m_setup(4096);
 	T_ERR(pinshm_mpsc_wait(NULL, 0), -EINVAL);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	T_ERR(pinshm_mpsc_wait(&c, 0), -ETIMEDOUT);
 	/* Longer than a slice: the slices add up to the timeout. */
 	t0 = t_now_ns(CLOCK_MONOTONIC);
@@ -275,40 +218,40 @@ Test(wait_rings, mpsc_wait_times_out_with_no_waiter_left_and_checks_its_argument
 	      -ETIMEDOUT);
 	ns = t_now_ns(CLOCK_MONOTONIC) - t0;
 	cr_assert_geq(ns, 3 * PINSHM_MPSC_WAIT_SLICE_NS / 2);
-	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
-	cr_assert_eq(wr_seq(&c.sh->waitq), 0, "nobody woke anyone");
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_seq(&c.sh->waitq), 0, "nobody woke anyone");
 	/* Something there: at once, with or without a timeout. */
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p));
 	T_OK(pinshm_mpsc_send(&p, &t0, 8, 1, PINSHM_WAIT_NONE));
 	T_OK(pinshm_mpsc_wait(&c, 0));
 	T_OK(pinshm_mpsc_wait(&c, -1));
-	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }
 
 /* Consumer attach resets a count left by a consumer that died asleep. */
 Test(wait_rings, an_mpsc_consumer_attach_resets_a_dead_sleepers_count)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 
 	m_setup(4096);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	atomic_store((_Atomic uint32_t *)&c.sh->waitq.waiters, 3);
-	T_OK(pinshm_mpsc_detach_consumer(&c));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+	T_OK(pinshm_mpsc_detach(&c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }
 
 Test(wait_rings, an_mpsc_burst_with_no_sleeper_makes_no_wake_call)
 {
-	struct pinshm_mpsc_producer p;
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc p;
+	struct pinshm_mpsc c;
 	uint64_t i, rec[2];
 	uint32_t seq0;
 
 	m_setup(64 << 10);
-	T_OK(pinshm_mpsc_attach_producer(g_r, "q", -1, &p));
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	seq0 = wr_seq(&c.sh->waitq);
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_PRODUCER, &p));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
+	seq0 = wt_seq(&c.sh->waitq);
 	for (i = 0; i < WR_STRESS; i++) {
 		rec[0] = i;
 		rec[1] = 0;
@@ -318,15 +261,15 @@ Test(wait_rings, an_mpsc_burst_with_no_sleeper_makes_no_wake_call)
 				       PINSHM_WAIT_NONE), (int)sizeof(rec));
 		cr_assert_eq(rec[0], i);
 	}
-	cr_assert_eq(wr_seq(&c.sh->waitq), seq0,
+	cr_assert_eq(wt_seq(&c.sh->waitq), seq0,
 		     "seq moved: the producer's fast path woke someone");
-	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 }
 
 static void m_stress_producer(unsigned int id, uint64_t count, uint64_t seed)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_mpsc p;
 	uint64_t seq, rs = seed | 1;
 
 	m_attach_producer(r, (int)id, &p);
@@ -334,7 +277,7 @@ static void m_stress_producer(unsigned int id, uint64_t count, uint64_t seed)
 		m_send(&p, seq, id);
 		wr_pause(&rs);
 	}
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -348,16 +291,16 @@ static void m_stress(uint64_t count, bool use_recv)
 {
 	uint64_t rs = wr_seed(), next[2] = { 0, 0 }, got = 0, sleeps = 0;
 	uint64_t rec[2];
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_msg m;
 	uint32_t seq0;
 	pid_t pid[2];
 	int ret, k;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	m_setup(16 << 10);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
-	seq0 = wr_seq(&c.sh->waitq);
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
+	seq0 = wt_seq(&c.sh->waitq);
 	for (k = 0; k < 2; k++) {
 		pid[k] = fork();
 		cr_assert_geq(pid[k], 0);
@@ -394,12 +337,12 @@ static void m_stress(uint64_t count, bool use_recv)
 		got++;
 	}
 	for (k = 0; k < 2; k++)
-		wr_reap_ok(pid[k], "producer");
-	cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+		wt_reap_ok(pid[k], "producer");
+	cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 	T_ERR(pinshm_mpsc_peek(&c, &m), -EAGAIN);
 	cr_log_info("%llu records; the consumer went to wait %llu times, "
 		    "%u wakes issued", (unsigned long long)got,
-		    (unsigned long long)sleeps, wr_seq(&c.sh->waitq) - seq0);
+		    (unsigned long long)sleeps, wt_seq(&c.sh->waitq) - seq0);
 }
 
 Test(wait_rings, no_mpsc_wakeup_is_lost_with_a_consumer_that_sleeps_when_empty,
@@ -423,15 +366,15 @@ Test(wait_rings, mpsc_recv_with_WAIT_FUTEX_gets_every_record, .timeout = 300)
  */
 static void m_doomed_producer(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_mpsc p;
 	void *d;
 	int ret;
 
 	m_attach_producer(r, 0, &p);
 	ret = pinshm_mpsc_claim(&p, 16, &d);
 	if (ret)
-		wr_fail("claim: %s", strerror(-ret));
+		wt_fail("claim: %s", strerror(-ret));
 	atomic_store(&g_s->claimed, 1);
 	kill(getpid(), SIGKILL);
 	_exit(2);
@@ -439,29 +382,29 @@ static void m_doomed_producer(void)
 
 static void m_late_producer(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_mpsc_producer p;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_mpsc p;
 
 	m_attach_producer(r, 1, &p);
 	atomic_fetch_add(&g_s->ready, 1);
 	wr_await_sleeper(1, &p.sh->waitq);
 	m_send(&p, 42, 1);
-	pinshm_mpsc_detach_producer(&p);
+	pinshm_mpsc_detach(&p);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 Test(wait_rings, an_mpsc_consumer_asleep_on_a_dead_producers_claim_moves_on)
 {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	struct pinshm_meta meta;
 	uint64_t rec[2];
 	pid_t dead, late;
 	int st, ret, waits = 0;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	m_setup(4096);
-	T_OK(pinshm_mpsc_attach_consumer(g_r, "q", &c));
+	T_OK(pinshm_mpsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
 	/* Look once: the consumer knows the metadata's generation. */
 	T_ERR(pinshm_mpsc_recv(&c, rec, sizeof(rec), NULL, PINSHM_WAIT_NONE),
 	      -EAGAIN);
@@ -477,8 +420,7 @@ Test(wait_rings, an_mpsc_consumer_asleep_on_a_dead_producers_claim_moves_on)
 		m_doomed_producer();
 	st = t_wait(dead);
 	cr_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
-		  "doomed producer: status %#x: %s", st,
-		  g_s->fail ? g_s->err : "");
+		  "doomed producer: status %#x: %s", st, wt_err());
 	cr_assert_eq(atomic_load(&g_s->claimed), 1);
 	T_OK(pinshm_region_meta(g_r, &meta));
 	cr_assert_eq(meta.generation, c.generation, "a death already seen");
@@ -488,13 +430,13 @@ Test(wait_rings, an_mpsc_consumer_asleep_on_a_dead_producers_claim_moves_on)
 				       PINSHM_WAIT_NONE)) == -EAGAIN) {
 		cr_assert_lt(++waits, 1000);
 		T_OK(pinshm_mpsc_wait(&c, 60 * WR_SEC));
-		cr_assert_eq(wr_waiters(&c.sh->waitq), 0);
+		cr_assert_eq(wt_waiters(&c.sh->waitq), 0);
 	}
 	cr_assert_eq(ret, (int)sizeof(rec), "recv: %d", ret);
 	cr_assert_eq(rec[0], 42);
 	cr_assert_eq(rec[1], 1);
 	cr_assert_eq(c.sh->recoveries, 1);
-	wr_reap_ok(late, "late producer");
+	wt_reap_ok(late, "late producer");
 }
 
 /* ================================================================== */
@@ -511,26 +453,26 @@ static void b_setup(void)
 }
 
 static void b_attach_writer(struct pinshm_region *r,
-			    struct pinshm_bcast_writer *w)
+			    struct pinshm_bcast *w)
 {
-	int ret = pinshm_bcast_writer_attach(r, "b", w);
+	int ret = pinshm_bcast_attach(r, "b", PINSHM_WRITER, w);
 
 	if (ret)
-		wr_fail("attach writer: %s", strerror(-ret));
+		wt_fail("attach writer: %s", strerror(-ret));
 }
 
-static void b_send(struct pinshm_bcast_writer *w, uint64_t v)
+static void b_send(struct pinshm_bcast *w, uint64_t v)
 {
 	int ret = pinshm_bcast_send(w, &v, sizeof(v), 1);
 
 	if (ret)
-		wr_fail("send %llu: %s", (unsigned long long)v, strerror(-ret));
+		wt_fail("send %llu: %s", (unsigned long long)v, strerror(-ret));
 }
 
 static void b_wake_writer(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_bcast_writer w;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_bcast w;
 	uint64_t round;
 
 	b_attach_writer(r, &w);
@@ -538,24 +480,24 @@ static void b_wake_writer(void)
 		wr_await_sleeper(round, &w.sh->waitq);
 		b_send(&w, round);
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	pinshm_region_close(r);
 	_exit(0);
 }
 
 Test(wait_rings, a_sleeping_bcast_reader_wakes_when_a_writer_process_publishes)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	uint64_t round, v;
 	uint32_t seq0;
 	pid_t pid;
 	int ret;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	b_setup();
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_NEXT, &rd));
-	seq0 = wr_seq(&rd.sh->waitq);
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd));
+	seq0 = wt_seq(&rd.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
@@ -565,58 +507,58 @@ Test(wait_rings, a_sleeping_bcast_reader_wakes_when_a_writer_process_publishes)
 		ret = pinshm_bcast_wait(&rd, 30 * WR_SEC);
 		cr_assert_eq(ret, 0, "round %llu: %s",
 			     (unsigned long long)round, strerror(-ret));
-		cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
+		cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
 		T_ERR(pinshm_bcast_recv(&rd, &v, sizeof(v), &m,
 					PINSHM_WAIT_NONE), (int)sizeof(v));
 		cr_assert_eq(v, round);
 		cr_assert_eq(m.seq, round - 1);
 	}
-	wr_reap_ok(pid, "writer");
-	cr_assert_geq(wr_seq(&rd.sh->waitq) - seq0, 1, "no wake was issued");
+	wt_reap_ok(pid, "writer");
+	cr_assert_geq(wt_seq(&rd.sh->waitq) - seq0, 1, "no wake was issued");
 }
 
 Test(wait_rings, bcast_wait_times_out_and_checks_its_arguments)
 {
-	struct pinshm_bcast_reader rd;
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast rd;
+	struct pinshm_bcast w;
 	uint64_t v = 7;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	b_setup();
 	T_ERR(pinshm_bcast_wait(NULL, 0), -EINVAL);
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_NEXT, &rd));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd));
 	T_ERR(pinshm_bcast_wait(&rd, 0), -ETIMEDOUT);
 	T_ERR(pinshm_bcast_wait(&rd, 20000000), -ETIMEDOUT);
-	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
-	T_OK(pinshm_bcast_writer_attach(g_r, "b", &w));
+	cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w));
 	T_OK(pinshm_bcast_send(&w, &v, sizeof(v), 1));
 	T_OK(pinshm_bcast_wait(&rd, 0));
 	T_OK(pinshm_bcast_wait(&rd, -1));
-	cr_assert_eq(wr_seq(&rd.sh->waitq), 0, "nobody woke anyone");
-	T_OK(pinshm_bcast_reader_detach(&rd));
+	cr_assert_eq(wt_seq(&rd.sh->waitq), 0, "nobody woke anyone");
+	T_OK(pinshm_bcast_detach(&rd));
 	T_ERR(pinshm_bcast_wait(&rd, 0), -EINVAL);
 }
 
 Test(wait_rings, a_bcast_burst_with_no_sleeper_makes_no_wake_call)
 {
-	struct pinshm_bcast_writer w;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast w;
+	struct pinshm_bcast rd;
 	uint64_t i, v;
 	uint32_t seq0;
 
 	b_setup();
-	T_OK(pinshm_bcast_writer_attach(g_r, "b", &w));
-	T_OK(pinshm_bcast_reader_attach(g_r, "b", PINSHM_BCAST_NEXT, &rd));
-	seq0 = wr_seq(&w.sh->waitq);
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w));
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_READER, &rd));
+	seq0 = wt_seq(&w.sh->waitq);
 	for (i = 0; i < WR_STRESS; i++) {
 		T_OK(pinshm_bcast_send(&w, &i, sizeof(i), 1));
 		T_ERR(pinshm_bcast_recv(&rd, &v, sizeof(v), NULL,
 					PINSHM_WAIT_NONE), (int)sizeof(v));
 		cr_assert_eq(v, i);
 	}
-	cr_assert_eq(wr_seq(&w.sh->waitq), seq0,
+	cr_assert_eq(wt_seq(&w.sh->waitq), seq0,
 		     "seq moved: the writer's fast path woke someone");
-	cr_assert_eq(wr_waiters(&w.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&w.sh->waitq), 0);
 }
 
 /*
@@ -627,7 +569,7 @@ Test(wait_rings, a_bcast_burst_with_no_sleeper_makes_no_wake_call)
 static void b_write_all(struct pinshm_region *r, uint64_t count, int nreaders,
 			uint64_t seed)
 {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	uint64_t i, rs = seed | 1;
 	int k;
 
@@ -641,12 +583,12 @@ static void b_write_all(struct pinshm_region *r, uint64_t count, int nreaders,
 		b_send(&w, i);
 		wr_pause(&rs);
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 }
 
 static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
 
 	b_write_all(r, count, nreaders, seed);
 	pinshm_region_close(r);
@@ -657,10 +599,10 @@ static void b_stress_writer(uint64_t count, int nreaders, uint64_t seed)
  * Reader k: every record in order, none lost. mode 0: peek/release and
  * pinshm_bcast_wait() whenever empty; 1: recv with PINSHM_WAIT_FUTEX.
  */
-static uint64_t b_read_all(struct pinshm_bcast_reader *rd, int k,
+static uint64_t b_read_all(struct pinshm_bcast *rd, int k,
 			   uint64_t count, int mode)
 {
-	struct pinshm_bcast_reader_stats st;
+	struct pinshm_bcast_stats st;
 	struct pinshm_bcast_msg m;
 	uint64_t next = 0, v, sleeps = 0;
 	int ret;
@@ -670,47 +612,47 @@ static uint64_t b_read_all(struct pinshm_bcast_reader *rd, int k,
 			ret = pinshm_bcast_recv(rd, &v, sizeof(v), &m,
 						PINSHM_WAIT_FUTEX);
 			if (ret != (int)sizeof(v))
-				wr_fail("reader %d: recv %d", k, ret);
+				wt_fail("reader %d: recv %d", k, ret);
 		} else {
 			ret = pinshm_bcast_peek(rd, &m);
 			if (ret == -EAGAIN) {
 				sleeps++;
 				ret = pinshm_bcast_wait(rd, -1);
 				if (ret)
-					wr_fail("reader %d: wait: %s", k,
+					wt_fail("reader %d: wait: %s", k,
 						strerror(-ret));
 				continue;
 			}
 			if (ret || m.len != sizeof(v))
-				wr_fail("reader %d: peek %d len %u", k, ret,
+				wt_fail("reader %d: peek %d len %u", k, ret,
 					m.len);
 			memcpy(&v, m.data, sizeof(v));
 			if (pinshm_bcast_release(rd))
-				wr_fail("reader %d: record %llu overwritten",
+				wt_fail("reader %d: record %llu overwritten",
 					k, (unsigned long long)next);
 		}
 		if (v != next || m.seq != next)
-			wr_fail("reader %d: expected %llu, got %llu (seq %llu)",
+			wt_fail("reader %d: expected %llu, got %llu (seq %llu)",
 				k, (unsigned long long)next,
 				(unsigned long long)v,
 				(unsigned long long)m.seq);
 		next++;
 		atomic_store(&g_s->acked[k], next);
 	}
-	pinshm_bcast_reader_stats(rd, &st);
+	pinshm_bcast_stats(rd, &st);
 	if (st.lost || st.lapped)
-		wr_fail("reader %d: lost %llu", k, (unsigned long long)st.lost);
+		wt_fail("reader %d: lost %llu", k, (unsigned long long)st.lost);
 	return sleeps;
 }
 
 static void b_stress_reader(int k, uint64_t count, int access)
 {
-	struct pinshm_region *r = wr_open(access);
-	struct pinshm_bcast_reader rd;
-	int ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd);
+	struct pinshm_region *r = wt_open(g_name, access);
+	struct pinshm_bcast rd;
+	int ret = (pinshm_bcast_attach(r, "b", PINSHM_READER, &rd) ?: pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST));
 
 	if (ret)
-		wr_fail("reader %d: attach: %s", k, strerror(-ret));
+		wt_fail("reader %d: attach: %s", k, strerror(-ret));
 	atomic_fetch_add(&g_s->ready, 1);
 	b_read_all(&rd, k, count, k);
 	pinshm_region_close(r);
@@ -731,12 +673,12 @@ static void b_stress(int access, uint64_t count)
 	uint32_t seq0;
 	int k;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	b_setup();
 	T_OK(pinshm_obj_find(g_r, "b", &info));
 	sh = (struct pinshm_bcast_shared *)((uint8_t *)pinshm_region_data(g_r) +
 					    info.offset);
-	seq0 = wr_seq(&sh->waitq);
+	seq0 = wt_seq(&sh->waitq);
 	for (k = 0; k < WR_READERS; k++) {
 		rd[k] = fork();
 		cr_assert_geq(rd[k], 0);
@@ -747,11 +689,11 @@ static void b_stress(int access, uint64_t count)
 	cr_assert_geq(wr, 0);
 	if (wr == 0)
 		b_stress_writer(count, WR_READERS, rs);
-	wr_reap_ok(wr, "writer");
+	wt_reap_ok(wr, "writer");
 	for (k = 0; k < WR_READERS; k++)
-		wr_reap_ok(rd[k], "reader");
-	cr_assert_eq(wr_waiters(&sh->waitq), 0);
-	cr_log_info("%u wakes issued", wr_seq(&sh->waitq) - seq0);
+		wt_reap_ok(rd[k], "reader");
+	cr_assert_eq(wt_waiters(&sh->waitq), 0);
+	cr_log_info("%u wakes issued", wt_seq(&sh->waitq) - seq0);
 }
 
 Test(wait_rings, no_bcast_wakeup_is_lost_with_two_readers_that_sleep_when_caught_up,
@@ -769,17 +711,17 @@ Test(wait_rings, no_bcast_wakeup_is_lost_with_two_read_only_readers_that_sleep,
 
 static void b_ro_wake_writer(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_bcast_writer w;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_bcast w;
 	uint64_t round, i;
 
 	b_attach_writer(r, &w);
 	for (round = 1; round <= WR_WAKE_ROUNDS; round++) {
-		wr_await_ro_sleeper(round, w.ro_pending);
+		wr_await_ro_sleeper(round, w.wref.ro_pending);
 		for (i = 0; i < WR_BURST; i++)
 			b_send(&w, round * WR_BURST + i);
 	}
-	pinshm_bcast_writer_detach(&w);
+	pinshm_bcast_detach(&w);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -792,21 +734,21 @@ static void b_ro_wake_writer(void)
  */
 Test(wait_rings, a_read_only_bcast_reader_sleeps_and_a_burst_wakes_it_once)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	uint64_t round, i, v;
 	uint32_t seq0;
 	pid_t pid;
 	int ret;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	b_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	cr_assert(!pinshm_region_writable(g_ro));
-	T_OK(pinshm_bcast_reader_attach(g_ro, "b", PINSHM_BCAST_NEXT, &rd));
+	T_OK(pinshm_bcast_attach(g_ro, "b", PINSHM_READER, &rd));
 	T_ERR(pinshm_bcast_wait(&rd, 0), -ETIMEDOUT);
 	T_ERR(pinshm_bcast_wait(&rd, 10000000), -ETIMEDOUT);
-	seq0 = wr_seq(&rd.sh->waitq);
+	seq0 = wt_seq(&rd.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
@@ -823,18 +765,18 @@ Test(wait_rings, a_read_only_bcast_reader_sleeps_and_a_burst_wakes_it_once)
 			cr_assert_eq(v, round * WR_BURST + i);
 		}
 	}
-	wr_reap_ok(pid, "writer");
-	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
+	wt_reap_ok(pid, "writer");
+	cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
 	/* The timed-out wait left its arm: the writer's attach wakes
 	 * (nobody) once more. */
-	cr_assert_eq(wr_seq(&rd.sh->waitq) - seq0, WR_WAKE_ROUNDS + 1,
-		     "%u wakes for %d sleeps", wr_seq(&rd.sh->waitq) - seq0,
+	cr_assert_eq(wt_seq(&rd.sh->waitq) - seq0, WR_WAKE_ROUNDS + 1,
+		     "%u wakes for %d sleeps", wt_seq(&rd.sh->waitq) - seq0,
 		     WR_WAKE_ROUNDS + 1);
 }
 
 static void b_reader_only_reader(uint64_t count)
 {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_region *r;
 	int ret;
 
@@ -842,13 +784,15 @@ static void b_reader_only_reader(uint64_t count)
 	wr_become_reader_only();
 	ret = pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r);
 	if (ret)
-		wr_fail("open: %s", strerror(-ret));
-	ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_OLDEST, &rd);
+		wt_fail("open: %s", strerror(-ret));
+	ret = pinshm_bcast_attach(r, "b", PINSHM_READER, &rd);
+	if (!ret)
+		ret = pinshm_bcast_seek(&rd, PINSHM_BCAST_OLDEST);
 	if (ret)
-		wr_fail("attach: %s", strerror(-ret));
+		wt_fail("attach: %s", strerror(-ret));
 	if (pinshm_bcast_wait(&rd, 0) != -EACCES ||
 	    pinshm_bcast_wait(&rd, -1) != -EACCES)
-		wr_fail("a reader that cannot arm was let sleep");
+		wt_fail("a reader that cannot arm was let sleep");
 	atomic_store(&g_s->ready, 1);
 	b_read_all(&rd, 0, count, 1);
 	pinshm_region_close(r);
@@ -875,16 +819,16 @@ Test(wait_rings, a_bcast_reader_barred_from_the_file_gets_EACCES_and_yields,
 					    info.offset);
 	cr_assert_eq(chmod(t_shm_path(g_name), 0444), 0, "chmod: %s",
 		     strerror(errno));
-	seq0 = wr_seq(&sh->waitq);
+	seq0 = wt_seq(&sh->waitq);
 	rd = fork();
 	cr_assert_geq(rd, 0);
 	if (rd == 0)
 		b_reader_only_reader(count);
 	/* The writer is us, on the mapping made before the chmod. */
 	b_write_all(g_r, count, 1, rs);
-	wr_reap_ok(rd, "reader");
-	cr_assert_eq(wr_waiters(&sh->waitq), 0);
-	cr_assert_eq(wr_seq(&sh->waitq), seq0, "a wake with no sleeper");
+	wt_reap_ok(rd, "reader");
+	cr_assert_eq(wt_waiters(&sh->waitq), 0);
+	cr_assert_eq(wt_seq(&sh->waitq), seq0, "a wake with no sleeper");
 }
 
 /* ================================================================== */
@@ -909,24 +853,24 @@ static void s_setup(void)
 
 static void s_attach_writer(struct pinshm_region *r, struct pinshm_slot *w)
 {
-	int ret = pinshm_slot_writer_attach(r, "s", w);
+	int ret = pinshm_slot_attach(r, "s", PINSHM_WRITER, w);
 
 	if (ret)
-		wr_fail("attach writer: %s", strerror(-ret));
+		wt_fail("attach writer: %s", strerror(-ret));
 }
 
 static void s_write(struct pinshm_slot *w, uint64_t n)
 {
 	struct s_val v = { n, s_check(n) };
-	int ret = pinshm_slot_write(w, &v, sizeof(v));
+	int ret = pinshm_slot_send(w, &v, sizeof(v));
 
 	if (ret)
-		wr_fail("write %llu: %s", (unsigned long long)n, strerror(-ret));
+		wt_fail("write %llu: %s", (unsigned long long)n, strerror(-ret));
 }
 
 static void s_wake_writer(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
 	struct pinshm_slot w;
 	uint64_t round;
 
@@ -949,10 +893,10 @@ Test(wait_rings, a_sleeping_slot_reader_wakes_when_a_writer_process_writes)
 	pid_t pid;
 	int ret;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
-	T_OK(pinshm_slot_reader_attach(g_r, "s", &rd));
-	seq0 = wr_seq(&rd.sh->waitq);
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_READER, &rd));
+	seq0 = wt_seq(&rd.sh->waitq);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0)
@@ -963,14 +907,14 @@ Test(wait_rings, a_sleeping_slot_reader_wakes_when_a_writer_process_writes)
 		ret = pinshm_slot_wait(&rd, round - 1, 30 * WR_SEC);
 		cr_assert_eq(ret, 0, "round %llu: %s",
 			     (unsigned long long)round, strerror(-ret));
-		cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
+		cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
 		T_ERR(pinshm_slot_read(&rd, &v, sizeof(v), &ver),
 		      (int)sizeof(v));
 		cr_assert_eq(ver, round);
 		cr_assert_eq(v.n, round);
 	}
-	wr_reap_ok(pid, "writer");
-	cr_assert_geq(wr_seq(&rd.sh->waitq) - seq0, 1, "no wake was issued");
+	wt_reap_ok(pid, "writer");
+	cr_assert_geq(wt_seq(&rd.sh->waitq) - seq0, 1, "no wake was issued");
 }
 
 Test(wait_rings, slot_wait_times_out_and_checks_its_arguments)
@@ -979,15 +923,15 @@ Test(wait_rings, slot_wait_times_out_and_checks_its_arguments)
 	struct s_val v;
 	uint64_t ver = 99;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
 	T_ERR(pinshm_slot_wait(NULL, 0, 0), -EINVAL);
-	T_OK(pinshm_slot_reader_attach(g_r, "s", &rd));
-	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_READER, &rd));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_WRITER, &w));
 	T_ERR(pinshm_slot_wait(&w, 0, 0), -EPERM);
 	T_ERR(pinshm_slot_wait(&rd, 0, 0), -ETIMEDOUT);
 	T_ERR(pinshm_slot_wait(&rd, 0, 20000000), -ETIMEDOUT);
-	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
 	/* No value yet: version 0, reported with -ENODATA too. */
 	T_ERR(pinshm_slot_read(&rd, &v, sizeof(v), &ver), -ENODATA);
 	cr_assert_eq(ver, 0);
@@ -1004,8 +948,8 @@ Test(wait_rings, slot_wait_times_out_and_checks_its_arguments)
 	cr_assert_eq(v.n, 5);
 	T_ERR(pinshm_slot_recv(&rd, &v, sizeof(v), &ver, PINSHM_WAIT_NONE),
 	      -EAGAIN);
-	cr_assert_eq(wr_seq(&rd.sh->waitq), 0, "nobody woke anyone");
-	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
+	cr_assert_eq(wt_seq(&rd.sh->waitq), 0, "nobody woke anyone");
+	cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
 }
 
 Test(wait_rings, a_slot_burst_with_no_sleeper_makes_no_wake_call)
@@ -1016,18 +960,18 @@ Test(wait_rings, a_slot_burst_with_no_sleeper_makes_no_wake_call)
 	uint32_t seq0;
 
 	s_setup();
-	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
-	T_OK(pinshm_slot_reader_attach(g_r, "s", &rd));
-	seq0 = wr_seq(&w.sh->waitq);
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_WRITER, &w));
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_READER, &rd));
+	seq0 = wt_seq(&w.sh->waitq);
 	for (i = 1; i <= WR_STRESS; i++) {
 		s_write(&w, i);
 		T_ERR(pinshm_slot_recv(&rd, &v, sizeof(v), &ver,
 				       PINSHM_WAIT_NONE), (int)sizeof(v));
 		cr_assert_eq(v.n, i);
 	}
-	cr_assert_eq(wr_seq(&w.sh->waitq), seq0,
+	cr_assert_eq(wt_seq(&w.sh->waitq), seq0,
 		     "seq moved: the writer's fast path woke someone");
-	cr_assert_eq(wr_waiters(&w.sh->waitq), 0);
+	cr_assert_eq(wt_waiters(&w.sh->waitq), 0);
 }
 
 /*
@@ -1037,7 +981,7 @@ Test(wait_rings, a_slot_burst_with_no_sleeper_makes_no_wake_call)
  */
 static void s_stress_writer(uint64_t count, uint64_t seed)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
 	struct pinshm_slot w;
 	uint64_t n, rs = seed | 1;
 
@@ -1098,32 +1042,32 @@ static void s_stress(struct pinshm_region *r, uint64_t count, int mode)
 	uint32_t seq0;
 	pid_t wr;
 
-	T_OK(pinshm_slot_reader_attach(r, "s", &rd));
-	seq0 = wr_seq(&rd.sh->waitq);
+	T_OK(pinshm_slot_attach(r, "s", PINSHM_READER, &rd));
+	seq0 = wt_seq(&rd.sh->waitq);
 	wr = fork();
 	cr_assert_geq(wr, 0);
 	if (wr == 0)
 		s_stress_writer(count, rs);
 	sleeps = s_read_all(&rd, count, mode);
-	wr_reap_ok(wr, "writer");
-	cr_assert_eq(wr_waiters(&rd.sh->waitq), 0);
+	wt_reap_ok(wr, "writer");
+	cr_assert_eq(wt_waiters(&rd.sh->waitq), 0);
 	cr_log_info("%llu values; the reader went to wait %llu times, "
 		    "%u wakes issued", (unsigned long long)count,
-		    (unsigned long long)sleeps, wr_seq(&rd.sh->waitq) - seq0);
+		    (unsigned long long)sleeps, wt_seq(&rd.sh->waitq) - seq0);
 	/* One wake per sleep, for read-only sleepers (ro_pending) too; one
 	 * more if the writer's attach found the reader already asleep
 	 * (before the first value, it sleeps on in the same wait). */
 	if (mode == 0)
-		cr_assert_leq(wr_seq(&rd.sh->waitq) - seq0, sleeps + 1,
+		cr_assert_leq(wt_seq(&rd.sh->waitq) - seq0, sleeps + 1,
 			      "%u wakes for %llu sleeps",
-			      wr_seq(&rd.sh->waitq) - seq0,
+			      wt_seq(&rd.sh->waitq) - seq0,
 			      (unsigned long long)sleeps);
 }
 
 Test(wait_rings, no_slot_wakeup_is_lost_with_a_reader_that_sleeps_until_the_next_write,
      .timeout = 300)
 {
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
 	s_stress(g_r, WR_STRESS, 0);
 }
@@ -1131,7 +1075,7 @@ Test(wait_rings, no_slot_wakeup_is_lost_with_a_reader_that_sleeps_until_the_next
 Test(wait_rings, slot_recv_with_WAIT_FUTEX_gets_every_value_written_in_lock_step,
      .timeout = 300)
 {
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
 	s_stress(g_r, WR_STRESS / 4, 1);
 }
@@ -1140,7 +1084,7 @@ Test(wait_rings, slot_recv_with_WAIT_FUTEX_gets_every_value_written_in_lock_step
 Test(wait_rings, no_slot_wakeup_is_lost_with_a_read_only_reader_that_sleeps,
      .timeout = 300)
 {
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	cr_assert(!pinshm_region_writable(g_ro));
@@ -1150,7 +1094,7 @@ Test(wait_rings, no_slot_wakeup_is_lost_with_a_read_only_reader_that_sleeps,
 Test(wait_rings, read_only_slot_recv_with_WAIT_FUTEX_gets_every_value,
      .timeout = 300)
 {
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
 	s_stress(g_ro, WR_STRESS / 4, 1);
@@ -1168,18 +1112,18 @@ static void s_reader_only_reader(void)
 	wr_become_reader_only();
 	ret = pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &r);
 	if (ret)
-		wr_fail("open: %s", strerror(-ret));
-	ret = pinshm_slot_reader_attach(r, "s", &rd);
+		wt_fail("open: %s", strerror(-ret));
+	ret = pinshm_slot_attach(r, "s", PINSHM_READER, &rd);
 	if (ret)
-		wr_fail("attach: %s", strerror(-ret));
+		wt_fail("attach: %s", strerror(-ret));
 	if (pinshm_slot_wait(&rd, 0, 0) != -EACCES ||
 	    pinshm_slot_wait(&rd, 0, -1) != -EACCES)
-		wr_fail("a reader that cannot arm was let sleep");
+		wt_fail("a reader that cannot arm was let sleep");
 	atomic_store(&g_s->ready, 1);
 	ret = pinshm_slot_recv(&rd, &v, sizeof(v), &ver, PINSHM_WAIT_FUTEX);
 	if (ret != (int)sizeof(v) || ver != 1 || v.n != 7 ||
 	    v.check != s_check(7))
-		wr_fail("recv %d, version %llu, value %llu", ret,
+		wt_fail("recv %d, version %llu, value %llu", ret,
 			(unsigned long long)ver, (unsigned long long)v.n);
 	pinshm_region_close(r);
 	_exit(0);
@@ -1199,8 +1143,8 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 	s_setup();
 	cr_assert_eq(chmod(t_shm_path(g_name), 0444), 0, "chmod: %s",
 		     strerror(errno));
-	T_OK(pinshm_slot_writer_attach(g_r, "s", &w));
-	seq0 = wr_seq(&w.sh->waitq);
+	T_OK(pinshm_slot_attach(g_r, "s", PINSHM_WRITER, &w));
+	seq0 = wt_seq(&w.sh->waitq);
 	rd = fork();
 	cr_assert_geq(rd, 0);
 	if (rd == 0)
@@ -1209,8 +1153,8 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 		sched_yield();
 	usleep(20000);	/* into its recv */
 	s_write(&w, 7);
-	wr_reap_ok(rd, "reader");
-	cr_assert_eq(wr_seq(&w.sh->waitq), seq0, "a wake with no sleeper");
+	wt_reap_ok(rd, "reader");
+	cr_assert_eq(wt_seq(&w.sh->waitq), seq0, "a wake with no sleeper");
 }
 
 /* ================================================================== */
@@ -1224,7 +1168,7 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
  */
 static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
 {
-	return atomic_load((_Atomic uint32_t *)sw->ro_pending) == v;
+	return atomic_load((_Atomic uint32_t *)sw->wref.ro_pending) == v;
 }
 
 /*
@@ -1236,35 +1180,35 @@ static bool x_armed_with(const struct pinshm_slot *sw, uint32_t v)
  */
 static void x_writer(bool both)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDWR);
-	struct pinshm_bcast_writer bw;
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDWR);
+	struct pinshm_bcast bw;
 	struct pinshm_slot sw;
 	uint32_t sbit, bbit, seq0;
 	int i;
 
 	b_attach_writer(r, &bw);
 	s_attach_writer(r, &sw);
-	if (!sw.ro_pending || sw.ro_pending != bw.ro_pending)
-		wr_fail("slot and broadcast ring do not share ro_pending");
-	sbit = 1u << sw.ro_bit;
-	bbit = 1u << bw.ro_bit;
+	if (!sw.wref.ro_pending || sw.wref.ro_pending != bw.wref.ro_pending)
+		wt_fail("slot and broadcast ring do not share ro_pending");
+	sbit = 1u << sw.wref.ro_bit;
+	bbit = 1u << bw.wref.ro_bit;
 	if (sbit == bbit)
-		wr_fail("the two queues have the same bit");
+		wt_fail("the two queues have the same bit");
 	while (!x_armed_with(&sw, both ? sbit | bbit : sbit))
 		sched_yield();
 	usleep(20000);	/* into their FUTEX_WAIT */
-	seq0 = wr_seq(&bw.sh->waitq);
+	seq0 = wt_seq(&bw.sh->waitq);
 	for (i = 0; i < WR_BURST; i++)
 		b_send(&bw, (uint64_t)i);
-	if (wr_seq(&bw.sh->waitq) - seq0 != (both ? 1u : 0u) ||
+	if (wt_seq(&bw.sh->waitq) - seq0 != (both ? 1u : 0u) ||
 	    !x_armed_with(&sw, sbit))
-		wr_fail("%u wakes from the broadcast ring, ro_pending %#x",
-			wr_seq(&bw.sh->waitq) - seq0,
-			atomic_load((_Atomic uint32_t *)sw.ro_pending));
+		wt_fail("%u wakes from the broadcast ring, ro_pending %#x",
+			wt_seq(&bw.sh->waitq) - seq0,
+			atomic_load((_Atomic uint32_t *)sw.wref.ro_pending));
 	usleep(50000);
 	s_write(&sw, 1);
 	pinshm_slot_detach(&sw);
-	pinshm_bcast_writer_detach(&bw);
+	pinshm_bcast_detach(&bw);
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -1272,14 +1216,14 @@ static void x_writer(bool both)
 /* A read-only broadcast reader that sleeps until its first record. */
 static void x_bcast_sleeper(void)
 {
-	struct pinshm_region *r = wr_open(PINSHM_RDONLY);
-	struct pinshm_bcast_reader rd;
-	int ret = pinshm_bcast_reader_attach(r, "b", PINSHM_BCAST_NEXT, &rd);
+	struct pinshm_region *r = wt_open(g_name, PINSHM_RDONLY);
+	struct pinshm_bcast rd;
+	int ret = pinshm_bcast_attach(r, "b", PINSHM_READER, &rd);
 
 	if (!ret)
 		ret = pinshm_bcast_wait(&rd, 20 * WR_SEC);
 	if (ret)
-		wr_fail("broadcast sleeper: %s", strerror(-ret));
+		wt_fail("broadcast sleeper: %s", strerror(-ret));
 	pinshm_region_close(r);
 	_exit(0);
 }
@@ -1300,12 +1244,12 @@ static void x_wait(bool both)
 	pid_t pid, bpid = 0;
 	int ret;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	wr_setup("wx", 256 << 10);
 	T_OK(pinshm_bcast_create(g_r, "b", B_SLOTS, 48));
 	T_OK(pinshm_slot_create(g_r, "s", sizeof(struct s_val)));
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
-	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	T_OK(pinshm_slot_attach(g_ro, "s", PINSHM_READER, &rd));
 	if (both) {
 		bpid = fork();
 		cr_assert_geq(bpid, 0);
@@ -1322,9 +1266,9 @@ static void x_wait(bool both)
 		     (unsigned long long)(t_now_ns(CLOCK_MONOTONIC) - t0) / 1000000);
 	T_ERR(pinshm_slot_read(&rd, &v, sizeof(v), &ver), (int)sizeof(v));
 	cr_assert_eq(ver, 1);
-	wr_reap_ok(pid, "writer");
+	wt_reap_ok(pid, "writer");
 	if (bpid)
-		wr_reap_ok(bpid, "broadcast sleeper");
+		wt_reap_ok(bpid, "broadcast sleeper");
 }
 
 Test(wait_rings, a_read_only_sleeper_is_not_woken_by_another_objects_publishes)
@@ -1348,18 +1292,18 @@ Test(wait_rings, a_forked_child_can_sleep_on_its_parents_read_only_reader)
 	struct pinshm_slot rd;
 	pid_t pid;
 
-	wr_need_membarrier();
+	wt_need_membarrier();
 	s_setup();
 	T_OK(pinshm_region_open(g_name, PINSHM_RDONLY, T_BACKEND, &g_ro));
-	T_OK(pinshm_slot_reader_attach(g_ro, "s", &rd));
+	T_OK(pinshm_slot_attach(g_ro, "s", PINSHM_READER, &rd));
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
 		int ret = pinshm_slot_wait(&rd, 0, 20000000);
 
 		if (ret != -ETIMEDOUT)
-			wr_fail("slot wait in the child: %s", strerror(-ret));
+			wt_fail("slot wait in the child: %s", strerror(-ret));
 		_exit(0);
 	}
-	wr_reap_ok(pid, "child");
+	wt_reap_ok(pid, "child");
 }

@@ -74,7 +74,7 @@
  *   (K1) writer, after (W3)/(W4) of a publish: compiler barrier, load
  *        waitq.waiters (and the metadata page's ro_pending); if a
  *        sleeper is there, wake every sleeper ((W1) of
- *        wait.h, pinshm_waitq_kick_ro())
+ *        wait.h, __pinshm_waitq_kick_ro())
  *     pairs with
  *   (K2) reader, pinshm_bcast_wait(): add 1 to waiters (read-only: arm
  *        ro_pending), membarrier, re-load its slot's seq as
@@ -82,9 +82,9 @@
  *        the even seq, or the writer the sleeper.
  *
  * Waiting: waiters counts every reader asleep, so it is never reset (there
- * are many readers and no reader role). A reader killed while asleep
- * leaves it one too high: nothing is lost, but from then on every publish
- * makes a wake syscall, until the ring is created anew. A writer killed
+ * are many readers, and no role word for them). A reader killed while
+ * asleep leaves it one too high: nothing is lost, but from then on every
+ * publish makes a wake syscall, until the ring is created anew. A writer killed
  * between a publish and its kick leaves sleepers asleep until the next
  * publish (its successor's attach kicks once).
  *
@@ -112,19 +112,16 @@
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/slot.h>	/* __pinshm_copy_in/out */
-#include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
 
-#define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
-#define PINSHM_BCAST_VERSION	2	/* 2: waitq.pending */
-#define PINSHM_BCAST_HDR_SIZE	512u
-#define PINSHM_BCAST_SLOT_HDR	16u
-#define PINSHM_BCAST_SLOT_ALIGN	64u
-#define PINSHM_BCAST_MAX_SLOT	(1u << 20)	/* largest slot, bytes */
-#define PINSHM_BCAST_MAX_SLOTS	(1u << 24)
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-/* Where a new reader starts (pinshm_bcast_reader_attach/_seek). */
+struct pinshm_region;
+
+/* Where a reader goes on pinshm_bcast_seek() (attaching: the NEXT record). */
 #define PINSHM_BCAST_OLDEST	0	/* the oldest record still valid */
 #define PINSHM_BCAST_NEWEST	1	/* the last published record */
 #define PINSHM_BCAST_NEXT	2	/* the next record to be published */
@@ -134,50 +131,6 @@
 /* recv: records found overwritten after copying before -EAGAIN. */
 #define PINSHM_BCAST_RECV_STALE	64
 
-struct pinshm_bcast_shared {
-	/* Block 0: written once by the creator. */
-	uint32_t magic;
-	uint32_t version;
-	uint64_t slots;		/* number of slots, power of two */
-	uint64_t slot_size;	/* bytes per slot, multiple of 64 */
-	uint64_t max_payload;	/* slot_size - PINSHM_BCAST_SLOT_HDR */
-	uint64_t data_off;	/* PINSHM_BCAST_HDR_SIZE */
-	uint8_t __pad0[PINSHM_BLOCK - 40];
-
-	/* Block 1: the writer only. */
-	uint64_t tail;		/* records published: (W4)/(R4) */
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	uint64_t recoveries;	/* takeovers that withdrew staged records */
-	struct pinshm_role writer;
-	uint8_t __pad1[PINSHM_BLOCK - 48];
-
-	/* Block 2: the readers' wait queue (waiters: sleeping readers, with a
-	 * writable mapping; seq: the writer's wakes). */
-	struct pinshm_waitq waitq;
-	uint8_t __pad2[PINSHM_WAITQ_PAD];
-
-	/* Block 3: reserved. */
-	uint8_t __reserved[PINSHM_BLOCK];
-};
-
-_Static_assert(sizeof(struct pinshm_bcast_shared) == PINSHM_BCAST_HDR_SIZE,
-	       "bcast header size");
-_Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, tail) == 128,
-	       "bcast writer block");
-_Static_assert(__builtin_offsetof(struct pinshm_bcast_shared, waitq) == 256,
-	       "bcast wait queue block");
-
-/* The header of every slot; the payload follows. */
-struct pinshm_bcast_slot {
-	uint64_t seq;		/* 0, 2i+1 writing, 2i+2 published */
-	uint32_t len;		/* payload bytes */
-	uint32_t type;		/* user's message type */
-};
-
-_Static_assert(sizeof(struct pinshm_bcast_slot) == PINSHM_BCAST_SLOT_HDR,
-	       "bcast slot header");
-
 /* A record handed out by peek (data in the ring) or recv (data = buf). */
 struct pinshm_bcast_msg {
 	const void *data;
@@ -186,49 +139,61 @@ struct pinshm_bcast_msg {
 	uint64_t seq;		/* the record's number: 0, 1, 2, ... */
 };
 
-/* Process-private handles. */
-struct pinshm_bcast_writer {
-	struct pinshm_bcast_shared *sh;
+/*
+ * Process-private handle of the writer or of a reader: role says which, and
+ * only that role's fields below mean anything. The verbs of the other role
+ * must not be called on it (the inline ones do not check; the others say
+ * -EPERM).
+ */
+struct pinshm_bcast {
+	struct pinshm_bcast_shared *sh;	/* read-only for readers */
 	uint8_t *base;		/* slot 0 */
 	uint64_t slots;
 	uint64_t mask;
 	uint64_t slot_size;
 	uint32_t max_payload;
-	bool claimed;		/* slot of `next` marked 2i+1 */
-	bool held;		/* a batch is staged; its first seq held back */
-	uint16_t ro_bit;	/* its bit in ro_pending (PINSHM_RO_BIT()) */
-	uint64_t tail;		/* records published */
-	uint64_t next;		/* next record to claim */
-	uint64_t held_seq;	/* first record of the staged batch */
-	uint64_t staged_bytes;
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	const uint32_t *ro_pending;	/* read-only sleepers (metadata page) */
+	int role;		/* PINSHM_WRITER or PINSHM_READER */
+	struct pinshm_waitq_ref wref;	/* the readers' wait queue */
+	union {
+		struct {	/* writer */
+			bool claimed;	/* slot of `next` marked 2i+1 */
+			bool held;	/* a batch is staged; its first seq
+					 * held back */
+			uint64_t tail;		/* records published */
+			uint64_t next;		/* next record to claim */
+			uint64_t held_seq;	/* first record of the staged
+						 * batch */
+			uint64_t staged_bytes;
+			uint64_t msgs_in;
+			uint64_t bytes_in;
+		};
+		struct {	/* reader */
+			uint32_t npeeked;	/* records peeked since the last
+						 * release */
+			bool may_wait;		/* writable mapping: may sleep
+						 * (waitq); else arms
+						 * wref.ro_pending */
+			uint64_t pos;		/* next record after the last
+						 * release */
+			uint64_t rpos;		/* next record to peek */
+			uint64_t peeked_bytes;
+
+			/* This process's counters (pinshm_bcast_stats()). */
+			uint64_t msgs;		/* records delivered (released,
+						 * received) */
+			uint64_t bytes;
+			uint64_t lapped;	/* times this reader was lapped */
+			uint64_t lost;		/* records it lost to lapping,
+						 * exactly */
+			uint64_t stale;		/* peeked/copied records found
+						 * overwritten */
+			uint64_t corrupt;	/* -EBADMSG returned */
+		};
+	};
 };
 
-struct pinshm_bcast_reader {
-	const struct pinshm_bcast_shared *sh;
-	const uint8_t *base;
-	uint64_t slots;
-	uint64_t mask;
-	uint64_t slot_size;
-	uint32_t max_payload;
-	uint32_t npeeked;	/* records peeked since the last release */
-	bool may_wait;		/* writable mapping: may sleep (waitq) */
-	uint64_t pos;		/* next record after the last release */
-	uint64_t rpos;		/* next record to peek */
-	uint64_t peeked_bytes;
-
-	/* This process's counters (pinshm_bcast_reader_stats()). */
-	uint64_t msgs;		/* records delivered (released, received) */
-	uint64_t bytes;
-	uint64_t lapped;	/* times this reader was lapped */
-	uint64_t lost;		/* records it lost to lapping, exactly */
-	uint64_t stale;		/* peeked/copied records found overwritten */
-	uint64_t corrupt;	/* -EBADMSG returned */
-};
-
-struct pinshm_bcast_reader_stats {
+/* A reader's own counters, pinshm_bcast_stats(). */
+struct pinshm_bcast_stats {
 	uint64_t msgs;
 	uint64_t bytes;
 	uint64_t lapped;
@@ -239,14 +204,14 @@ struct pinshm_bcast_reader_stats {
 };
 
 static inline struct pinshm_bcast_slot *
-__pinshm_bcast_wslot(const struct pinshm_bcast_writer *w, uint64_t i)
+__pinshm_bcast_wslot(const struct pinshm_bcast *w, uint64_t i)
 {
 	return (struct pinshm_bcast_slot *)(w->base +
 					    (i & w->mask) * w->slot_size);
 }
 
 static inline const struct pinshm_bcast_slot *
-__pinshm_bcast_rslot(const struct pinshm_bcast_reader *r, uint64_t i)
+__pinshm_bcast_rslot(const struct pinshm_bcast *r, uint64_t i)
 {
 	return (const struct pinshm_bcast_slot *)(r->base +
 						  (i & r->mask) * r->slot_size);
@@ -262,7 +227,7 @@ __pinshm_bcast_rslot(const struct pinshm_bcast_reader *r, uint64_t i)
  * -EMSGSIZE (len > max_payload), -ENOBUFS (a staged batch already holds
  * slots - 1 records: publish first). Never waits.
  */
-static inline int pinshm_bcast_claim(struct pinshm_bcast_writer *w,
+static inline int pinshm_bcast_claim(struct pinshm_bcast *w,
 				     uint32_t len, void **out)
 {
 	struct pinshm_bcast_slot *sl;
@@ -287,7 +252,7 @@ static inline int pinshm_bcast_claim(struct pinshm_bcast_writer *w,
  * type, without publishing it: stage several, then publish them at once.
  * Does nothing without a claim.
  */
-static inline void pinshm_bcast_stage(struct pinshm_bcast_writer *w,
+static inline void pinshm_bcast_stage(struct pinshm_bcast *w,
 				      uint32_t len, uint32_t type)
 {
 	struct pinshm_bcast_slot *sl;
@@ -314,7 +279,7 @@ static inline void pinshm_bcast_stage(struct pinshm_bcast_writer *w,
 }
 
 /* Make every staged record visible at once. */
-static inline void pinshm_bcast_publish(struct pinshm_bcast_writer *w)
+static inline void pinshm_bcast_publish(struct pinshm_bcast *w)
 {
 	if (!w->held)
 		return;
@@ -333,10 +298,10 @@ static inline void pinshm_bcast_publish(struct pinshm_bcast_writer *w)
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
 	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
 	 * a wake only when a reader sleeps. */
-	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_bit);
+	__pinshm_waitq_kick_ro(&w->sh->waitq, &w->wref);
 }
 
-static inline void pinshm_bcast_commit(struct pinshm_bcast_writer *w,
+static inline void pinshm_bcast_commit(struct pinshm_bcast *w,
 				       uint32_t len, uint32_t type)
 {
 	pinshm_bcast_stage(w, len, type);
@@ -347,7 +312,7 @@ static inline void pinshm_bcast_commit(struct pinshm_bcast_writer *w,
  * Copy helper: claim, copy, commit (publishing any staged batch with it).
  * Never waits. 0, -EMSGSIZE, -ENOBUFS (as claim).
  */
-static inline int pinshm_bcast_send(struct pinshm_bcast_writer *w,
+static inline int pinshm_bcast_send(struct pinshm_bcast *w,
 				    const void *p, uint32_t len, uint32_t type)
 {
 	void *d;
@@ -362,7 +327,7 @@ static inline int pinshm_bcast_send(struct pinshm_bcast_writer *w,
 
 /* ---- reader ------------------------------------------------------------ */
 
-static inline int __pinshm_bcast_corrupt(struct pinshm_bcast_reader *r)
+static inline int __pinshm_bcast_corrupt(struct pinshm_bcast *r)
 {
 	r->corrupt++;
 	return -EBADMSG;
@@ -370,7 +335,7 @@ static inline int __pinshm_bcast_corrupt(struct pinshm_bcast_reader *r)
 
 /* Forget everything peeked since the last release (it will come again
  * if it is still valid). */
-static inline void __pinshm_bcast_unpeek(struct pinshm_bcast_reader *r)
+static inline void __pinshm_bcast_unpeek(struct pinshm_bcast *r)
 {
 	r->rpos = r->pos;
 	r->npeeked = 0;
@@ -382,7 +347,7 @@ static inline void __pinshm_bcast_unpeek(struct pinshm_bcast_reader *r)
  * same slot, newer. Move to the oldest record still valid and count the
  * records in between as lost. -EBADMSG if s is impossible.
  */
-static inline int __pinshm_bcast_resync(struct pinshm_bcast_reader *r,
+static inline int __pinshm_bcast_resync(struct pinshm_bcast *r,
 					uint64_t s)
 {
 	uint64_t i = r->rpos, j = (s - 1) / 2, tail, oldest;
@@ -410,9 +375,9 @@ static inline int __pinshm_bcast_resync(struct pinshm_bcast_reader *r,
  * records peeked earlier and not yet released (they are dropped: discard
  * them; peek again); -EBADMSG on a corrupt ring. Lapping is handled here:
  * the reader moves on to the oldest valid record and counts the loss (see
- * pinshm_bcast_reader_stats(), and m->seq jumps).
+ * pinshm_bcast_stats(), and m->seq jumps).
  */
-static inline int pinshm_bcast_peek(struct pinshm_bcast_reader *r,
+static inline int pinshm_bcast_peek(struct pinshm_bcast *r,
 				    struct pinshm_bcast_msg *m)
 {
 	const struct pinshm_bcast_slot *sl;
@@ -461,7 +426,7 @@ static inline int pinshm_bcast_peek(struct pinshm_bcast_reader *r,
 }
 
 /* Peek up to n records; returns how many, or -ESTALE / -EBADMSG. */
-static inline int pinshm_bcast_peek_batch(struct pinshm_bcast_reader *r,
+static inline int pinshm_bcast_peek_batch(struct pinshm_bcast *r,
 					  struct pinshm_bcast_msg *m,
 					  unsigned int n)
 {
@@ -484,7 +449,7 @@ static inline int pinshm_bcast_peek_batch(struct pinshm_bcast_reader *r,
  * Was record m (from peek) still intact after everything the caller read
  * from it? 0 yes, -ESTALE it was overwritten (discard what was read).
  */
-static inline int pinshm_bcast_check(const struct pinshm_bcast_reader *r,
+static inline int pinshm_bcast_check(const struct pinshm_bcast *r,
 				     const struct pinshm_bcast_msg *m)
 {
 	/* (R3) pairs with (W1): the caller's reads before the re-check. */
@@ -501,7 +466,7 @@ static inline int pinshm_bcast_check(const struct pinshm_bcast_reader *r,
  * goes in order, so the oldest peeked record is the first to go: checking
  * it checks them all.)
  */
-static inline int pinshm_bcast_release(struct pinshm_bcast_reader *r)
+static inline int pinshm_bcast_release(struct pinshm_bcast *r)
 {
 	uint64_t i = r->pos;
 
@@ -522,14 +487,11 @@ static inline int pinshm_bcast_release(struct pinshm_bcast_reader *r)
 	return 0;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
 /*
  * Sleep until the record at the reader's position is published (or the
  * reader is lapped, or its slot holds something corrupt: peek then says
  * so), or timeout_ns passes (< 0: no timeout; 0: just look). Returns 0,
- * -ETIMEDOUT, -EINTR, -EINVAL; -EACCES for a reader on a read-only mapping
+ * -ETIMEDOUT, -EINTR, -EINVAL, -EPERM (the writer); -EACCES for a reader on a read-only mapping
  * of the shm backend that may not write the region's file either: a
  * sleeper must tell the writer it sleeps and cannot (a read-only reader
  * arms ro_pending in the metadata page; on pinshm.ko regions the module
@@ -537,10 +499,7 @@ extern "C" {
  * or -EOPNOTSUPP (the kernel cannot sleep on this memory: see
  * pinshm_waitq_wait()). On the last three, spin or yield.
  */
-int pinshm_bcast_wait(struct pinshm_bcast_reader *rd, int64_t timeout_ns);
-#ifdef __cplusplus
-}
-#endif
+int pinshm_bcast_wait(struct pinshm_bcast *rd, int64_t timeout_ns);
 
 /*
  * Copy the next record into buf, then validate it: a received record is
@@ -553,7 +512,7 @@ int pinshm_bcast_wait(struct pinshm_bcast_reader *rd, int64_t timeout_ns);
  * readers that cannot sleep there, read-only ones included, yield).
  * Records peeked and not released before are released first.
  */
-static inline int pinshm_bcast_recv(struct pinshm_bcast_reader *r, void *buf,
+static inline int pinshm_bcast_recv(struct pinshm_bcast *r, void *buf,
 				    uint32_t buflen, struct pinshm_bcast_msg *m,
 				    int wait)
 {
@@ -611,11 +570,7 @@ static inline int pinshm_bcast_recv(struct pinshm_bcast_reader *r, void *buf,
 	return (int)pm.len;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-struct pinshm_region;
+/* ---- setup ------------------------------------------------------------- */
 
 /*
  * Add a broadcast ring of `slots` slots (power of two, 2..2^24), each
@@ -628,38 +583,32 @@ int pinshm_bcast_create(struct pinshm_region *r, const char *name,
 			uint64_t slots, uint32_t max_payload);
 
 /*
- * Take the writer role: -EBUSY while a live process holds it; a dead
- * writer's role is taken over and the ring continues after its last
- * published record (records it had claimed or staged are withdrawn).
- * -ENOENT, -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another library
- * version's ring), -EACCES (read-only region).
+ * Take a role of a ring. PINSHM_WRITER: -EBUSY while a live process holds
+ * it; a dead writer's role is taken over and the ring continues after its
+ * last published record (records it had claimed or staged are withdrawn);
+ * -EACCES (read-only region). PINSHM_READER: a reader at the next record
+ * to be published (pinshm_bcast_seek() moves it). Works on read-only
+ * regions: readers never write shared memory (except to sleep in
+ * pinshm_bcast_wait(), which read-only readers do through the metadata
+ * page, see the top). Any number of readers, no registration. Either:
+ * -EINVAL, -ENOENT, -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another
+ * library version's ring).
  */
-int pinshm_bcast_writer_attach(struct pinshm_region *r, const char *name,
-			       struct pinshm_bcast_writer *out);
+int pinshm_bcast_attach(struct pinshm_region *r, const char *name, int role,
+			struct pinshm_bcast *out);
 
-/* Publish anything staged and give the role back. */
-int pinshm_bcast_writer_detach(struct pinshm_bcast_writer *w);
+/* The writer publishes anything staged and gives the role back. */
+int pinshm_bcast_detach(struct pinshm_bcast *h);
 
 /*
- * A reader, starting at PINSHM_BCAST_OLDEST, _NEWEST or _NEXT. Works on
- * read-only regions: readers never write shared memory (except to sleep
- * in pinshm_bcast_wait(), which read-only readers do through the metadata
- * page, see the top). Any number of
- * readers, no registration. -ENOENT, -EPROTOTYPE, -EBADMSG,
- * -EPROTONOSUPPORT, -EINVAL.
+ * Reader: move to PINSHM_BCAST_OLDEST, _NEWEST or _NEXT (dropping its
+ * peeks), e.g. past a corrupt record. -EINVAL, -EPERM (the writer).
  */
-int pinshm_bcast_reader_attach(const struct pinshm_region *r,
-			       const char *name, int from,
-			       struct pinshm_bcast_reader *out);
+int pinshm_bcast_seek(struct pinshm_bcast *rd, int from);
 
-/* Move a reader (dropping its peeks), e.g. past a corrupt record. */
-int pinshm_bcast_reader_seek(struct pinshm_bcast_reader *rd, int from);
-
-/* This reader's own counters (process-local). */
-int pinshm_bcast_reader_stats(const struct pinshm_bcast_reader *rd,
-			      struct pinshm_bcast_reader_stats *out);
-
-int pinshm_bcast_reader_detach(struct pinshm_bcast_reader *rd);
+/* Reader: its own counters (process-local). -EINVAL, -EPERM (the writer). */
+int pinshm_bcast_stats(const struct pinshm_bcast *rd,
+		       struct pinshm_bcast_stats *out);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,13 @@
  * another process may be buggy or hostile.
  *
  *   data + 0                 struct pinshm_dir: the object directory
- *   data + dir entry.offset  one object (a ring or a slot), 4 KiB aligned
+ *   data + dir entry.offset  one object (a ring or a slot), 4 KiB aligned:
+ *                            struct pinshm_{spsc,mpsc,bcast,slot}_shared
+ *
+ * Every shared structure is here, and its size and the block of each
+ * writer's fields are checked at compile time (the end of this file). The
+ * metadata page (page 0, written by the kernel or the shm backend) is the
+ * uapi header's.
  *
  * Layout rules: every shared field has one writer; fields of different
  * writers live in different 128-byte blocks (adjacent-line prefetch pulls
@@ -155,5 +161,241 @@ struct pinshm_spsc_shared {
 #define PINSHM_SPSC_HDR_SIZE	512
 #define PINSHM_SPSC_VERSION	2	/* 2: waitq.pending */
 #define PINSHM_POS_NONE		UINT64_MAX
+
+/* ------------------------------------------------------------------ */
+/* MPSC ring: variable-length records, many producers, one consumer    */
+/* ------------------------------------------------------------------ */
+
+#define PINSHM_MPSC_MAGIC	0x4353504dU	/* "MPSC" */
+#define PINSHM_MPSC_VERSION	2	/* 2: waitq.pending, batched zeroing */
+#define PINSHM_MPSC_PRODUCERS	64	/* producer slots per ring */
+#define PINSHM_MPSC_MAX_CAP	(1ULL << 29)
+#define PINSHM_MPSC_MIN_CAP	1024ULL
+
+/* len word of an MPSC record (see the top comment of pinshm/mpsc.h). */
+#define PINSHM_MPSC_CLAIMED	0x80000000u
+#define PINSHM_MPSC_ID_SHIFT	25
+#define PINSHM_MPSC_ID_MASK	0x3fu
+#define PINSHM_MPSC_CUNITS	0x01ffffffu	/* size/8 of a claimed record */
+#define PINSHM_MPSC_PAD		0x20000000u
+#define PINSHM_MPSC_PUNITS	0x1fffffffu	/* size/8 of a pad */
+
+/* Producer slot: 256 bytes, written by its holder only. */
+struct pinshm_mpsc_pslot {
+	struct pinshm_role role;	/* CAS by attachers (dir.c) */
+	uint32_t owner_pid;		/* holder whose claims intent_* are */
+	uint32_t __pad0;
+	uint64_t owner_start;		/* its start time as the metadata says */
+	uint64_t intent_pos;		/* (I1) start of the current claim */
+	uint64_t intent_size;		/* its bytes (wrap pad included); 0 none */
+	uint64_t pend_pos;		/* (L1) record being committed */
+	uint64_t pend_word;		/* its first 8 payload bytes */
+	uint32_t pend_type;
+	uint32_t pend_len;
+	uint64_t last_pos;		/* last committed record, POS_NONE */
+	uint64_t last_word;
+	uint32_t last_type;
+	uint32_t last_len;
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+	uint64_t full_events;		/* claims refused, ring full */
+	uint8_t __pad1[2 * PINSHM_BLOCK - 120];
+};
+
+struct pinshm_mpsc_shared {
+	/* Block 0: written once by the creator, before the directory entry
+	 * that points here is published (D1). */
+	uint32_t magic;
+	uint32_t version;
+	uint64_t capacity;	/* record buffer bytes, power of two */
+	uint64_t max_record;	/* largest payload */
+	uint64_t data_off;	/* header to record buffer */
+	uint32_t nr_producers;	/* PINSHM_MPSC_PRODUCERS */
+	uint32_t __pad0;
+	uint8_t __pad0b[PINSHM_BLOCK - 40];
+
+	/* Block 1: every producer, by CAS. */
+	uint64_t tail;		/* end of everything claimed */
+	uint8_t __pad1[PINSHM_BLOCK - 8];
+
+	/* Block 2: consumer only. */
+	uint64_t head;		/* start of the oldest unreleased record */
+	uint64_t zeroed;	/* everything below is zero again */
+	uint64_t msgs_out;
+	uint64_t bytes_out;
+	uint64_t recoveries;	/* dead producers' claims padded */
+	uint64_t corrupt;	/* peeks refused as -EBADMSG */
+	struct pinshm_role consumer;
+	uint8_t __pad2[PINSHM_BLOCK - 64];
+
+	/* Block 3: the consumer's wait queue (waiters: the consumer asleep;
+	 * seq: the producers' wakes). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad3[PINSHM_WAITQ_PAD];
+
+	/* Blocks 4-7: consumer only: where recovery padded each producer's
+	 * last claim from (R1), POS_NONE if never. */
+	uint64_t rec_pad[PINSHM_MPSC_PRODUCERS];
+
+	/* Producer slots. */
+	struct pinshm_mpsc_pslot prod[PINSHM_MPSC_PRODUCERS];
+};
+
+#define PINSHM_MPSC_HDR_SIZE	20480	/* sizeof rounded to 4 KiB */
+
+/* ------------------------------------------------------------------ */
+/* Broadcast ring: fixed-size slots, one writer, any number of readers */
+/* ------------------------------------------------------------------ */
+
+#define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
+#define PINSHM_BCAST_VERSION	2	/* 2: waitq.pending */
+#define PINSHM_BCAST_HDR_SIZE	512u
+#define PINSHM_BCAST_SLOT_HDR	16u
+#define PINSHM_BCAST_SLOT_ALIGN	64u
+#define PINSHM_BCAST_MAX_SLOT	(1u << 20)	/* largest slot, bytes */
+#define PINSHM_BCAST_MAX_SLOTS	(1u << 24)
+
+struct pinshm_bcast_shared {
+	/* Block 0: written once by the creator. */
+	uint32_t magic;
+	uint32_t version;
+	uint64_t slots;		/* number of slots, power of two */
+	uint64_t slot_size;	/* bytes per slot, multiple of 64 */
+	uint64_t max_payload;	/* slot_size - PINSHM_BCAST_SLOT_HDR */
+	uint64_t data_off;	/* PINSHM_BCAST_HDR_SIZE */
+	uint8_t __pad0[PINSHM_BLOCK - 40];
+
+	/* Block 1: the writer only. */
+	uint64_t tail;		/* records published: (W4)/(R4) */
+	uint64_t msgs_in;
+	uint64_t bytes_in;
+	uint64_t recoveries;	/* takeovers that withdrew staged records */
+	struct pinshm_role writer;
+	uint8_t __pad1[PINSHM_BLOCK - 48];
+
+	/* Block 2: the readers' wait queue (waiters: sleeping readers, with a
+	 * writable mapping; seq: the writer's wakes). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad2[PINSHM_WAITQ_PAD];
+
+	/* Block 3: reserved. */
+	uint8_t __reserved[PINSHM_BLOCK];
+};
+
+/* The header of every slot; the payload follows. */
+struct pinshm_bcast_slot {
+	uint64_t seq;		/* 0, 2i+1 writing, 2i+2 published */
+	uint32_t len;		/* payload bytes */
+	uint32_t type;		/* user's message type */
+};
+
+/* ------------------------------------------------------------------ */
+/* Latest-value slot: a seqlock over one value                         */
+/* ------------------------------------------------------------------ */
+
+#define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
+#define PINSHM_SLOT_VERSION	2	/* 2: waitq.pending */
+#define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
+#define PINSHM_SLOT_VALUE_OFF	400u		/* header, wait queue, seq, state */
+
+/* pinshm_slot_shared.state */
+#define PINSHM_SLOT_EMPTY	0
+#define PINSHM_SLOT_VALID	1
+
+struct pinshm_slot_shared {
+	/* Block 0: written once by the creator. */
+	uint32_t magic;
+	uint32_t version;
+	uint64_t size;		/* value bytes, 1..PINSHM_SLOT_MAX_SIZE */
+	uint64_t value_off;	/* PINSHM_SLOT_VALUE_OFF */
+	uint8_t __pad0[PINSHM_BLOCK - 24];
+
+	/* Block 1: the writer only; readers never look here. */
+	uint64_t writes;	/* values written */
+	uint64_t bytes_in;
+	uint64_t recoveries;	/* dead writers' torn values withdrawn */
+	struct pinshm_role writer;
+	uint8_t __pad1[PINSHM_BLOCK - 40];
+
+	/* Block 2: the readers' wait queue (waiters: sleeping readers, with
+	 * a writable mapping; seq: the writer's wakes). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad2[PINSHM_WAITQ_PAD];
+
+	/* The seqlock line: the writer only; the value follows. */
+	uint64_t seq;		/* (W1)/(W3), (R1)/(R2) */
+	uint32_t state;		/* PINSHM_SLOT_EMPTY or _VALID */
+	uint32_t __pad3;
+	uint8_t value[];
+};
+
+/* ------------------------------------------------------------------ */
+/* Checked at compile time: sizes, and each writer's fields in its own */
+/* block                                                               */
+/* ------------------------------------------------------------------ */
+
+#define __PINSHM_OFF(type, field)	__builtin_offsetof(struct type, field)
+#define __PINSHM_BLOCK_OF(type, field)	(__PINSHM_OFF(type, field) / PINSHM_BLOCK)
+
+_Static_assert(sizeof(struct pinshm_dir_entry) == 128, "dir entry size");
+_Static_assert(sizeof(struct pinshm_dir) ==
+	       (PINSHM_DIR_MAX + 1) * sizeof(struct pinshm_dir_entry),
+	       "directory size");
+_Static_assert(__PINSHM_OFF(pinshm_dir, entry) == PINSHM_BLOCK,
+	       "directory entries after one block");
+_Static_assert(__PINSHM_OFF(pinshm_dir, lock_start_time) -
+	       __PINSHM_OFF(pinshm_dir, lock_pid) ==
+	       __PINSHM_OFF(pinshm_role, start_time),
+	       "lock_pid/lock_start_time must look like a pinshm_role");
+_Static_assert(sizeof(struct pinshm_rec) == PINSHM_REC_HDR, "record header");
+_Static_assert(sizeof(struct pinshm_waitq) == 16, "wait queue size");
+_Static_assert(__PINSHM_OFF(pinshm_waitq, pending) == 8, "waitq.pending");
+
+_Static_assert(sizeof(struct pinshm_spsc_shared) == PINSHM_SPSC_HDR_SIZE,
+	       "spsc header size");
+_Static_assert(__PINSHM_BLOCK_OF(pinshm_spsc_shared, data_off) == 0,
+	       "spsc constant block");
+_Static_assert(__PINSHM_BLOCK_OF(pinshm_spsc_shared, tail) == 1 &&
+	       __PINSHM_BLOCK_OF(pinshm_spsc_shared, producer) == 1 &&
+	       __PINSHM_BLOCK_OF(pinshm_spsc_shared, full_events) == 1 &&
+	       __PINSHM_BLOCK_OF(pinshm_spsc_shared, last) == 1,
+	       "spsc producer block");
+_Static_assert(__PINSHM_BLOCK_OF(pinshm_spsc_shared, head) == 2 &&
+	       __PINSHM_BLOCK_OF(pinshm_spsc_shared, consumer) == 2 &&
+	       __PINSHM_BLOCK_OF(pinshm_spsc_shared, bytes_out) == 2 &&
+	       __PINSHM_BLOCK_OF(pinshm_spsc_shared, rlast) == 2,
+	       "spsc consumer block");
+_Static_assert(__PINSHM_OFF(pinshm_spsc_shared, waitq) == 3 * PINSHM_BLOCK,
+	       "spsc wait queue block");
+
+_Static_assert(sizeof(struct pinshm_mpsc_pslot) == 256, "pslot size");
+_Static_assert(__PINSHM_OFF(pinshm_mpsc_shared, tail) == 128, "tail block");
+_Static_assert(__PINSHM_OFF(pinshm_mpsc_shared, head) == 256,
+	       "consumer block");
+_Static_assert(__PINSHM_OFF(pinshm_mpsc_shared, waitq) == 384, "waitq block");
+_Static_assert(__PINSHM_OFF(pinshm_mpsc_shared, rec_pad) == 512,
+	       "rec_pad blocks");
+_Static_assert(__PINSHM_OFF(pinshm_mpsc_shared, prod) == 1024,
+	       "producer slots");
+_Static_assert(sizeof(struct pinshm_mpsc_shared) <= PINSHM_MPSC_HDR_SIZE,
+	       "header fits");
+
+_Static_assert(sizeof(struct pinshm_bcast_shared) == PINSHM_BCAST_HDR_SIZE,
+	       "bcast header size");
+_Static_assert(__PINSHM_OFF(pinshm_bcast_shared, tail) == 128,
+	       "bcast writer block");
+_Static_assert(__PINSHM_OFF(pinshm_bcast_shared, waitq) == 256,
+	       "bcast wait queue block");
+_Static_assert(sizeof(struct pinshm_bcast_slot) == PINSHM_BCAST_SLOT_HDR,
+	       "bcast slot header");
+
+_Static_assert(__PINSHM_OFF(pinshm_slot_shared, writes) == 128,
+	       "slot writer block");
+_Static_assert(__PINSHM_OFF(pinshm_slot_shared, waitq) == 256,
+	       "slot wait queue block");
+_Static_assert(__PINSHM_OFF(pinshm_slot_shared, seq) == 384,
+	       "slot seqlock line");
+_Static_assert(__PINSHM_OFF(pinshm_slot_shared, value) ==
+	       PINSHM_SLOT_VALUE_OFF, "slot value offset");
 
 #endif /* PINSHM_LAYOUT_H */

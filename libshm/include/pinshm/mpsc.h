@@ -73,7 +73,7 @@
  *        (seeing a zero written after (C) implies seeing head).
  *   (L1) producer, per commit: pend_word/type/len, then store-release
  *        pend_pos, then (A), then last_* and store-release last_pos; a
- *        restarted producer (pinshm_mpsc_attach_producer) reads them after
+ *        restarted producer (pinshm_mpsc_attach()) reads them after
  *        the old holder died (its stores are all visible then).
  *   (R1) consumer recovery: store rec_pad[id] before the PAD header, both
  *        before (C) moves head past it
@@ -109,7 +109,6 @@
 #define PINSHM_MPSC_H
 
 #include <errno.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -117,25 +116,16 @@
 #include <linux/pinshm.h>
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/spsc.h>
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 struct pinshm_region;
 
-#define PINSHM_MPSC_MAGIC	0x4353504dU	/* "MPSC" */
-#define PINSHM_MPSC_VERSION	2	/* 2: waitq.pending, batched zeroing */
-#define PINSHM_MPSC_PRODUCERS	64	/* producer slots per ring */
 #define PINSHM_MPSC_BATCH_MAX	64	/* records per claim_batch */
-#define PINSHM_MPSC_MAX_CAP	(1ULL << 29)
-#define PINSHM_MPSC_MIN_CAP	1024ULL
-
-/* len word of an MPSC record (see the top comment). */
-#define PINSHM_MPSC_CLAIMED	0x80000000u
-#define PINSHM_MPSC_ID_SHIFT	25
-#define PINSHM_MPSC_ID_MASK	0x3fu
-#define PINSHM_MPSC_CUNITS	0x01ffffffu	/* size/8 of a claimed record */
-#define PINSHM_MPSC_PAD		0x20000000u
-#define PINSHM_MPSC_PUNITS	0x1fffffffu	/* size/8 of a pad */
 
 /*
  * Released bytes the consumer lets pile up before it zeroes them in one go
@@ -154,123 +144,59 @@ struct pinshm_region;
 /* Fillers the wait's readiness check walks over before it says "ready". */
 #define PINSHM_MPSC_WAIT_PADS		64u
 
-/* Producer slot: 256 bytes, written by its holder only. */
-struct pinshm_mpsc_pslot {
-	struct pinshm_role role;	/* CAS by attachers (dir.c) */
-	uint32_t owner_pid;		/* holder whose claims intent_* are */
-	uint32_t __pad0;
-	uint64_t owner_start;		/* its start time as the metadata says */
-	uint64_t intent_pos;		/* (I1) start of the current claim */
-	uint64_t intent_size;		/* its bytes (wrap pad included); 0 none */
-	uint64_t pend_pos;		/* (L1) record being committed */
-	uint64_t pend_word;		/* its first 8 payload bytes */
-	uint32_t pend_type;
-	uint32_t pend_len;
-	uint64_t last_pos;		/* last committed record, POS_NONE */
-	uint64_t last_word;
-	uint32_t last_type;
-	uint32_t last_len;
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	uint64_t full_events;		/* claims refused, ring full */
-	uint8_t __pad1[2 * PINSHM_BLOCK - 120];
-};
-
-struct pinshm_mpsc_shared {
-	/* Block 0: written once by the creator, before the directory entry
-	 * that points here is published (D1). */
-	uint32_t magic;
-	uint32_t version;
-	uint64_t capacity;	/* record buffer bytes, power of two */
-	uint64_t max_record;	/* largest payload */
-	uint64_t data_off;	/* header to record buffer */
-	uint32_t nr_producers;	/* PINSHM_MPSC_PRODUCERS */
-	uint32_t __pad0;
-	uint8_t __pad0b[PINSHM_BLOCK - 40];
-
-	/* Block 1: every producer, by CAS. */
-	uint64_t tail;		/* end of everything claimed */
-	uint8_t __pad1[PINSHM_BLOCK - 8];
-
-	/* Block 2: consumer only. */
-	uint64_t head;		/* start of the oldest unreleased record */
-	uint64_t zeroed;	/* everything below is zero again */
-	uint64_t msgs_out;
-	uint64_t bytes_out;
-	uint64_t recoveries;	/* dead producers' claims padded */
-	uint64_t corrupt;	/* peeks refused as -EBADMSG */
-	struct pinshm_role consumer;
-	uint8_t __pad2[PINSHM_BLOCK - 64];
-
-	/* Block 3: the consumer's wait queue (waiters: the consumer asleep;
-	 * seq: the producers' wakes). */
-	struct pinshm_waitq waitq;
-	uint8_t __pad3[PINSHM_WAITQ_PAD];
-
-	/* Blocks 4-7: consumer only: where recovery padded each producer's
-	 * last claim from (R1), POS_NONE if never. */
-	uint64_t rec_pad[PINSHM_MPSC_PRODUCERS];
-
-	/* Producer slots. */
-	struct pinshm_mpsc_pslot prod[PINSHM_MPSC_PRODUCERS];
-};
-
-#define PINSHM_MPSC_HDR_SIZE	20480	/* sizeof rounded to 4 KiB */
-
-_Static_assert(sizeof(struct pinshm_mpsc_pslot) == 256, "pslot size");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, tail) == 128,
-	       "tail block");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, head) == 256,
-	       "consumer block");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, waitq) == 384,
-	       "waitq block");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, rec_pad) == 512,
-	       "rec_pad blocks");
-_Static_assert(__builtin_offsetof(struct pinshm_mpsc_shared, prod) == 1024,
-	       "producer slots");
-_Static_assert(sizeof(struct pinshm_mpsc_shared) <= PINSHM_MPSC_HDR_SIZE,
-	       "header fits");
-
-/* Process-private producer handle. */
-struct pinshm_mpsc_producer {
+/*
+ * Process-private handle of a producer or of the consumer: role says which,
+ * and only that role's fields below mean anything. The verbs of the other
+ * role must not be called on it (the inline ones do not check; the others
+ * say -EPERM).
+ */
+struct pinshm_mpsc {
 	struct pinshm_mpsc_shared *sh;
-	struct pinshm_mpsc_pslot *slot;
 	uint8_t *buf;
 	uint64_t cap;
 	uint64_t mask;
 	uint64_t max_record;
-	uint64_t batch_max;	/* bytes one claim may take, filler aside */
-	unsigned int id;
-	bool blocked;		/* the last claim was refused */
-	unsigned int nclaim;	/* records claimed, not yet committed */
-	uint64_t claim_pos;	/* first claimed record (after a wrap pad) */
-	uint64_t claim_end;
-	uint64_t zeroed_cache;	/* last zeroed seen, <= sh->zeroed */
-	uint64_t msgs_in;
-	uint64_t bytes_in;
-	uint64_t full_events;
-	uint32_t csize[PINSHM_MPSC_BATCH_MAX];	/* claimed record sizes */
-};
-
-/* Process-private consumer handle. */
-struct pinshm_mpsc_consumer {
-	struct pinshm_mpsc_shared *sh;
-	struct pinshm_region *region;
-	const struct pinshm_meta *meta;	/* read-only metadata page */
-	uint8_t *buf;
-	uint64_t cap;
-	uint64_t mask;
-	uint64_t max_record;
-	uint64_t head;		/* released position */
-	uint64_t rpos;		/* head plus everything peeked */
-	uint64_t zeroed;
-	uint64_t zero_lag;	/* zero once this much is released */
-	uint64_t generation;	/* metadata generation at the last check */
-	uint32_t misses;	/* empty polls since the last check */
-	uint32_t peeked_msgs;
-	uint64_t peeked_bytes;
-	uint64_t msgs_out;
-	uint64_t bytes_out;
+	int role;		/* PINSHM_PRODUCER or PINSHM_CONSUMER */
+	struct pinshm_waitq_ref wref;	/* the consumer's wait queue */
+	union {
+		struct {	/* producer */
+			struct pinshm_mpsc_pslot *slot;
+			uint64_t batch_max;	/* bytes one claim may take,
+						 * filler aside */
+			unsigned int id;
+			bool blocked;		/* the last claim was refused */
+			unsigned int nclaim;	/* records claimed, not yet
+						 * committed */
+			uint64_t claim_pos;	/* first claimed record (after a
+						 * wrap pad) */
+			uint64_t claim_end;
+			uint64_t zeroed_cache;	/* last zeroed seen, <=
+						 * sh->zeroed */
+			uint64_t msgs_in;
+			uint64_t bytes_in;
+			uint64_t full_events;
+			uint32_t csize[PINSHM_MPSC_BATCH_MAX];	/* claimed record
+								 * sizes */
+		};
+		struct {	/* consumer */
+			struct pinshm_region *region;
+			const struct pinshm_meta *meta;	/* read-only metadata
+							 * page */
+			uint64_t head;		/* released position */
+			uint64_t rpos;		/* head plus everything peeked */
+			uint64_t zeroed;
+			uint64_t zero_lag;	/* zero once this much is
+						 * released */
+			uint64_t generation;	/* metadata generation at the
+						 * last check */
+			uint32_t misses;	/* empty polls since the last
+						 * check */
+			uint32_t peeked_msgs;
+			uint64_t peeked_bytes;
+			uint64_t msgs_out;
+			uint64_t bytes_out;
+		};
+	};
 };
 
 /*
@@ -306,49 +232,48 @@ int pinshm_mpsc_create(struct pinshm_region *r, const char *name,
 		       uint64_t capacity, uint64_t max_record);
 
 /*
- * Take producer slot id (0..PINSHM_MPSC_PRODUCERS-1), or the first free one
- * with id -1 (then out->id says which). A slot held by a live process gives
- * -EBUSY; one left by a dead process is taken over, and the new holder
- * continues its counters and pinshm_mpsc_last(). -EAGAIN: the dead holder
- * left a claim the consumer has not moved past yet (retry later). -ENOSPC
- * no free slot (id -1), -EPERM this process has no attach of its own on the
- * region (a forked child must pinshm_region_open() it), -EINVAL, -ENOENT,
- * -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another library version's
- * ring), -EACCES.
+ * Take a role of a ring. role PINSHM_PRODUCER_ID(id): producer slot id
+ * (0..PINSHM_MPSC_PRODUCERS-1); PINSHM_PRODUCER: the first free one (then
+ * out->id says which). A slot held by a live process gives -EBUSY; one left
+ * by a dead process is taken over, and the new holder continues its
+ * counters and pinshm_mpsc_last(). -EAGAIN: the dead holder left a claim
+ * the consumer has not moved past yet (retry later). -ENOSPC no free slot
+ * (PINSHM_PRODUCER), -EPERM this process has no attach of its own on the
+ * region (a forked child must pinshm_region_open() it).
+ * PINSHM_CONSUMER: the consumer role (-EBUSY if a live process holds it).
+ * Either: -EINVAL (also an id out of range), -ENOENT, -EPROTOTYPE,
+ * -EBADMSG, -EPROTONOSUPPORT (another library version's ring), -EACCES.
  */
-int pinshm_mpsc_attach_producer(struct pinshm_region *r, const char *name,
-				int id, struct pinshm_mpsc_producer *out);
+int pinshm_mpsc_attach(struct pinshm_region *r, const char *name, int role,
+		       struct pinshm_mpsc *out);
 
-/* Give the slot back; an outstanding claim becomes filler first. */
-int pinshm_mpsc_detach_producer(struct pinshm_mpsc_producer *p);
+/*
+ * Give the role back: a producer's outstanding claim becomes filler first;
+ * the consumer releases what it peeked.
+ */
+int pinshm_mpsc_detach(struct pinshm_mpsc *h);
 
-/* Turn the outstanding claim (if any) into filler. */
-int pinshm_mpsc_abort(struct pinshm_mpsc_producer *p);
+/* Producer: turn the outstanding claim (if any) into filler. */
+int pinshm_mpsc_abort(struct pinshm_mpsc *p);
 
 /*
  * The first 8 payload bytes (zero-filled if shorter) and the type of the
  * last record this producer id committed, across restarts of the slot's
  * holder; the record itself may be consumed already. -ENOENT nothing
- * committed by this id yet.
+ * committed by this id yet, -EPERM not a producer.
  */
-int pinshm_mpsc_last(struct pinshm_mpsc_producer *p, uint64_t *word,
-		     uint32_t *type);
-
-/* Take the consumer role (-EBUSY if a live process holds it). */
-int pinshm_mpsc_attach_consumer(struct pinshm_region *r, const char *name,
-				struct pinshm_mpsc_consumer *out);
-int pinshm_mpsc_detach_consumer(struct pinshm_mpsc_consumer *c);
+int pinshm_mpsc_last(struct pinshm_mpsc *p, uint64_t *word, uint32_t *type);
 
 /*
- * Look for dead producers' claims at the consumer's position (on the shm
- * backend it first calls pinshm_region_recover() to learn of deaths) and
- * turn each into filler. Returns how many were padded, 0 if none (nothing
+ * Consumer: look for dead producers' claims at the consumer's position (on
+ * the shm backend it first calls pinshm_region_recover() to learn of
+ * deaths) and turn each into filler. Returns how many were padded, 0 if none (nothing
  * stuck, or its producer is alive), -EDEADLK when two dead producers'
  * intents cannot be told apart (nothing is padded; only for batches killed
  * in their claim that each cover the position without starting there),
- * -EBADMSG.
+ * -EBADMSG, -EPERM not the consumer.
  */
-int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
+int pinshm_mpsc_recover(struct pinshm_mpsc *c);
 
 /*
  * The most bytes one claim_batch may take (records with their headers):
@@ -357,15 +282,15 @@ int pinshm_mpsc_recover(struct pinshm_mpsc_consumer *c);
  * the consumer has caught up.
  */
 static inline uint64_t
-pinshm_mpsc_batch_max(const struct pinshm_mpsc_producer *p)
+pinshm_mpsc_batch_max(const struct pinshm_mpsc *p)
 {
 	return p->batch_max;
 }
 
 /* Slow paths, src/mpsc.c. */
-int __pinshm_mpsc_corrupt(struct pinshm_mpsc_consumer *c);
-int __pinshm_mpsc_stuck(struct pinshm_mpsc_consumer *c);
-int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc_producer *p, uint64_t tail,
+int __pinshm_mpsc_corrupt(struct pinshm_mpsc *c);
+int __pinshm_mpsc_stuck(struct pinshm_mpsc *c);
+int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc *p, uint64_t tail,
 				uint64_t need);
 
 /*
@@ -376,7 +301,7 @@ int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc_producer *p, uint64_t tail,
  * rounded up to 8) are above pinshm_mpsc_batch_max(), -EINVAL (n is 0 or
  * above PINSHM_MPSC_BATCH_MAX, or a claim is outstanding), -EBADMSG.
  */
-static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc_producer *p,
+static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc *p,
 					  unsigned int n, const uint32_t *lens,
 					  void **outs)
 {
@@ -444,14 +369,14 @@ static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc_producer *p,
 	return 0;
 }
 
-static inline int pinshm_mpsc_claim(struct pinshm_mpsc_producer *p,
+static inline int pinshm_mpsc_claim(struct pinshm_mpsc *p,
 				    uint32_t len, void **out)
 {
 	return pinshm_mpsc_claim_batch(p, 1, &len, out);
 }
 
 /* Commit one claimed record at pos, claimed csize bytes. */
-static inline void __pinshm_mpsc_commit_one(struct pinshm_mpsc_producer *p,
+static inline void __pinshm_mpsc_commit_one(struct pinshm_mpsc *p,
 					    uint64_t pos, uint32_t csize,
 					    uint32_t len, uint32_t type)
 {
@@ -486,7 +411,7 @@ static inline void __pinshm_mpsc_commit_one(struct pinshm_mpsc_producer *p,
  * Commit every record of the last claim_batch, in order, each with its
  * final length (<= the claimed one) and type.
  */
-static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc_producer *p,
+static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc *p,
 					    const uint32_t *lens,
 					    const uint32_t *types)
 {
@@ -508,10 +433,10 @@ static inline void pinshm_mpsc_commit_batch(struct pinshm_mpsc_producer *p,
 	PINSHM_WRITE_ONCE(p->slot->bytes_in, p->bytes_in);
 	/* (W1) pairs with (W2): the commits (A) above, then one load of
 	 * waiters; a wake only when the consumer sleeps. */
-	pinshm_waitq_kick(&p->sh->waitq);
+	__pinshm_waitq_kick(&p->sh->waitq, &p->wref);
 }
 
-static inline void pinshm_mpsc_commit(struct pinshm_mpsc_producer *p,
+static inline void pinshm_mpsc_commit(struct pinshm_mpsc *p,
 				      uint32_t len, uint32_t type)
 {
 	pinshm_mpsc_commit_batch(p, &len, &type);
@@ -522,7 +447,7 @@ static inline void pinshm_mpsc_commit(struct pinshm_mpsc_producer *p,
  * producers never sleep on a full ring (nobody would wake them), so
  * PINSHM_WAIT_FUTEX waits as PINSHM_WAIT_YIELD does.
  */
-static inline int pinshm_mpsc_send(struct pinshm_mpsc_producer *p,
+static inline int pinshm_mpsc_send(struct pinshm_mpsc *p,
 				   const void *data, uint32_t len,
 				   uint32_t type, int wait)
 {
@@ -555,7 +480,7 @@ static inline void __pinshm_mpsc_zero(uint8_t *buf, uint64_t mask,
 }
 
 /* Give every peeked record (and skipped filler) back to the producers. */
-static inline void pinshm_mpsc_release(struct pinshm_mpsc_consumer *c)
+static inline void pinshm_mpsc_release(struct pinshm_mpsc *c)
 {
 	struct pinshm_mpsc_shared *sh = c->sh;
 
@@ -580,7 +505,7 @@ static inline void pinshm_mpsc_release(struct pinshm_mpsc_consumer *c)
 	PINSHM_WRITE_ONCE(sh->bytes_out, c->bytes_out);
 }
 
-static inline int __pinshm_mpsc_bad(struct pinshm_mpsc_consumer *c)
+static inline int __pinshm_mpsc_bad(struct pinshm_mpsc *c)
 {
 	return __pinshm_mpsc_corrupt(c);
 }
@@ -594,7 +519,7 @@ static inline int __pinshm_mpsc_bad(struct pinshm_mpsc_consumer *c)
  * for dead producers when the metadata generation changes (one load) and
  * every PINSHM_MPSC_RECOVER_POLLS misses (see pinshm_mpsc_recover()).
  */
-static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
+static inline int pinshm_mpsc_peek(struct pinshm_mpsc *c,
 				   struct pinshm_msg *m)
 {
 	for (;;) {
@@ -653,7 +578,7 @@ static inline int pinshm_mpsc_peek(struct pinshm_mpsc_consumer *c,
 }
 
 /* Peek up to n records; returns how many (0 when empty) or -EBADMSG. */
-static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc_consumer *c,
+static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc *c,
 					 struct pinshm_msg *m, unsigned int n)
 {
 	unsigned int i;
@@ -679,10 +604,10 @@ static inline int pinshm_mpsc_peek_batch(struct pinshm_mpsc_consumer *c,
  * pinshm_mpsc_recover()), since its producer will never kick. Returns 0,
  * -ETIMEDOUT, -EINTR, -EINVAL, -ENOSYS (no membarrier GLOBAL_EXPEDITED) or
  * -EOPNOTSUPP (the kernel cannot sleep on this memory: see
- * pinshm_waitq_wait()): on the last two, spin or yield instead.
- * waitq.waiters is back to what it was on every return.
+ * pinshm_waitq_wait()): on the last two, spin or yield instead; -EPERM
+ * not the consumer. waitq.waiters is back to what it was on every return.
  */
-int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c, int64_t timeout_ns);
+int pinshm_mpsc_wait(struct pinshm_mpsc *c, int64_t timeout_ns);
 
 /*
  * Copy the next record into buf and release it. Returns its length,
@@ -691,7 +616,7 @@ int pinshm_mpsc_wait(struct pinshm_mpsc_consumer *c, int64_t timeout_ns);
  * asleep). PINSHM_WAIT_FUTEX spins PINSHM_YIELD_SPINS times, then sleeps in
  * pinshm_mpsc_wait(); where that cannot sleep it yields instead.
  */
-static inline int pinshm_mpsc_recv(struct pinshm_mpsc_consumer *c, void *buf,
+static inline int pinshm_mpsc_recv(struct pinshm_mpsc *c, void *buf,
 				   uint32_t buflen, uint32_t *type, int wait)
 {
 	struct pinshm_msg m;
@@ -726,5 +651,9 @@ static inline int pinshm_mpsc_recv(struct pinshm_mpsc_consumer *c, void *buf,
 	pinshm_mpsc_release(c);
 	return (int)m.len;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINSHM_MPSC_H */

@@ -52,23 +52,23 @@
  *        sees the new seq, or the writer sees the sleeper.
  *
  * Waiting: waiters counts every reader asleep and is never reset (many
- * readers, no reader role). A reader killed while asleep leaves it one too
- * high: nothing is lost, but every write then makes a wake syscall until
- * the slot is created anew. A writer killed between (W3) and (K1) leaves
+ * readers, no role word for them). A reader killed while asleep leaves it
+ * one too high: nothing is lost, but every write then makes a wake syscall
+ * until the slot is created anew. A writer killed between (W3) and (K1) leaves
  * sleepers asleep until the next write (its successor's attach kicks).
  *
  * Recovery: a writer that dies between (W1) and (W3) leaves seq odd for
  * ever; readers then give up with -EAGAIN after PINSHM_SLOT_READ_TRIES
  * attempts instead of spinning. The next writer takes the dead writer's
- * role over (pinshm_slot_writer_attach()), marks the value EMPTY and makes
+ * role over (pinshm_slot_attach()), marks the value EMPTY and makes
  * seq even again, so readers get -ENODATA (no value, never a torn one)
  * until it writes.
  *
  * Zero-copy reading: the value may change under a reader at any moment,
- * so an in-place read is only a guess until pinshm_slot_read_retry() says
- * it was stable. Between read_begin and read_retry never follow a pointer,
+ * so an in-place read is only a guess until pinshm_slot_release() says
+ * it was stable. Between peek and release never follow a pointer,
  * index an array or loop on a count read from the value: copy the fields
- * you need into locals and act on them only after read_retry() is false.
+ * you need into locals and act on them only after release() returns 0.
  */
 #ifndef PINSHM_SLOT_H
 #define PINSHM_SLOT_H
@@ -81,103 +81,14 @@
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
-#include <pinshm/spsc.h>	/* PINSHM_WAIT_*, __pinshm_wait_step */
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
 
-/*
- * ThreadSanitizer sees a seqlock's optimistic copy as a data race (it is
- * one, benign by construction) and does not model fences (gcc refuses
- * atomic_thread_fence under -fsanitize=thread). So under TSan everything a
- * seqlock protects is copied with 8-byte acquire loads (readers) and
- * release stores (the writer): an acquire load orders itself before the
- * re-check of seq as the reader's fence (R) does, a release store orders
- * the odd seq before itself as the writer's fence (W) does, so the fences
- * become compiler barriers and TSan checks the real protocol. Otherwise
- * the copies are memcpy() between the fences (x86: both fences are
- * compiler barriers anyway).
- */
-#if defined(__SANITIZE_THREAD__)
-#define PINSHM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define PINSHM_TSAN 1
-#endif
-#endif
-#ifndef PINSHM_TSAN
-#define PINSHM_TSAN 0
+#ifdef __cplusplus
+extern "C" {
 #endif
 
-#if PINSHM_TSAN
-#define __pinshm_seq_rmb()	atomic_signal_fence(memory_order_seq_cst)
-#define __pinshm_seq_wmb()	atomic_signal_fence(memory_order_seq_cst)
-#define __PINSHM_SEQ_LOAD(x)	pinshm_load_acquire(&(x))
-#define __PINSHM_SEQ_STORE(x, v) pinshm_store_release(&(x), (v))
-#else
-#define __pinshm_seq_rmb()	pinshm_smp_rmb()
-#define __pinshm_seq_wmb()	pinshm_smp_wmb()
-#define __PINSHM_SEQ_LOAD(x)	PINSHM_READ_ONCE(x)
-#define __PINSHM_SEQ_STORE(x, v) PINSHM_WRITE_ONCE(x, v)
-#endif
-
-/*
- * Copy len bytes out of a shared area that a writer may be changing. src
- * must be 8-byte aligned and readable up to len rounded up to 8.
- */
-static inline void __pinshm_copy_out(void *dst, const void *src, size_t len)
-{
-#if PINSHM_TSAN
-	const uint64_t *s = (const uint64_t *)src;
-	uint8_t *d = (uint8_t *)dst;
-	uint64_t w;
-	size_t n;
-
-	for (n = 0; n + 8 <= len; n += 8) {
-		w = __PINSHM_SEQ_LOAD(s[n / 8]);
-		memcpy(d + n, &w, 8);
-	}
-	if (n < len) {
-		w = __PINSHM_SEQ_LOAD(s[n / 8]);
-		memcpy(d + n, &w, len - n);
-	}
-#else
-	memcpy(dst, src, len);
-#endif
-}
-
-/*
- * Copy len bytes into a shared area only the caller writes. dst must be
- * 8-byte aligned and writable up to len rounded up to 8.
- */
-static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
-{
-#if PINSHM_TSAN
-	uint64_t *d = (uint64_t *)dst;
-	const uint8_t *s = (const uint8_t *)src;
-	uint64_t w;
-	size_t n;
-
-	for (n = 0; n + 8 <= len; n += 8) {
-		memcpy(&w, s + n, 8);
-		__PINSHM_SEQ_STORE(d[n / 8], w);
-	}
-	if (n < len) {
-		w = PINSHM_READ_ONCE(d[n / 8]);	/* our own bytes */
-		memcpy(&w, s + n, len - n);
-		__PINSHM_SEQ_STORE(d[n / 8], w);
-	}
-#else
-	memcpy(dst, src, len);
-#endif
-}
-
-#define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
-#define PINSHM_SLOT_VERSION	2	/* 2: waitq.pending */
-#define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
-#define PINSHM_SLOT_VALUE_OFF	400u		/* header, wait queue, seq, state */
-
-/* pinshm_slot_shared.state */
-#define PINSHM_SLOT_EMPTY	0
-#define PINSHM_SLOT_VALID	1
+struct pinshm_region;
 
 /*
  * Attempts a copying read makes before it gives up with -EAGAIN: a reader
@@ -187,42 +98,6 @@ static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
  * attempts for a read to fail.
  */
 #define PINSHM_SLOT_READ_TRIES	1024
-
-struct pinshm_slot_shared {
-	/* Block 0: written once by the creator. */
-	uint32_t magic;
-	uint32_t version;
-	uint64_t size;		/* value bytes, 1..PINSHM_SLOT_MAX_SIZE */
-	uint64_t value_off;	/* PINSHM_SLOT_VALUE_OFF */
-	uint8_t __pad0[PINSHM_BLOCK - 24];
-
-	/* Block 1: the writer only; readers never look here. */
-	uint64_t writes;	/* values written */
-	uint64_t bytes_in;
-	uint64_t recoveries;	/* dead writers' torn values withdrawn */
-	struct pinshm_role writer;
-	uint8_t __pad1[PINSHM_BLOCK - 40];
-
-	/* Block 2: the readers' wait queue (waiters: sleeping readers, with
-	 * a writable mapping; seq: the writer's wakes). */
-	struct pinshm_waitq waitq;
-	uint8_t __pad2[PINSHM_WAITQ_PAD];
-
-	/* The seqlock line: the writer only; the value follows. */
-	uint64_t seq;		/* (W1)/(W3), (R1)/(R2) */
-	uint32_t state;		/* PINSHM_SLOT_EMPTY or _VALID */
-	uint32_t __pad3;
-	uint8_t value[];
-};
-
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, writes) == 128,
-	       "slot writer block");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, waitq) == 256,
-	       "slot wait queue block");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, seq) == 384,
-	       "slot seqlock line");
-_Static_assert(__builtin_offsetof(struct pinshm_slot_shared, value) ==
-	       PINSHM_SLOT_VALUE_OFF, "slot value offset");
 
 /*
  * Process-private handle of a writer or a reader. Counters without sh are
@@ -234,13 +109,12 @@ struct pinshm_slot {
 	uint32_t size;
 	bool writer;
 	bool may_wait;			/* reader, writable mapping: may sleep */
-	uint16_t ro_bit;		/* writer: its bit in ro_pending */
+	struct pinshm_waitq_ref wref;	/* the readers' wait queue */
 
 	/* writer */
 	uint64_t seq;			/* current even seq */
 	uint64_t writes;
 	uint64_t bytes_in;
-	const uint32_t *ro_pending;	/* read-only sleepers (metadata page) */
 
 	/* reader */
 	uint64_t reads;			/* successful copying reads */
@@ -251,11 +125,11 @@ struct pinshm_slot {
 /* ---- writer ------------------------------------------------------------ */
 
 /*
- * Open a write in place: returns the value to write (size bytes), or NULL
+ * Claim the value to write it in place: returns it (size bytes), or NULL
  * if this handle is not the writer. Readers see the old value (or retry)
- * until pinshm_slot_write_end(). Do not sleep in between: readers spin.
+ * until pinshm_slot_commit(). Do not sleep in between: readers spin.
  */
-static inline void *pinshm_slot_write_begin(struct pinshm_slot *w)
+static inline void *pinshm_slot_claim(struct pinshm_slot *w)
 {
 	if (!w->writer)
 		return NULL;
@@ -265,8 +139,8 @@ static inline void *pinshm_slot_write_begin(struct pinshm_slot *w)
 	return w->value;
 }
 
-/* Publish the value written since pinshm_slot_write_begin(). */
-static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
+/* Publish the value written since pinshm_slot_claim(). */
+static inline void pinshm_slot_commit(struct pinshm_slot *w, uint32_t len)
 {
 	if (!w->writer)
 		return;
@@ -280,7 +154,7 @@ static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
 	PINSHM_WRITE_ONCE(w->sh->bytes_in, w->bytes_in);
 	/* (K1) pairs with (K2): one load of waiters (and of ro_pending);
 	 * a wake only when a reader sleeps. */
-	pinshm_waitq_kick_ro(&w->sh->waitq, w->ro_pending, w->ro_bit);
+	__pinshm_waitq_kick_ro(&w->sh->waitq, &w->wref);
 }
 
 /*
@@ -288,18 +162,18 @@ static inline void pinshm_slot_write_end(struct pinshm_slot *w, uint32_t len)
  * the previous value had there. Returns 0, -EMSGSIZE, -EPERM (a reader's
  * handle).
  */
-static inline int pinshm_slot_write(struct pinshm_slot *w, const void *p,
-				    uint32_t len)
+static inline int pinshm_slot_send(struct pinshm_slot *w, const void *p,
+				   uint32_t len)
 {
 	void *v;
 
 	if (len > w->size)
 		return -EMSGSIZE;
-	v = pinshm_slot_write_begin(w);
+	v = pinshm_slot_claim(w);
 	if (!v)
 		return -EPERM;
 	__pinshm_copy_in(v, p, len);
-	pinshm_slot_write_end(w, len);
+	pinshm_slot_commit(w, len);
 	return 0;
 }
 
@@ -351,19 +225,19 @@ static inline int pinshm_slot_read(struct pinshm_slot *r, void *buf,
  * In-place reading, for callers who want a few fields of a large value:
  *
  *	do {
- *		v = pinshm_slot_read_begin(&s, &seq);
+ *		v = pinshm_slot_peek(&s, &seq);
  *		if (v)
  *			bid = v->bid, ask = v->ask;	(copies only)
- *	} while (pinshm_slot_read_retry(&s, seq) && ++tries < LIMIT);
+ *	} while (pinshm_slot_release(&s, seq) == -EAGAIN && ++tries < LIMIT);
  *
- * read_begin returns the value, or NULL when the slot holds none (valid
- * only once read_retry() is false too). read_retry() is true when the
- * fields read since read_begin may be torn: read again, or give up after
- * a bound of your own (see PINSHM_SLOT_READ_TRIES). See the top comment
- * for what must not be done with the fields before read_retry().
+ * peek returns the value, or NULL when the slot holds none (valid only
+ * once release() returns 0 too). release() returns 0 when the fields read
+ * since peek were stable, -EAGAIN when they may be torn: read again, or
+ * give up after a bound of your own (see PINSHM_SLOT_READ_TRIES). See the
+ * top comment for what must not be done with the fields before release().
  */
-static inline const void *pinshm_slot_read_begin(const struct pinshm_slot *r,
-						 uint64_t *seq)
+static inline const void *pinshm_slot_peek(const struct pinshm_slot *r,
+					   uint64_t *seq)
 {
 	/* (R1) pairs with (W3). */
 	*seq = pinshm_load_acquire(&r->sh->seq);
@@ -371,23 +245,20 @@ static inline const void *pinshm_slot_read_begin(const struct pinshm_slot *r,
 	       r->value : NULL;
 }
 
-static inline bool pinshm_slot_read_retry(const struct pinshm_slot *r,
-					  uint64_t seq)
+static inline int pinshm_slot_release(const struct pinshm_slot *r,
+				      uint64_t seq)
 {
 	/* (R2) pairs with (W1): the caller's reads before the re-check. */
 	__pinshm_seq_rmb();
-	return (seq & 1) || PINSHM_READ_ONCE(r->sh->seq) != seq;
+	return (seq & 1) || PINSHM_READ_ONCE(r->sh->seq) != seq ? -EAGAIN : 0;
 }
 
-/* Version of the value a read_begin()/read_retry() pair saw. */
+/* Version of the value a peek()/release() pair saw. */
 static inline uint64_t pinshm_slot_version(uint64_t seq)
 {
 	return seq >> 1;
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
 /*
  * Reader: sleep until the slot's version is no longer last_seen_version
  * (a newer value, or a write in progress past it, or the value withdrawn),
@@ -403,9 +274,6 @@ extern "C" {
  */
 int pinshm_slot_wait(struct pinshm_slot *r, uint64_t last_seen_version,
 		     int64_t timeout_ns);
-#ifdef __cplusplus
-}
-#endif
 
 /*
  * Wait for a value newer than *version, then copy it as pinshm_slot_read()
@@ -451,11 +319,7 @@ static inline int pinshm_slot_recv(struct pinshm_slot *r, void *buf,
 	}
 }
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
-struct pinshm_region;
+/* ---- setup ------------------------------------------------------------- */
 
 /*
  * Add a latest-value slot holding a value of size bytes (1..64 KiB) to a
@@ -465,18 +329,16 @@ int pinshm_slot_create(struct pinshm_region *r, const char *name,
 		       uint32_t size);
 
 /*
- * Take the writer role (-EBUSY while a live process holds it; a dead
- * writer's role is taken over, and a value it left half-written is
- * withdrawn: readers get -ENODATA until the next write). -ENOENT,
- * -EPROTOTYPE (not a slot), -EBADMSG (header invalid), -EPROTONOSUPPORT
- * (another library version's slot), -EACCES (read-only region).
+ * Take a role of a slot. PINSHM_WRITER: -EBUSY while a live process holds
+ * it; a dead writer's role is taken over, and a value it left half-written
+ * is withdrawn: readers get -ENODATA until the next write; -EACCES
+ * (read-only region). PINSHM_READER: any access, read-only mappings
+ * included; no shared state. Either: -EINVAL, -ENOENT, -EPROTOTYPE (not a
+ * slot), -EBADMSG (header invalid), -EPROTONOSUPPORT (another library
+ * version's slot).
  */
-int pinshm_slot_writer_attach(struct pinshm_region *r, const char *name,
-			      struct pinshm_slot *out);
-
-/* A reader: any access, read-only mappings included. No shared state. */
-int pinshm_slot_reader_attach(const struct pinshm_region *r, const char *name,
-			      struct pinshm_slot *out);
+int pinshm_slot_attach(struct pinshm_region *r, const char *name, int role,
+		       struct pinshm_slot *out);
 
 /* Give the writer role back (readers: just forget the handle). */
 int pinshm_slot_detach(struct pinshm_slot *s);

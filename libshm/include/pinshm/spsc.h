@@ -57,43 +57,26 @@
 #define PINSHM_SPSC_H
 
 #include <errno.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <pinshm/barrier.h>
 #include <pinshm/layout.h>
+#include <pinshm/ring.h>
 #include <pinshm/wait.h>
 
-/* Roles for pinshm_spsc_attach(). */
-#define PINSHM_PRODUCER		1
-#define PINSHM_CONSUMER		2
+#ifdef __cplusplus
+extern "C" {
+#endif
 
-/* Wait strategies for the copying helpers. */
-#define PINSHM_WAIT_NONE	0	/* return -EAGAIN at once */
-#define PINSHM_WAIT_SPIN	1	/* busy-spin with a pause hint */
-#define PINSHM_WAIT_YIELD	2	/* spin a while, then sched_yield() */
-#define PINSHM_WAIT_FUTEX	3	/* spin a while, then sleep (consumers);
-					 * yields where the kernel cannot sleep
-					 * on this memory (a pinshm.ko without
-					 * PINSHM_IOC_WAIT); producers, whom
-					 * nobody would wake, yield */
-
-#define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
+struct pinshm_region;
 
 /*
  * Released bytes the SPSC consumer lets pile up before it zeroes them in
  * one go (less on rings whose max_record leaves less room, see spsc.c).
  */
 #define PINSHM_SPSC_ZERO_BATCH	4096
-
-/* A record handed out by peek: valid until the next release. */
-struct pinshm_msg {
-	const void *data;
-	uint32_t len;
-	uint32_t type;
-};
 
 /* Process-private handle; fields without sh/buf point nowhere shared. */
 struct pinshm_spsc {
@@ -105,6 +88,7 @@ struct pinshm_spsc {
 	int role;
 	bool blocked;		/* producer: last claim was refused */
 	bool held;		/* producer: first staged header kept back */
+	struct pinshm_waitq_ref wref;	/* the consumer's wait queue */
 
 	/* producer */
 	uint64_t tail;		/* end of everything staged */
@@ -131,27 +115,47 @@ struct pinshm_spsc {
 	uint64_t bytes_out;
 };
 
-static inline uint64_t __pinshm_rec_size(uint32_t len)
-{
-	return PINSHM_REC_HDR + (((uint64_t)len + PINSHM_REC_ALIGN - 1) &
-				 ~(uint64_t)(PINSHM_REC_ALIGN - 1));
-}
+/* ---- setup ------------------------------------------------------------- */
+
+/*
+ * Add an SPSC ring of capacity bytes (power of two, >= 1 KiB) to a region.
+ * max_record 0 picks capacity/4 - 16; any value must leave room for three
+ * records: 3 * (max_record + 16) <= capacity. Errors: -EINVAL, -EEXIST,
+ * -ENOSPC (no room in the region or the directory), -EACCES read-only.
+ */
+int pinshm_spsc_create(struct pinshm_region *r, const char *name,
+		       uint64_t capacity, uint64_t max_record);
+
+/*
+ * Take the producer or consumer role of a ring. A role held by a live
+ * process gives -EBUSY; one left by a dead process is taken over and the
+ * ring continues from its committed positions. -ENOENT, -EPROTOTYPE (the
+ * object is not an SPSC ring), -EBADMSG (header invalid),
+ * -EPROTONOSUPPORT (the ring was made by a libpinshm of another ring
+ * layout version: processes sharing a ring must use one version), -EACCES
+ * (read-only region). The same -EPROTONOSUPPORT holds for every ring
+ * type's attach.
+ */
+int pinshm_spsc_attach(struct pinshm_region *r, const char *name, int role,
+		       struct pinshm_spsc *out);
+
+/*
+ * Producer only: the last record this producer role published (or staged),
+ * read back from
+ * the buffer (the producer never overwrites it until it writes again). A
+ * restarted producer uses it to resume exactly after its last committed
+ * message (`pinshm pub --seq` does; there is no separate "user_word").
+ * -ENOENT nothing published yet, -EBADMSG corrupt, -EPERM not the producer.
+ */
+int pinshm_spsc_last(struct pinshm_spsc *ring, struct pinshm_msg *out);
+
+/* Publish anything staged and give the role back. */
+int pinshm_spsc_detach(struct pinshm_spsc *ring);
 
 static inline struct pinshm_rec *__pinshm_spsc_rec(struct pinshm_spsc *r,
 						   uint64_t pos)
 {
 	return (struct pinshm_rec *)(r->buf + (pos & r->mask));
-}
-
-static inline void __pinshm_wait_step(int wait, unsigned int *spins)
-{
-	pinshm_cpu_relax();
-	if (wait == PINSHM_WAIT_FUTEX) {
-		++*spins;	/* pinshm_spsc_recv() sleeps after enough */
-	} else if (wait == PINSHM_WAIT_YIELD && ++*spins >= PINSHM_YIELD_SPINS) {
-		*spins = PINSHM_YIELD_SPINS - 16;
-		sched_yield();
-	}
 }
 
 /*
@@ -238,7 +242,7 @@ static inline void __pinshm_spsc_published(struct pinshm_spsc *r)
 	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
 	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
 	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
-	pinshm_waitq_kick(&r->sh->waitq);
+	__pinshm_waitq_kick(&r->sh->waitq, &r->wref);
 }
 
 /* Make every staged record visible to the consumer at once. */
@@ -469,5 +473,9 @@ static inline int pinshm_spsc_recv(struct pinshm_spsc *r, void *buf,
 	pinshm_spsc_release(r);
 	return (int)m.len;
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* PINSHM_SPSC_H */

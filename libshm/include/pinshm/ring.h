@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What every ring type shares: the roles a handle is attached as, the wait
+ * strategies of the copying helpers, the record a zero-copy peek hands out,
+ * the wait step of those helpers, the size of a variable-length record, and
+ * the seqlock copy helpers of the broadcast ring and the latest-value slot.
+ *
+ * Each ring header (spsc.h, mpsc.h, bcast.h, slot.h) includes this one and
+ * no other ring header. Every ring type has the same verbs:
+ *
+ *	pinshm_X_create(r, name, sizes)        pinshm_X_attach(r, name, role, out)
+ *	pinshm_X_detach(h)
+ *	producer: pinshm_X_claim / _commit / _send, batch forms
+ *	consumer: pinshm_X_peek / _release / _peek_batch / _recv / _wait
+ */
+#ifndef PINSHM_RING_H
+#define PINSHM_RING_H
+
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <pinshm/barrier.h>
+#include <pinshm/layout.h>
+
+/*
+ * Roles for pinshm_X_attach(). PINSHM_WRITER and PINSHM_READER are the
+ * same values, spelled for the broadcast ring and the latest-value slot.
+ * MPSC: PINSHM_PRODUCER takes the first free producer id,
+ * PINSHM_PRODUCER_ID(n) takes id n (PINSHM_PRODUCER_ID(-1) is
+ * PINSHM_PRODUCER; any n outside -1..PINSHM_MPSC_PRODUCERS-1 is refused
+ * with -EINVAL).
+ */
+#define PINSHM_PRODUCER		1
+#define PINSHM_CONSUMER		2
+#define PINSHM_WRITER		PINSHM_PRODUCER
+#define PINSHM_READER		PINSHM_CONSUMER
+#define PINSHM_PRODUCER_ID(n)	(PINSHM_PRODUCER + ((n) + 1) * 256)
+
+/* Wait strategies for the copying helpers. */
+#define PINSHM_WAIT_NONE	0	/* return -EAGAIN at once */
+#define PINSHM_WAIT_SPIN	1	/* busy-spin with a pause hint */
+#define PINSHM_WAIT_YIELD	2	/* spin a while, then sched_yield() */
+#define PINSHM_WAIT_FUTEX	3	/* spin a while, then sleep (consumers);
+					 * yields where the kernel cannot sleep
+					 * on this memory (a pinshm.ko without
+					 * PINSHM_IOC_WAIT); producers, whom
+					 * nobody would wake, yield */
+
+#define PINSHM_YIELD_SPINS	1024	/* pauses before the first yield */
+
+/* A record handed out by peek: valid until the next release. */
+struct pinshm_msg {
+	const void *data;
+	uint32_t len;
+	uint32_t type;
+};
+
+/* One step of a copying helper's wait for room or for a record. */
+static inline void __pinshm_wait_step(int wait, unsigned int *spins)
+{
+	pinshm_cpu_relax();
+	if (wait == PINSHM_WAIT_FUTEX) {
+		++*spins;	/* the recv helpers sleep after enough */
+	} else if (wait == PINSHM_WAIT_YIELD && ++*spins >= PINSHM_YIELD_SPINS) {
+		*spins = PINSHM_YIELD_SPINS - 16;
+		sched_yield();
+	}
+}
+
+/* Bytes a variable-length record of len payload bytes takes (SPSC, MPSC). */
+static inline uint64_t __pinshm_rec_size(uint32_t len)
+{
+	return PINSHM_REC_HDR + (((uint64_t)len + PINSHM_REC_ALIGN - 1) &
+				 ~(uint64_t)(PINSHM_REC_ALIGN - 1));
+}
+
+/*
+ * ThreadSanitizer sees a seqlock's optimistic copy as a data race (it is
+ * one, benign by construction) and does not model fences (gcc refuses
+ * atomic_thread_fence under -fsanitize=thread). So under TSan everything a
+ * seqlock protects is copied with 8-byte acquire loads (readers) and
+ * release stores (the writer): an acquire load orders itself before the
+ * re-check of seq as the reader's fence (R) does, a release store orders
+ * the odd seq before itself as the writer's fence (W) does, so the fences
+ * become compiler barriers and TSan checks the real protocol. Otherwise
+ * the copies are memcpy() between the fences (x86: both fences are
+ * compiler barriers anyway).
+ */
+#if defined(__SANITIZE_THREAD__)
+#define PINSHM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PINSHM_TSAN 1
+#endif
+#endif
+#ifndef PINSHM_TSAN
+#define PINSHM_TSAN 0
+#endif
+
+#if PINSHM_TSAN
+#define __pinshm_seq_rmb()	atomic_signal_fence(memory_order_seq_cst)
+#define __pinshm_seq_wmb()	atomic_signal_fence(memory_order_seq_cst)
+#define __PINSHM_SEQ_LOAD(x)	pinshm_load_acquire(&(x))
+#define __PINSHM_SEQ_STORE(x, v) pinshm_store_release(&(x), (v))
+#else
+#define __pinshm_seq_rmb()	pinshm_smp_rmb()
+#define __pinshm_seq_wmb()	pinshm_smp_wmb()
+#define __PINSHM_SEQ_LOAD(x)	PINSHM_READ_ONCE(x)
+#define __PINSHM_SEQ_STORE(x, v) PINSHM_WRITE_ONCE(x, v)
+#endif
+
+/*
+ * Copy len bytes out of a shared area that a writer may be changing. src
+ * must be 8-byte aligned and readable up to len rounded up to 8.
+ */
+static inline void __pinshm_copy_out(void *dst, const void *src, size_t len)
+{
+#if PINSHM_TSAN
+	const uint64_t *s = (const uint64_t *)src;
+	uint8_t *d = (uint8_t *)dst;
+	uint64_t w;
+	size_t n;
+
+	for (n = 0; n + 8 <= len; n += 8) {
+		w = __PINSHM_SEQ_LOAD(s[n / 8]);
+		memcpy(d + n, &w, 8);
+	}
+	if (n < len) {
+		w = __PINSHM_SEQ_LOAD(s[n / 8]);
+		memcpy(d + n, &w, len - n);
+	}
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+/*
+ * Copy len bytes into a shared area only the caller writes. dst must be
+ * 8-byte aligned and writable up to len rounded up to 8.
+ */
+static inline void __pinshm_copy_in(void *dst, const void *src, size_t len)
+{
+#if PINSHM_TSAN
+	uint64_t *d = (uint64_t *)dst;
+	const uint8_t *s = (const uint8_t *)src;
+	uint64_t w;
+	size_t n;
+
+	for (n = 0; n + 8 <= len; n += 8) {
+		memcpy(&w, s + n, 8);
+		__PINSHM_SEQ_STORE(d[n / 8], w);
+	}
+	if (n < len) {
+		w = PINSHM_READ_ONCE(d[n / 8]);	/* our own bytes */
+		memcpy(&w, s + n, len - n);
+		__PINSHM_SEQ_STORE(d[n / 8], w);
+	}
+#else
+	memcpy(dst, src, len);
+#endif
+}
+
+#endif /* PINSHM_RING_H */
