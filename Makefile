@@ -52,7 +52,8 @@ endif
 LIB_SRCS := $(wildcard libshm/src/*.c)
 LIB_HDRS := $(wildcard libshm/include/*.h libshm/include/pinshm/*.h libshm/src/*.h) kmod/include/uapi/linux/pinshm.h
 LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
-CTL_SRCS := tools/pinshmctl.c $(wildcard tools/ctl/*.c)
+# tools/ctl/bench.c: the bench command, until it moves to tools/bench/.
+CTL_SRCS := $(wildcard tools/pinshm/*.c) tools/ctl/bench.c
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TSAN_SRCS := $(wildcard tests/tsan/*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
@@ -93,8 +94,8 @@ $(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
 $(B)/pinshm.pc: libshm/pinshm.pc.in
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(B)/pinshm: $(CTL_SRCS) $(wildcard tools/ctl/*.h) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(B)/libpinshm.a -ljson-c
+$(B)/pinshm: $(CTL_SRCS) $(wildcard tools/pinshm/*.h tools/ctl/*.h) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(B)/libpinshm.a -ljson-c
 
 $(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm

@@ -2,11 +2,11 @@
 /*
  * pinshm(1): shared declarations of the command's parts.
  *
- *   tools/pinshmctl.c      main, global options, dispatch, help texts
- *   tools/ctl/util.c       errors, number/size parsing, signals, clocks
- *   tools/ctl/region.c     create, ls, info, rm, recover, stat
- *   tools/ctl/ring.c       ring add, pub, tail (and the --seq record format)
- *   tools/ctl/ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
+ *   main.c         main, global options, dispatch, help texts
+ *   util.c         errors, number/size parsing, signals, clocks
+ *   cmd_region.c   create, ls, info, rm, recover, stat
+ *   cmd_ring.c     ring add, pub, tail (and the --seq record format)
+ *   ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
  */
 #ifndef PINSHM_CTL_H
 #define PINSHM_CTL_H
@@ -42,7 +42,7 @@ struct ctl_cmd {
 extern int ctl_backend;			/* PINSHM_BACKEND_* */
 extern volatile sig_atomic_t ctl_stop;	/* SIGINT/SIGTERM seen */
 
-/* pinshmctl.c */
+/* main.c */
 const struct ctl_cmd *ctl_find_cmd(const char *name);
 void ctl_print_help(const struct ctl_cmd *c);
 int ctl_usage_error(const struct ctl_cmd *c, const char *fmt, ...)
@@ -70,7 +70,7 @@ bool ctl_is_power_of_two(uint64_t v);
 const char *ctl_name_rule(void);
 const char *ctl_obj_name_rule(void);
 
-/* region.c */
+/* cmd_region.c */
 int cmd_create(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_info(int argc, char **argv);
@@ -78,12 +78,12 @@ int cmd_rm(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 int cmd_stat(int argc, char **argv);
 
-/* ring.c */
+/* cmd_ring.c */
 int cmd_ring(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 
-/* pinshmctl.c: commands of the contract not built yet */
+/* main.c: commands of the contract not built yet */
 int cmd_bench(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 
