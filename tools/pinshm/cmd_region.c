@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 #define CTL_MAX_OBJS	PINSHM_DIR_MAX
 

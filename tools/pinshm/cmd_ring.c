@@ -47,7 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 _Static_assert(sizeof(struct ctl_seq_hdr) == CTL_SEQ_HDR, "seq header size");
 _Static_assert(__builtin_offsetof(struct ctl_seq_hdr, seq) == 0, "seq first (mpsc_last)");

@@ -3,7 +3,7 @@
  * pinshm(1): create, inspect and exercise pinshm regions and rings.
  *
  * This file holds main(), the global options, the command table and the
- * help texts; the commands live beside it in tools/pinshm/ (see ctl.h).
+ * help texts; the commands live beside it in tools/pinshm/ (see cmd.h).
  *
  * Conventions (DESIGN.md, "The command line"): errors print one line,
  * "pinshm: CONTEXT: MESSAGE", on stderr and exit 1; usage errors print the
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 int ctl_backend = PINSHM_BACKEND_AUTO;
 

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 #define CTL_LAP_REPORT_NS	100000000ULL	/* at most 10 lap lines a second */
 

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 #define CTL_MPSC_RECOVER_NS	20000000ULL	/* stuck: look for the dead */
 

@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 static int ctl_slot_claim(void *ring, uint32_t len, void **dst)
 {

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 volatile sig_atomic_t ctl_stop;
 

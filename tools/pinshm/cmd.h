@@ -8,8 +8,8 @@
  *   cmd_ring.c     ring add, pub, tail (and the --seq record format)
  *   ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
  */
-#ifndef PINSHM_CTL_H
-#define PINSHM_CTL_H
+#ifndef PINSHM_CMD_H
+#define PINSHM_CMD_H
 
 #include <signal.h>
 #include <stdbool.h>
@@ -201,4 +201,4 @@ int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const char *ring
 int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
 int ctl_tail_slot(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
 
-#endif /* PINSHM_CTL_H */
+#endif /* PINSHM_CMD_H */
