@@ -5,8 +5,10 @@
  *   main.c         main, global options, dispatch, help texts
  *   util.c         errors, number/size parsing, signals, clocks
  *   cmd_region.c   create, ls, info, rm, recover, stat
- *   cmd_ring.c     ring add, pub, tail (and the --seq record format)
- *   ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
+ *   cmd_ring.c     ring add
+ *   pubtail.c      pub and tail: options, the parts every ring type shares
+ *   ring_spsc.c, ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
+ *   seq.c          the --seq record format
  */
 #ifndef PINSHM_CMD_H
 #define PINSHM_CMD_H
@@ -80,6 +82,8 @@ int cmd_stat(int argc, char **argv);
 
 /* cmd_ring.c */
 int cmd_ring(int argc, char **argv);
+
+/* pubtail.c */
 int cmd_pub(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 
@@ -91,12 +95,12 @@ int cmd_metrics(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /*
- * ring.c and ring_{mpsc,bcast,slot}.c: pub and tail for every ring type.
- * ring.c parses the options, holds the --seq record format and the parts
- * every type shares, and runs spsc rings; each ring_TYPE.c runs its type.
+ * pubtail.c and ring_{spsc,mpsc,bcast,slot}.c: pub and tail for every ring
+ * type. pubtail.c parses the options and holds the parts every type
+ * shares; each ring_TYPE.c runs its type.
  */
 
-/* The --seq record format (see ring.c). */
+/* The --seq record format (seq.c). */
 #define CTL_SEQ_MAGIC	0x31515350U	/* "PSQ1" */
 #define CTL_SEQ_TYPE	0x51455350U	/* record type "PSEQ" */
 #define CTL_SEQ_HDR	24u
@@ -192,8 +196,10 @@ void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
 		   bool *cannot);
 int ctl_tail_finish_output(struct ctl_tail *t, int err);
 
-/* ring_mpsc.c, ring_bcast.c, ring_slot.c: the region is open (read-write
- * for pub and for mpsc's tail, read-only for bcast's and slot's tail). */
+/* ring_TYPE.c: the region is open (read-write for pub and for the tail of
+ * spsc and mpsc, read-only for the tail of bcast and slot). */
+int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
+int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
 int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
 int ctl_tail_mpsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
 int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring);

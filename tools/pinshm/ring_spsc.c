@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinshm(1): pub and tail on spsc rings.
+ *
+ * pub takes the producer role and waits while the ring is full; a
+ * restarted `pub --seq` reads the last published record back
+ * (pinshm_spsc_last()) and resumes after its sequence.
+ *
+ * tail takes the consumer role: a restarted tail continues after the last
+ * record released. Records are read in place and released in batches.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "cmd.h"
+
+/*
+ * The last published record of a freshly attached producer, when it is a
+ * --seq record (see seq.c). Returns 0 with *h filled, -ENOENT
+ * when the ring never held a record, -ENOMSG when the last record is not a
+ * --seq record, -EBADMSG when it is one but does not check out (then
+ * resuming could duplicate or skip: refuse).
+ */
+static int ctl_spsc_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
+			 char *why, size_t whylen)
+{
+	struct pinshm_msg m;
+	int ret;
+
+	ret = pinshm_spsc_last(ring, &m);
+	if (ret)
+		return ret;
+	if (m.type != CTL_SEQ_TYPE)
+		return -ENOMSG;
+	if (ctl_seq_check(m.data, m.len, m.type, h, why, whylen))
+		return -EBADMSG;
+	return 0;
+}
+
+
+/* Take a role of the spsc ring RING in the open region r. */
+static int ctl_spsc_attach(const char *ctx, struct pinshm_region *r, const char *ring_name,
+			   int role, struct pinshm_spsc *ring)
+{
+	int ret = pinshm_spsc_attach(r, ring_name, role, ring);
+
+	if (ret == -EBUSY)
+		return ctl_role_busy(ctx, r, ring_name,
+				     role == PINSHM_PRODUCER ? "producer" : "consumer",
+				     role == PINSHM_PRODUCER);
+	if (ret)
+		return ctl_fail(ctx, ret, CTL_ROLE);
+	return -1;	/* attached */
+}
+
+static int ctl_spsc_claim(void *ring, uint32_t len, void **dst)
+{
+	unsigned int spins = 0;
+	int ret;
+
+	while ((ret = pinshm_spsc_claim(ring, len, dst)) == -EAGAIN) {
+		if (ctl_stop)
+			return -EINTR;
+		__pinshm_wait_step(PINSHM_WAIT_YIELD, &spins);
+	}
+	return ret;
+}
+
+static void ctl_spsc_commit(void *ring, uint32_t len, uint32_t type)
+{
+	pinshm_spsc_commit(ring, len, type);
+}
+
+int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_name)
+{
+	static const struct ctl_pub_ops ops = { ctl_spsc_claim, ctl_spsc_commit };
+	struct pinshm_spsc ring;
+	struct ctl_seq_hdr lh;
+	char why[256] = "";
+	uint64_t first = 1;
+	int ret, err;
+
+	ret = ctl_spsc_attach(o->ctx, r, ring_name, PINSHM_PRODUCER, &ring);
+	if (ret >= 0)
+		return ret;
+	err = ctl_pub_size(o, ring.max_record, "max record");
+	if (!err && o->seq) {
+		ret = ctl_spsc_last(&ring, &lh, why, sizeof(why));
+		err = ctl_pub_resume(o, ret, &lh, why, "last record in the ring", &first);
+	}
+	if (!err)
+		err = ctl_pub_loop(o, first, &ops, &ring);
+	ret = pinshm_spsc_detach(&ring);
+	if (ret && !err)
+		err = ctl_fail(o->ctx, ret, CTL_ROLE);
+	return err;
+}
+
+static int ctl_spsc_wait(void *ring, int64_t timeout_ns)
+{
+	return pinshm_spsc_wait(ring, timeout_ns);
+}
+
+static int ctl_tail_spsc_run(struct ctl_tail *t, struct pinshm_spsc *ring)
+{
+	struct pinshm_msg m;
+	uint64_t idle_since = 0;
+	unsigned int spins = 0, batch = 0;
+	bool dirty = false, done = false, cannot_sleep = false;
+	int ret, err = 0;
+
+	while (!done && !ctl_stop) {
+		ret = pinshm_spsc_peek(ring, &m);
+		if (ret == -EAGAIN) {
+			if (batch) {
+				pinshm_spsc_release(ring);
+				batch = 0;
+			}
+			if (dirty) {
+				fflush(stdout);
+				dirty = false;
+			}
+			ctl_idle_wait(&idle_since, &spins, ctl_spsc_wait, ring,
+				      &cannot_sleep);
+			continue;
+		}
+		if (ret) {
+			pinshm_spsc_release(ring);
+			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
+			break;
+		}
+		spins = 0;
+		idle_since = 0;
+		if (!t->t_first)
+			t->t_first = ctl_now_ns();
+		ctl_tail_record(t, m.data, m.len, m.type);
+		dirty = !t->quiet;
+		/* The first problem ends a --check-seq run: nothing can hang on it. */
+		done = t->problems || ctl_tail_done(t);
+		if (++batch >= 64 || t->rate > 0) {
+			pinshm_spsc_release(ring);
+			batch = 0;
+			if (ferror(stdout))
+				break;
+			ctl_tail_pace(t);
+		}
+	}
+	pinshm_spsc_release(ring);
+	return ctl_tail_finish_output(t, err);
+}
+
+int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring_name)
+{
+	struct pinshm_spsc ring;
+	int ret, err;
+
+	ret = ctl_spsc_attach(t->ctx, r, ring_name, PINSHM_CONSUMER, &ring);
+	if (ret >= 0)
+		return ret;
+	t->fresh = ring.head == 0;
+	err = ctl_tail_spsc_run(t, &ring);
+	ret = pinshm_spsc_detach(&ring);
+	if (ret && !err)
+		err = ctl_fail(t->ctx, ret, CTL_ROLE);
+	return err;
+}
+
