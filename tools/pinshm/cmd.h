@@ -4,7 +4,9 @@
  *
  *   main.c         main, global options, dispatch, help texts
  *   util.c         errors, number/size parsing, signals, clocks
- *   cmd_region.c   create, ls, info, rm, recover, stat
+ *   cmd_region.c   create, ls, rm, recover
+ *   cmd_info.c     info, and how the metadata page reads
+ *   cmd_stat.c     stat
  *   cmd_ring.c     ring add
  *   pubtail.c      pub and tail: options, the parts every ring type shares
  *   ring_spsc.c, ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
@@ -75,9 +77,17 @@ const char *ctl_obj_name_rule(void);
 /* cmd_region.c */
 int cmd_create(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
-int cmd_info(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
+int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv, const char **name);
+int ctl_open_for_recovery(const char *name, struct pinshm_region **r);
+
+/* cmd_info.c */
+int cmd_info(int argc, char **argv);
+const char *ctl_meta_backend(const struct pinshm_meta *m);
+unsigned int ctl_attached_others(const struct pinshm_meta *m);
+
+/* cmd_stat.c */
 int cmd_stat(int argc, char **argv);
 
 /* cmd_ring.c */
