@@ -21,10 +21,13 @@
 
 #include <pinshm.h>
 
-/* Exit codes: 0 success, 1 failure, 2 usage. */
-#define CTL_EXIT_OK	0
-#define CTL_EXIT_FAIL	1
-#define CTL_EXIT_USAGE	2
+/*
+ * Errors: every function returns 0 (or a count) on success and -errno on
+ * failure, once the failure has been said on stderr; -CTL_EUSAGE is a
+ * usage error, said with the command's usage line. Only main() turns
+ * these into the exit status: 0 success, 1 failure, 2 usage error.
+ */
+#define CTL_EUSAGE	4096	/* above every errno, as the kernel's own codes */
 
 /* What an errno is about, to pick the message that explains it. */
 enum ctl_what {
@@ -57,6 +60,7 @@ int ctl_bad_option(const struct ctl_cmd *c, int opt, char **argv);
 /* util.c */
 const char *ctl_strerror(int err, enum ctl_what what);
 int ctl_fail(const char *ctx, int err, enum ctl_what what);
+int ctl_flush_stdout(void);
 void ctl_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ctl_warnf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ctl_parse_u64(const char *s, uint64_t *out);
@@ -98,10 +102,9 @@ int cmd_pub(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 
 /* main.c: commands of the contract not built yet */
-int cmd_bench(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
 
-/* bench.c (declared above too, from when it was not built yet) */
+/* The bench command, defined by the bench code. */
 int cmd_bench(int argc, char **argv);
 
 /*

@@ -295,13 +295,13 @@ int cmd_info(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
 	}
 	ret = ctl_one_name(c, argc, argv, &name);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	snprintf(ctx, sizeof(ctx), "info %s", name);
 
@@ -351,5 +351,5 @@ int cmd_info(int argc, char **argv)
 		ctl_info_text(m, objs, nobj, obj_err);
 	}
 	free(m);
-	return fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	return ctl_flush_stdout();
 }

@@ -24,9 +24,9 @@ int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv,
 	*name = argv[optind];
 	if (!pinshm_name_valid(*name)) {
 		ctl_errorf("%s %s: %s", c->name, *name, ctl_name_rule());
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
-	return -1;	/* go on */
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -75,20 +75,20 @@ int cmd_create(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
 	}
 	ret = ctl_one_name(c, argc, argv, &name);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	if (!size_arg)
 		return ctl_usage_error(c, "missing --size");
 	snprintf(ctx, sizeof(ctx), "create %s", name);
 	if (o.size == 0) {
 		ctl_errorf("%s: invalid size 0 (at least 1 byte; rounded up to 4K)", ctx);
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
 	ret = pinshm_region_create(name, &o, &r);
 	if (ret == -EFBIG && pinshm_backend_resolve(ctl_backend) == PINSHM_BACKEND_SHM) {
@@ -96,14 +96,14 @@ int cmd_create(int argc, char **argv)
 
 		ctl_errorf("%s: size above the backend's limit (shm: %s)", ctx,
 			   ctl_fmt_size(PINSHM_SHM_MAX_SIZE, lim, sizeof(lim)));
-		return CTL_EXIT_FAIL;
+		return ret;
 	}
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_CREATE);
 	ret = pinshm_region_close(r);
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_REGION);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -151,7 +151,7 @@ int cmd_ls(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
@@ -232,7 +232,7 @@ int cmd_ls(int argc, char **argv)
 		}
 	}
 	free(rows);
-	return fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	return ctl_flush_stdout();
 }
 
 /* ------------------------------------------------------------------ */
@@ -266,19 +266,19 @@ int cmd_rm(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
 	}
 	ret = ctl_one_name(c, argc, argv, &name);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	snprintf(ctx, sizeof(ctx), "rm %s", name);
 	ret = pinshm_region_destroy(name, ctl_backend);
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_REGION);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 int cmd_recover(int argc, char **argv)
@@ -298,13 +298,13 @@ int cmd_recover(int argc, char **argv)
 		switch (opt) {
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
 	}
 	ret = ctl_one_name(c, argc, argv, &name);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	snprintf(ctx, sizeof(ctx), "recover %s", name);
 	ret = ctl_open_for_recovery(name, &r);
@@ -329,5 +329,5 @@ int cmd_recover(int argc, char **argv)
 		printf("%s: %d dead attacher%s found\n", name, found, found == 1 ? "" : "s");
 	free(m);
 	pinshm_region_close(r);
-	return CTL_EXIT_OK;
+	return 0;
 }

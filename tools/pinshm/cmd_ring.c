@@ -22,13 +22,13 @@ static int ctl_ring_check(const char *ctx, int type, uint64_t cap, const char *c
 		if (!ctl_is_power_of_two(cap) || cap < 1024) {
 			ctl_errorf("%s: invalid capacity %s (a power of two, at least 1K)", ctx,
 				   cap_arg);
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		if (maxrec && (3 * (maxrec + 16) > cap || maxrec > PINSHM_REC_LEN_MASK)) {
 			ctl_errorf("%s: invalid max record %" PRIu64 " (at most %" PRIu64
 				   " for capacity %s: 3 * (max_record + 16) <= capacity)", ctx,
 				   maxrec, cap / 3 - 16, ctl_fmt_size(cap, b1, sizeof(b1)));
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		break;
 	case PINSHM_OBJ_MPSC:
@@ -36,38 +36,38 @@ static int ctl_ring_check(const char *ctx, int type, uint64_t cap, const char *c
 		    cap > PINSHM_MPSC_MAX_CAP) {
 			ctl_errorf("%s: invalid capacity %s (a power of two, 1K to 512M)", ctx,
 				   cap_arg);
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		if (maxrec_given && (!maxrec || maxrec + 8 > cap / 2)) {
 			ctl_errorf("%s: invalid max record %" PRIu64 " (1 to %" PRIu64
 				   " for capacity %s: max_record + 8 <= capacity / 2)", ctx,
 				   maxrec, cap / 2 - 8, ctl_fmt_size(cap, b1, sizeof(b1)));
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		break;
 	case PINSHM_OBJ_BCAST:
 		if (!ctl_is_power_of_two(cap) || cap < 2 || cap > PINSHM_BCAST_MAX_SLOTS) {
 			ctl_errorf("%s: invalid capacity %s (bcast: a number of slots, a power "
 				   "of two, 2 to 16M)", ctx, cap_arg);
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		if (maxrec_given && (!maxrec ||
 				     maxrec > PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR)) {
 			ctl_errorf("%s: invalid max record %" PRIu64 " (bcast: 1 to %u)", ctx,
 				   maxrec, PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR);
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		break;
 	case PINSHM_OBJ_SLOT:
 		if (!cap || cap > PINSHM_SLOT_MAX_SIZE) {
 			ctl_errorf("%s: invalid capacity %s (slot: the value size, 1 to 64K)", ctx,
 				   cap_arg);
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		if (maxrec_given) {
 			ctl_errorf("%s: --max-record does not apply to a slot (--capacity is its "
 				   "value size)", ctx);
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		break;
 	}
@@ -110,7 +110,7 @@ int cmd_ring(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
@@ -138,16 +138,16 @@ int cmd_ring(int argc, char **argv)
 	snprintf(ctx, sizeof(ctx), "ring add %s/%s", name, ring);
 	if (!pinshm_name_valid(name)) {
 		ctl_errorf("%s: %s", ctx, ctl_name_rule());
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
 	if (!pinshm_obj_name_valid(ring)) {
 		ctl_errorf("%s: %s", ctx, ctl_obj_name_rule());
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
 	if (type != PINSHM_OBJ_SPSC && type != PINSHM_OBJ_MPSC && type != PINSHM_OBJ_BCAST &&
 	    type != PINSHM_OBJ_SLOT) {
 		ctl_errorf("%s: %s rings are not supported yet", ctx, type_arg);
-		return CTL_EXIT_FAIL;
+		return -EOPNOTSUPP;
 	}
 	ret = ctl_ring_check(ctx, type, cap, cap_arg, maxrec, maxrec_given);
 	if (ret)
@@ -176,10 +176,10 @@ int cmd_ring(int argc, char **argv)
 	pinshm_region_close(r);
 	if (ret == -EEXIST) {
 		ctl_errorf("%s: ring exists (an object of that name is in the region)", ctx);
-		return CTL_EXIT_FAIL;
+		return ret;
 	}
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_OBJ_CREATE);
-	return CTL_EXIT_OK;
+	return 0;
 }
 

@@ -183,7 +183,7 @@ int cmd_stat(int argc, char **argv)
 	struct ctl_stat s = { 0 };
 	uint64_t interval = 1000, count = 0, t0, t1, nth;
 	bool json = false;
-	int opt, ret, n = 0, i, err = CTL_EXIT_OK;
+	int opt, ret, n = 0, i, err = 0;
 
 	while ((opt = getopt_long(argc, argv, ":i:n:jh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -201,7 +201,7 @@ int cmd_stat(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
@@ -215,7 +215,7 @@ int cmd_stat(int argc, char **argv)
 		snprintf(ctx, sizeof(ctx), "stat %s", argv[optind]);
 		if (!pinshm_name_valid(argv[optind])) {
 			ctl_errorf("%s: %s", ctx, ctl_name_rule());
-			return CTL_EXIT_FAIL;
+			return -EINVAL;
 		}
 		names = calloc(1, sizeof(*names));
 		if (!names)

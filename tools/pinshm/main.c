@@ -18,9 +18,22 @@
 
 #include "cmd.h"
 
+/* The exit status; inside, the commands return 0 or -errno (cmd.h). */
+#define CTL_EXIT_OK	0
+#define CTL_EXIT_FAIL	1
+#define CTL_EXIT_USAGE	2
+
 int ctl_backend = PINSHM_BACKEND_AUTO;
 
 static int cmd_help(int argc, char **argv);
+
+/* What the commands return (cmd.h), as the exit status. */
+static int ctl_exit_status(int ret)
+{
+	if (!ret)
+		return CTL_EXIT_OK;
+	return ret == -CTL_EUSAGE ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+}
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "create", cmd_create,
@@ -339,7 +352,7 @@ int ctl_usage_error(const struct ctl_cmd *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "pinshm %s: %s\nusage: %s\n", c->name, msg, c->usage);
-	return CTL_EXIT_USAGE;
+	return -CTL_EUSAGE;
 }
 
 /* getopt_long() returned '?' or ':' (optstring starts with ':'). */
@@ -360,15 +373,15 @@ static int cmd_help(int argc, char **argv)
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(ctl_main_help, stdout);
-		return CTL_EXIT_OK;
+		return 0;
 	}
 	c = ctl_find_cmd(argv[1]);
 	if (!c) {
 		fprintf(stderr, "pinshm help: unknown command '%s'\n", argv[1]);
-		return CTL_EXIT_USAGE;
+		return -CTL_EUSAGE;
 	}
 	ctl_print_help(c);
-	return CTL_EXIT_OK;
+	return 0;
 }
 
 static int ctl_not_yet(const char *cmd, int argc, char **argv)
@@ -378,11 +391,11 @@ static int ctl_not_yet(const char *cmd, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			ctl_print_help(ctl_find_cmd(cmd));
-			return CTL_EXIT_OK;
+			return 0;
 		}
 	}
 	ctl_errorf("%s: not supported yet", cmd);
-	return CTL_EXIT_FAIL;
+	return -EOPNOTSUPP;
 }
 
 int cmd_metrics(int argc, char **argv)
@@ -448,5 +461,5 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: start over for the command's own options */
-	return c->run(argc, argv);
+	return ctl_exit_status(c->run(argc, argv));
 }

@@ -33,12 +33,12 @@ int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, co
 		ctl_errorf("%s: the %s role is held by live process %u", ctx, role, pid);
 	else
 		ctl_errorf("%s: the %s role is held by another live process", ctx, role);
-	return CTL_EXIT_FAIL;
+	return -EBUSY;
 }
 
 /*
- * Open region NAME with access and find object RING in it. Returns -1 with
- * *r open and *oi filled, or an exit code (the error printed).
+ * Open region NAME with access and find object RING in it: 0 with *r open
+ * and *oi filled, or -errno.
  */
 static int ctl_open_ring(const char *ctx, const char *name, const char *ring_name, int access,
 			 struct pinshm_region **r, struct pinshm_obj_info *oi)
@@ -47,12 +47,12 @@ static int ctl_open_ring(const char *ctx, const char *name, const char *ring_nam
 
 	if (!pinshm_obj_name_valid(ring_name)) {
 		ctl_errorf("%s: %s", ctx, ctl_obj_name_rule());
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
 	ret = ctl_open_region(name, access, r);
 	if (ret == -EINVAL) {
 		ctl_errorf("%s: %s", ctx, ctl_name_rule());
-		return CTL_EXIT_FAIL;
+		return ret;
 	}
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_REGION);
@@ -62,7 +62,7 @@ static int ctl_open_ring(const char *ctx, const char *name, const char *ring_nam
 		return ctl_fail(ctx, ret, CTL_OBJECT);
 	}
 	oi->name[PINSHM_OBJ_NAME_MAX - 1] = '\0';
-	return -1;
+	return 0;
 }
 /* ------------------------------------------------------------------ */
 
@@ -97,12 +97,12 @@ int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what)
 	if (o->size > max) {
 		ctl_errorf("%s: --size %" PRIu64 " above the ring's %s %" PRIu64, o->ctx, o->size,
 			   what, max);
-		return CTL_EXIT_FAIL;
+		return -EMSGSIZE;
 	}
 	if (o->seq && o->size < CTL_SEQ_MIN) {
 		ctl_errorf("%s: --size %" PRIu64 " too small for --seq records (at least %u)",
 			   o->ctx, o->size, CTL_SEQ_MIN);
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -129,7 +129,7 @@ int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr 
 		ctl_warnf("%s: the %s is not a pub --seq record; starting at seq 1", o->ctx, where);
 	} else if (found == -EBADMSG && why && why[0]) {
 		ctl_errorf("%s: cannot resume: %s: %s", o->ctx, where, why);
-		return CTL_EXIT_FAIL;
+		return found;
 	} else if (found != -ENOENT) {
 		return ctl_fail(o->ctx, found, CTL_OBJECT);
 	}
@@ -270,7 +270,7 @@ int cmd_pub(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
@@ -287,16 +287,16 @@ int cmd_pub(int argc, char **argv)
 	if (o.seq && o.size_given && o.size < CTL_SEQ_MIN) {
 		ctl_errorf("%s: --size %" PRIu64 " too small for --seq records (at least %u)", ctx,
 			   o.size, CTL_SEQ_MIN);
-		return CTL_EXIT_FAIL;
+		return -EINVAL;
 	}
 	if (o.size > PINSHM_REC_LEN_MASK) {
 		ctl_errorf("%s: --size %" PRIu64 " too large", ctx, o.size);
-		return CTL_EXIT_FAIL;
+		return -EMSGSIZE;
 	}
 
 	ctl_install_signals();
 	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], PINSHM_RDWR, &r, &oi);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	switch (oi.type) {
 	case PINSHM_OBJ_SPSC:
@@ -313,7 +313,7 @@ int cmd_pub(int argc, char **argv)
 		break;
 	default:
 		ctl_errorf("%s: objects of type %u are not supported", ctx, oi.type);
-		err = CTL_EXIT_FAIL;
+		err = -EOPNOTSUPP;
 		break;
 	}
 	ret = pinshm_region_close(r);
@@ -524,11 +524,11 @@ int ctl_tail_finish_output(struct ctl_tail *t, int err)
 {
 	t->t_last = ctl_now_ns();
 	if ((fflush(stdout) || ferror(stdout)) && !err) {
+		err = errno ? -errno : -EIO;
 		/* `pinshm tail ... | head` is a normal way to stop. */
-		if (errno == EPIPE)
+		if (err == -EPIPE)
 			return 0;
-		ctl_errorf("%s: writing output: %s", t->ctx, strerror(errno));
-		err = CTL_EXIT_FAIL;
+		ctl_errorf("%s: writing output: %s", t->ctx, strerror(-err));
 	}
 	return err;
 }
@@ -606,7 +606,7 @@ int cmd_tail(int argc, char **argv)
 			break;
 		case 'h':
 			ctl_print_help(c);
-			return CTL_EXIT_OK;
+			return 0;
 		default:
 			return ctl_bad_option(c, opt, argv);
 		}
@@ -627,7 +627,7 @@ int cmd_tail(int argc, char **argv)
 	 * look first with an observer (no attach left behind), then open.
 	 */
 	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], PINSHM_OBSERVE, &r, &oi);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	pinshm_region_close(r);
 	access = oi.type == PINSHM_OBJ_BCAST || oi.type == PINSHM_OBJ_SLOT ? PINSHM_RDONLY
@@ -640,7 +640,7 @@ int cmd_tail(int argc, char **argv)
 
 	ctl_install_signals();
 	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], access, &r, &oi);
-	if (ret >= 0) {
+	if (ret) {
 		free(t.prod);
 		return ret;
 	}
@@ -663,7 +663,7 @@ int cmd_tail(int argc, char **argv)
 		break;
 	default:
 		ctl_errorf("%s: objects of type %u are not supported", ctx, oi.type);
-		err = CTL_EXIT_FAIL;
+		err = -EOPNOTSUPP;
 		break;
 	}
 	ret = pinshm_region_close(r);
@@ -674,6 +674,6 @@ int cmd_tail(int argc, char **argv)
 		ctl_tail_summary(&t);
 	free(t.prod);
 	if (!err && t.problems)
-		err = CTL_EXIT_FAIL;
+		err = -EBADMSG;	/* each one said why */
 	return err;
 }

@@ -44,7 +44,8 @@ static void ctl_mpsc_commit(void *ring, uint32_t len, uint32_t type)
 }
 
 /* Take producer id (-1: any free one), waiting while the slot's dead
- * holder still has a claim ahead of the consumer. */
+ * holder still has a claim ahead of the consumer: 0, -EINTR (stopped
+ * while waiting) or -errno. */
 static int ctl_mpsc_attach_producer(const struct ctl_pub *o, struct pinshm_region *r,
 				    const char *ring, int id, struct pinshm_mpsc_producer *p)
 {
@@ -59,21 +60,21 @@ static int ctl_mpsc_attach_producer(const struct ctl_pub *o, struct pinshm_regio
 		said = true;
 		nanosleep(&ts, NULL);
 		if (ctl_stop)
-			return CTL_EXIT_OK;
+			return -EINTR;
 	}
 	switch (ret) {
 	case 0:
-		return -1;
+		return 0;
 	case -EBUSY:
 		ctl_errorf("%s: producer id %d is held by another live process", o->ctx, id);
-		return CTL_EXIT_FAIL;
+		return ret;
 	case -ENOSPC:
 		ctl_errorf("%s: all %d producer ids are held by live processes", o->ctx,
 			   PINSHM_MPSC_PRODUCERS);
-		return CTL_EXIT_FAIL;
+		return ret;
 	case -EPERM:
 		ctl_errorf("%s: this process has no attach of its own on the region", o->ctx);
-		return CTL_EXIT_FAIL;
+		return ret;
 	default:
 		return ctl_fail(o->ctx, ret, CTL_ROLE);
 	}
@@ -91,11 +92,13 @@ int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 	if (o->id >= PINSHM_MPSC_PRODUCERS) {
 		ctl_errorf("%s: --id %u out of range (an mpsc ring has producer ids 0..%d)", o->ctx,
 			   o->id, PINSHM_MPSC_PRODUCERS - 1);
-		return CTL_EXIT_FAIL;
+		return -ERANGE;
 	}
 	id = o->id_given || o->seq ? (int)o->id : -1;
 	ret = ctl_mpsc_attach_producer(o, r, ring, id, &p);
-	if (ret >= 0)
+	if (ret == -EINTR)
+		return 0;	/* stopped before it began */
+	if (ret)
 		return ret;
 	err = ctl_pub_size(o, p.max_record, "max record");
 	if (!err && o->seq) {

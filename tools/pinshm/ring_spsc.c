@@ -38,7 +38,7 @@ static int ctl_spsc_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
 }
 
 
-/* Take a role of the spsc ring RING in the open region r. */
+/* Take a role of the spsc ring RING in the open region r: 0 or -errno. */
 static int ctl_spsc_attach(const char *ctx, struct pinshm_region *r, const char *ring_name,
 			   int role, struct pinshm_spsc *ring)
 {
@@ -50,7 +50,7 @@ static int ctl_spsc_attach(const char *ctx, struct pinshm_region *r, const char 
 				     role == PINSHM_PRODUCER);
 	if (ret)
 		return ctl_fail(ctx, ret, CTL_ROLE);
-	return -1;	/* attached */
+	return 0;
 }
 
 static int ctl_spsc_claim(void *ring, uint32_t len, void **dst)
@@ -81,7 +81,7 @@ int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_na
 	int ret, err;
 
 	ret = ctl_spsc_attach(o->ctx, r, ring_name, PINSHM_PRODUCER, &ring);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	err = ctl_pub_size(o, ring.max_record, "max record");
 	if (!err && o->seq) {
@@ -155,7 +155,7 @@ int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring_
 	int ret, err;
 
 	ret = ctl_spsc_attach(t->ctx, r, ring_name, PINSHM_CONSUMER, &ring);
-	if (ret >= 0)
+	if (ret)
 		return ret;
 	t->fresh = ring.head == 0;
 	err = ctl_tail_spsc_run(t, &ring);

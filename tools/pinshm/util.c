@@ -111,11 +111,19 @@ void ctl_warnf(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "pinshm: CTX: MESSAGE", exit status 1. */
+/* "pinshm: CTX: MESSAGE"; returns err (-errno), for the caller to pass up. */
 int ctl_fail(const char *ctx, int err, enum ctl_what what)
 {
 	ctl_errorf("%s: %s", ctx, ctl_strerror(err, what));
-	return CTL_EXIT_FAIL;
+	return err;
+}
+
+/* The end of a command's output: 0, or -errno when it could not be written. */
+int ctl_flush_stdout(void)
+{
+	if (!fflush(stdout) && !ferror(stdout))
+		return 0;
+	return errno ? -errno : -EIO;
 }
 
 int ctl_parse_u64(const char *s, uint64_t *out)
