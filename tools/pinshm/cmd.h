@@ -3,6 +3,7 @@
  * pinshm(1): shared declarations of the command's parts.
  *
  *   main.c         main, global options, dispatch, help texts
+ *   opts.c         options, usage lines and --help, from each command's table
  *   util.c         errors, number/size parsing, signals, clocks
  *   cmd_region.c   create, ls, rm, recover
  *   cmd_info.c     info, and how the metadata page reads
@@ -15,9 +16,11 @@
 #ifndef PINSHM_CMD_H
 #define PINSHM_CMD_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <pinshm.h>
 
@@ -38,12 +41,44 @@ enum ctl_what {
 	CTL_ROLE,	/* taking a ring's producer/consumer role */
 };
 
+/*
+ * A command and its help, from which its options are parsed and its usage
+ * line, --help and its line in `pinshm --help` are made (opts.c).
+ */
 struct ctl_cmd {
-	const char *name;
+	const char *name;	/* NULL: pinshm itself, its global options */
 	int (*run)(int argc, char **argv);
-	const char *usage;	/* one line, after "usage: " */
-	const char *help;	/* the rest of --help */
+	const char *args;	/* operands, in the usage line before the options */
+	const char *summary;	/* what it does, in `pinshm --help` */
+	const char *help;	/* --help: what it does, before the options */
+	const struct ctl_opt *opts;	/* ends with { NULL }; NULL: none */
+	const char *notes;	/* --help: after the options */
+	const char *examples;	/* --help: "Examples:" */
 };
+
+/*
+ * An option: its getopt_long() entry and its line in --help. An entry
+ * with a doc and no name is a heading in --help; { NULL } ends the table.
+ * Every command takes -h, --help besides (ctl_parse()).
+ */
+struct ctl_opt {
+	const char *name;	/* --name */
+	int key;		/* -k, or CTL_OPT_LONG + n: --name only */
+	const char *arg;	/* its value's name; NULL: it takes none */
+	const char *doc;	/* one description, wrapped by --help */
+	unsigned int flags;
+};
+#define CTL_OPT_LONG		256
+#define CTL_OPT_REQUIRED	0x1	/* in the usage line without [ ] */
+#define CTL_OPT_NOUSAGE		0x2	/* not in the usage line (--help shows it) */
+#define CTL_MAX_OPTS		16
+
+/*
+ * ctl_parse()'s call for each option given: opt is its table entry, arg
+ * its value (NULL for none); 0 or -CTL_EUSAGE (ctl_usage_error()).
+ */
+typedef int ctl_opt_fn(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
+		       void *data);
 
 /* Global options (before the command). */
 extern int ctl_backend;			/* PINSHM_BACKEND_* */
@@ -51,11 +86,36 @@ extern volatile sig_atomic_t ctl_stop;	/* SIGINT/SIGTERM seen */
 
 /* main.c */
 const struct ctl_cmd *ctl_find_cmd(const char *name);
-void ctl_print_help(const struct ctl_cmd *c);
+
+/* The commands, each defined beside its code; main.c lists them. */
+extern const struct ctl_cmd ctl_cmd_create, ctl_cmd_ls, ctl_cmd_rm, ctl_cmd_recover,
+	ctl_cmd_info, ctl_cmd_stat, ctl_cmd_ring, ctl_cmd_pub, ctl_cmd_tail;
+
+/* opts.c */
+/*
+ * Parse c's options in argv[1..], calling set for each: 0 with optind at
+ * the first operand, 1 when --help was printed (then exit 0), or
+ * -CTL_EUSAGE when an option was bad (said so with the usage line).
+ */
+int ctl_parse(const struct ctl_cmd *c, int argc, char **argv, ctl_opt_fn *set, void *data);
+/*
+ * After ctl_parse(), the operands argv[optind..argc): at least one per
+ * name in need (NULL-terminated, for "missing NAME"), at most max; 0 or
+ * -CTL_EUSAGE.
+ */
+int ctl_operands(const struct ctl_cmd *c, int argc, char **argv, const char *const need[],
+		 int max);
+ctl_opt_fn ctl_opt_true;
 int ctl_usage_error(const struct ctl_cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* Parse a subcommand's options: common getopt loop helpers. */
 int ctl_bad_option(const struct ctl_cmd *c, int opt, char **argv);
+char *ctl_usage(const struct ctl_cmd *c, char *buf, size_t len);
+void ctl_print_help(const struct ctl_cmd *c);
+void ctl_print_summary(const struct ctl_cmd *c);
+void ctl_print_opts(FILE *f, const struct ctl_opt *opts);
+int ctl_getopt_tables(const struct ctl_opt *opts, bool help, const char *prefix,
+		      struct option *lo, char *so);
+const struct ctl_opt *ctl_find_opt(const struct ctl_opt *opts, int key);
 
 /* util.c */
 const char *ctl_strerror(int err, enum ctl_what what);
@@ -100,9 +160,6 @@ int cmd_ring(int argc, char **argv);
 /* pubtail.c */
 int cmd_pub(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
-
-/* main.c: commands of the contract not built yet */
-int cmd_metrics(int argc, char **argv);
 
 /* The bench command, defined by the bench code. */
 int cmd_bench(int argc, char **argv);

@@ -3,7 +3,6 @@
  * pinshm(1): info, and how a region's metadata page reads (also for ls).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,14 +270,31 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 	}
 }
 
+static const struct ctl_opt ctl_info_opts[] = {
+	{ "json", 'j', NULL, "print one JSON object: name, backend, size, numa_node, contiguous, "
+	  "pinned, generation, crashes, created, attachers[], objects[]", 0 },
+	{ NULL },
+};
+
+const struct ctl_cmd ctl_cmd_info = {
+	.name = "info", .run = cmd_info, .args = "NAME", .opts = ctl_info_opts,
+	.summary = "show a region and rings",
+	.help =
+	"Show a region: size, NUMA node, flags, generation and crashes, the attach\n"
+	"table (every slot ever used: pid, ro/rw, attached/detached/died/exec, exit\n"
+	"code or signal) and its objects (rings and slots with their counters:\n"
+	"messages and bytes in and out, full events, lapped, recoveries of dead\n"
+	"producers' records, corrupt reads).\n"
+	"Dead attachers are detected first (as `pinshm recover` does), so a process\n"
+	"that died shows as died. This command's own attach is not shown.\n",
+	.examples =
+	"  pinshm info md\n"
+	"  pinshm info md --json\n",
+};
+
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("info");
+	const struct ctl_cmd *c = &ctl_cmd_info;
 	struct pinshm_obj_info infos[CTL_MAX_OBJS];
 	struct ctl_obj objs[CTL_MAX_OBJS];
 	struct pinshm_region *r;
@@ -286,20 +302,11 @@ int cmd_info(int argc, char **argv)
 	const char *name;
 	bool json = false;
 	char ctx[128];
-	int opt, ret, nobj, obj_err = 0, i;
+	int ret, nobj, obj_err = 0, i;
 
-	while ((opt = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
+	ret = ctl_parse(c, argc, argv, ctl_opt_true, &json);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	ret = ctl_one_name(c, argc, argv, &name);
 	if (ret)
 		return ret;

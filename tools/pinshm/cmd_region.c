@@ -3,7 +3,6 @@
  * pinshm(1): region commands — create, ls, rm, recover.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +12,15 @@
 
 #include "cmd.h"
 
-/* The one positional NAME of a region command. */
-int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv,
-		 const char **name)
+/* The one operand of a region command, NAME; 0 or -errno. */
+int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv, const char **name)
 {
-	if (optind >= argc)
-		return ctl_usage_error(c, "missing region NAME");
-	if (optind + 1 < argc)
-		return ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+	static const char *const need[] = { "region NAME", NULL };
+	int ret;
+
+	ret = ctl_operands(c, argc, argv, need, 1);
+	if (ret)
+		return ret;
 	*name = argv[optind];
 	if (!pinshm_name_valid(*name)) {
 		ctl_errorf("%s %s: %s", c->name, *name, ctl_name_rule());
@@ -31,66 +31,85 @@ int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv,
 
 /* ------------------------------------------------------------------ */
 
+static const struct ctl_opt ctl_create_opts[] = {
+	{ "size", 's', "SIZE", "data bytes; K, M, G suffixes (powers of 1024); required",
+	  CTL_OPT_REQUIRED },
+	{ "node", 'n', "N", "NUMA node for the memory (default: any)", 0 },
+	{ "mode", 'm', "OCTAL", "permission bits, as for files (default 0600)", 0 },
+	{ NULL },
+};
+
+const struct ctl_cmd ctl_cmd_create = {
+	.name = "create", .run = cmd_create, .args = "NAME", .opts = ctl_create_opts,
+	.summary = "create a region",
+	.help =
+	"Create a region NAME with SIZE bytes of data (rounded up to 4 KiB), owned by\n"
+	"you. The region lives until `pinshm rm`, with or without attachers.\n",
+	.examples =
+	"  pinshm create md --size 64M\n"
+	"  pinshm --backend shm create orders --size 2M --mode 0660\n",
+};
+
+struct ctl_create {
+	struct pinshm_region_opts o;
+	bool size_given;
+};
+
+static int ctl_create_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
+			  void *data)
+{
+	struct ctl_create *cr = data;
+	long node;
+
+	switch (opt->key) {
+	case 's':
+		cr->size_given = true;
+		if (ctl_parse_size(arg, &cr->o.size))
+			return ctl_usage_error(c, "bad --size '%s' (bytes, K/M/G suffix)", arg);
+		break;
+	case 'n':
+		if (!strcmp(arg, "any")) {
+			cr->o.node = PINSHM_NODE_ANY;
+			break;
+		}
+		if (ctl_parse_int(arg, -1, 1 << 20, &node))
+			return ctl_usage_error(c, "bad --node '%s' (a NUMA node number or 'any')",
+					       arg);
+		cr->o.node = (int)node;
+		break;
+	case 'm':
+		if (ctl_parse_octal(arg, &cr->o.mode))
+			return ctl_usage_error(c, "bad --mode '%s' (octal, at most 0777)", arg);
+		break;
+	}
+	return 0;
+}
+
 int cmd_create(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "size", required_argument, NULL, 's' },
-		{ "node", required_argument, NULL, 'n' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("create");
-	struct pinshm_region_opts o;
+	const struct ctl_cmd *c = &ctl_cmd_create;
+	struct ctl_create cr = { .size_given = false };
 	struct pinshm_region *r;
-	const char *name, *size_arg = NULL;
+	const char *name;
 	char ctx[128];
-	long node;
-	int opt, ret;
+	int ret;
 
-	pinshm_region_opts_init(&o);
-	o.backend = ctl_backend;
-	while ((opt = getopt_long(argc, argv, ":s:n:m:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 's':
-			size_arg = optarg;
-			if (ctl_parse_size(optarg, &o.size))
-				return ctl_usage_error(c, "bad --size '%s' (bytes, K/M/G suffix)",
-						       optarg);
-			break;
-		case 'n':
-			if (!strcmp(optarg, "any")) {
-				o.node = PINSHM_NODE_ANY;
-				break;
-			}
-			if (ctl_parse_int(optarg, -1, 1 << 20, &node))
-				return ctl_usage_error(c, "bad --node '%s' (a NUMA node number or 'any')",
-						       optarg);
-			o.node = (int)node;
-			break;
-		case 'm':
-			if (ctl_parse_octal(optarg, &o.mode))
-				return ctl_usage_error(c, "bad --mode '%s' (octal, at most 0777)",
-						       optarg);
-			break;
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
+	pinshm_region_opts_init(&cr.o);
+	cr.o.backend = ctl_backend;
+	ret = ctl_parse(c, argc, argv, ctl_create_opt, &cr);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	ret = ctl_one_name(c, argc, argv, &name);
 	if (ret)
 		return ret;
-	if (!size_arg)
+	if (!cr.size_given)
 		return ctl_usage_error(c, "missing --size");
 	snprintf(ctx, sizeof(ctx), "create %s", name);
-	if (o.size == 0) {
+	if (cr.o.size == 0) {
 		ctl_errorf("%s: invalid size 0 (at least 1 byte; rounded up to 4K)", ctx);
 		return -EINVAL;
 	}
-	ret = pinshm_region_create(name, &o, &r);
+	ret = pinshm_region_create(name, &cr.o, &r);
 	if (ret == -EFBIG && pinshm_backend_resolve(ctl_backend) == PINSHM_BACKEND_SHM) {
 		char lim[32];
 
@@ -130,34 +149,40 @@ static void ctl_ls_read(struct ctl_ls_row *row)
 	pinshm_region_close(r);
 }
 
+static const struct ctl_opt ctl_ls_opts[] = {
+	{ "json", 'j', NULL, "print a JSON array of {name, backend, size, attached, generation, "
+	  "crashes}", 0 },
+	{ NULL },
+};
+
+const struct ctl_cmd ctl_cmd_ls = {
+	.name = "ls", .run = cmd_ls, .opts = ctl_ls_opts,
+	.summary = "list regions",
+	.help =
+	"List the regions of the backend, one per line: name, data size, backend,\n"
+	"processes attached (not counting this one), generation (bumped whenever\n"
+	"an attacher dies) and crashes.\n",
+	.examples =
+	"  pinshm ls\n"
+	"  pinshm ls --json | python3 -m json.tool\n",
+};
+
 int cmd_ls(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("ls");
+	static const char *const none[] = { NULL };
+	const struct ctl_cmd *c = &ctl_cmd_ls;
 	char (*names)[PINSHM_NAME_MAX] = NULL;
 	struct ctl_ls_row *rows;
 	bool json = false;
 	unsigned int max = 256;
-	int opt, n, i;
+	int n, i, ret;
 
-	while ((opt = getopt_long(argc, argv, ":jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error(c, "unexpected argument '%s'", argv[optind]);
+	ret = ctl_parse(c, argc, argv, ctl_opt_true, &json);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	ret = ctl_operands(c, argc, argv, none, 0);
+	if (ret)
+		return ret;
 
 	for (;;) {
 		free(names);
@@ -248,29 +273,28 @@ int ctl_open_for_recovery(const char *name, struct pinshm_region **r)
 	return ctl_open_region(name, PINSHM_OBSERVE, r);
 }
 
-
 /* ------------------------------------------------------------------ */
+
+const struct ctl_cmd ctl_cmd_rm = {
+	.name = "rm", .run = cmd_rm, .args = "NAME",
+	.summary = "destroy a region",
+	.help =
+	"Destroy region NAME: its name goes at once; processes still attached keep\n"
+	"their mapping until they detach.\n",
+	.examples =
+	"  pinshm rm md\n",
+};
 
 int cmd_rm(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("rm");
+	const struct ctl_cmd *c = &ctl_cmd_rm;
 	const char *name;
 	char ctx[128];
-	int opt, ret;
+	int ret;
 
-	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
+	ret = ctl_parse(c, argc, argv, NULL, NULL);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	ret = ctl_one_name(c, argc, argv, &name);
 	if (ret)
 		return ret;
@@ -281,28 +305,29 @@ int cmd_rm(int argc, char **argv)
 	return 0;
 }
 
+const struct ctl_cmd ctl_cmd_recover = {
+	.name = "recover", .run = cmd_recover, .args = "NAME",
+	.summary = "find attachers that died",
+	.help =
+	"Look for attachers of NAME whose process is gone and mark them died,\n"
+	"bumping the generation (the kmod backend does this itself at exit; the shm\n"
+	"backend detects deaths by polling). Prints how many were found.\n",
+	.examples =
+	"  pinshm recover md\n",
+};
+
 int cmd_recover(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("recover");
+	const struct ctl_cmd *c = &ctl_cmd_recover;
 	struct pinshm_region *r;
 	struct pinshm_meta *m;
 	const char *name;
 	char ctx[128];
-	int opt, ret, found;
+	int ret, found;
 
-	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
+	ret = ctl_parse(c, argc, argv, NULL, NULL);
+	if (ret)
+		return ret < 0 ? ret : 0;
 	ret = ctl_one_name(c, argc, argv, &name);
 	if (ret)
 		return ret;

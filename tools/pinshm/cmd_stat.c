@@ -3,7 +3,6 @@
  * pinshm(1): stat, the rates of a region's rings every interval.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,45 +168,73 @@ static void ctl_stat_print(const struct ctl_stat *s, bool json, double secs, uns
 	fflush(stdout);
 }
 
+static const struct ctl_opt ctl_stat_opts[] = {
+	{ "interval", 'i', "MS", "milliseconds between reports (default 1000)", 0 },
+	{ "count", 'n', "N", "stop after N reports (default: until interrupted)", 0 },
+	{ "json", 'j', NULL, "one JSON object per report and line: {time, interval_s, rings: "
+	  "[{region, ring, type, msgs_in, msgs_out, bytes_in, bytes_out, full_events, lapped, "
+	  "recoveries, corrupt, backlog_bytes, msgs_in_per_s, msgs_out_per_s, bytes_in_per_s, "
+	  "bytes_out_per_s, producer_pid, consumer_pid}]}", 0 },
+	{ NULL },
+};
+
+const struct ctl_cmd ctl_cmd_stat = {
+	.name = "stat", .run = cmd_stat, .args = "[NAME]", .opts = ctl_stat_opts,
+	.summary = "ring rates every interval",
+	.help =
+	"Every interval, print the rates of every ring of region NAME (or of all\n"
+	"regions): messages and bytes in and out per second, backlog (bytes\n"
+	"published but not yet released), full events (producer found the ring\n"
+	"full), producer and consumer pids. Read-only: takes no ring role. bcast and\n"
+	"slot have no backlog (0); a slot's messages in are its writes.\n",
+	.examples =
+	"  pinshm stat md\n"
+	"  pinshm stat --interval 100 --count 10 --json\n",
+};
+
+struct ctl_stat_args {
+	uint64_t interval, count;
+	bool json;
+};
+
+static int ctl_stat_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
+			void *data)
+{
+	struct ctl_stat_args *a = data;
+
+	switch (opt->key) {
+	case 'i':
+		if (ctl_parse_u64(arg, &a->interval) || !a->interval || a->interval > 3600000)
+			return ctl_usage_error(c, "bad --interval '%s' (milliseconds, 1..3600000)",
+					       arg);
+		break;
+	case 'n':
+		if (ctl_parse_u64(arg, &a->count))
+			return ctl_usage_error(c, "bad --count '%s'", arg);
+		break;
+	case 'j':
+		a->json = true;
+		break;
+	}
+	return 0;
+}
+
 int cmd_stat(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "interval", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("stat");
+	static const char *const none[] = { NULL };
+	const struct ctl_cmd *c = &ctl_cmd_stat;
+	struct ctl_stat_args a = { .interval = 1000 };
 	char (*names)[PINSHM_NAME_MAX] = NULL;
 	struct ctl_stat s = { 0 };
-	uint64_t interval = 1000, count = 0, t0, t1, nth;
-	bool json = false;
-	int opt, ret, n = 0, i, err = 0;
+	uint64_t t0, t1, nth;
+	int ret, n = 0, i, err = 0;
 
-	while ((opt = getopt_long(argc, argv, ":i:n:jh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (ctl_parse_u64(optarg, &interval) || !interval || interval > 3600000)
-				return ctl_usage_error(c, "bad --interval '%s' (milliseconds, 1..3600000)",
-						       optarg);
-			break;
-		case 'n':
-			if (ctl_parse_u64(optarg, &count))
-				return ctl_usage_error(c, "bad --count '%s'", optarg);
-			break;
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
-	if (argc - optind > 1)
-		return ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
+	ret = ctl_parse(c, argc, argv, ctl_stat_opt, &a);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	ret = ctl_operands(c, argc, argv, none, 1);
+	if (ret)
+		return ret;
 
 	if (optind < argc) {
 		char ctx[128];
@@ -263,10 +290,10 @@ int cmd_stat(int argc, char **argv)
 	ctl_install_signals();
 	ctl_stat_sample(&s);
 	t0 = ctl_now_ns();
-	for (nth = 0; !ctl_stop && (!count || nth < count); nth++) {
+	for (nth = 0; !ctl_stop && (!a.count || nth < a.count); nth++) {
 		struct timespec ts = {
-			.tv_sec = (time_t)(interval / 1000),
-			.tv_nsec = (long)(interval % 1000) * 1000000L,
+			.tv_sec = (time_t)(a.interval / 1000),
+			.tv_nsec = (long)(a.interval % 1000) * 1000000L,
 		};
 
 		nanosleep(&ts, NULL);
@@ -274,7 +301,7 @@ int cmd_stat(int argc, char **argv)
 			break;
 		ctl_stat_sample(&s);
 		t1 = ctl_now_ns();
-		ctl_stat_print(&s, json, (double)(t1 - t0) / 1e9, (unsigned int)nth);
+		ctl_stat_print(&s, a.json, (double)(t1 - t0) / 1e9, (unsigned int)nth);
 		t0 = t1;
 	}
 out:

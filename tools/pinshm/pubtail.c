@@ -6,7 +6,6 @@
  * record format is in seq.c.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -203,83 +202,112 @@ out:
 }
 
 /* spsc: claim room for len bytes, waiting while the ring is full. */
+enum { CTL_OPT_SKIP = CTL_OPT_LONG, CTL_OPT_DUP, CTL_OPT_CORRUPT };
+
+static const struct ctl_opt ctl_pub_opts[] = {
+	{ "count", 'n', "N", "messages to write (default 1; 0: until interrupted); with --seq: "
+	  "the last sequence number to reach", 0 },
+	{ "rate", 'r', "R", "messages per second (default: as fast as possible)", 0 },
+	{ "size", 's', "B", "payload bytes (default 64, or the ring's max record or value size "
+	  "if smaller; K suffix allowed)", 0 },
+	{ "seq", 'S', NULL, "sequence-numbered, self-checking records (see below)", 0 },
+	{ "id", 'i', "N", "producer id written into --seq records (default 0); on an mpsc ring "
+	  "also the producer slot taken (0..63; without --id and --seq, the first free one)", 0 },
+	{ "quiet", 'q', NULL, "no summary", 0 },
+	{ .doc = "Testing only (to check that `tail --check-seq` catches faults):", 0 },
+	{ "skip-seq", CTL_OPT_SKIP, "N", "never write sequence N (a gap)", CTL_OPT_NOUSAGE },
+	{ "dup-seq", CTL_OPT_DUP, "N", "write sequence N twice (a duplicate)", CTL_OPT_NOUSAGE },
+	{ "corrupt-seq", CTL_OPT_CORRUPT, "N", "write sequence N with a bad hash (a torn record)",
+	  CTL_OPT_NOUSAGE },
+	{ NULL },
+};
+
+const struct ctl_cmd ctl_cmd_pub = {
+	.name = "pub", .run = cmd_pub, .args = "NAME RING", .opts = ctl_pub_opts,
+	.summary = "write messages to a ring",
+	.help =
+	"Take the producer role of RING in region NAME (spsc: the producer; mpsc:\n"
+	"producer id --id; bcast, slot: the writer) and write messages (slot: values).\n"
+	"spsc and mpsc wait while the ring is full; a bcast writer never waits (slow\n"
+	"readers are lapped). SIGINT/SIGTERM: finish the current message, detach,\n"
+	"exit 0. Prints a summary on stderr at the end.\n",
+	.notes =
+	"With --seq each payload is: u64 sequence number, u32 magic, u32 producer id,\n"
+	"u32 length, u32 0, filler derived from (seq, id), then a trailer {u32 length,\n"
+	"u32 hash of everything before it}; --size must be 32 or more. Sequences\n"
+	"start at 1; a restarted pub finds the last sequence it committed in the ring\n"
+	"(spsc, bcast: the last record; mpsc: the last record of producer id --id;\n"
+	"slot: the current value) and resumes after it, so `pub --seq --count N` run\n"
+	"again after a crash finishes the same job.\n",
+	.examples =
+	"  pinshm pub md quotes --count 1000 --size 56 --rate 10000\n"
+	"  pinshm pub md quotes --seq --count 1000000\n"
+	"  pinshm pub md orders --seq --id 2 --count 1000000\n",
+};
+
+static int ctl_pub_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
+		       void *data)
+{
+	struct ctl_pub *o = data;
+	uint64_t v;
+
+	switch (opt->key) {
+	case 'n':
+		if (ctl_parse_u64(arg, &o->count))
+			return ctl_usage_error(c, "bad --count '%s'", arg);
+		break;
+	case 'r':
+		if (ctl_parse_double(arg, &o->rate) || o->rate <= 0)
+			return ctl_usage_error(c, "bad --rate '%s' (messages per second, > 0)", arg);
+		break;
+	case 's':
+		if (ctl_parse_size(arg, &o->size))
+			return ctl_usage_error(c, "bad --size '%s' (bytes, K suffix)", arg);
+		o->size_given = true;
+		break;
+	case 'S':
+		o->seq = true;
+		break;
+	case 'i':
+		if (ctl_parse_u64(arg, &v) || v > UINT32_MAX)
+			return ctl_usage_error(c, "bad --id '%s' (0..4294967295)", arg);
+		o->id = (uint32_t)v;
+		o->id_given = true;
+		break;
+	case 'q':
+		o->quiet = true;
+		break;
+	default:	/* --skip-seq, --dup-seq, --corrupt-seq */
+		if (ctl_parse_u64(arg, &v) || !v)
+			return ctl_usage_error(c, "bad --%s '%s' (a sequence number >= 1)",
+					       opt->name, arg);
+		if (opt->key == CTL_OPT_SKIP)
+			o->skip_seq = v;
+		else if (opt->key == CTL_OPT_DUP)
+			o->dup_seq = v;
+		else
+			o->corrupt_seq = v;
+		break;
+	}
+	return 0;
+}
+
 int cmd_pub(int argc, char **argv)
 {
-	enum { OPT_SKIP = 256, OPT_DUP, OPT_CORRUPT };
-	static const struct option opts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "size", required_argument, NULL, 's' },
-		{ "seq", no_argument, NULL, 'S' },
-		{ "id", required_argument, NULL, 'i' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "skip-seq", required_argument, NULL, OPT_SKIP },
-		{ "dup-seq", required_argument, NULL, OPT_DUP },
-		{ "corrupt-seq", required_argument, NULL, OPT_CORRUPT },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("pub");
+	static const char *const need[] = { "region NAME", "RING", NULL };
+	const struct ctl_cmd *c = &ctl_cmd_pub;
 	struct ctl_pub o = { .count = 1, .size = 64 };
 	struct pinshm_obj_info oi;
 	struct pinshm_region *r;
-	uint64_t v;
 	char ctx[160];
-	int opt, ret, err;
+	int ret, err;
 
-	while ((opt = getopt_long(argc, argv, ":n:r:s:Si:qh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (ctl_parse_u64(optarg, &o.count))
-				return ctl_usage_error(c, "bad --count '%s'", optarg);
-			break;
-		case 'r':
-			if (ctl_parse_double(optarg, &o.rate) || o.rate <= 0)
-				return ctl_usage_error(c, "bad --rate '%s' (messages per second, > 0)",
-						       optarg);
-			break;
-		case 's':
-			if (ctl_parse_size(optarg, &o.size))
-				return ctl_usage_error(c, "bad --size '%s' (bytes, K suffix)", optarg);
-			o.size_given = true;
-			break;
-		case 'S':
-			o.seq = true;
-			break;
-		case 'i':
-			if (ctl_parse_u64(optarg, &v) || v > UINT32_MAX)
-				return ctl_usage_error(c, "bad --id '%s' (0..4294967295)", optarg);
-			o.id = (uint32_t)v;
-			o.id_given = true;
-			break;
-		case 'q':
-			o.quiet = true;
-			break;
-		case OPT_SKIP:
-		case OPT_DUP:
-		case OPT_CORRUPT:
-			if (ctl_parse_u64(optarg, &v) || !v)
-				return ctl_usage_error(c, "bad %s '%s' (a sequence number >= 1)",
-						       argv[optind - 1], optarg);
-			if (opt == OPT_SKIP)
-				o.skip_seq = v;
-			else if (opt == OPT_DUP)
-				o.dup_seq = v;
-			else
-				o.corrupt_seq = v;
-			break;
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
-	if (argc - optind < 2)
-		return ctl_usage_error(c, "missing %s", argc - optind < 1 ? "region NAME and RING"
-									  : "RING");
-	if (argc - optind > 2)
-		return ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 2]);
+	ret = ctl_parse(c, argc, argv, ctl_pub_opt, &o);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	ret = ctl_operands(c, argc, argv, need, 2);
+	if (ret)
+		return ret;
 	if ((o.skip_seq || o.dup_seq || o.corrupt_seq) && !o.seq)
 		return ctl_usage_error(c, "--skip-seq, --dup-seq and --corrupt-seq need --seq");
 	snprintf(ctx, sizeof(ctx), "pub %s/%s", argv[optind], argv[optind + 1]);
@@ -557,66 +585,103 @@ static void ctl_tail_summary(const struct ctl_tail *t)
 	fprintf(stderr, "%s\n", ctl_stop ? " (interrupted)" : "");
 }
 
+static const struct ctl_opt ctl_tail_opts[] = {
+	{ "count", 'n', "N", "exit after N records (slot: values); with --check-seq, once every "
+	  "producer id 0..K-1 has reached sequence N", 0 },
+	{ "check-seq", 'c', NULL, "check `pub --seq` records, per producer id: stop and exit 1 at "
+	  "the first gap, duplicate, out-of-order or torn record (bad length or hash), printing "
+	  "what it was on stderr. bcast: a gap is fine where records were lost to lapping, and "
+	  "received + lost must account for every sequence; slot: sequences may skip, never "
+	  "repeat or go backwards", 0 },
+	{ "producers", 'p', "K", "producer ids 0..K-1 expected (default 1)", 0 },
+	{ "rate", 'r', "R", "read at most R records per second (a slow consumer)", 0 },
+	{ "hex", 'x', NULL, "hex dump of each payload", 0 },
+	{ "quiet", 'q', NULL, "print nothing per record", 0 },
+	{ NULL },
+};
+
+const struct ctl_cmd ctl_cmd_tail = {
+	.name = "tail", .run = cmd_tail, .args = "NAME RING", .opts = ctl_tail_opts,
+	.summary = "read messages from a ring",
+	.help =
+	"Read RING in region NAME and print each record, one line each (seq, id and\n"
+	"length of --seq records; length and type of others). spsc, mpsc: takes the\n"
+	"consumer role, and a restarted tail continues after the last record\n"
+	"released; idle, it sleeps until the producer's next commit. bcast: a reader\n"
+	"(a read-only attach) from the oldest record still in the ring; when the\n"
+	"writer laps it, the records lost are reported on stderr (at most 10 lines a\n"
+	"second) and reading goes on: lapping is not a failure. slot: a reader\n"
+	"(read-only) polling the latest value, one line per new version seen. Runs\n"
+	"until --count is reached or SIGINT/SIGTERM (then exits 0 unless an error\n"
+	"was seen).\n",
+	.notes =
+	"A summary (records, last sequence per producer, rate; bcast: laps and\n"
+	"records lost) goes to stderr.\n",
+	.examples =
+	"  pinshm tail md quotes\n"
+	"  pinshm tail md quotes --check-seq --count 1000000 --quiet\n"
+	"  pinshm tail md orders --check-seq --producers 3 --count 1000000 --quiet\n"
+	"  pinshm tail md feed --rate 1000\n",
+};
+
+struct ctl_tail_args {
+	struct ctl_tail *t;
+	bool producers_given;
+};
+
+static int ctl_tail_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
+			void *data)
+{
+	struct ctl_tail_args *a = data;
+	struct ctl_tail *t = a->t;
+	uint64_t v;
+
+	switch (opt->key) {
+	case 'n':
+		if (ctl_parse_u64(arg, &t->count))
+			return ctl_usage_error(c, "bad --count '%s'", arg);
+		break;
+	case 'c':
+		t->check = true;
+		break;
+	case 'p':
+		if (ctl_parse_u64(arg, &v) || v < 1 || v > 65536)
+			return ctl_usage_error(c, "bad --producers '%s' (1..65536)", arg);
+		t->producers = (uint32_t)v;
+		a->producers_given = true;
+		break;
+	case 'r':
+		if (ctl_parse_double(arg, &t->rate) || t->rate <= 0)
+			return ctl_usage_error(c, "bad --rate '%s' (records per second, > 0)", arg);
+		break;
+	case 'x':
+		t->hex = true;
+		break;
+	case 'q':
+		t->quiet = true;
+		break;
+	}
+	return 0;
+}
+
 int cmd_tail(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "count", required_argument, NULL, 'n' },
-		{ "check-seq", no_argument, NULL, 'c' },
-		{ "producers", required_argument, NULL, 'p' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "hex", no_argument, NULL, 'x' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const struct ctl_cmd *c = ctl_find_cmd("tail");
+	static const char *const need[] = { "region NAME", "RING", NULL };
+	const struct ctl_cmd *c = &ctl_cmd_tail;
 	struct ctl_tail t = { .producers = 1 };
+	struct ctl_tail_args a = { .t = &t };
 	struct pinshm_obj_info oi;
 	struct pinshm_region *r;
-	bool producers_given = false;
-	uint64_t v;
 	char ctx[160];
-	int opt, ret, err, access;
+	int ret, err, access;
 
-	while ((opt = getopt_long(argc, argv, ":n:cp:r:xqh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n':
-			if (ctl_parse_u64(optarg, &t.count))
-				return ctl_usage_error(c, "bad --count '%s'", optarg);
-			break;
-		case 'c':
-			t.check = true;
-			break;
-		case 'p':
-			if (ctl_parse_u64(optarg, &v) || v < 1 || v > 65536)
-				return ctl_usage_error(c, "bad --producers '%s' (1..65536)", optarg);
-			t.producers = (uint32_t)v;
-			producers_given = true;
-			break;
-		case 'r':
-			if (ctl_parse_double(optarg, &t.rate) || t.rate <= 0)
-				return ctl_usage_error(c, "bad --rate '%s' (records per second, > 0)",
-						       optarg);
-			break;
-		case 'x':
-			t.hex = true;
-			break;
-		case 'q':
-			t.quiet = true;
-			break;
-		case 'h':
-			ctl_print_help(c);
-			return 0;
-		default:
-			return ctl_bad_option(c, opt, argv);
-		}
-	}
-	if (argc - optind < 2)
-		return ctl_usage_error(c, "missing %s", argc - optind < 1 ? "region NAME and RING"
-									  : "RING");
-	if (argc - optind > 2)
-		return ctl_usage_error(c, "unexpected argument '%s'", argv[optind + 2]);
-	if (producers_given && !t.check)
+	ret = ctl_parse(c, argc, argv, ctl_tail_opt, &a);
+	if (ret)
+		return ret < 0 ? ret : 0;
+	ret = ctl_operands(c, argc, argv, need, 2);
+	if (ret)
+		return ret;
+	if (a.producers_given && !t.check)
 		return ctl_usage_error(c, "--producers needs --check-seq");
 	snprintf(ctx, sizeof(ctx), "tail %s/%s", argv[optind], argv[optind + 1]);
 	t.ctx = ctx;
