@@ -261,20 +261,47 @@ void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_
 bool ctl_tail_done(const struct ctl_tail *t);
 void ctl_tail_pace(struct ctl_tail *t);
 void ctl_idle(uint64_t *idle_since, unsigned int *spins);
-void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
-		   int (*wait)(void *ring, int64_t timeout_ns), void *ring,
-		   bool *cannot);
-int ctl_tail_finish_output(struct ctl_tail *t, int err);
 
-/* ring_TYPE.c: the region is open (read-write for pub and for the tail of
- * spsc and mpsc, read-only for the tail of bcast and slot). */
-int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
-int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
-int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
-int ctl_tail_mpsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
-int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
-int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
-int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
-int ctl_tail_slot(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
+/* One record (or slot value) tail has read. */
+struct ctl_rec {
+	const uint8_t *data;
+	uint32_t len, type;
+};
+
+/* How tail reads a ring of some type (ctl_tail_loop()). */
+struct ctl_tail_ops {
+	/*
+	 * The next record into *rec: 0, -EAGAIN when there is none yet (tail
+	 * may sleep in wait), -EINPROGRESS when a write is under way (it
+	 * spins), or -errno. It may report a problem (ctl_problem()): the
+	 * loop ends there.
+	 */
+	int (*next)(struct ctl_tail *t, void *ring, struct ctl_rec *rec);
+	/* Give back the records read in place so far; NULL: next() copies. */
+	void (*release)(void *ring);
+	/* Idle, before sleeping: 1 to look again at once, 0, or -errno once
+	 * said; NULL: nothing to do. */
+	int (*idle)(struct ctl_tail *t, void *ring);
+	/* Sleep until the writer's next commit or timeout_ns: 0 or -errno. */
+	int (*wait)(void *ring, int64_t timeout_ns);
+	/* After the last record (done: --count was reached); NULL: nothing. */
+	void (*end)(struct ctl_tail *t, void *ring, bool done);
+};
+
+int ctl_tail_loop(struct ctl_tail *t, const struct ctl_tail_ops *ops, void *ring);
+
+/*
+ * pub and tail on one ring type (ring_TYPE.c), with the region open:
+ * read-write for pub, tail_access for tail.
+ */
+struct ctl_ring_type {
+	uint32_t type;			/* PINSHM_OBJ_* */
+	enum ctl_tail_kind kind;	/* what tail checks */
+	int tail_access;		/* PINSHM_RDWR: a consumer; PINSHM_RDONLY: a reader */
+	int (*pub)(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
+	int (*tail)(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
+};
+
+extern const struct ctl_ring_type ctl_ring_spsc, ctl_ring_mpsc, ctl_ring_bcast, ctl_ring_slot;
 
 #endif /* PINSHM_CMD_H */

@@ -35,6 +35,21 @@ int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, co
 	return -EBUSY;
 }
 
+/* What pub and tail do on an object of type; NULL (said so) for others. */
+static const struct ctl_ring_type *ctl_ring_type(const char *ctx, uint32_t type)
+{
+	static const struct ctl_ring_type *const types[] = {
+		&ctl_ring_spsc, &ctl_ring_mpsc, &ctl_ring_bcast, &ctl_ring_slot,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if (types[i]->type == type)
+			return types[i];
+	ctl_errorf("%s: objects of type %u are not supported", ctx, type);
+	return NULL;
+}
+
 /*
  * Open region NAME with access and find object RING in it: 0 with *r open
  * and *oi filled, or -errno.
@@ -300,6 +315,7 @@ int cmd_pub(int argc, char **argv)
 	struct pinshm_obj_info oi;
 	struct pinshm_region *r;
 	char ctx[160];
+	const struct ctl_ring_type *rt;
 	int ret, err;
 
 	ret = ctl_parse(c, argc, argv, ctl_pub_opt, &o);
@@ -326,24 +342,8 @@ int cmd_pub(int argc, char **argv)
 	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], PINSHM_RDWR, &r, &oi);
 	if (ret)
 		return ret;
-	switch (oi.type) {
-	case PINSHM_OBJ_SPSC:
-		err = ctl_pub_spsc(&o, r, oi.name);
-		break;
-	case PINSHM_OBJ_MPSC:
-		err = ctl_pub_mpsc(&o, r, oi.name);
-		break;
-	case PINSHM_OBJ_BCAST:
-		err = ctl_pub_bcast(&o, r, oi.name);
-		break;
-	case PINSHM_OBJ_SLOT:
-		err = ctl_pub_slot(&o, r, oi.name);
-		break;
-	default:
-		ctl_errorf("%s: objects of type %u are not supported", ctx, oi.type);
-		err = -EOPNOTSUPP;
-		break;
-	}
+	rt = ctl_ring_type(ctx, oi.type);
+	err = rt ? rt->pub(&o, r, oi.name) : -EOPNOTSUPP;
 	ret = pinshm_region_close(r);
 	if (ret && !err)
 		err = ctl_fail(ctx, ret, CTL_REGION);
@@ -524,6 +524,20 @@ void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 	}
 }
 
+/* Flush stdout at the end of a tail; a closed pipe is a normal end. */
+static int ctl_tail_finish_output(struct ctl_tail *t, int err)
+{
+	t->t_last = ctl_now_ns();
+	if ((fflush(stdout) || ferror(stdout)) && !err) {
+		err = errno ? -errno : -EIO;
+		/* `pinshm tail ... | head` is a normal way to stop. */
+		if (err == -EPIPE)
+			return 0;
+		ctl_errorf("%s: writing output: %s", t->ctx, strerror(-err));
+	}
+	return err;
+}
+
 /*
  * ctl_idle() for a tail that may sleep on its ring: once the spins are
  * over, sleep in the ring's wait (a futex, or pinshm.ko's WAIT) for up to
@@ -532,9 +546,9 @@ void ctl_idle(uint64_t *idle_since, unsigned int *spins)
  * read-only reader that may not write the region's file either), *cannot
  * is set and ctl_idle() takes over.
  */
-void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
-		   int (*wait)(void *ring, int64_t timeout_ns), void *ring,
-		   bool *cannot)
+static void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
+			  int (*wait)(void *ring, int64_t timeout_ns), void *ring,
+			  bool *cannot)
 {
 	int ret;
 
@@ -547,18 +561,69 @@ void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
 		*cannot = true;
 }
 
-/* Flush stdout at the end of a tail; a closed pipe is a normal end. */
-int ctl_tail_finish_output(struct ctl_tail *t, int err)
+/* Read and print records until done; the summary is left to the caller. */
+int ctl_tail_loop(struct ctl_tail *t, const struct ctl_tail_ops *ops, void *ring)
 {
-	t->t_last = ctl_now_ns();
-	if ((fflush(stdout) || ferror(stdout)) && !err) {
-		err = errno ? -errno : -EIO;
-		/* `pinshm tail ... | head` is a normal way to stop. */
-		if (err == -EPIPE)
-			return 0;
-		ctl_errorf("%s: writing output: %s", t->ctx, strerror(-err));
+	struct ctl_rec rec;
+	uint64_t idle_since = 0;
+	unsigned int spins = 0, batch = 0;
+	bool dirty = false, done = false, cannot_sleep = false;
+	int ret, err = 0;
+
+	while (!done && !ctl_stop) {
+		ret = ops->next(t, ring, &rec);
+		if (t->problems)
+			break;
+		if (ret == -EAGAIN || ret == -EINPROGRESS) {
+			if (batch) {
+				ops->release(ring);
+				batch = 0;
+			}
+			if (dirty) {
+				fflush(stdout);
+				dirty = false;
+			}
+			if (ret == -EINPROGRESS) {	/* a write under way: soon */
+				ctl_idle(&idle_since, &spins);
+				continue;
+			}
+			ret = ops->idle ? ops->idle(t, ring) : 0;
+			if (ret > 0)
+				continue;
+			if (ret < 0) {
+				err = ret;
+				break;
+			}
+			ctl_idle_wait(&idle_since, &spins, ops->wait, ring, &cannot_sleep);
+			continue;
+		}
+		if (ret) {
+			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
+			break;
+		}
+		spins = 0;
+		idle_since = 0;
+		if (!t->t_first)
+			t->t_first = ctl_now_ns();
+		ctl_tail_record(t, rec.data, rec.len, rec.type);
+		dirty = !t->quiet;
+		/* The first problem ends a --check-seq run: nothing can hang on it. */
+		done = t->problems || ctl_tail_done(t);
+		/* Release in batches (and whenever the ring is empty, above). */
+		if (ops->release && (++batch >= 64 || t->rate > 0)) {
+			ops->release(ring);
+			batch = 0;
+		}
+		if (ferror(stdout))
+			break;
+		if (!done)
+			ctl_tail_pace(t);
 	}
-	return err;
+	if (ops->release)
+		ops->release(ring);
+	if (ops->end)
+		ops->end(t, ring, done);
+	return ctl_tail_finish_output(t, err);
 }
 
 static void ctl_tail_summary(const struct ctl_tail *t)
@@ -673,7 +738,8 @@ int cmd_tail(int argc, char **argv)
 	struct pinshm_obj_info oi;
 	struct pinshm_region *r;
 	char ctx[160];
-	int ret, err, access;
+	const struct ctl_ring_type *rt;
+	int ret, err;
 
 	ret = ctl_parse(c, argc, argv, ctl_tail_opt, &a);
 	if (ret)
@@ -695,8 +761,10 @@ int cmd_tail(int argc, char **argv)
 	if (ret)
 		return ret;
 	pinshm_region_close(r);
-	access = oi.type == PINSHM_OBJ_BCAST || oi.type == PINSHM_OBJ_SLOT ? PINSHM_RDONLY
-									     : PINSHM_RDWR;
+	rt = ctl_ring_type(ctx, oi.type);
+	if (!rt)
+		return -EOPNOTSUPP;
+	t.kind = rt->kind;
 	t.prod = calloc(t.producers, sizeof(*t.prod));
 	if (!t.prod)
 		return ctl_fail(ctx, -ENOMEM, CTL_OBJECT);
@@ -704,33 +772,13 @@ int cmd_tail(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	ctl_install_signals();
-	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], access, &r, &oi);
+	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], rt->tail_access, &r, &oi);
 	if (ret) {
 		free(t.prod);
 		return ret;
 	}
-	switch (oi.type) {
-	case PINSHM_OBJ_SPSC:
-		t.kind = CTL_TAIL_QUEUE;
-		err = ctl_tail_spsc(&t, r, oi.name);
-		break;
-	case PINSHM_OBJ_MPSC:
-		t.kind = CTL_TAIL_QUEUE;
-		err = ctl_tail_mpsc(&t, r, oi.name);
-		break;
-	case PINSHM_OBJ_BCAST:
-		t.kind = CTL_TAIL_BCAST;
-		err = ctl_tail_bcast(&t, r, oi.name);
-		break;
-	case PINSHM_OBJ_SLOT:
-		t.kind = CTL_TAIL_SLOT;
-		err = ctl_tail_slot(&t, r, oi.name);
-		break;
-	default:
-		ctl_errorf("%s: objects of type %u are not supported", ctx, oi.type);
-		err = -EOPNOTSUPP;
-		break;
-	}
+	/* The same type as above: an object's type never changes. */
+	err = rt->tail(&t, r, oi.name);
 	ret = pinshm_region_close(r);
 	if (ret && !err)
 		err = ctl_fail(ctx, ret, CTL_REGION);

@@ -72,7 +72,7 @@ static int ctl_bcast_last(struct pinshm_region *r, const char *ring, uint32_t ma
 	return ret;
 }
 
-int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
+static int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 {
 	static const struct ctl_pub_ops ops = { ctl_bcast_claim, ctl_bcast_commit };
 	struct pinshm_bcast_writer w;
@@ -124,103 +124,112 @@ static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l)
 	l->printed_ns = ctl_now_ns();
 }
 
-static int ctl_bcast_wait(void *rd, int64_t timeout_ns)
-{
-	return pinshm_bcast_wait(rd, timeout_ns);
-}
+/* The reader, its buffer, and where it is in the ring. */
+struct ctl_bcast_tail {
+	struct pinshm_bcast_reader rd;
+	uint8_t *buf;
+	uint64_t next;			/* the record number expected next */
+	uint64_t lib_lost, lib_laps;	/* the library's counts so far */
+	struct ctl_laps laps;
+};
 
-static int ctl_tail_bcast_run(struct ctl_tail *t, struct pinshm_bcast_reader *rd)
+static int ctl_bcast_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 {
+	struct ctl_bcast_tail *bt = ring;
 	struct pinshm_bcast_reader_stats st;
 	struct pinshm_bcast_msg m;
-	struct ctl_laps laps = { 0 };
-	uint64_t idle_since = 0, next, lib_lost = 0, lib_laps = 0;
-	unsigned int spins = 0;
-	bool dirty = false, done = false, cannot_sleep = false;
-	uint8_t *buf;
-	int ret, err = 0;
+	int ret;
 
-	buf = malloc(rd->max_payload ? rd->max_payload : 1);
-	if (!buf)
-		return ctl_tail_finish_output(t, ctl_fail(t->ctx, -ENOMEM, CTL_OBJECT));
-	pinshm_bcast_reader_stats(rd, &st);
-	next = st.pos;
-	while (!done && !ctl_stop) {
-		ret = pinshm_bcast_recv(rd, buf, rd->max_payload, &m, PINSHM_WAIT_NONE);
-		if (ret == -EAGAIN) {
-			if (dirty) {
-				fflush(stdout);
-				dirty = false;
-			}
-			if (laps.lost)
-				ctl_laps_print(t, &laps);
-			ctl_idle_wait(&idle_since, &spins, ctl_bcast_wait, rd,
-				      &cannot_sleep);
-			continue;
-		}
-		if (ret < 0) {
-			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
-			break;
-		}
-		spins = 0;
-		idle_since = 0;
-		if (!t->t_first)
-			t->t_first = ctl_now_ns();
-		pinshm_bcast_reader_stats(rd, &st);
-		if (m.seq != next || st.lost != lib_lost) {
-			/* Lapped: records next .. m.seq - 1 are gone. */
-			uint64_t n = m.seq - next;
+	ret = pinshm_bcast_recv(&bt->rd, bt->buf, bt->rd.max_payload, &m, PINSHM_WAIT_NONE);
+	if (ret < 0)
+		return ret;
+	pinshm_bcast_reader_stats(&bt->rd, &st);
+	if (m.seq != bt->next || st.lost != bt->lib_lost) {
+		/* Lapped: records next .. m.seq - 1 are gone. */
+		uint64_t n = m.seq - bt->next;
 
-			if (m.seq < next || st.lost - lib_lost != n) {
-				ctl_problem(t, "lapped count mismatch: the reader skipped from #%" PRIu64
-					    " to #%" PRIu64 ", the library counted %" PRIu64 " lost",
-					    next, m.seq, st.lost - lib_lost);
-				break;
-			}
-			if (!laps.lost)
-				laps.from = next;
-			laps.to = m.seq - 1;
-			laps.lost += n;
-			laps.laps += st.lapped - lib_laps;
-			t->laps += st.lapped - lib_laps;
-			t->lost += n;
-			t->unexplained += n;
-			if (ctl_now_ns() - laps.printed_ns >= CTL_LAP_REPORT_NS)
-				ctl_laps_print(t, &laps);
+		if (m.seq < bt->next || st.lost - bt->lib_lost != n) {
+			ctl_problem(t, "lapped count mismatch: the reader skipped from #%" PRIu64
+				    " to #%" PRIu64 ", the library counted %" PRIu64 " lost",
+				    bt->next, m.seq, st.lost - bt->lib_lost);
+			return -EAGAIN;		/* the loop ends on the problem */
 		}
-		lib_lost = st.lost;
-		lib_laps = st.lapped;
-		next = m.seq + 1;
-		ctl_tail_record(t, buf, m.len, m.type);
-		dirty = !t->quiet;
-		/* The first problem ends a --check-seq run: nothing can hang on it. */
-		done = t->problems || ctl_tail_done(t);
-		if (ferror(stdout))
-			break;
-		if (!done)
-			ctl_tail_pace(t);
+		if (!bt->laps.lost)
+			bt->laps.from = bt->next;
+		bt->laps.to = m.seq - 1;
+		bt->laps.lost += n;
+		bt->laps.laps += st.lapped - bt->lib_laps;
+		t->laps += st.lapped - bt->lib_laps;
+		t->lost += n;
+		t->unexplained += n;
+		if (ctl_now_ns() - bt->laps.printed_ns >= CTL_LAP_REPORT_NS)
+			ctl_laps_print(t, &bt->laps);
 	}
-	ctl_laps_print(t, &laps);
+	bt->lib_lost = st.lost;
+	bt->lib_laps = st.lapped;
+	bt->next = m.seq + 1;
+	*rec = (struct ctl_rec){ bt->buf, m.len, m.type };
+	return 0;
+}
+
+/* Idle: say what was lost so far. */
+static int ctl_bcast_idle(struct ctl_tail *t, void *ring)
+{
+	struct ctl_bcast_tail *bt = ring;
+
+	if (bt->laps.lost)
+		ctl_laps_print(t, &bt->laps);
+	return 0;
+}
+
+static int ctl_bcast_wait(void *ring, int64_t timeout_ns)
+{
+	struct ctl_bcast_tail *bt = ring;
+
+	return pinshm_bcast_wait(&bt->rd, timeout_ns);
+}
+
+static void ctl_bcast_end(struct ctl_tail *t, void *ring, bool done)
+{
+	struct ctl_bcast_tail *bt = ring;
+
+	ctl_laps_print(t, &bt->laps);
 	if (done && !t->problems && t->check && t->fresh && t->unexplained)
 		ctl_problem(t, "%" PRIu64 " record%s lost to lapping, but the sequences skipped "
 			    "only %" PRIu64, t->lost, t->lost == 1 ? "" : "s", t->explained);
-	free(buf);
-	return ctl_tail_finish_output(t, err);
 }
 
-int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
+static int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
 {
-	struct pinshm_bcast_reader rd;
+	static const struct ctl_tail_ops ops = {
+		.next = ctl_bcast_next, .idle = ctl_bcast_idle, .wait = ctl_bcast_wait,
+		.end = ctl_bcast_end,
+	};
+	struct ctl_bcast_tail bt = { .buf = NULL };
+	struct pinshm_bcast_reader_stats st;
 	int ret, err;
 
-	ret = pinshm_bcast_reader_attach(r, ring, PINSHM_BCAST_OLDEST, &rd);
+	ret = pinshm_bcast_reader_attach(r, ring, PINSHM_BCAST_OLDEST, &bt.rd);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_OBJECT);
 	/* From the ring's first record: every sequence is received or lost. */
-	t->fresh = rd.pos == 0;
-	err = ctl_tail_bcast_run(t, &rd);
-	ret = pinshm_bcast_reader_detach(&rd);
+	t->fresh = bt.rd.pos == 0;
+	bt.buf = malloc(bt.rd.max_payload ? bt.rd.max_payload : 1);
+	if (bt.buf) {
+		pinshm_bcast_reader_stats(&bt.rd, &st);
+		bt.next = st.pos;
+		err = ctl_tail_loop(t, &ops, &bt);
+		free(bt.buf);
+	} else {
+		err = ctl_fail(t->ctx, -ENOMEM, CTL_OBJECT);
+	}
+	ret = pinshm_bcast_reader_detach(&bt.rd);
 	if (ret && !err)
 		err = ctl_fail(t->ctx, ret, CTL_OBJECT);
 	return err;
 }
+
+const struct ctl_ring_type ctl_ring_bcast = {
+	.type = PINSHM_OBJ_BCAST, .kind = CTL_TAIL_BCAST, .tail_access = PINSHM_RDONLY,
+	.pub = ctl_pub_bcast, .tail = ctl_tail_bcast,
+};

@@ -80,7 +80,7 @@ static int ctl_mpsc_attach_producer(const struct ctl_pub *o, struct pinshm_regio
 	}
 }
 
-int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
+static int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 {
 	static const struct ctl_pub_ops ops = { ctl_mpsc_claim, ctl_mpsc_commit };
 	struct pinshm_mpsc_producer p;
@@ -122,91 +122,90 @@ int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 
 /* ------------------------------------------------------------------ */
 
-static int ctl_mpsc_wait(void *c, int64_t timeout_ns)
-{
-	return pinshm_mpsc_wait(c, timeout_ns);
-}
-
-static int ctl_tail_mpsc_run(struct ctl_tail *t, struct pinshm_mpsc_consumer *c)
-{
-	struct pinshm_msg m = { 0 };
-	uint64_t idle_since = 0, stuck_check = 0, now;
-	unsigned int spins = 0, batch = 0;
-	bool dirty = false, done = false, said_deadlk = false, cannot_sleep = false;
-	int ret, err = 0;
-
-	while (!done && !ctl_stop) {
-		ret = pinshm_mpsc_peek(c, &m);
-		if (ret == -EAGAIN) {
-			if (batch) {
-				pinshm_mpsc_release(c);
-				batch = 0;
-			}
-			if (dirty) {
-				fflush(stdout);
-				dirty = false;
-			}
-			now = ctl_now_ns();
-			if (!stuck_check)
-				stuck_check = now;
-			if (now - stuck_check >= CTL_MPSC_RECOVER_NS) {
-				stuck_check = now;
-				ret = pinshm_mpsc_recover(c);
-				if (ret > 0)
-					continue;	/* a dead producer's claim padded */
-				if (ret == -EDEADLK && !said_deadlk) {
-					ctl_warnf("%s: two dead producers' claims at the same place "
-						  "cannot be told apart; the ring waits", t->ctx);
-					said_deadlk = true;
-				} else if (ret < 0 && ret != -EDEADLK) {
-					err = ctl_fail(t->ctx, ret, CTL_OBJECT);
-					break;
-				}
-			}
-			ctl_idle_wait(&idle_since, &spins, ctl_mpsc_wait, c, &cannot_sleep);
-			continue;
-		}
-		if (ret) {
-			pinshm_mpsc_release(c);
-			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
-			break;
-		}
-		spins = 0;
-		idle_since = 0;
-		stuck_check = 0;
-		if (!t->t_first)
-			t->t_first = ctl_now_ns();
-		ctl_tail_record(t, m.data, m.len, m.type);
-		dirty = !t->quiet;
-		/* The first problem ends a --check-seq run: nothing can hang on it. */
-		done = t->problems || ctl_tail_done(t);
-		/* Release in batches (and whenever the ring is empty, above). */
-		if (++batch >= 64 || t->rate > 0) {
-			pinshm_mpsc_release(c);
-			batch = 0;
-			if (ferror(stdout))
-				break;
-			ctl_tail_pace(t);
-		}
-	}
-	pinshm_mpsc_release(c);
-	return ctl_tail_finish_output(t, err);
-}
-
-int ctl_tail_mpsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
-{
+/* The consumer, and how long the ring has been stuck (see the top). */
+struct ctl_mpsc_tail {
 	struct pinshm_mpsc_consumer c;
+	uint64_t stuck_since;	/* 0: a record came since the last look */
+	bool said_deadlk;
+};
+
+static int ctl_mpsc_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
+{
+	struct ctl_mpsc_tail *mt = ring;
+	struct pinshm_msg m = { 0 };	/* gcc cannot see peek fill it */
+	int ret;
+
+	(void)t;
+	ret = pinshm_mpsc_peek(&mt->c, &m);
+	if (ret)
+		return ret;
+	mt->stuck_since = 0;
+	*rec = (struct ctl_rec){ m.data, m.len, m.type };
+	return 0;
+}
+
+static void ctl_mpsc_release(void *ring)
+{
+	struct ctl_mpsc_tail *mt = ring;
+
+	pinshm_mpsc_release(&mt->c);
+}
+
+/* Every CTL_MPSC_RECOVER_NS of an empty ring, pad dead producers' claims. */
+static int ctl_mpsc_idle(struct ctl_tail *t, void *ring)
+{
+	struct ctl_mpsc_tail *mt = ring;
+	uint64_t now = ctl_now_ns();
+	int ret;
+
+	if (!mt->stuck_since)
+		mt->stuck_since = now;
+	if (now - mt->stuck_since < CTL_MPSC_RECOVER_NS)
+		return 0;
+	mt->stuck_since = now;
+	ret = pinshm_mpsc_recover(&mt->c);
+	if (ret > 0)
+		return 1;	/* a dead producer's claim padded */
+	if (ret == -EDEADLK && !mt->said_deadlk) {
+		ctl_warnf("%s: two dead producers' claims at the same place cannot be told "
+			  "apart; the ring waits", t->ctx);
+		mt->said_deadlk = true;
+	} else if (ret < 0 && ret != -EDEADLK) {
+		return ctl_fail(t->ctx, ret, CTL_OBJECT);
+	}
+	return 0;
+}
+
+static int ctl_mpsc_wait(void *ring, int64_t timeout_ns)
+{
+	struct ctl_mpsc_tail *mt = ring;
+
+	return pinshm_mpsc_wait(&mt->c, timeout_ns);
+}
+
+static int ctl_tail_mpsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
+{
+	static const struct ctl_tail_ops ops = {
+		.next = ctl_mpsc_next, .release = ctl_mpsc_release, .idle = ctl_mpsc_idle,
+		.wait = ctl_mpsc_wait,
+	};
+	struct ctl_mpsc_tail mt = { .stuck_since = 0 };
 	int ret, err;
 
-	ret = pinshm_mpsc_attach_consumer(r, ring, &c);
+	ret = pinshm_mpsc_attach_consumer(r, ring, &mt.c);
 	if (ret == -EBUSY)
 		return ctl_role_busy(t->ctx, r, ring, "consumer", false);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_ROLE);
-	t->fresh = c.head == 0;
-	err = ctl_tail_mpsc_run(t, &c);
-	ret = pinshm_mpsc_detach_consumer(&c);
+	t->fresh = mt.c.head == 0;
+	err = ctl_tail_loop(t, &ops, &mt);
+	ret = pinshm_mpsc_detach_consumer(&mt.c);
 	if (ret && !err)
 		err = ctl_fail(t->ctx, ret, CTL_ROLE);
 	return err;
 }
+
+const struct ctl_ring_type ctl_ring_mpsc = {
+	.type = PINSHM_OBJ_MPSC, .kind = CTL_TAIL_QUEUE, .tail_access = PINSHM_RDWR,
+	.pub = ctl_pub_mpsc, .tail = ctl_tail_mpsc,
+};

@@ -59,7 +59,7 @@ static int ctl_slot_last(struct pinshm_slot *s, struct ctl_seq_hdr *h, char *why
 	return ctl_seq_check(s->value, len, CTL_SEQ_TYPE, h, why, whylen);
 }
 
-int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
+static int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 {
 	static const struct ctl_pub_ops ops = { ctl_slot_claim, ctl_slot_commit };
 	struct pinshm_slot s;
@@ -88,102 +88,83 @@ int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 
 /* ------------------------------------------------------------------ */
 
-/* A slot and the version the tail has seen: what pinshm_slot_wait() needs. */
-struct ctl_slot_seen {
-	struct pinshm_slot *s;
-	uint64_t version;
+/* The slot, a copy of its value, and the versions seen. */
+struct ctl_slot_tail {
+	struct pinshm_slot s;
+	uint8_t *buf;
+	bool seen;		/* a value, of last_version */
+	uint64_t last_version;
+	uint64_t wait_version;	/* sleep until the version is another */
 };
 
-static int ctl_slot_wait(void *arg, int64_t timeout_ns)
+static int ctl_slot_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 {
-	const struct ctl_slot_seen *w = arg;
-
-	return pinshm_slot_wait(w->s, w->version, timeout_ns);
-}
-
-static int ctl_tail_slot_run(struct ctl_tail *t, struct pinshm_slot *s)
-{
-	uint64_t idle_since = 0, version, last_version = 0;
-	unsigned int spins = 0;
-	bool dirty = false, done = false, seen = false, cannot_sleep = false;
-	struct ctl_slot_seen w = { .s = s };
+	struct ctl_slot_tail *st = ring;
+	struct pinshm_slot *s = &st->s;
 	struct ctl_seq_hdr h;
-	uint32_t len, type;
-	uint8_t *buf;
-	int ret, err = 0;
+	uint64_t version;
+	int ret;
 
-	buf = calloc(1, s->size);
-	if (!buf)
-		return ctl_tail_finish_output(t, ctl_fail(t->ctx, -ENOMEM, CTL_OBJECT));
-	while (!done && !ctl_stop) {
-		ret = pinshm_slot_read(s, buf, s->size, &version);
-		if (ret == -ENODATA || ret == -EAGAIN || (ret >= 0 && seen &&
-							  version == last_version)) {
-			/* No value, a writer too busy to read past, or nothing new. */
-			if (dirty) {
-				fflush(stdout);
-				dirty = false;
-			}
-			if (ret == -EAGAIN) {	/* a write in progress: soon */
-				ctl_idle(&idle_since, &spins);
-				continue;
-			}
-			/* Sleep until the version is another than this one. */
-			w.version = ret == -ENODATA ? version : last_version;
-			ctl_idle_wait(&idle_since, &spins, ctl_slot_wait, &w,
-				      &cannot_sleep);
-			continue;
-		}
-		if (ret < 0) {
-			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
-			break;
-		}
-		spins = 0;
-		idle_since = 0;
-		if (!t->t_first)
-			t->t_first = ctl_now_ns();
-		if (seen && version < last_version) {
-			ctl_problem(t, "the slot's version went backwards: %" PRIu64 " after %" PRIu64,
-				    version, last_version);
-			break;
-		}
-		seen = true;
-		last_version = t->version = version;
-		/* A --seq value's header gives its length (the rest is stale). */
-		len = s->size;
-		type = 0;
-		if (s->size >= CTL_SEQ_MIN) {
-			memcpy(&h, buf, sizeof(h));
-			if (h.magic == CTL_SEQ_MAGIC) {
-				type = CTL_SEQ_TYPE;
-				if (h.len <= s->size)
-					len = h.len;
-			}
-		}
-		ctl_tail_record(t, buf, len, type);
-		dirty = !t->quiet;
-		/* The first problem ends a --check-seq run: nothing can hang on it. */
-		done = t->problems || ctl_tail_done(t);
-		if (ferror(stdout))
-			break;
-		if (!done)
-			ctl_tail_pace(t);
+	ret = pinshm_slot_read(s, st->buf, s->size, &version);
+	if (ret == -EAGAIN)
+		return -EINPROGRESS;	/* a writer too busy to read past: soon */
+	if (ret == -ENODATA || (ret >= 0 && st->seen && version == st->last_version)) {
+		/* No value, or nothing new. */
+		st->wait_version = ret == -ENODATA ? version : st->last_version;
+		return -EAGAIN;
 	}
-	free(buf);
-	return ctl_tail_finish_output(t, err);
+	if (ret < 0)
+		return ret;
+	if (st->seen && version < st->last_version) {
+		ctl_problem(t, "the slot's version went backwards: %" PRIu64 " after %" PRIu64,
+			    version, st->last_version);
+		return -EAGAIN;		/* the loop ends on the problem */
+	}
+	st->seen = true;
+	st->last_version = t->version = version;
+	/* A --seq value's header gives its length (the rest is stale). */
+	*rec = (struct ctl_rec){ st->buf, s->size, 0 };
+	if (s->size >= CTL_SEQ_MIN) {
+		memcpy(&h, st->buf, sizeof(h));
+		if (h.magic == CTL_SEQ_MAGIC) {
+			rec->type = CTL_SEQ_TYPE;
+			if (h.len <= s->size)
+				rec->len = h.len;
+		}
+	}
+	return 0;
 }
 
-int ctl_tail_slot(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
+static int ctl_slot_wait(void *ring, int64_t timeout_ns)
 {
-	struct pinshm_slot s;
+	struct ctl_slot_tail *st = ring;
+
+	return pinshm_slot_wait(&st->s, st->wait_version, timeout_ns);
+}
+
+static int ctl_tail_slot(struct ctl_tail *t, struct pinshm_region *r, const char *ring)
+{
+	static const struct ctl_tail_ops ops = { .next = ctl_slot_next, .wait = ctl_slot_wait };
+	struct ctl_slot_tail st = { .seen = false };
 	int ret, err;
 
-	ret = pinshm_slot_reader_attach(r, ring, &s);
+	ret = pinshm_slot_reader_attach(r, ring, &st.s);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_OBJECT);
-	err = ctl_tail_slot_run(t, &s);
-	ret = pinshm_slot_detach(&s);
+	st.buf = calloc(1, st.s.size);
+	if (st.buf) {
+		err = ctl_tail_loop(t, &ops, &st);
+		free(st.buf);
+	} else {
+		err = ctl_fail(t->ctx, -ENOMEM, CTL_OBJECT);
+	}
+	ret = pinshm_slot_detach(&st.s);
 	if (ret && !err)
 		err = ctl_fail(t->ctx, ret, CTL_OBJECT);
 	return err;
 }
+
+const struct ctl_ring_type ctl_ring_slot = {
+	.type = PINSHM_OBJ_SLOT, .kind = CTL_TAIL_SLOT, .tail_access = PINSHM_RDONLY,
+	.pub = ctl_pub_slot, .tail = ctl_tail_slot,
+};

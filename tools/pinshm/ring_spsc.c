@@ -71,7 +71,7 @@ static void ctl_spsc_commit(void *ring, uint32_t len, uint32_t type)
 	pinshm_spsc_commit(ring, len, type);
 }
 
-int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_name)
+static int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_name)
 {
 	static const struct ctl_pub_ops ops = { ctl_spsc_claim, ctl_spsc_commit };
 	struct pinshm_spsc ring;
@@ -96,61 +96,34 @@ int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_na
 	return err;
 }
 
+static int ctl_spsc_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
+{
+	struct pinshm_msg m;
+	int ret;
+
+	(void)t;
+	ret = pinshm_spsc_peek(ring, &m);
+	if (ret)
+		return ret;
+	*rec = (struct ctl_rec){ m.data, m.len, m.type };
+	return 0;
+}
+
+static void ctl_spsc_release(void *ring)
+{
+	pinshm_spsc_release(ring);
+}
+
 static int ctl_spsc_wait(void *ring, int64_t timeout_ns)
 {
 	return pinshm_spsc_wait(ring, timeout_ns);
 }
 
-static int ctl_tail_spsc_run(struct ctl_tail *t, struct pinshm_spsc *ring)
+static int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring_name)
 {
-	struct pinshm_msg m;
-	uint64_t idle_since = 0;
-	unsigned int spins = 0, batch = 0;
-	bool dirty = false, done = false, cannot_sleep = false;
-	int ret, err = 0;
-
-	while (!done && !ctl_stop) {
-		ret = pinshm_spsc_peek(ring, &m);
-		if (ret == -EAGAIN) {
-			if (batch) {
-				pinshm_spsc_release(ring);
-				batch = 0;
-			}
-			if (dirty) {
-				fflush(stdout);
-				dirty = false;
-			}
-			ctl_idle_wait(&idle_since, &spins, ctl_spsc_wait, ring,
-				      &cannot_sleep);
-			continue;
-		}
-		if (ret) {
-			pinshm_spsc_release(ring);
-			err = ctl_fail(t->ctx, ret, CTL_OBJECT);
-			break;
-		}
-		spins = 0;
-		idle_since = 0;
-		if (!t->t_first)
-			t->t_first = ctl_now_ns();
-		ctl_tail_record(t, m.data, m.len, m.type);
-		dirty = !t->quiet;
-		/* The first problem ends a --check-seq run: nothing can hang on it. */
-		done = t->problems || ctl_tail_done(t);
-		if (++batch >= 64 || t->rate > 0) {
-			pinshm_spsc_release(ring);
-			batch = 0;
-			if (ferror(stdout))
-				break;
-			ctl_tail_pace(t);
-		}
-	}
-	pinshm_spsc_release(ring);
-	return ctl_tail_finish_output(t, err);
-}
-
-int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring_name)
-{
+	static const struct ctl_tail_ops ops = {
+		.next = ctl_spsc_next, .release = ctl_spsc_release, .wait = ctl_spsc_wait,
+	};
 	struct pinshm_spsc ring;
 	int ret, err;
 
@@ -158,10 +131,14 @@ int ctl_tail_spsc(struct ctl_tail *t, struct pinshm_region *r, const char *ring_
 	if (ret)
 		return ret;
 	t->fresh = ring.head == 0;
-	err = ctl_tail_spsc_run(t, &ring);
+	err = ctl_tail_loop(t, &ops, &ring);
 	ret = pinshm_spsc_detach(&ring);
 	if (ret && !err)
 		err = ctl_fail(t->ctx, ret, CTL_ROLE);
 	return err;
 }
 
+const struct ctl_ring_type ctl_ring_spsc = {
+	.type = PINSHM_OBJ_SPSC, .kind = CTL_TAIL_QUEUE, .tail_access = PINSHM_RDWR,
+	.pub = ctl_pub_spsc, .tail = ctl_tail_spsc,
+};
