@@ -11,7 +11,7 @@
  *   cmd_ring.c     ring add
  *   pubtail.c      pub and tail: options, the parts every ring type shares
  *   ring_spsc.c, ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
- *   seq.c          the --seq record format
+ *   seq.c          the --seq record format; tail's checks of what it reads
  */
 #ifndef PINSHM_CMD_H
 #define PINSHM_CMD_H
@@ -132,8 +132,10 @@ char *ctl_fmt_size(uint64_t v, char *buf, size_t len);
 char *ctl_fmt_rate(double v, char *buf, size_t len);
 char *ctl_fmt_time(uint64_t realtime_ns, char *buf, size_t len);
 uint64_t ctl_now_ns(void);
+void ctl_pace(uint64_t t);
 void ctl_install_signals(void);
 int ctl_open_region(const char *name, int access, struct pinshm_region **out);
+int ctl_list_regions(const char *ctx, char (**names)[PINSHM_NAME_MAX]);
 bool ctl_is_power_of_two(uint64_t v);
 const char *ctl_name_rule(void);
 const char *ctl_obj_name_rule(void);
@@ -150,6 +152,8 @@ int ctl_open_for_recovery(const char *name, struct pinshm_region **r);
 int cmd_info(int argc, char **argv);
 const char *ctl_meta_backend(const struct pinshm_meta *m);
 unsigned int ctl_attached_others(const struct pinshm_meta *m);
+struct json_object;
+void ctl_put_json(struct json_object *o, int flags);
 
 /* cmd_stat.c */
 int cmd_stat(int argc, char **argv);
@@ -215,7 +219,6 @@ int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr 
 		   const char *why, const char *where, uint64_t *first);
 int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_ops *ops,
 		 void *ring);
-void ctl_pace(uint64_t t);
 int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
 		  bool producer);
 
@@ -260,7 +263,6 @@ void ctl_problem(struct ctl_tail *t, const char *fmt, ...) __attribute__((format
 void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_t type);
 bool ctl_tail_done(const struct ctl_tail *t);
 void ctl_tail_pace(struct ctl_tail *t);
-void ctl_idle(uint64_t *idle_since, unsigned int *spins);
 
 /* One record (or slot value) tail has read. */
 struct ctl_rec {

@@ -86,6 +86,13 @@ struct ctl_obj {
 	int st_err;
 };
 
+/* Print o as one JSON text (json-c's flags), then free it. */
+void ctl_put_json(struct json_object *o, int flags)
+{
+	puts(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
 static struct json_object *ctl_json_u64(uint64_t v)
 {
 	return json_object_new_uint64(v);
@@ -350,10 +357,7 @@ int cmd_info(int argc, char **argv)
 	if (json) {
 		struct json_object *o = ctl_info_json(m, objs, nobj, obj_err);
 
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
-						    JSON_C_TO_STRING_SPACED |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(o);
+		ctl_put_json(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
 	} else {
 		ctl_info_text(m, objs, nobj, obj_err);
 	}

@@ -174,7 +174,6 @@ int cmd_ls(int argc, char **argv)
 	char (*names)[PINSHM_NAME_MAX] = NULL;
 	struct ctl_ls_row *rows;
 	bool json = false;
-	unsigned int max = 256;
 	int n, i, ret;
 
 	ret = ctl_parse(c, argc, argv, ctl_opt_true, &json);
@@ -184,20 +183,9 @@ int cmd_ls(int argc, char **argv)
 	if (ret)
 		return ret;
 
-	for (;;) {
-		free(names);
-		names = calloc(max, sizeof(*names));
-		if (!names)
-			return ctl_fail("ls", -ENOMEM, CTL_REGION);
-		n = pinshm_region_list(ctl_backend, names, max);
-		if (n < 0) {
-			free(names);
-			return ctl_fail("ls", n, CTL_REGION);
-		}
-		if ((unsigned int)n <= max)
-			break;
-		max = (unsigned int)n + 16;
-	}
+	n = ctl_list_regions("ls", &names);
+	if (n < 0)
+		return n;
 	rows = calloc((size_t)n + 1, sizeof(*rows));
 	if (!rows) {
 		free(names);
@@ -234,10 +222,7 @@ int cmd_ls(int argc, char **argv)
 			}
 			json_object_array_add(arr, o);
 		}
-		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PRETTY |
-						    JSON_C_TO_STRING_SPACED |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(arr);
+		ctl_put_json(arr, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
 	} else {
 		printf("%-24s %8s %-7s %8s %10s %7s\n", "NAME", "SIZE", "BACKEND",
 		       "ATTACHED", "GENERATION", "CRASHES");

@@ -161,9 +161,7 @@ static void ctl_stat_print(const struct ctl_stat *s, bool json, double secs, uns
 	}
 	if (json) {
 		json_object_object_add(top, "rings", arr);
-		puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PLAIN |
-						    JSON_C_TO_STRING_NOSLASHESCAPE));
-		json_object_put(top);
+		ctl_put_json(top, JSON_C_TO_STRING_PLAIN);
 	}
 	fflush(stdout);
 }
@@ -250,22 +248,9 @@ int cmd_stat(int argc, char **argv)
 		snprintf(names[0], sizeof(names[0]), "%s", argv[optind]);
 		n = 1;
 	} else {
-		unsigned int max = 256;
-
-		for (;;) {
-			free(names);
-			names = calloc(max, sizeof(*names));
-			if (!names)
-				return ctl_fail("stat", -ENOMEM, CTL_REGION);
-			n = pinshm_region_list(ctl_backend, names, max);
-			if (n < 0) {
-				free(names);
-				return ctl_fail("stat", n, CTL_REGION);
-			}
-			if ((unsigned int)n <= max)
-				break;
-			max = (unsigned int)n + 16;
-		}
+		n = ctl_list_regions("stat", &names);
+		if (n < 0)
+			return n;
 	}
 	s.regions = calloc((size_t)n + 1, sizeof(*s.regions));
 	if (!s.regions) {

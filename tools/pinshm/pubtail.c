@@ -78,27 +78,8 @@ static int ctl_open_ring(const char *ctx, const char *name, const char *ring_nam
 	oi->name[PINSHM_OBJ_NAME_MAX - 1] = '\0';
 	return 0;
 }
+
 /* ------------------------------------------------------------------ */
-
-/* Wait until the absolute CLOCK_MONOTONIC time t (ns). */
-void ctl_pace(uint64_t t)
-{
-	uint64_t now = ctl_now_ns();
-	struct timespec ts;
-
-	if (now >= t)
-		return;
-	if (t - now > 200000) {
-		/* Sleep most of it, spin the rest: clock_nanosleep oversleeps. */
-		uint64_t wake = t - 50000;
-
-		ts.tv_sec = (time_t)(wake / 1000000000ULL);
-		ts.tv_nsec = (long)(wake % 1000000000ULL);
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-	}
-	while (!ctl_stop && ctl_now_ns() < t)
-		pinshm_cpu_relax();
-}
 
 /*
  * --size against the ring's largest payload max (what: "max record",
@@ -350,149 +331,6 @@ int cmd_pub(int argc, char **argv)
 	return err;
 }
 
-/* ------------------------------------------------------------------ */
-
-void ctl_problem(struct ctl_tail *t, const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	t->problems++;
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	fflush(stdout);
-	ctl_errorf("%s: %s", t->ctx, line);
-}
-
-static void ctl_hexdump(const uint8_t *p, uint32_t len)
-{
-	uint32_t i, j;
-
-	for (i = 0; i < len; i += 16) {
-		printf("  %06x ", i);
-		for (j = i; j < i + 16; j++) {
-			if (j < len)
-				printf(" %02x", p[j]);
-			else
-				fputs("   ", stdout);
-		}
-		fputs("  |", stdout);
-		for (j = i; j < i + 16 && j < len; j++)
-			putchar(p[j] >= 0x20 && p[j] < 0x7f ? p[j] : '.');
-		fputs("|\n", stdout);
-	}
-}
-
-/* bcast: a sequence gap of n records must be records lost to lapping. */
-static void ctl_gap(struct ctl_tail *t, uint32_t id, uint64_t want, uint64_t got)
-{
-	uint64_t n = got - want;
-
-	if (t->kind == CTL_TAIL_BCAST && n <= t->unexplained) {
-		t->unexplained -= n;
-		t->explained += n;
-		return;
-	}
-	if (t->kind == CTL_TAIL_BCAST)
-		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64
-			    " (%" PRIu64 " missing, %" PRIu64 " lost to lapping unaccounted for)",
-			    id, want, got, n, t->unexplained);
-	else
-		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64, id,
-			    want, got);
-}
-
-/* Print and check one record (or slot value: t->version is its version). */
-void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_t type)
-{
-	bool slot = t->kind == CTL_TAIL_SLOT;
-	struct ctl_seq_hdr h;
-	struct ctl_prod *pr;
-	char why[256];
-	bool valid;
-
-	t->records++;
-	valid = !ctl_seq_check(p, len, type, &h, why, sizeof(why));
-	if (!t->quiet) {
-		if (valid && slot)
-			printf("id=%u seq=%" PRIu64 " len=%u version=%" PRIu64 "\n", h.id, h.seq,
-			       len, t->version);
-		else if (valid)
-			printf("id=%u seq=%" PRIu64 " len=%u\n", h.id, h.seq, len);
-		else if (slot)
-			printf("len=%u version=%" PRIu64 "\n", len, t->version);
-		else
-			printf("len=%u type=%u\n", len, type);
-		if (t->hex)
-			ctl_hexdump(p, len);
-	}
-	if (!t->check)
-		return;
-
-	if (!valid) {
-		if (slot && type != CTL_SEQ_TYPE)
-			ctl_problem(t, "version %" PRIu64 ": value is not a pub --seq value",
-				    t->version);
-		else if (slot)
-			ctl_problem(t, "version %" PRIu64 ": %s", t->version, why);
-		else
-			ctl_problem(t, "record %" PRIu64 ": %s", t->records, why);
-		return;
-	}
-	if (h.id >= t->producers) {
-		ctl_problem(t, "producer %u: unexpected producer id (--producers %u)", h.id,
-			    t->producers);
-		return;
-	}
-	pr = &t->prod[h.id];
-	pr->records++;
-	if (!pr->seen) {
-		pr->seen = true;
-		pr->first = h.seq;
-		if (t->fresh && h.seq != 1 && !slot)
-			ctl_gap(t, h.id, 1, h.seq);
-		else if (!t->fresh && h.seq != 1 && !t->quiet && !slot)
-			fprintf(stderr, "pinshm: %s: producer %u: first seq %" PRIu64 " (%s)\n",
-				t->ctx, h.id, h.seq, t->kind == CTL_TAIL_BCAST ?
-				"older records are gone" : "the ring was consumed before");
-		pr->last = h.seq;
-	} else if (h.seq == pr->last + 1) {
-		pr->last = h.seq;
-	} else if (h.seq > pr->last + 1) {
-		if (!slot)	/* a slot holds the latest value: skipping is normal */
-			ctl_gap(t, h.id, pr->last + 1, h.seq);
-		pr->last = h.seq;
-	} else if (h.seq == pr->last) {
-		if (slot)
-			ctl_problem(t, "producer %u: duplicate: seq %" PRIu64
-				    " again in version %" PRIu64, h.id, h.seq, t->version);
-		else
-			ctl_problem(t, "producer %u: duplicate: seq %" PRIu64 " twice", h.id,
-				    h.seq);
-	} else if (slot) {
-		ctl_problem(t, "producer %u: went backwards: seq %" PRIu64 " after %" PRIu64
-			    " (version %" PRIu64 ")", h.id, h.seq, pr->last, t->version);
-	} else {
-		ctl_problem(t, "producer %u: out of order: seq %" PRIu64 " after %" PRIu64, h.id,
-			    h.seq, pr->last);
-	}
-}
-
-bool ctl_tail_done(const struct ctl_tail *t)
-{
-	uint32_t i;
-
-	if (!t->count)
-		return false;
-	if (!t->check)
-		return t->records >= t->count;
-	for (i = 0; i < t->producers; i++)
-		if (!t->prod[i].seen || t->prod[i].last < t->count)
-			return false;
-	return true;
-}
-
 /* --rate: hold the next record back until its time. */
 void ctl_tail_pace(struct ctl_tail *t)
 {
@@ -500,7 +338,7 @@ void ctl_tail_pace(struct ctl_tail *t)
 		ctl_pace(t->t_first + (uint64_t)((double)t->records * 1e9 / t->rate));
 }
 
-void ctl_idle(uint64_t *idle_since, unsigned int *spins)
+static void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 {
 	uint64_t now;
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * pinshm(1): the --seq record format, written by pub and checked by tail:
- * the payload of one ring record, or a slot's value (native endian):
+ * pinshm(1): the --seq record format, written by pub and checked by tail
+ * (each record, and the sequence of each producer id; tail prints them here
+ * too). A record is the payload of one ring record, or a slot's value
+ * (native endian):
  *
  *   0   u64 seq        1, 2, 3, ...
  *   8   u32 magic      CTL_SEQ_MAGIC
@@ -34,6 +36,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -114,4 +117,147 @@ int ctl_seq_check(const uint8_t *p, uint32_t len, uint32_t type, struct ctl_seq_
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+
+void ctl_problem(struct ctl_tail *t, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	t->problems++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	ctl_errorf("%s: %s", t->ctx, line);
+}
+
+static void ctl_hexdump(const uint8_t *p, uint32_t len)
+{
+	uint32_t i, j;
+
+	for (i = 0; i < len; i += 16) {
+		printf("  %06x ", i);
+		for (j = i; j < i + 16; j++) {
+			if (j < len)
+				printf(" %02x", p[j]);
+			else
+				fputs("   ", stdout);
+		}
+		fputs("  |", stdout);
+		for (j = i; j < i + 16 && j < len; j++)
+			putchar(p[j] >= 0x20 && p[j] < 0x7f ? p[j] : '.');
+		fputs("|\n", stdout);
+	}
+}
+
+/* bcast: a sequence gap of n records must be records lost to lapping. */
+static void ctl_gap(struct ctl_tail *t, uint32_t id, uint64_t want, uint64_t got)
+{
+	uint64_t n = got - want;
+
+	if (t->kind == CTL_TAIL_BCAST && n <= t->unexplained) {
+		t->unexplained -= n;
+		t->explained += n;
+		return;
+	}
+	if (t->kind == CTL_TAIL_BCAST)
+		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64
+			    " (%" PRIu64 " missing, %" PRIu64 " lost to lapping unaccounted for)",
+			    id, want, got, n, t->unexplained);
+	else
+		ctl_problem(t, "producer %u: gap: expected seq %" PRIu64 ", got %" PRIu64, id,
+			    want, got);
+}
+
+/* Print and check one record (or slot value: t->version is its version). */
+void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_t type)
+{
+	bool slot = t->kind == CTL_TAIL_SLOT;
+	struct ctl_seq_hdr h;
+	struct ctl_prod *pr;
+	char why[256];
+	bool valid;
+
+	t->records++;
+	valid = !ctl_seq_check(p, len, type, &h, why, sizeof(why));
+	if (!t->quiet) {
+		if (valid && slot)
+			printf("id=%u seq=%" PRIu64 " len=%u version=%" PRIu64 "\n", h.id, h.seq,
+			       len, t->version);
+		else if (valid)
+			printf("id=%u seq=%" PRIu64 " len=%u\n", h.id, h.seq, len);
+		else if (slot)
+			printf("len=%u version=%" PRIu64 "\n", len, t->version);
+		else
+			printf("len=%u type=%u\n", len, type);
+		if (t->hex)
+			ctl_hexdump(p, len);
+	}
+	if (!t->check)
+		return;
+
+	if (!valid) {
+		if (slot && type != CTL_SEQ_TYPE)
+			ctl_problem(t, "version %" PRIu64 ": value is not a pub --seq value",
+				    t->version);
+		else if (slot)
+			ctl_problem(t, "version %" PRIu64 ": %s", t->version, why);
+		else
+			ctl_problem(t, "record %" PRIu64 ": %s", t->records, why);
+		return;
+	}
+	if (h.id >= t->producers) {
+		ctl_problem(t, "producer %u: unexpected producer id (--producers %u)", h.id,
+			    t->producers);
+		return;
+	}
+	pr = &t->prod[h.id];
+	pr->records++;
+	if (!pr->seen) {
+		pr->seen = true;
+		pr->first = h.seq;
+		if (t->fresh && h.seq != 1 && !slot)
+			ctl_gap(t, h.id, 1, h.seq);
+		else if (!t->fresh && h.seq != 1 && !t->quiet && !slot)
+			fprintf(stderr, "pinshm: %s: producer %u: first seq %" PRIu64 " (%s)\n",
+				t->ctx, h.id, h.seq, t->kind == CTL_TAIL_BCAST ?
+				"older records are gone" : "the ring was consumed before");
+		pr->last = h.seq;
+	} else if (h.seq == pr->last + 1) {
+		pr->last = h.seq;
+	} else if (h.seq > pr->last + 1) {
+		if (!slot)	/* a slot holds the latest value: skipping is normal */
+			ctl_gap(t, h.id, pr->last + 1, h.seq);
+		pr->last = h.seq;
+	} else if (h.seq == pr->last) {
+		if (slot)
+			ctl_problem(t, "producer %u: duplicate: seq %" PRIu64
+				    " again in version %" PRIu64, h.id, h.seq, t->version);
+		else
+			ctl_problem(t, "producer %u: duplicate: seq %" PRIu64 " twice", h.id,
+				    h.seq);
+	} else if (slot) {
+		ctl_problem(t, "producer %u: went backwards: seq %" PRIu64 " after %" PRIu64
+			    " (version %" PRIu64 ")", h.id, h.seq, pr->last, t->version);
+	} else {
+		ctl_problem(t, "producer %u: out of order: seq %" PRIu64 " after %" PRIu64, h.id,
+			    h.seq, pr->last);
+	}
+}
+
+bool ctl_tail_done(const struct ctl_tail *t)
+{
+	uint32_t i;
+
+	if (!t->count)
+		return false;
+	if (!t->check)
+		return t->records >= t->count;
+	for (i = 0; i < t->producers; i++)
+		if (!t->prod[i].seen || t->prod[i].last < t->count)
+			return false;
+	return true;
 }

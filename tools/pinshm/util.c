@@ -260,6 +260,26 @@ uint64_t ctl_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* Wait until the absolute CLOCK_MONOTONIC time t (ns). */
+void ctl_pace(uint64_t t)
+{
+	uint64_t now = ctl_now_ns();
+	struct timespec ts;
+
+	if (now >= t)
+		return;
+	if (t - now > 200000) {
+		/* Sleep most of it, spin the rest: clock_nanosleep oversleeps. */
+		uint64_t wake = t - 50000;
+
+		ts.tv_sec = (time_t)(wake / 1000000000ULL);
+		ts.tv_nsec = (long)(wake % 1000000000ULL);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	while (!ctl_stop && ctl_now_ns() < t)
+		pinshm_cpu_relax();
+}
+
 static void ctl_on_signal(int sig)
 {
 	(void)sig;
@@ -278,6 +298,34 @@ void ctl_install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * The names of the backend's regions into *names (to free): their number,
+ * or -errno (said, with ctx).
+ */
+int ctl_list_regions(const char *ctx, char (**names)[PINSHM_NAME_MAX])
+{
+	unsigned int max = 256;
+	int n;
+
+	for (;;) {
+		*names = calloc(max, sizeof(**names));
+		if (!*names)
+			return ctl_fail(ctx, -ENOMEM, CTL_REGION);
+		n = pinshm_region_list(ctl_backend, *names, max);
+		if (n < 0 || (unsigned int)n <= max)
+			break;
+		/* More than fit: again, with room for a few more. */
+		free(*names);
+		max = (unsigned int)n + 16;
+	}
+	if (n < 0) {
+		free(*names);
+		*names = NULL;
+		return ctl_fail(ctx, n, CTL_REGION);
+	}
+	return n;
 }
 
 int ctl_open_region(const char *name, int access, struct pinshm_region **out)
