@@ -208,8 +208,8 @@ struct ctl_pub {
 
 /* How pub writes one message into a ring of some type. */
 struct ctl_pub_ops {
-	/* Room for len bytes at *dst, waiting while the ring is full:
-	 * 0, -EINTR (stopped), or -errno. */
+	/* Room for len bytes at *dst: 0, -EAGAIN while the ring is full
+	 * (pub waits), or -errno. */
 	int (*claim)(void *ring, uint32_t len, void **dst);
 	void (*commit)(void *ring, uint32_t len, uint32_t type);
 };

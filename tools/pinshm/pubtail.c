@@ -131,6 +131,20 @@ int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr 
 	return 0;
 }
 
+/* Room for len bytes, waiting while the ring is full: 0, -EINTR, -errno. */
+static int ctl_pub_claim(const struct ctl_pub_ops *ops, void *ring, uint32_t len, void **dst)
+{
+	unsigned int spins = 0;
+	int ret;
+
+	while ((ret = ops->claim(ring, len, dst)) == -EAGAIN) {
+		if (ctl_stop)
+			return -EINTR;
+		__pinshm_wait_step(PINSHM_WAIT_YIELD, &spins);
+	}
+	return ret;
+}
+
 /* Write the messages; the summary goes to stderr. */
 int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_ops *ops,
 		 void *ring)
@@ -157,7 +171,7 @@ int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_o
 		if (o->rate > 0)
 			ctl_pace(t0 + (uint64_t)((double)sent * 1e9 / o->rate));
 		for (reps = (o->seq && seq == o->dup_seq) ? 2 : 1; reps > 0; reps--) {
-			ret = ops->claim(ring, len, &dst);
+			ret = ctl_pub_claim(ops, ring, len, &dst);
 			if (ret == -EINTR)
 				goto out;
 			if (ret) {

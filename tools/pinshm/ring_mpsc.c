@@ -27,15 +27,7 @@
 
 static int ctl_mpsc_claim(void *ring, uint32_t len, void **dst)
 {
-	unsigned int spins = 0;
-	int ret;
-
-	while ((ret = pinshm_mpsc_claim(ring, len, dst)) == -EAGAIN) {
-		if (ctl_stop)
-			return -EINTR;
-		__pinshm_wait_step(PINSHM_WAIT_YIELD, &spins);
-	}
-	return ret;
+	return pinshm_mpsc_claim(ring, len, dst);		/* -EAGAIN: full */
 }
 
 static void ctl_mpsc_commit(void *ring, uint32_t len, uint32_t type)

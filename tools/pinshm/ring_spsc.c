@@ -37,7 +37,6 @@ static int ctl_spsc_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
 	return 0;
 }
 
-
 /* Take a role of the spsc ring RING in the open region r: 0 or -errno. */
 static int ctl_spsc_attach(const char *ctx, struct pinshm_region *r, const char *ring_name,
 			   int role, struct pinshm_spsc *ring)
@@ -55,15 +54,7 @@ static int ctl_spsc_attach(const char *ctx, struct pinshm_region *r, const char 
 
 static int ctl_spsc_claim(void *ring, uint32_t len, void **dst)
 {
-	unsigned int spins = 0;
-	int ret;
-
-	while ((ret = pinshm_spsc_claim(ring, len, dst)) == -EAGAIN) {
-		if (ctl_stop)
-			return -EINTR;
-		__pinshm_wait_step(PINSHM_WAIT_YIELD, &spins);
-	}
-	return ret;
+	return pinshm_spsc_claim(ring, len, dst);		/* -EAGAIN: full */
 }
 
 static void ctl_spsc_commit(void *ring, uint32_t len, uint32_t type)
