@@ -206,19 +206,26 @@ struct ctl_pub {
 	uint64_t skip_seq, dup_seq, corrupt_seq;
 };
 
-/* How pub writes one message into a ring of some type. */
+/* How pub writes to a ring of some type whose role it took (ctl_pub_run()). */
 struct ctl_pub_ops {
 	/* Room for len bytes at *dst: 0, -EAGAIN while the ring is full
 	 * (pub waits), or -errno. */
 	int (*claim)(void *ring, uint32_t len, void **dst);
 	void (*commit)(void *ring, uint32_t len, uint32_t type);
+	/*
+	 * The header of this producer's last --seq record in the ring, where
+	 * a restarted `pub --seq` resumes: 0, -ENOENT (none), -ENOMSG (not a
+	 * --seq record), -EBADMSG with why (one that does not check out), or
+	 * -errno.
+	 */
+	int (*last)(void *ring, struct ctl_seq_hdr *h, char *why, size_t whylen);
+	int (*detach)(void *ring);
+	const char *max_what;	/* what --size is held to: "max record" */
+	const char *last_where;	/* what last() reads: "last record in the ring" */
 };
 
-int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what);
-int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr *lh,
-		   const char *why, const char *where, uint64_t *first);
-int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_ops *ops,
-		 void *ring);
+/* Write to the ring, whose largest payload is max, then detach; 0 or -errno. */
+int ctl_pub_run(struct ctl_pub *o, const struct ctl_pub_ops *ops, void *ring, uint64_t max);
 int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
 		  bool producer);
 

@@ -85,7 +85,7 @@ static int ctl_open_ring(const char *ctx, const char *name, const char *ring_nam
  * --size against the ring's largest payload max (what: "max record",
  * "value size"); without --size, 64 or max if smaller.
  */
-int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what)
+static int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what)
 {
 	if (!o->size_given && max < o->size)
 		o->size = max;
@@ -108,8 +108,8 @@ int ctl_pub_size(struct ctl_pub *o, uint64_t max, const char *what)
  * -EBADMSG with why: a --seq record that does not check out, or -errno).
  * where names it: "last record in the ring", "value in the slot".
  */
-int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr *lh,
-		   const char *why, const char *where, uint64_t *first)
+static int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr *lh,
+			  const char *why, const char *where, uint64_t *first)
 {
 	*first = 1;
 	if (found == 0 && lh->id == o->id) {
@@ -122,7 +122,7 @@ int ctl_pub_resume(const struct ctl_pub *o, int found, const struct ctl_seq_hdr 
 			  where, lh->id, o->id);
 	} else if (found == -ENOMSG) {
 		ctl_warnf("%s: the %s is not a pub --seq record; starting at seq 1", o->ctx, where);
-	} else if (found == -EBADMSG && why && why[0]) {
+	} else if (found == -EBADMSG && why[0]) {
 		ctl_errorf("%s: cannot resume: %s: %s", o->ctx, where, why);
 		return found;
 	} else if (found != -ENOENT) {
@@ -146,8 +146,8 @@ static int ctl_pub_claim(const struct ctl_pub_ops *ops, void *ring, uint32_t len
 }
 
 /* Write the messages; the summary goes to stderr. */
-int ctl_pub_loop(const struct ctl_pub *o, uint64_t first, const struct ctl_pub_ops *ops,
-		 void *ring)
+static int ctl_pub_loop(const struct ctl_pub *o, uint64_t first,
+			const struct ctl_pub_ops *ops, void *ring)
 {
 	uint64_t last_done = 0, sent = 0, i, seq, t0, t1;
 	uint32_t len = (uint32_t)o->size;
@@ -208,6 +208,26 @@ out:
 			fprintf(stderr, "; producer %u already at seq %" PRIu64, o->id, first - 1);
 		fprintf(stderr, "%s\n", ctl_stop ? " (interrupted)" : "");
 	}
+	return err;
+}
+
+int ctl_pub_run(struct ctl_pub *o, const struct ctl_pub_ops *ops, void *ring, uint64_t max)
+{
+	struct ctl_seq_hdr lh = { 0 };
+	char why[256] = "";
+	uint64_t first = 1;
+	int ret, err;
+
+	err = ctl_pub_size(o, max, ops->max_what);
+	if (!err && o->seq) {
+		ret = ops->last(ring, &lh, why, sizeof(why));
+		err = ctl_pub_resume(o, ret, &lh, why, ops->last_where, &first);
+	}
+	if (!err)
+		err = ctl_pub_loop(o, first, ops, ring);
+	ret = ops->detach(ring);
+	if (ret && !err)
+		err = ctl_fail(o->ctx, ret, CTL_ROLE);
 	return err;
 }
 

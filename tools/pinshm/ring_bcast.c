@@ -29,23 +29,32 @@
 
 #define CTL_LAP_REPORT_NS	100000000ULL	/* at most 10 lap lines a second */
 
+/* The writer, and where a reader of our own finds its ring. */
+struct ctl_bcast_pub {
+	struct pinshm_bcast_writer w;
+	struct pinshm_region *r;
+	const char *ring;
+};
+
 static int ctl_bcast_claim(void *ring, uint32_t len, void **dst)
 {
-	return pinshm_bcast_claim(ring, len, dst);	/* never waits */
+	struct ctl_bcast_pub *bp = ring;
+
+	return pinshm_bcast_claim(&bp->w, len, dst);	/* never waits */
 }
 
 static void ctl_bcast_commit(void *ring, uint32_t len, uint32_t type)
 {
-	pinshm_bcast_commit(ring, len, type);
+	struct ctl_bcast_pub *bp = ring;
+
+	pinshm_bcast_commit(&bp->w, len, type);
 }
 
-/*
- * The last published record, read back by a reader of our own (see
- * ctl_pub_resume() for the return codes).
- */
-static int ctl_bcast_last(struct pinshm_region *r, const char *ring, uint32_t max,
-			  struct ctl_seq_hdr *h, char *why, size_t whylen)
+/* The last published record, read back by a reader of our own. */
+static int ctl_bcast_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t whylen)
 {
+	struct ctl_bcast_pub *bp = ring;
+	uint32_t max = bp->w.max_payload;
 	struct pinshm_bcast_reader rd;
 	struct pinshm_bcast_msg m;
 	uint8_t *buf;
@@ -54,7 +63,7 @@ static int ctl_bcast_last(struct pinshm_region *r, const char *ring, uint32_t ma
 	buf = malloc(max ? max : 1);
 	if (!buf)
 		return -ENOMEM;
-	ret = pinshm_bcast_reader_attach(r, ring, PINSHM_BCAST_NEWEST, &rd);
+	ret = pinshm_bcast_reader_attach(bp->r, bp->ring, PINSHM_BCAST_NEWEST, &rd);
 	if (ret) {
 		free(buf);
 		return ret;
@@ -72,31 +81,29 @@ static int ctl_bcast_last(struct pinshm_region *r, const char *ring, uint32_t ma
 	return ret;
 }
 
+static int ctl_bcast_detach(void *ring)
+{
+	struct ctl_bcast_pub *bp = ring;
+
+	return pinshm_bcast_writer_detach(&bp->w);
+}
+
 static int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 {
-	static const struct ctl_pub_ops ops = { ctl_bcast_claim, ctl_bcast_commit };
-	struct pinshm_bcast_writer w;
-	struct ctl_seq_hdr lh;
-	char why[256] = "";
-	uint64_t first = 1;
-	int ret, err;
+	static const struct ctl_pub_ops ops = {
+		.claim = ctl_bcast_claim, .commit = ctl_bcast_commit, .last = ctl_bcast_last,
+		.detach = ctl_bcast_detach, .max_what = "max record",
+		.last_where = "last record in the ring",
+	};
+	struct ctl_bcast_pub bp = { .r = r, .ring = ring };
+	int ret;
 
-	ret = pinshm_bcast_writer_attach(r, ring, &w);
+	ret = pinshm_bcast_writer_attach(r, ring, &bp.w);
 	if (ret == -EBUSY)
 		return ctl_role_busy(o->ctx, r, ring, "writer", true);
 	if (ret)
 		return ctl_fail(o->ctx, ret, CTL_ROLE);
-	err = ctl_pub_size(o, w.max_payload, "max record");
-	if (!err && o->seq) {
-		ret = ctl_bcast_last(r, ring, w.max_payload, &lh, why, sizeof(why));
-		err = ctl_pub_resume(o, ret, &lh, why, "last record in the ring", &first);
-	}
-	if (!err)
-		err = ctl_pub_loop(o, first, &ops, &w);
-	ret = pinshm_bcast_writer_detach(&w);
-	if (ret && !err)
-		err = ctl_fail(o->ctx, ret, CTL_ROLE);
-	return err;
+	return ctl_pub_run(o, &ops, &bp, bp.w.max_payload);
 }
 
 /* ------------------------------------------------------------------ */

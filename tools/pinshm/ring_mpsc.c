@@ -72,14 +72,40 @@ static int ctl_mpsc_attach_producer(const struct ctl_pub *o, struct pinshm_regio
 	}
 }
 
+/* The first 8 bytes of its last record are the --seq header's seq. */
+static int ctl_mpsc_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t whylen)
+{
+	struct pinshm_mpsc_producer *p = ring;
+	uint64_t word;
+	uint32_t type;
+	int ret;
+
+	(void)why;
+	(void)whylen;
+	ret = pinshm_mpsc_last(p, &word, &type);
+	if (ret)
+		return ret;
+	if (type != CTL_SEQ_TYPE)
+		return -ENOMSG;
+	h->seq = word;
+	h->id = p->id;
+	return 0;
+}
+
+static int ctl_mpsc_detach(void *ring)
+{
+	return pinshm_mpsc_detach_producer(ring);
+}
+
 static int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 {
-	static const struct ctl_pub_ops ops = { ctl_mpsc_claim, ctl_mpsc_commit };
+	static const struct ctl_pub_ops ops = {
+		.claim = ctl_mpsc_claim, .commit = ctl_mpsc_commit, .last = ctl_mpsc_last,
+		.detach = ctl_mpsc_detach, .max_what = "max record",
+		.last_where = "last record of this producer id",
+	};
 	struct pinshm_mpsc_producer p;
-	struct ctl_seq_hdr lh;
-	uint64_t first = 1, word;
-	uint32_t type;
-	int ret, err, id;
+	int ret, id;
 
 	if (o->id >= PINSHM_MPSC_PRODUCERS) {
 		ctl_errorf("%s: --id %u out of range (an mpsc ring has producer ids 0..%d)", o->ctx,
@@ -92,24 +118,7 @@ static int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *
 		return 0;	/* stopped before it began */
 	if (ret)
 		return ret;
-	err = ctl_pub_size(o, p.max_record, "max record");
-	if (!err && o->seq) {
-		memset(&lh, 0, sizeof(lh));
-		ret = pinshm_mpsc_last(&p, &word, &type);
-		if (ret == 0 && type != CTL_SEQ_TYPE) {
-			ret = -ENOMSG;
-		} else if (ret == 0) {
-			lh.seq = word;
-			lh.id = p.id;
-		}
-		err = ctl_pub_resume(o, ret, &lh, NULL, "last record of this producer id", &first);
-	}
-	if (!err)
-		err = ctl_pub_loop(o, first, &ops, &p);
-	ret = pinshm_mpsc_detach_producer(&p);
-	if (ret && !err)
-		err = ctl_fail(o->ctx, ret, CTL_ROLE);
-	return err;
+	return ctl_pub_run(o, &ops, &p, p.max_record);
 }
 
 /* ------------------------------------------------------------------ */

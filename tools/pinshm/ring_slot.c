@@ -40,10 +40,10 @@ static void ctl_slot_commit(void *ring, uint32_t len, uint32_t type)
 	pinshm_slot_write_end(ring, len);
 }
 
-/* The current value, read by its writer (see ctl_pub_resume()). */
-static int ctl_slot_last(struct pinshm_slot *s, struct ctl_seq_hdr *h, char *why,
-			 size_t whylen)
+/* The current value, read by its writer. */
+static int ctl_slot_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t whylen)
 {
+	struct pinshm_slot *s = ring;
 	uint32_t len;
 
 	if (s->seq == 0)
@@ -59,31 +59,27 @@ static int ctl_slot_last(struct pinshm_slot *s, struct ctl_seq_hdr *h, char *why
 	return ctl_seq_check(s->value, len, CTL_SEQ_TYPE, h, why, whylen);
 }
 
+static int ctl_slot_detach(void *ring)
+{
+	return pinshm_slot_detach(ring);
+}
+
 static int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
 {
-	static const struct ctl_pub_ops ops = { ctl_slot_claim, ctl_slot_commit };
+	static const struct ctl_pub_ops ops = {
+		.claim = ctl_slot_claim, .commit = ctl_slot_commit, .last = ctl_slot_last,
+		.detach = ctl_slot_detach, .max_what = "value size",
+		.last_where = "value in the slot",
+	};
 	struct pinshm_slot s;
-	struct ctl_seq_hdr lh;
-	char why[256] = "";
-	uint64_t first = 1;
-	int ret, err;
+	int ret;
 
 	ret = pinshm_slot_writer_attach(r, ring, &s);
 	if (ret == -EBUSY)
 		return ctl_role_busy(o->ctx, r, ring, "writer", true);
 	if (ret)
 		return ctl_fail(o->ctx, ret, CTL_ROLE);
-	err = ctl_pub_size(o, s.size, "value size");
-	if (!err && o->seq) {
-		ret = ctl_slot_last(&s, &lh, why, sizeof(why));
-		err = ctl_pub_resume(o, ret, &lh, why, "value in the slot", &first);
-	}
-	if (!err)
-		err = ctl_pub_loop(o, first, &ops, &s);
-	ret = pinshm_slot_detach(&s);
-	if (ret && !err)
-		err = ctl_fail(o->ctx, ret, CTL_ROLE);
-	return err;
+	return ctl_pub_run(o, &ops, &s, s.size);
 }
 
 /* ------------------------------------------------------------------ */

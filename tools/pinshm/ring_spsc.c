@@ -21,8 +21,7 @@
  * --seq record, -EBADMSG when it is one but does not check out (then
  * resuming could duplicate or skip: refuse).
  */
-static int ctl_spsc_last(struct pinshm_spsc *ring, struct ctl_seq_hdr *h,
-			 char *why, size_t whylen)
+static int ctl_spsc_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t whylen)
 {
 	struct pinshm_msg m;
 	int ret;
@@ -62,29 +61,25 @@ static void ctl_spsc_commit(void *ring, uint32_t len, uint32_t type)
 	pinshm_spsc_commit(ring, len, type);
 }
 
+static int ctl_spsc_detach(void *ring)
+{
+	return pinshm_spsc_detach(ring);
+}
+
 static int ctl_pub_spsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring_name)
 {
-	static const struct ctl_pub_ops ops = { ctl_spsc_claim, ctl_spsc_commit };
+	static const struct ctl_pub_ops ops = {
+		.claim = ctl_spsc_claim, .commit = ctl_spsc_commit, .last = ctl_spsc_last,
+		.detach = ctl_spsc_detach, .max_what = "max record",
+		.last_where = "last record in the ring",
+	};
 	struct pinshm_spsc ring;
-	struct ctl_seq_hdr lh;
-	char why[256] = "";
-	uint64_t first = 1;
-	int ret, err;
+	int ret;
 
 	ret = ctl_spsc_attach(o->ctx, r, ring_name, PINSHM_PRODUCER, &ring);
 	if (ret)
 		return ret;
-	err = ctl_pub_size(o, ring.max_record, "max record");
-	if (!err && o->seq) {
-		ret = ctl_spsc_last(&ring, &lh, why, sizeof(why));
-		err = ctl_pub_resume(o, ret, &lh, why, "last record in the ring", &first);
-	}
-	if (!err)
-		err = ctl_pub_loop(o, first, &ops, &ring);
-	ret = pinshm_spsc_detach(&ring);
-	if (ret && !err)
-		err = ctl_fail(o->ctx, ret, CTL_ROLE);
-	return err;
+	return ctl_pub_run(o, &ops, &ring, ring.max_record);
 }
 
 static int ctl_spsc_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
