@@ -2,7 +2,7 @@
 /*
  * pinshm(1): shared declarations of the command's parts.
  *
- *   main.c         main, global options, dispatch, help texts
+ *   main.c         main, the global options, the list of commands
  *   opts.c         options, usage lines and --help, from each command's table
  *   util.c         errors, number/size parsing, signals, clocks
  *   cmd_region.c   create, ls, rm, recover
@@ -115,7 +115,6 @@ void ctl_print_summary(const struct ctl_cmd *c);
 void ctl_print_opts(FILE *f, const struct ctl_opt *opts);
 int ctl_getopt_tables(const struct ctl_opt *opts, bool help, const char *prefix,
 		      struct option *lo, char *so);
-const struct ctl_opt *ctl_find_opt(const struct ctl_opt *opts, int key);
 
 /* util.c */
 const char *ctl_strerror(int err, enum ctl_what what);

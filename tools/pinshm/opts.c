@@ -236,7 +236,7 @@ int ctl_getopt_tables(const struct ctl_opt *opts, bool help, const char *prefix,
 	return 0;
 }
 
-const struct ctl_opt *ctl_find_opt(const struct ctl_opt *opts, int key)
+static const struct ctl_opt *ctl_find_opt(const struct ctl_opt *opts, int key)
 {
 	for (; opts && (opts->name || opts->doc); opts++)
 		if (opts->name && opts->key == key)
