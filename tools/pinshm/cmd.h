@@ -4,7 +4,7 @@
  *
  *   main.c         main, the global options, the list of commands
  *   opts.c         options, usage lines and --help, from each command's table
- *   util.c         errors, number/size parsing, signals, clocks
+ *   util.c         errors, number/size parsing, signals, clocks, idling
  *   cmd_region.c   create, ls, rm, recover
  *   cmd_info.c     info, and how the metadata page reads
  *   cmd_stat.c     stat
@@ -132,8 +132,13 @@ char *ctl_fmt_rate(double v, char *buf, size_t len);
 char *ctl_fmt_time(uint64_t realtime_ns, char *buf, size_t len);
 uint64_t ctl_now_ns(void);
 void ctl_pace(uint64_t t);
+void ctl_idle(uint64_t *idle_since, unsigned int *spins);
+void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
+		   int (*wait)(void *ring, int64_t timeout_ns), void *ring, bool *cannot);
 void ctl_install_signals(void);
 int ctl_open_region(const char *name, int access, struct pinshm_region **out);
+int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
+		  bool producer);
 int ctl_list_regions(const char *ctx, char (**names)[PINSHM_NAME_MAX]);
 bool ctl_is_power_of_two(uint64_t v);
 const char *ctl_name_rule(void);
@@ -225,8 +230,6 @@ struct ctl_pub_ops {
 
 /* Write to the ring, whose largest payload is max, then detach; 0 or -errno. */
 int ctl_pub_run(struct ctl_pub *o, const struct ctl_pub_ops *ops, void *ring, uint64_t max);
-int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
-		  bool producer);
 
 /* What tail checks, per ring type. */
 enum ctl_tail_kind {
@@ -268,7 +271,6 @@ struct ctl_tail {
 void ctl_problem(struct ctl_tail *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ctl_tail_record(struct ctl_tail *t, const uint8_t *p, uint32_t len, uint32_t type);
 bool ctl_tail_done(const struct ctl_tail *t);
-void ctl_tail_pace(struct ctl_tail *t);
 
 /* One record (or slot value) tail has read. */
 struct ctl_rec {

@@ -79,7 +79,6 @@ unsigned int ctl_attached_others(const struct pinshm_meta *m)
 	return n;
 }
 
-
 struct ctl_obj {
 	struct pinshm_obj_info info;
 	struct pinshm_ring_stats st;

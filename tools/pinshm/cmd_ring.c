@@ -9,7 +9,6 @@
 
 #include "cmd.h"
 
-
 /* Validate ring add's parameters for type; prints the error. */
 static int ctl_ring_check(const char *ctx, int type, uint64_t cap, const char *cap_arg,
 			  uint64_t maxrec, bool maxrec_given)

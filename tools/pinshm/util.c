@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
- * pinshm(1): error messages, argument parsing, signals and clocks.
+ * pinshm(1): error messages, argument parsing, signals, clocks and idling.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -278,6 +279,69 @@ void ctl_pace(uint64_t t)
 	}
 	while (!ctl_stop && ctl_now_ns() < t)
 		pinshm_cpu_relax();
+}
+
+/* -EBUSY taking a role: say who holds it when the counters tell. */
+int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
+		  bool producer)
+{
+	struct pinshm_ring_stats st;
+	uint32_t pid = 0;
+
+	if (!pinshm_obj_stats(r, ring, &st))
+		pid = producer ? st.producer_pid : st.consumer_pid;
+	if (pid)
+		ctl_errorf("%s: the %s role is held by live process %u", ctx, role, pid);
+	else
+		ctl_errorf("%s: the %s role is held by another live process", ctx, role);
+	return -EBUSY;
+}
+
+/* Nothing to read: spin, then yield, then poll every 200 us. */
+void ctl_idle(uint64_t *idle_since, unsigned int *spins)
+{
+	uint64_t now;
+
+	/* (Counted here: __pinshm_wait_step() keeps its count below
+	 * PINSHM_YIELD_SPINS, so the sleep below would never come.) */
+	if (*spins < PINSHM_YIELD_SPINS) {
+		++*spins;
+		pinshm_cpu_relax();
+		return;
+	}
+	now = ctl_now_ns();
+	if (!*idle_since)
+		*idle_since = now;
+	if (now - *idle_since < 100000000ULL) {
+		sched_yield();
+	} else {
+		/* Idle for a while: do not burn a CPU, poll every 200 us. */
+		struct timespec ts = { 0, 200000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * ctl_idle() for a tail that may sleep on its ring: once the spins are
+ * over, sleep in the ring's wait (a futex, or pinshm.ko's WAIT) for up to
+ * 100 ms, until the writer's next commit wakes us, instead of yielding and
+ * polling. Where the ring cannot sleep (-EOPNOTSUPP, -ENOSYS; -EACCES: a
+ * read-only reader that may not write the region's file either), *cannot
+ * is set and ctl_idle() takes over.
+ */
+void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
+		   int (*wait)(void *ring, int64_t timeout_ns), void *ring, bool *cannot)
+{
+	int ret;
+
+	if (*cannot || *spins < PINSHM_YIELD_SPINS) {
+		ctl_idle(idle_since, spins);
+		return;
+	}
+	ret = wait(ring, 100000000LL);
+	if (ret == -EOPNOTSUPP || ret == -ENOSYS || ret == -EACCES)
+		*cannot = true;
 }
 
 static void ctl_on_signal(int sig)
