@@ -15,16 +15,26 @@
  * Exits 0 when every message arrived in order and intact, 1 otherwise. The
  * region is destroyed on every exit path, SIGINT and SIGTERM included.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <pinshm.h>
 
-#include "common.h"
+#include "clock.h"
+#include "cpu.h"
+#include "harness.h"
+#include "hist.h"
+#include "raw.h"
 
 #define RING		"md"
 #define RING_CAP	(256 * 1024)
@@ -49,7 +59,7 @@ enum { PH_BURST, PH_PACED, PH_PP, NR_PH };
 
 /* Results, in an anonymous shared mapping (not the region under test). */
 struct results {
-	struct bench_sync sync;
+	struct harness_sync sync;
 	struct bench_hist oneway;	/* consumer: paced one-way */
 	struct bench_hist rtt;		/* producer: raw ping-pong */
 	uint64_t received[NR_PH];
@@ -116,13 +126,13 @@ proc_fail(struct proc *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->res->err[p->id], sizeof(p->res->err[0]), fmt, ap);
 	va_end(ap);
-	bench_sync_fail(&p->res->sync);
+	harness_sync_fail(&p->res->sync);
 	_exit(1);
 }
 
 static void proc_sync(struct proc *p)
 {
-	if (bench_sync_wait(&p->res->sync, p->id))
+	if (harness_sync_wait(&p->res->sync, p->id, 2))
 		_exit(1);
 }
 
@@ -353,6 +363,20 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
+/* "12.3 ns", "456 ns", "4.56 us", "7.89 ms" into buf. */
+static const char *fmt_ns(char *buf, size_t len, double ns)
+{
+	if (ns < 100)
+		snprintf(buf, len, "%.1f ns", ns);
+	else if (ns < 1000)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.2f us", ns / 1e3);
+	else
+		snprintf(buf, len, "%.2f ms", ns / 1e6);
+	return buf;
+}
+
 /* 5000000 -> "5,000,000" */
 static const char *commas(char *buf, size_t len, uint64_t v)
 {
@@ -391,10 +415,10 @@ static void report(const struct opts *o, const struct results *res,
 	       "consumer TSC (claim+write+commit+peek):\n"
 	       "        one-way latency p50 %s  p99 %s  p99.9 %s  max %s\n",
 	       commas(n, sizeof(n), o->paced), o->interval_ns,
-	       bench_fmt_ns(a, sizeof(a), ow.p50),
-	       bench_fmt_ns(b, sizeof(b), ow.p99),
-	       bench_fmt_ns(c, sizeof(c), ow.p999),
-	       bench_fmt_ns(d, sizeof(d), ow.max));
+	       fmt_ns(a, sizeof(a), ow.p50),
+	       fmt_ns(b, sizeof(b), ow.p99),
+	       fmt_ns(c, sizeof(c), ow.p999),
+	       fmt_ns(d, sizeof(d), ow.max));
 	if (res->negative)
 		printf("        (%llu stamps ahead of the consumer's TSC, "
 		       "counted as 0 ns)\n",
@@ -403,14 +427,14 @@ static void report(const struct opts *o, const struct results *res,
 	       "%s round trips:\n"
 	       "        RTT p50 %s  p99 %s; half RTT p50 %s\n",
 	       commas(n, sizeof(n), PP_SAMPLES),
-	       bench_fmt_ns(a, sizeof(a), rtt.p50),
-	       bench_fmt_ns(b, sizeof(b), rtt.p99),
-	       bench_fmt_ns(c, sizeof(c), half));
+	       fmt_ns(a, sizeof(a), rtt.p50),
+	       fmt_ns(b, sizeof(b), rtt.p99),
+	       fmt_ns(c, sizeof(c), half));
 	printf("ratio   one-way p50 / raw half RTT p50 = %.2fx; "
 	       "means below p99: %s / %s = %.2fx\n",
 	       half > 0 ? ow.p50 / half : 0,
-	       bench_fmt_ns(a, sizeof(a), ow.tmean),
-	       bench_fmt_ns(b, sizeof(b), rtt.tmean / 2),
+	       fmt_ns(a, sizeof(a), ow.tmean),
+	       fmt_ns(b, sizeof(b), rtt.tmean / 2),
 	       rtt.tmean > 0 ? ow.tmean / (rtt.tmean / 2) : 0);
 }
 
@@ -508,7 +532,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pinshm-demo: fork: %s\n",
 				strerror(errno));
 			pid[i] = 0;
-			bench_sync_fail(&res->sync);
+			harness_sync_fail(&res->sync);
 			failed = 1;
 			break;
 		}

@@ -4,9 +4,9 @@
  * run, between two processes pinned to two cores and sharing one region.
  *
  *   raw ping-pong   two cache lines, each process spins on one and writes
- *                   the other: the floor for a round trip (common.h).
+ *                   the other: the floor for a round trip (raw.h).
  *   spsc ping-pong  two SPSC rings A->B and B->A, --size payload each way.
- *   raw stream      a minimal fixed-slot ring, inline (common.h: a stamp
+ *   raw stream      a minimal fixed-slot ring, inline (raw.h: a stamp
  *                   per slot polled by the consumer, cached opposite
  *                   index): the floor for streaming, unbatched and batch 32.
  *   spsc stream     the library ring, claim/commit each message, then
@@ -20,18 +20,28 @@
  * noise is part of the result. Nothing here asserts a timing.
  *
  * The inline baseline ring (struct bench_raw_ring) and its protocol live in
- * common.h; `pinshm bench` uses the same one.
+ * raw.h; `pinshm bench` uses the same one.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <pinshm.h>
 
-#include "common.h"
+#include "clock.h"
+#include "cpu.h"
+#include "harness.h"
+#include "hist.h"
+#include "raw.h"
 
 #define MAX_REPS	64
 #define BATCH		32
@@ -57,7 +67,7 @@ struct opts {
 
 /* Results, in an anonymous shared mapping (not the region under test). */
 struct shared {
-	struct bench_sync sync;
+	struct harness_sync sync;
 	struct bench_hist cur[NR_L];	/* this repetition */
 	struct bench_lat lat[NR_L][MAX_REPS];
 	double mps[NR_T][MAX_REPS];	/* messages per second */
@@ -121,13 +131,13 @@ side_fail(struct side *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->sh->err[s->id], sizeof(s->sh->err[0]), fmt, ap);
 	va_end(ap);
-	bench_sync_fail(&s->sh->sync);
+	harness_sync_fail(&s->sh->sync);
 	_exit(1);
 }
 
 static void sync_or_die(struct side *s)
 {
-	if (bench_sync_wait(&s->sh->sync, s->id))
+	if (harness_sync_wait(&s->sh->sync, s->id, 2))
 		_exit(1);
 }
 
@@ -1012,7 +1022,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pinshm-spsc-bench: fork: %s\n",
 				strerror(errno));
 			pid[i] = 0;
-			bench_sync_fail(&sh->sync);
+			harness_sync_fail(&sh->sync);
 			failed = 1;
 			break;
 		}

@@ -10,18 +10,18 @@
  *
  *   pingpong  A sends --size bytes, B sends them back; A times each round
  *             trip with the calibrated TSC into a log-linear histogram of
- *             every sample (common.h).
+ *             every sample (hist.h).
  *     raw-pingpong   two cache lines, each side spins on one and writes the
- *                    other: the physical floor (common.h, bench_pp).
+ *                    other: the physical floor (raw.h, bench_pp).
  *     raw-ring-pingpong  the same over two raw rings (below), each
  *                    message in the next one-line slot: the floor of a
  *                    ring, which moves a fresh line per message
- *                    (common.h, bench_raw_ring_pp).
+ *                    (raw.h, bench_raw_ring_pp).
  *     pinshm-spsc    two SPSC rings, A->B and B->A.
  *   stream    A writes --count messages as fast as it can; B checks each
  *             one's sequence number and measures messages per second from
  *             the first arrival to the last.
- *     raw-stream     a plain inline fixed-slot ring (common.h): the floor.
+ *     raw-stream     a plain inline fixed-slot ring (raw.h): the floor.
  *     pinshm-spsc    claim/commit per message.
  *     raw-stream-batch32, pinshm-spsc-batch32: publication every 32
  *                    messages (stage + publish for the ring).
@@ -44,7 +44,7 @@
  * of the result, shown as the spread across repetitions.
  *
  * Shared words and their writers (STYLE.md, memory ordering), besides the
- * protocols of common.h (bench_sync, bench_pp, bench_raw_ring) and of
+ * protocols of harness.h (the barrier), raw.h (bench_pp, bench_raw_ring) and of
  * pinshm/spsc.h:
  *   bshared.cur, .lat[][], .all[], .mps_pp[][] ...... side A
  *   bshared.mps[][] ..................................... side B
@@ -91,7 +91,11 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
-#include "bench/common.h"
+#include "bench/clock.h"
+#include "bench/cpu.h"
+#include "bench/harness.h"
+#include "bench/hist.h"
+#include "bench/raw.h"
 
 #define BENCH_MAX_SIZE		4096
 #define BENCH_MAX_REPS		64
@@ -155,6 +159,7 @@ enum bench_group { GRP_SPSC, GRP_MPSC, GRP_BCAST };
 
 #define MAX_READERS	16
 #define MAX_SIDES	(1 + MAX_READERS)
+_Static_assert(MAX_SIDES <= HARNESS_MAX, "a process per side");
 #define BENCH_BCAST_SLOTS	1024
 
 struct bench_opts {
@@ -175,66 +180,9 @@ struct bench_opts {
 	bool shared_cpu;	/* an extra side shares a CPU with another */
 };
 
-/*
- * N-party barrier (the harness's two-party bench_sync, for up to
- * MAX_SIDES processes): arrive[i] is written by side i only; (S1)/(S2) as
- * in common.h. Sides A and B spin; the extra sides (C...) sleep on a
- * futex, so that waiting out runs they take no part in takes nothing from
- * a side being measured on the CPU they share (no polling wakeups).
- *   wake ...... every side, by atomic add after its arrive (n > 2 only),
- *               then FUTEX_WAKE; an extra side loads wake, checks the
- *               arrivals, and sleeps only if wake has not moved since
- *               (the futex compares it), so no arrival is missed; the
- *               sleep is bounded (a failed side does not add).
- */
-struct bench_nsync {
-	struct {
-		_Alignas(BENCH_BLOCK) uint64_t v;
-	} arrive[MAX_SIDES];
-	_Alignas(BENCH_BLOCK) uint32_t failed;	/* any side: give up */
-	_Alignas(BENCH_BLOCK) uint32_t wake;
-};
-
-static int nsync_wait(struct bench_nsync *s, int side, unsigned int n)
-{
-	uint64_t k = PINSHM_READ_ONCE(s->arrive[side].v) + 1;
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	unsigned int i;
-	uint32_t w;
-
-	/* (S1) pairs with (S2). */
-	pinshm_store_release(&s->arrive[side].v, k);
-	if (n > 2) {
-		__atomic_fetch_add(&s->wake, 1, __ATOMIC_SEQ_CST);
-		syscall(SYS_futex, &s->wake, FUTEX_WAKE, INT32_MAX, NULL,
-			NULL, 0);
-	}
-	for (i = 0; i < n; i++) {
-		/* (S2) pairs with (S1). */
-		for (;;) {
-			w = __atomic_load_n(&s->wake, __ATOMIC_SEQ_CST);
-			if (pinshm_load_acquire(&s->arrive[i].v) >= k)
-				break;
-			if (PINSHM_READ_ONCE(s->failed))
-				return -ECANCELED;
-			if (side >= 2)
-				syscall(SYS_futex, &s->wake, FUTEX_WAIT, w,
-					&ts, NULL, 0);
-			else
-				pinshm_cpu_relax();
-		}
-	}
-	return 0;
-}
-
-static void nsync_fail(struct bench_nsync *s)
-{
-	PINSHM_WRITE_ONCE(s->failed, 1);	/* a flag; orders nothing */
-}
-
 /* Results: an anonymous shared mapping, not the region under test. */
 struct bshared {
-	struct bench_nsync sync;
+	struct harness_sync sync;
 	_Alignas(BENCH_BLOCK) uint32_t prog_run;
 	uint32_t prog_rep;
 	struct bench_hist cur;			/* A: this run */
@@ -311,13 +259,13 @@ side_fail(struct bench_side *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->sh->err[s->id], sizeof(s->sh->err[0]), fmt, ap);
 	va_end(ap);
-	nsync_fail(&s->sh->sync);
+	harness_sync_fail(&s->sh->sync);
 	_exit(1);
 }
 
 static void side_sync(struct bench_side *s)
 {
-	if (nsync_wait(&s->sh->sync, s->id, s->o->nsides))
+	if (harness_sync_wait(&s->sh->sync, s->id, s->o->nsides))
 		_exit(1);
 }
 
@@ -2627,7 +2575,7 @@ int cmd_bench(int argc, char **argv)
 		if (pid[i] < 0) {
 			ctl_errorf("bench: fork: %s", strerror(errno));
 			pid[i] = 0;
-			nsync_fail(&sh->sync);
+			harness_sync_fail(&sh->sync);
 			failed = true;
 			break;
 		}
