@@ -56,6 +56,9 @@ LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
 CTL_SRCS := tools/pinshmctl.c $(wildcard tools/ctl/*.c)
 # The benchmarks' instrument (clock, histogram, CPUs, raw baselines, harness).
 BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c)
+# pinshm bench, linked into pinshm (cmd_bench).
+BENCH_SRCS := $(BENCH_LIB_SRCS) $(addprefix tools/bench/,bench.c systems.c sys_pinshm.c \
+	sys_kernel.c report.c)
 BENCH_HDRS := $(wildcard tools/bench/*.h)
 TOOLS_TEST_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -98,8 +101,8 @@ $(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
 $(B)/pinshm.pc: libshm/pinshm.pc.in
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(B)/pinshm: $(CTL_SRCS) $(BENCH_LIB_SRCS) $(wildcard tools/ctl/*.h) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(BENCH_LIB_SRCS) \
+$(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) $(wildcard tools/ctl/*.h) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) \
 		$(B)/libpinshm.a -ljson-c
 
 $(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ctl/ctl.h"
+#include "bench/bench.h"
 
 int ctl_backend = PINSHM_BACKEND_AUTO;
 
@@ -207,62 +208,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  pinshm stat --interval 100 --count 10 --json\n" },
 	{ "bench", cmd_bench,
 	  "pinshm bench [pingpong|stream|bcast|mpsc] [--size B] [--count N] [--cpus A,B] [--vs LIST] [--reps R] [--readers N] [--json] [--plot FILE.png]",
-	  "Measure the rings beside the hardware limit and kernel IPC, in one run.\n"
-	  "Two processes, pinned to two cores, share a region of the backend; each\n"
-	  "measurement is repeated --reps times, interleaved, and reported as the median\n"
-	  "with the [min-max] spread across repetitions. Nothing is asserted.\n"
-	  "\n"
-	  "Patterns (default: pingpong and stream):\n"
-	  "  pingpong   round trips of --size bytes; latency percentiles from a histogram\n"
-	  "             of every sample (TSC timestamps, calibrated)\n"
-	  "  stream     one-way messages as fast as possible: msgs/s and GB/s\n"
-	  "  mpsc       the MPSC ring: stream with 1 and with 2 producer processes\n"
-	  "             (pinshm-mpsc, pinshm-mpsc-2p; with only two cores the producers\n"
-	  "             share the first), ratio to raw-stream and to the SPSC stream of\n"
-	  "             the same run; pinshm-mpsc-2p-batch32: one claim and one commit\n"
-	  "             per 32 records, against the batched raw ring and SPSC stream;\n"
-	  "             pingpong: request via MPSC, reply via SPSC\n"
-	  "  bcast      the broadcast ring: one writer that never waits, --readers\n"
-	  "             readers (extra ones share cores when there are too few): msgs/s\n"
-	  "             delivered to each reader, with lapped and lost counts (lapping\n"
-	  "             is reported, not an error); pinshm-bcast-keepup: the writer\n"
-	  "             held back by the bench so that readers keep up, who must lose\n"
-	  "             nothing (a target with --readers 2 or more); pingpong: request\n"
-	  "             via bcast, reply via SPSC. JSON patterns mpsc-stream,\n"
-	  "             mpsc-pingpong, bcast-stream, bcast-pingpong; --vs applies to\n"
-	  "             pingpong and stream only\n"
-	  "Always measured, with every result's ratio to it: raw-pingpong (one cache line\n"
-	  "each way between the two cores) and raw-stream (a plain inline ring). Also\n"
-	  "raw-ring-pingpong: raw-pingpong's protocol over two rings of one-line slots,\n"
-	  "each message in the next slot, the floor of any ring that moves one line per\n"
-	  "message (on some CPUs a fresh line costs more than one bounced back and forth).\n"
-	  "\n"
-	  "Options:\n"
-	  "  -s, --size B       payload bytes, 8..4096 (default 56: header and payload\n"
-	  "                     fill one cache line)\n"
-	  "  -n, --count N      samples per pingpong run (default 100000), messages per\n"
-	  "                     stream run (default 2000000); K, M suffixes\n"
-	  "  -c, --cpus A,B     the two cores (default: the first two we may run on)\n"
-	  "  -v, --vs LIST      kernel IPC too, same size and harness: pipe, unix (socketpair),\n"
-	  "                     tcp (127.0.0.1, TCP_NODELAY), eventfd (payload in shared\n"
-	  "                     memory), mq (POSIX queues), pinshm-spsc-sleep (the SPSC\n"
-	  "                     rings with a receiver that sleeps in pinshm_spsc_wait()\n"
-	  "                     at once instead of spinning, as the kernel's do), or\n"
-	  "                     all; comma-separated\n"
-	  "  -r, --reps R       repetitions, 1..64 (default 5)\n"
-	  "  -R, --readers N    bcast: readers, 1..16 (default 1), one process each\n"
-	  "  -j, --json         {\"results\": [{system, pattern, size, rtt_ns {p50, p90, p99,\n"
-	  "                     p999, p9999, max}, rtt_ns_spread, msgs_per_s, ratio_to_raw,\n"
-	  "                     ...}], tsc, noise, targets}\n"
-	  "  -p, --plot FILE    draw the pingpong percentile curves into a PNG (gnuplot)\n"
-	  "  -t, --timeout S    give up after S seconds (default 1800)\n"
-	  "\n"
-	  "A progress line goes to stderr when it is a terminal.\n"
-	  "\n"
-	  "Examples:\n"
-	  "  pinshm bench pingpong --vs unix,tcp\n"
-	  "  pinshm bench --vs all --json --plot latency.png\n"
-	  "  pinshm bench bcast --readers 2 --count 1M\n" },
+	  bench_help },
 	{ "metrics", cmd_metrics,
 	  "pinshm metrics load|unload|show",
 	  "Load, unload or show the BPF metrics (not supported yet).\n" },
@@ -448,5 +394,7 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;	/* glibc: start over for the command's own options */
-	return c->run(argc, argv);
+	ret = c->run(argc, argv);
+	/* bench returns 0 / -errno (-EINVAL: usage); the others an exit code. */
+	return ret == -EINVAL ? CTL_EXIT_USAGE : ret < 0 ? CTL_EXIT_FAIL : ret;
 }
