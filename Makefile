@@ -109,7 +109,7 @@ $(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(BENCH_LIB_SRCS) $(BENCH_HDRS)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
 		$(B)/libpinshm.a -lm
 
-$(B)/pinshm-demo: tools/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
+$(B)/pinshm-demo: tools/demo/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
 		$(B)/libpinshm.a -lm
 
