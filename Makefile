@@ -68,7 +68,7 @@ FUZZ_SECONDS ?= 20
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 
-TOOLS := $(B)/pinshm $(B)/pinshm-demo $(B)/pinshm-spsc-bench
+TOOLS := $(B)/pinshm $(B)/pinshm-demo
 
 .PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-kernel-newer check-bench demo install clean
@@ -104,10 +104,6 @@ $(B)/pinshm.pc: libshm/pinshm.pc.in
 $(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) $(wildcard tools/ctl/*.h) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) \
 		$(B)/libpinshm.a -ljson-c
-
-$(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
-		$(B)/libpinshm.a -lm
 
 $(B)/pinshm-demo: tools/demo/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
@@ -218,7 +214,8 @@ check-bench: tools
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-demo --count 200000 --paced 20000 >$(B)/demo.log || \
 		{ cat $(B)/demo.log; exit 1; }
 	$(Q)tail -n 1 $(B)/demo.log
-	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-spsc-bench --quick >/dev/null
+	$(Q)PINSHM_BACKEND=shm $(B)/pinshm bench oneway --count 5000 --reps 2 --size 64 --capacity 64K \
+		>/dev/null
 
 CHECKPATCH ?= $(B)/checkpatch/checkpatch.pl
 $(CHECKPATCH): | $(B)/.deps-check

@@ -207,7 +207,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  "  pinshm stat md\n"
 	  "  pinshm stat --interval 100 --count 10 --json\n" },
 	{ "bench", cmd_bench,
-	  "pinshm bench [pingpong|stream|bcast|mpsc] [--size B] [--count N] [--cpus A,B] [--vs LIST] [--reps R] [--readers N] [--json] [--plot FILE.png]",
+	  "pinshm bench [pingpong|stream|oneway|bcast|mpsc] [--size B] [--count N] [--cpus A,B] [--vs LIST] [--reps R] [--readers N] [--capacity B] [--interval NS] [--rt] [--json] [--plot FILE.png]",
 	  bench_help },
 	{ "metrics", cmd_metrics,
 	  "pinshm metrics load|unload|show",

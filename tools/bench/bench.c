@@ -25,6 +25,13 @@
  *     pinshm-spsc    claim/commit per message.
  *     raw-stream-batch32, pinshm-spsc-batch32: publication every 32
  *                    messages (stage + publish for the ring).
+ *   oneway    A sends a message every --interval ns, stamped with its TSC;
+ *             B times now - stamp into the histogram (the TSC offset
+ *             between the cores, measured first, is reported with it).
+ *     raw-oneway     one raw line holding stamp and number (raw.h): the
+ *                    floor; messages B was late for are counted, not
+ *                    sampled.
+ *     pinshm-spsc    one SPSC ring, A->B.
  *   --vs, with the same message size and the same harness:
  *     pipe     two pipes (pingpong), one (stream)
  *     unix     socketpair(AF_UNIX, SOCK_STREAM)
@@ -66,10 +73,14 @@ const char bench_help[] =
 	"measurement is repeated --reps times, interleaved, and reported as the median\n"
 	"with the [min-max] spread across repetitions. Nothing is asserted.\n"
 	"\n"
-	"Patterns (default: pingpong and stream):\n"
+	"Patterns (default: pingpong, stream, and oneway when --size is 16 or more):\n"
 	"  pingpong   round trips of --size bytes; latency percentiles from a histogram\n"
 	"             of every sample (TSC timestamps, calibrated)\n"
 	"  stream     one-way messages as fast as possible: msgs/s and GB/s\n"
+	"  oneway     one message every --interval ns, stamped with the sender's TSC;\n"
+	"             the receiver's TSC minus the stamp, percentiles as for pingpong:\n"
+	"             pinshm-spsc against raw-oneway (one cache line holding the\n"
+	"             stamp); the TSC offset between the two cores is reported\n"
 	"  mpsc       the MPSC ring: stream with 1 and with 2 producer processes\n"
 	"             (pinshm-mpsc, pinshm-mpsc-2p; with only two cores the producers\n"
 	"             share the first), ratio to raw-stream and to the SPSC stream of\n"
@@ -94,8 +105,8 @@ const char bench_help[] =
 	"Options:\n"
 	"  -s, --size B       payload bytes, 8..4096 (default 56: header and payload\n"
 	"                     fill one cache line)\n"
-	"  -n, --count N      samples per pingpong run (default 100000), messages per\n"
-	"                     stream run (default 2000000); K, M suffixes\n"
+	"  -n, --count N      samples per pingpong and oneway run (default 100000),\n"
+	"                     messages per stream run (default 2000000); K, M suffixes\n"
 	"  -c, --cpus A,B     the two cores (default: the first two we may run on)\n"
 	"  -v, --vs LIST      kernel IPC too, same size and harness: pipe, unix (socketpair),\n"
 	"                     tcp (127.0.0.1, TCP_NODELAY), eventfd (payload in shared\n"
@@ -107,9 +118,15 @@ const char bench_help[] =
 	"  -R, --readers N    bcast: readers, 1..16 (default 1), one process each\n"
 	"  -j, --json         {\"results\": [{system, pattern, size, rtt_ns {p50, p90, p99,\n"
 	"                     p999, p9999, max}, rtt_ns_spread, msgs_per_s, ratio_to_raw,\n"
-	"                     ...}], tsc, noise, targets}\n"
+	"                     ...}], tsc, noise, targets}; oneway rows have oneway_ns\n"
+	"                     and oneway_ns_spread (rtt_ns is null)\n"
 	"  -p, --plot FILE    draw the pingpong percentile curves into a PNG (gnuplot)\n"
 	"  -t, --timeout S    give up after S seconds (default 1800)\n"
+	"  -C, --capacity B   ring bytes, a power of two, 4K..256M (default 64K, more\n"
+	"                     for large --size: 8 records)\n"
+	"  -i, --interval NS  oneway: nanoseconds between messages (default 2000)\n"
+	"      --rt           sides A and B SCHED_FIFO (root): other work on the two\n"
+	"                     CPUs waits, except for the kernel's RT throttling\n"
 	"\n"
 	"A progress line goes to stderr when it is a terminal.\n"
 	"\n"
@@ -167,6 +184,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "plot", required_argument, NULL, 'p' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "readers", required_argument, NULL, 'R' },
+		{ "capacity", required_argument, NULL, 'C' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "rt", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,11 +200,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->size = 56;
 	o->count[PAT_PINGPONG] = 100000;
 	o->count[PAT_STREAM] = 2000000;
+	o->count[PAT_ONEWAY] = 100000;
+	o->interval_ns = BENCH_INTERVAL_NS;
 	o->reps = 5;
 	o->timeout_s = 1800;
 	o->readers = 1;
 	o->vs = bench_group_vs(GRP_SPSC);
-	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:R:h", opts,
+	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:R:C:i:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -199,7 +221,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			    v > 1000000000000ULL)
 				return usage_error("bad --count '%s' (2 or more)",
 						   optarg);
-			o->count[PAT_PINGPONG] = o->count[PAT_STREAM] = v;
+			for (k = 0; k < NR_PAT; k++)
+				o->count[k] = v;
 			break;
 		case 'c':
 			if (bench_parse_cpus(optarg, o->cpus))
@@ -237,6 +260,23 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->readers = (unsigned int)l;
 			have_readers = true;
 			break;
+		case 'C':
+			if (ctl_parse_size(optarg, &v) || v < 4096 ||
+			    v > BENCH_MAX_CAPACITY || (v & (v - 1)))
+				return usage_error("bad --capacity '%s' (ring bytes, a power of two, 4K..256M)",
+						   optarg);
+			o->capacity = v;
+			o->capacity_given = true;
+			break;
+		case 'i':
+			if (ctl_parse_int(optarg, 1, 1000000000, &l))
+				return usage_error("bad --interval '%s' (nanoseconds, 1..1000000000)",
+						   optarg);
+			o->interval_ns = (unsigned int)l;
+			break;
+		case 'F':
+			o->rt = true;
+			break;
 		case 'h':
 			o->help = true;
 			return 0;
@@ -262,12 +302,24 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 			o->vs = bench_group_vs(o->group);
 		} else {
-			return usage_error("unknown pattern '%s' (pingpong, stream, bcast, mpsc)",
+			return usage_error("unknown pattern '%s' (pingpong, stream, oneway, bcast, mpsc)",
 					   p);
 		}
 	} else {
+		/* oneway's payload holds a sequence number and a stamp. */
 		o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
+		o->pat[PAT_ONEWAY] = o->size >= 16;
 	}
+	if (o->pat[PAT_ONEWAY] && o->size < 16)
+		return usage_error("the oneway pattern needs --size 16 or more (a sequence number and a stamp)");
+	/* Rings big enough for 8 records of the largest size. */
+	if (!o->capacity_given)
+		for (o->capacity = BENCH_CAPACITY;
+		     o->capacity < 8 * (o->size + 16ULL); o->capacity *= 2)
+			;
+	else if (o->capacity < 8 * (o->size + 16ULL))
+		return usage_error("--capacity %llu is too small for --size %u (8 records of size + 16)",
+				   (unsigned long long)o->capacity, o->size);
 	if (have_readers && o->group != GRP_BCAST)
 		return usage_error("--readers is for the bcast pattern");
 	if (o->plot && !o->pat[PAT_PINGPONG])
@@ -364,6 +416,16 @@ static void side_run(struct harness *h, int id, void *arg)
 	s->id = id;
 	s->h = h;
 	bench_side_attach(s);
+	if (o->pat[PAT_ONEWAY]) {
+		/* One-way figures compare two cores' TSCs: measure how far
+		 * apart they are (sides A and B only: the SPSC group). */
+		harness_sync(h, id);
+		if (a)
+			bench_skew_initiator(&s->scr->pp, BENCH_SKEW_PROBES,
+					     &sh->skew, &sh->skew_unc);
+		else
+			bench_skew_responder(&s->scr->pp, BENCH_SKEW_PROBES);
+	}
 	for (rep = 0; rep < o->reps; rep++) {
 		for (i = 0; i < s->nruns; i++) {
 			const struct bench_run *run = &s->runs[i];
@@ -393,19 +455,23 @@ static void side_run(struct harness *h, int id, void *arg)
 			if (y->sleep)	/* we receive on rx */
 				sh->wakes[i][rep][id] =
 					PINSHM_READ_ONCE(s->rx.sh->waitq.seq);
-			if (run->pat == PAT_PINGPONG) {
+			if (bench_pat_latency(run->pat)) {
+				bool ow = run->pat == PAT_ONEWAY;
 				uint64_t t0 = bench_now(), t1;
 
-				y->pingpong(s, run->sys, warm_of(n), n);
+				(ow ? y->oneway : y->pingpong)(s, run->sys,
+							       warm_of(n), n);
 				t1 = bench_now();
 				wakes_done(s, run, i, rep);
-				if (!a)
+				/* The side that timed it: A, oneway's B. */
+				if (id != (ow ? 1 : 0))
 					continue;
 				bench_hist_summary(&sh->cur, &s->clk,
 						   &sh->lat[i][rep]);
 				bench_hist_merge(&sh->all[i], &sh->cur);
 				bench_hist_reset(&sh->cur);
-				/* Round trips per second, warm-up included. */
+				/* Round trips (oneway: messages) per second,
+				 * warm-up included. */
 				sh->mps[i][rep] = bench_rate(s, n + warm_of(n) + 1,
 							     t0, t1);
 			} else {
@@ -468,8 +534,10 @@ static int run_sides(struct harness *h, struct bench_side *s,
 	char why[256];
 	int ret, wret;
 
-	for (i = 0; i < o->nsides; i++)
+	for (i = 0; i < o->nsides; i++) {
 		h->proc[i].cpu = o->side_cpu[i];
+		h->proc[i].rt = o->rt && i < 2;	/* the measured pair */
+	}
 	for (i = 0; i < 2; i++)
 		bench_cpustat_read(o->cpus[i], &cs0[i]);
 	p->t_start = bench_mono_ns();
@@ -557,9 +625,7 @@ int cmd_bench(int argc, char **argv)
 		bench_hist_reset(&sh->all[i]);
 	sh->prog_run = UINT32_MAX;
 
-	/* Rings big enough for 8 records of the largest size. */
-	for (cap = BENCH_CAPACITY; cap < 8 * (o.size + 16ULL); cap *= 2)
-		;
+	cap = o.capacity;
 	s->o = &o;
 	s->sh = sh;
 	s->clk = clk;
@@ -568,6 +634,7 @@ int cmd_bench(int argc, char **argv)
 	s->k = &k;
 	s->region = region;
 	s->shape = bench_raw_shape_of(o.size, cap);
+	s->interval = bench_ns_to_ticks(&clk, o.interval_ns);
 	rbytes = (bench_raw_ring_bytes(&s->shape) + BENCH_BLOCK - 1) &
 		 ~(uint64_t)(BENCH_BLOCK - 1);
 	scratch = (sizeof(struct bscratch) + 3 * rbytes + 4095) & ~4095ULL;

@@ -52,8 +52,11 @@ extern const char bench_help[];
 #define BENCH_CAPACITY		(64 * 1024)
 #define BENCH_SOCK_TIMEOUT_S	10
 #define BENCH_BCAST_SLOTS	1024
+#define BENCH_MAX_CAPACITY	(256ULL << 20)
+#define BENCH_INTERVAL_NS	2000	/* oneway: default pacing */
+#define BENCH_SKEW_PROBES	20000
 
-enum bench_pat { PAT_PINGPONG, PAT_STREAM, NR_PAT };
+enum bench_pat { PAT_PINGPONG, PAT_STREAM, PAT_ONEWAY, NR_PAT };
 
 enum bench_sys {
 	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
@@ -114,6 +117,9 @@ struct bench_system {
 			 uint64_t n);
 	/* n messages; returns msgs/s where measured (B, bcast: A), else 0 */
 	double (*stream)(struct bench_side *s, int sys, uint64_t n);
+	/* warm + n messages paced by interval; B times each into .cur */
+	void (*oneway)(struct bench_side *s, int sys, uint64_t warm,
+		       uint64_t n);
 };
 
 extern const struct bench_system bench_systems[NR_SYS];
@@ -131,7 +137,11 @@ struct bench_run {
 struct bench_opts {
 	bool pat[NR_PAT];
 	uint32_t size;
-	uint64_t count[NR_PAT];	/* samples (pingpong), messages (stream) */
+	uint64_t count[NR_PAT];	/* samples (pingpong, oneway), messages */
+	uint64_t capacity;	/* ring bytes */
+	bool capacity_given;
+	unsigned int interval_ns;	/* oneway: one message every */
+	bool rt;		/* sides A and B SCHED_FIFO */
 	int cpus[2];
 	unsigned int vs;	/* bit per enum bench_sys */
 	unsigned int reps;
@@ -151,10 +161,15 @@ struct bench_opts {
 struct bshared {
 	_Alignas(BENCH_BLOCK) uint32_t prog_run;
 	uint32_t prog_rep;
-	struct bench_hist cur;			/* A: this run */
-	struct bench_hist all[MAX_RUNS];	/* A: every rep merged */
+	struct bench_hist cur;			/* A (oneway: B): this run */
+	struct bench_hist all[MAX_RUNS];	/* A (oneway: B): every rep */
 	struct bench_lat lat[MAX_RUNS][BENCH_MAX_REPS];
 	double mps[MAX_RUNS][BENCH_MAX_REPS];	/* stream: B; pingpong: A */
+	/* oneway, B: stamps ahead of its TSC (counted as 0), raw-oneway
+	 * messages it was late for (not sampled); sums over reps. */
+	uint64_t ow_ahead[MAX_RUNS], ow_missed[MAX_RUNS];
+	int64_t skew;		/* A: TSC of cpu B minus cpu A, ticks */
+	uint64_t skew_unc;	/* A: its uncertainty, ticks */
 	uint64_t bc_t0;		/* A: bcast stream, before the first record */
 	/* bcast stream, reader k (side 1 + k) only: */
 	double bc_mps[MAX_RUNS][MAX_READERS][BENCH_MAX_REPS];
@@ -210,6 +225,8 @@ struct bench_side {
 	struct bench_raw_ring *raw, *evr, *rback;
 	struct bench_raw_shape shape;
 	bool sleep;			/* pinshm-spsc-sleep: wait, no spin */
+	uint64_t interval;		/* oneway: ticks between messages */
+	uint64_t ow_last;		/* oneway B: last raw word seen */
 	_Alignas(BENCH_LINE) uint8_t tmpl[BENCH_MAX_SIZE];
 	_Alignas(BENCH_LINE) uint8_t buf[BENCH_MAX_SIZE];
 };
@@ -223,6 +240,12 @@ static inline uint64_t warm_of(uint64_t n)
 	uint64_t w = n / 10;
 
 	return w < 100 ? 100 : w > 10000 ? 10000 : w;
+}
+
+/* Latency patterns: a histogram of every sample, by side A or (oneway) B. */
+static inline bool bench_pat_latency(int pat)
+{
+	return pat == PAT_PINGPONG || pat == PAT_ONEWAY;
 }
 
 /* Inline: once per message, inside the measured loops. */
@@ -264,9 +287,13 @@ void bench_raw_pingpong(struct bench_side *s, int sys, uint64_t warm,
 void bench_raw_ring_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			     uint64_t n);
 double bench_raw_stream(struct bench_side *s, int sys, uint64_t n);
+void bench_raw_oneway(struct bench_side *s, int sys, uint64_t warm,
+		      uint64_t n);
 void bench_spsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			 uint64_t n);
 double bench_spsc_stream(struct bench_side *s, int sys, uint64_t n);
+void bench_spsc_oneway(struct bench_side *s, int sys, uint64_t warm,
+		       uint64_t n);
 void bench_mpsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			 uint64_t n);
 double bench_mpsc_stream(struct bench_side *s, int sys, uint64_t n);
@@ -302,12 +329,14 @@ struct bench_result {
 	const struct bench_run *run;
 	const char *system;		/* JSON name */
 	int base;			/* run index of its baseline */
-	struct bench_spread pct[NR_PCT];	/* pingpong, ns */
-	struct bench_spread rep_max;	/* pingpong: max of each rep */
+	struct bench_spread pct[NR_PCT];	/* pingpong, oneway: ns */
+	struct bench_spread rep_max;	/* the max of each rep */
 	struct bench_spread mps;
-	double max;			/* pingpong: over every rep, ns */
+	double max;			/* over every rep, ns */
 	double ratio;			/* p50 / base p50; mps / base mps */
-	double ratio_p99;		/* pingpong */
+	double ratio_p99;		/* pingpong, oneway */
+	uint64_t ahead, missed;		/* oneway: bshared.ow_* */
+	double skew_ns, skew_unc_ns;	/* oneway: TSC of cpu B - cpu A */
 	double ratio_spsc;		/* mpsc/bcast stream: / pinshm-spsc */
 	/* bcast stream, per reader: rate, and sums over the reps. */
 	struct bench_spread rd_mps[MAX_READERS];

@@ -20,6 +20,50 @@ static const char *const pct_key[NR_PCT] = { "p50", "p90", "p99", "p999",
 					     "p9999" };
 
 /* Under a pinshm-spsc-sleep row: what its sleeping cost the senders. */
+/* The first oneway row (they all hold the run's TSC skew). */
+static const struct bench_result *oneway_row(const struct bench_result *res,
+					     unsigned int nruns)
+{
+	unsigned int i;
+
+	for (i = 0; i < nruns && res[i].run->pat != PAT_ONEWAY; i++)
+		;
+	return &res[i < nruns ? i : 0];
+}
+
+/*
+ * The oneway section's head: the pacing, what a sample is, and the TSC
+ * offset between the two cores, which every one-way sample contains.
+ */
+static void print_oneway_head(const struct bench_opts *o,
+			      const struct bench_clock *clk,
+			      const struct bench_result *r)
+{
+	printf("\noneway: paced, 1 message every %u ns, sender's TSC stamp to "
+	       "the receiver's, ns:\n  median of %u reps [min-max], %llu "
+	       "samples each; TSC offset cpu%d-cpu%d %+.1f ns (+-%.1f)\n",
+	       o->interval_ns, o->reps,
+	       (unsigned long long)o->count[PAT_ONEWAY], o->cpus[1],
+	       o->cpus[0], r->skew_ns, r->skew_unc_ns);
+	if (!clk->constant_tsc || !clk->nonstop_tsc)
+		printf("  WARNING: TSC not invariant here: one-way figures may "
+		       "be wrong\n");
+}
+
+/* Under a oneway row: what it could not sample. */
+static void print_oneway_notes(const struct bench_result *r)
+{
+	if (r->run->pat != PAT_ONEWAY)
+		return;
+	if (r->ahead)
+		printf("    (%llu stamps were ahead of the receiver's TSC and "
+		       "count as 0)\n", (unsigned long long)r->ahead);
+	if (r->missed)
+		printf("    (the receiver was late for %llu messages: not "
+		       "sampled; a ring would queue them)\n",
+		       (unsigned long long)r->missed);
+}
+
 static void print_wakes(const struct bench_result *r)
 {
 	if (bench_systems[r->run->sys].sleep)
@@ -82,8 +126,12 @@ void bench_results(const struct bench_opts *o, const struct bshared *sh,
 				}
 			}
 		}
-		if (run->pat != PAT_PINGPONG)
+		if (!bench_pat_latency(run->pat))
 			continue;
+		r->ahead = sh->ow_ahead[i];
+		r->missed = sh->ow_missed[i];
+		r->skew_ns = (double)sh->skew / clk->ticks_per_ns;
+		r->skew_unc_ns = bench_ticks_to_ns(clk, sh->skew_unc);
 		for (k = 0; k < NR_PCT; k++) {
 			for (rep = 0; rep < o->reps; rep++) {
 				const struct bench_lat *l = &sh->lat[i][rep];
@@ -102,7 +150,7 @@ void bench_results(const struct bench_opts *o, const struct bshared *sh,
 	for (i = 0; i < nruns; i++) {
 		struct bench_result *r = &res[i], *b = &res[r->base];
 
-		if (runs[i].pat == PAT_PINGPONG) {
+		if (bench_pat_latency(runs[i].pat)) {
 			r->ratio = r->pct[0].median / b->pct[0].median;
 			r->ratio_p99 = r->pct[2].median / b->pct[2].median;
 		} else {
@@ -244,10 +292,15 @@ void bench_print_text(const struct bench_opts *o,
 	unsigned int i;
 	int pat, k;
 
-	printf("pinshm bench: backend %s, cpus %d,%d (%s processes), "
-	       "payload %u B, %u reps\n",
+	printf("pinshm bench: backend %s, cpus %d,%d (%s processes%s), "
+	       "payload %u B, %u reps",
 	       pinshm_backend_name(o->backend), o->cpus[0], o->cpus[1],
-	       o->nsides == 2 ? "two" : "several", o->size, o->reps);
+	       o->nsides == 2 ? "two" : "several",
+	       o->rt ? ", A and B SCHED_FIFO" : "", o->size, o->reps);
+	if (o->capacity_given)
+		printf(", rings of %llu KiB",
+		       (unsigned long long)o->capacity / 1024);
+	printf("\n");
 	if (o->group == GRP_MPSC)
 		printf("mpsc: producer 1 on cpu%d, consumer on cpu%d, "
 		       "producer 2 (pinshm-mpsc-2p) on cpu%d%s\n",
@@ -281,10 +334,14 @@ void bench_print_text(const struct bench_opts *o,
 	for (pat = 0; pat < NR_PAT; pat++) {
 		if (!o->pat[pat])
 			continue;
-		if (pat == PAT_PINGPONG) {
-			printf("\npingpong: round trip, ns: median of %u reps "
-			       "[min-max], %llu samples each\n", o->reps,
-			       (unsigned long long)o->count[pat]);
+		if (bench_pat_latency(pat)) {
+			if (pat == PAT_PINGPONG)
+				printf("\npingpong: round trip, ns: median of "
+				       "%u reps [min-max], %llu samples each\n",
+				       o->reps,
+				       (unsigned long long)o->count[pat]);
+			else
+				print_oneway_head(o, clk, oneway_row(res, nruns));
 			printf("  %-20s %-20s %8s %-20s %8s %8s %10s %8s %8s\n",
 			       "system", "p50", "p90", "p99", "p99.9",
 			       "p99.99", "max(all)", "p50/raw", "p99/raw");
@@ -303,7 +360,7 @@ void bench_print_text(const struct bench_opts *o,
 
 			if (r->run->pat != pat)
 				continue;
-			if (pat == PAT_PINGPONG) {
+			if (bench_pat_latency(pat)) {
 				printf("  %-20s %-20s %8.0f %-20s %8.0f %8.0f "
 				       "%10.0f %7.2fx %7.2fx\n", r->system,
 				       fmt_spread(b[0], sizeof(b[0]),
@@ -314,6 +371,7 @@ void bench_print_text(const struct bench_opts *o,
 				       r->pct[3].median, r->pct[4].median,
 				       r->max, r->ratio, r->ratio_p99);
 				print_wakes(r);
+				print_oneway_notes(r);
 			} else {
 				unsigned int rd;
 
@@ -430,6 +488,9 @@ void bench_print_json(const struct bench_opts *o,
 	json_object_object_add(top, "cpus", a);
 	json_object_object_add(top, "size", json_object_new_int64(o->size));
 	json_object_object_add(top, "reps", json_object_new_int64(o->reps));
+	json_object_object_add(top, "capacity",
+			       json_object_new_int64((int64_t)o->capacity));
+	json_object_object_add(top, "sched_fifo", json_object_new_boolean(o->rt));
 	json_object_object_add(top, "processes",
 			       json_object_new_int64(o->nsides));
 	a = json_object_new_array();
@@ -455,6 +516,13 @@ void bench_print_json(const struct bench_opts *o,
 			       json_object_new_boolean(clk->nonstop_tsc));
 	json_object_object_add(x, "timestamp_cost_ns", jnum(clk->ts_cost_ns, 2));
 	json_object_object_add(x, "resolution_ns", jnum(clk->resolution_ns, 2));
+	if (o->pat[PAT_ONEWAY]) {
+		const struct bench_result *r = oneway_row(res, nruns);
+
+		json_object_object_add(x, "skew_ns", jnum(r->skew_ns, 1));
+		json_object_object_add(x, "skew_uncertainty_ns",
+				       jnum(r->skew_unc_ns, 1));
+	}
 	json_object_object_add(top, "tsc", x);
 	x = json_object_new_object();
 	for (k = 0; k < 3; k++) {
@@ -473,36 +541,49 @@ void bench_print_json(const struct bench_opts *o,
 		const struct bench_result *r = &res[i];
 		const struct bench_system *sy = &bench_systems[r->run->sys];
 		bool pp = r->run->pat == PAT_PINGPONG;
+		bool lat = bench_pat_latency(r->run->pat);
+		const char *key = pp ? "rtt_ns" : "oneway_ns";
+		char spread[32];
 
 		x = json_object_new_object();
 		json_object_object_add(x, "system", json_object_new_string(r->system));
 		json_object_object_add(x, "pattern",
 				       json_object_new_string(bench_pat_json_name(r->run)));
 		json_object_object_add(x, "size", json_object_new_int64(o->size));
-		if (pp) {
+		if (!pp)	/* the contract's key: a round trip only */
+			json_object_object_add(x, "rtt_ns", NULL);
+		if (lat) {
 			y = json_object_new_object();
 			for (k = 0; k < NR_PCT; k++)
 				json_object_object_add(y, pct_key[k],
 						       jnum(r->pct[k].median, 1));
 			json_object_object_add(y, "max", jnum(r->max, 1));
-			json_object_object_add(x, "rtt_ns", y);
+			json_object_object_add(x, key, y);
 			y = json_object_new_object();
 			for (k = 0; k < NR_PCT; k++)
 				json_object_object_add(y, pct_key[k],
 						       jspread(r->pct[k], 1));
 			json_object_object_add(y, "max", jspread(r->rep_max, 1));
-			json_object_object_add(x, "rtt_ns_spread", y);
-		} else {
-			json_object_object_add(x, "rtt_ns", NULL);
+			snprintf(spread, sizeof(spread), "%s_spread", key);
+			json_object_object_add(x, spread, y);
 		}
 		json_object_object_add(x, "msgs_per_s", jnum(r->mps.median, 0));
 		json_object_object_add(x, "msgs_per_s_spread", jspread(r->mps, 0));
 		json_object_object_add(x, "gb_per_s",
 				       jnum(r->mps.median * o->size / 1e9, 4));
 		json_object_object_add(x, "ratio_to_raw", jnum(r->ratio, 4));
-		if (pp)
+		if (lat)
 			json_object_object_add(x, "ratio_to_raw_p99",
 					       jnum(r->ratio_p99, 4));
+		if (r->run->pat == PAT_ONEWAY) {
+			json_object_object_add(x, "interval_ns",
+					       json_object_new_int64(o->interval_ns));
+			json_object_object_add(x, "stamps_ahead",
+					       json_object_new_int64((int64_t)r->ahead));
+			if (r->run->sys == SYS_RAW)
+				json_object_object_add(x, "missed",
+						       json_object_new_int64((int64_t)r->missed));
+		}
 		json_object_object_add(x, "baseline",
 				       json_object_new_string(res[r->base].system));
 		if (!pp && sy->vs_spsc)
@@ -567,7 +648,10 @@ void bench_print_json(const struct bench_opts *o,
 		"over this run's pinshm-spsc stream; bcast-stream msgs_per_s: "
 		"the slowest reader's records delivered per second, lost: "
 		"records it never got, summed over reps; pinshm-bcast-keepup: "
-		"the writer held back by the bench so that readers keep up)"));
+		"the writer held back by the bench so that readers keep up); "
+		"oneway: oneway_ns is the receiver's TSC minus the sender's "
+		"stamp, one message every interval_ns, its ratio_to_raw over "
+		"raw-oneway; tsc.skew_ns: the TSC offset between the cores)"));
 	puts(json_object_to_json_string_ext(top, JSON_C_TO_STRING_PRETTY |
 					    JSON_C_TO_STRING_SPACED));
 	json_object_put(top);

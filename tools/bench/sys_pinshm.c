@@ -137,6 +137,23 @@ double bench_raw_stream(struct bench_side *s, int sys, uint64_t n)
 	return mps;
 }
 
+/*
+ * Paced one-way over one raw line: the floor of a message's one-way trip.
+ * B's memory of the last word it saw lasts across runs (ow_last).
+ */
+void bench_raw_oneway(struct bench_side *s, int sys, uint64_t warm,
+		      uint64_t n)
+{
+	(void)sys;
+	if (s->id == 0) {
+		bench_oneway_raw_send(&s->scr->pp, warm, n, s->interval);
+		return;
+	}
+	s->sh->ow_ahead[s->run] +=
+		bench_oneway_raw_recv(&s->scr->pp, warm, n, &s->sh->cur,
+				      &s->sh->ow_missed[s->run], &s->ow_last);
+}
+
 /* ---------------------------------------------------------------- */
 /* The SPSC ring                                                     */
 /* ---------------------------------------------------------------- */
@@ -311,6 +328,65 @@ double bench_spsc_stream(struct bench_side *s, int sys, uint64_t n)
 	mps = spsc_stream_consume(s, n, batch);
 	s->sleep = false;
 	return mps;
+}
+
+/*
+ * Paced one-way: one message every s->interval ticks, its payload starting
+ * with the sequence number and the sender's TSC; B records now - stamp.
+ */
+static void spsc_oneway_send(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint64_t interval = s->interval, i, next = bench_now() + interval, t;
+	uint32_t size = s->o->size;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		bench_wait_until(next);
+		next += interval;
+		t = bench_now();
+		put_seq(s, i);
+		memcpy(s->tmpl + sizeof(i), &t, sizeof(t));
+		dst = spsc_claim_spin(s, size);
+		memcpy(dst, s->tmpl, size);
+		pinshm_spsc_commit(&s->tx, size, 0);
+		if (bench_now() > next + 100 * interval)
+			next = bench_now() + interval;	/* we were preempted */
+	}
+}
+
+/* Returns how many stamps were ahead of our TSC (skew): they count as 0. */
+static uint64_t spsc_oneway_recv(struct bench_side *s, uint64_t warm,
+				 uint64_t n)
+{
+	uint64_t i, t, stamp, ahead = 0;
+	struct pinshm_msg m;
+
+	for (i = 0; i < warm + n; i++) {
+		spsc_peek_spin(s, &m);
+		t = bench_now();
+		check_seq(s, m.data, m.len, i, "pinshm-spsc one-way");
+		memcpy(&stamp, (const uint8_t *)m.data + sizeof(i),
+		       sizeof(stamp));
+		pinshm_spsc_release(&s->rx);
+		if (i < warm)
+			continue;
+		if (t < stamp) {
+			ahead++;
+			t = stamp;
+		}
+		bench_hist_add(&s->sh->cur, t - stamp);
+	}
+	return ahead;
+}
+
+void bench_spsc_oneway(struct bench_side *s, int sys, uint64_t warm,
+		       uint64_t n)
+{
+	(void)sys;
+	if (s->id == 0)
+		spsc_oneway_send(s, warm, n);
+	else
+		s->sh->ow_ahead[s->run] += spsc_oneway_recv(s, warm, n);
 }
 
 /* ---------------------------------------------------------------- */

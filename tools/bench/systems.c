@@ -13,20 +13,24 @@
 
 #define PP	(1u << PAT_PINGPONG)
 #define ST	(1u << PAT_STREAM)
+#define OW	(1u << PAT_ONEWAY)
 #define G_SPSC	(1u << GRP_SPSC)
 #define G_MPSC	(1u << GRP_MPSC)
 #define G_BCAST	(1u << GRP_BCAST)
 #define G_ALL	(G_SPSC | G_MPSC | G_BCAST)
 
-const char *const bench_pat_names[NR_PAT] = { "pingpong", "stream" };
+const char *const bench_pat_names[NR_PAT] = { "pingpong", "stream",
+					       "oneway" };
 
 const struct bench_system bench_systems[NR_SYS] = {
 	[SYS_RAW] = {
-		.name = "raw", .kind = KIND_RAW, .pats = PP | ST,
+		.name = "raw", .kind = KIND_RAW, .pats = PP | ST | OW,
 		.groups = G_ALL, .batch = 1,
 		.json = { [PAT_PINGPONG] = "raw-pingpong",
-			  [PAT_STREAM] = "raw-stream" },
+			  [PAT_STREAM] = "raw-stream",
+			  [PAT_ONEWAY] = "raw-oneway" },
 		.pingpong = bench_raw_pingpong, .stream = bench_raw_stream,
+		.oneway = bench_raw_oneway,
 	},
 	[SYS_RAW_RING] = {	/* raw-stream is one */
 		.name = "raw-ring", .kind = KIND_RAW, .pats = PP,
@@ -35,9 +39,10 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.pingpong = bench_raw_ring_pingpong,
 	},
 	[SYS_SPSC] = {
-		.name = "pinshm-spsc", .kind = KIND_PINSHM, .pats = PP | ST,
-		.groups = G_ALL, .batch = 1,
+		.name = "pinshm-spsc", .kind = KIND_PINSHM,
+		.pats = PP | ST | OW, .groups = G_ALL, .batch = 1,
 		.pingpong = bench_spsc_pingpong, .stream = bench_spsc_stream,
+		.oneway = bench_spsc_oneway,
 	},
 	[SYS_RAW_B] = {
 		.name = "raw-batch32", .kind = KIND_RAW, .pats = ST,
@@ -116,8 +121,8 @@ const struct bench_system bench_systems[NR_SYS] = {
 const char *bench_pat_json_name(const struct bench_run *run)
 {
 	static const char *const grouped[][NR_PAT] = {
-		{ "mpsc-pingpong", "mpsc-stream" },
-		{ "bcast-pingpong", "bcast-stream" },
+		{ "mpsc-pingpong", "mpsc-stream", NULL },
+		{ "bcast-pingpong", "bcast-stream", NULL },
 	};
 	const char *g = bench_systems[run->sys].json_group;
 
