@@ -169,9 +169,6 @@ int cmd_ring(int argc, char **argv);
 int cmd_pub(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 
-/* The bench command, defined by the bench code. */
-int cmd_bench(int argc, char **argv);
-
 /*
  * pubtail.c and ring_{spsc,mpsc,bcast,slot}.c: pub and tail for every ring
  * type. pubtail.c parses the options and holds the parts every type

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "bench.h"
 
 /* The exit status; inside, the commands return 0 or -errno (cmd.h). */
 #define CTL_EXIT_OK	0
@@ -53,9 +54,10 @@ static int cmd_metrics(int argc, char **argv);
 
 static const struct ctl_cmd ctl_cmd_bench = {
 	.name = "bench", .run = cmd_bench,
-	/* Its options and --help are the bench code's. */
-	.args = "[pingpong|stream|bcast|mpsc] [--size B] [--count N] [--cpus A,B] [--vs LIST] "
-		"[--reps R] [--readers N] [--json] [--plot FILE.png] [--timeout S]",
+	/* Its options and --help are the bench code's (tools/bench/bench.c). */
+	.args = "[pingpong|stream|oneway|bcast|mpsc] [--size B] [--count N] [--cpus A,B] "
+		"[--vs LIST] [--reps R] [--readers N] [--capacity B] [--interval NS] [--rt] "
+		"[--json] [--plot FILE.png] [--timeout S]",
 	.summary = "benchmark the rings",
 };
 
