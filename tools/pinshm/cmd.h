@@ -4,7 +4,7 @@
  *
  *   main.c         main, the global options, the list of commands
  *   opts.c         options, usage lines and --help, from each command's table
- *   util.c         errors, number/size parsing, signals, clocks, idling
+ *   util.c         errors, number/size parsing, signals, pacing, idling
  *   cmd_region.c   create, ls, rm, recover
  *   cmd_info.c     info, and how the metadata page reads
  *   cmd_stat.c     stat
@@ -23,6 +23,8 @@
 #include <stdio.h>
 
 #include <pinshm.h>
+
+#include "clock.h"	/* tools/bench/: bench_mono_ns(), the tools' one monotonic clock */
 
 /*
  * Errors: every function returns 0 (or a count) on success and -errno on
@@ -130,7 +132,6 @@ int ctl_parse_int(const char *s, long min, long max, long *out);
 char *ctl_fmt_size(uint64_t v, char *buf, size_t len);
 char *ctl_fmt_rate(double v, char *buf, size_t len);
 char *ctl_fmt_time(uint64_t realtime_ns, char *buf, size_t len);
-uint64_t ctl_now_ns(void);
 void ctl_pace(uint64_t t);
 void ctl_idle(uint64_t *idle_since, unsigned int *spins);
 void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,

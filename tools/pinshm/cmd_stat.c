@@ -274,7 +274,7 @@ int cmd_stat(int argc, char **argv)
 
 	ctl_install_signals();
 	ctl_stat_sample(&s);
-	t0 = ctl_now_ns();
+	t0 = bench_mono_ns();
 	for (nth = 0; !ctl_stop && (!a.count || nth < a.count); nth++) {
 		struct timespec ts = {
 			.tv_sec = (time_t)(a.interval / 1000),
@@ -285,7 +285,7 @@ int cmd_stat(int argc, char **argv)
 		if (ctl_stop)
 			break;
 		ctl_stat_sample(&s);
-		t1 = ctl_now_ns();
+		t1 = bench_mono_ns();
 		ctl_stat_print(&s, a.json, (double)(t1 - t0) / 1e9, (unsigned int)nth);
 		t0 = t1;
 	}

@@ -141,7 +141,7 @@ static int ctl_pub_loop(const struct ctl_pub *o, uint64_t first,
 	for (i = 0; i < o->size; i++)
 		msg[i] = (uint8_t)("pinshm "[i % 7]);
 
-	t0 = ctl_now_ns();
+	t0 = bench_mono_ns();
 	for (i = 0, seq = first; !ctl_stop; i++, seq++) {
 		if (o->seq ? (o->count && seq > o->count) : (o->count && i >= o->count))
 			break;
@@ -171,7 +171,7 @@ static int ctl_pub_loop(const struct ctl_pub *o, uint64_t first,
 		last_done = seq;
 	}
 out:
-	t1 = ctl_now_ns();
+	t1 = bench_mono_ns();
 	free(msg);
 	if (!o->quiet) {
 		double secs = (double)(t1 - t0) / 1e9;
@@ -354,7 +354,7 @@ static void ctl_tail_pace(struct ctl_tail *t)
 /* Flush stdout at the end of a tail; a closed pipe is a normal end. */
 static int ctl_tail_finish_output(struct ctl_tail *t, int err)
 {
-	t->t_last = ctl_now_ns();
+	t->t_last = bench_mono_ns();
 	if ((fflush(stdout) || ferror(stdout)) && !err) {
 		err = errno ? -errno : -EIO;
 		/* `pinshm tail ... | head` is a normal way to stop. */
@@ -408,7 +408,7 @@ int ctl_tail_loop(struct ctl_tail *t, const struct ctl_tail_ops *ops, void *ring
 		spins = 0;
 		idle_since = 0;
 		if (!t->t_first)
-			t->t_first = ctl_now_ns();
+			t->t_first = bench_mono_ns();
 		ctl_tail_record(t, rec.data, rec.len, rec.type);
 		dirty = !t->quiet;
 		/* The first problem ends a --check-seq run: nothing can hang on it. */

@@ -128,7 +128,7 @@ static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l)
 			   " records between #%" PRIu64 " and #%" PRIu64, t->ctx, l->laps,
 			   l->lost, l->from, l->to);
 	l->laps = l->lost = 0;
-	l->printed_ns = ctl_now_ns();
+	l->printed_ns = bench_mono_ns();
 }
 
 /* The reader, its buffer, and where it is in the ring. */
@@ -169,7 +169,7 @@ static int ctl_bcast_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 		t->laps += st.lapped - bt->lib_laps;
 		t->lost += n;
 		t->unexplained += n;
-		if (ctl_now_ns() - bt->laps.printed_ns >= CTL_LAP_REPORT_NS)
+		if (bench_mono_ns() - bt->laps.printed_ns >= CTL_LAP_REPORT_NS)
 			ctl_laps_print(t, &bt->laps);
 	}
 	bt->lib_lost = st.lost;

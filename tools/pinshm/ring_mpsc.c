@@ -156,7 +156,7 @@ static void ctl_mpsc_release(void *ring)
 static int ctl_mpsc_idle(struct ctl_tail *t, void *ring)
 {
 	struct ctl_mpsc_tail *mt = ring;
-	uint64_t now = ctl_now_ns();
+	uint64_t now = bench_mono_ns();
 	int ret;
 
 	if (!mt->stuck_since)

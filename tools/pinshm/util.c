@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * pinshm(1): error messages, argument parsing, signals, clocks and idling.
+ * pinshm(1): error messages, argument parsing, signals, pacing and idling.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -253,18 +253,10 @@ char *ctl_fmt_time(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
-uint64_t ctl_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Wait until the absolute CLOCK_MONOTONIC time t (ns). */
 void ctl_pace(uint64_t t)
 {
-	uint64_t now = ctl_now_ns();
+	uint64_t now = bench_mono_ns();
 	struct timespec ts;
 
 	if (now >= t)
@@ -277,7 +269,7 @@ void ctl_pace(uint64_t t)
 		ts.tv_nsec = (long)(wake % 1000000000ULL);
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 	}
-	while (!ctl_stop && ctl_now_ns() < t)
+	while (!ctl_stop && bench_mono_ns() < t)
 		pinshm_cpu_relax();
 }
 
@@ -309,7 +301,7 @@ void ctl_idle(uint64_t *idle_since, unsigned int *spins)
 		pinshm_cpu_relax();
 		return;
 	}
-	now = ctl_now_ns();
+	now = bench_mono_ns();
 	if (!*idle_since)
 		*idle_since = now;
 	if (now - *idle_since < 100000000ULL) {
