@@ -1,6 +1,7 @@
 # pinshm: the one entry point. See README.md.
 #   make            library, tools and module (installs missing Debian packages as root)
-#   make check      everything CI runs; check-unit / check-cli / check-kernel / check-static: the parts
+#   make check      everything CI runs; check-unit / check-tools / check-cli / check-kernel /
+#                   check-static: the parts
 #                   (check-kernel-newer: the module on Debian's 6.12 and 6.12 PREEMPT_RT from
 #                   bookworm-backports too; NEWER_KERNELS=0 leaves it out, for offline machines)
 #   make demo       the main job: producer and consumer over a ring, with latencies
@@ -54,7 +55,14 @@ endif
 LIB_SRCS := $(wildcard libshm/src/*.c)
 LIB_HDRS := $(wildcard libshm/include/*.h libshm/include/pinshm/*.h libshm/src/*.h) kmod/include/uapi/linux/pinshm.h
 LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
-CTL_SRCS := tools/pinshmctl.c $(wildcard tools/ctl/*.c)
+CTL_SRCS := $(wildcard tools/pinshm/*.c)
+# The benchmarks' instrument (clock, histogram, CPUs, raw baselines, harness).
+BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c)
+# pinshm bench, linked into pinshm (cmd_bench).
+BENCH_SRCS := $(BENCH_LIB_SRCS) $(addprefix tools/bench/,bench.c systems.c sys_pinshm.c \
+	sys_kernel.c report.c)
+BENCH_HDRS := $(wildcard tools/bench/*.h)
+TOOLS_TEST_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 TSAN_SRCS := $(wildcard tests/tsan/*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
@@ -62,9 +70,9 @@ FUZZ_SECONDS ?= 20
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 
-TOOLS := $(B)/pinshm $(B)/pinshm-demo $(B)/pinshm-spsc-bench
+TOOLS := $(B)/pinshm $(B)/pinshm-demo
 
-.PHONY: all lib tools kmod deps deps-check check check-unit check-readme check-cli check-sanitize check-fuzz \
+.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-kernel-newer check-bench demo install clean
 
 all: lib tools kmod
@@ -95,14 +103,13 @@ $(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
 $(B)/pinshm.pc: libshm/pinshm.pc.in
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(B)/pinshm: $(CTL_SRCS) $(wildcard tools/ctl/*.h) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools $(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(B)/libpinshm.a -ljson-c
+$(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) tools/pinshm/cmd.h $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools/bench $(BASE_CFLAGS) -o $@ $(CTL_SRCS) \
+		$(BENCH_SRCS) $(B)/libpinshm.a -ljson-c
 
-$(B)/pinshm-spsc-bench: tools/bench/spsc_bench.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm
-
-$(B)/pinshm-demo: tools/demo.c $(wildcard tools/bench/*.h) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lm
+$(B)/pinshm-demo: tools/demo/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
+		$(B)/libpinshm.a -lm
 
 # ---- the module ------------------------------------------------------------
 kmod: | $(B)/.deps-build
@@ -115,6 +122,13 @@ kmod: | $(B)/.deps-build
 $(B)/tests/unit/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
+
+# The benchmarks' instrument, tested against the tools' own sources.
+$(B)/tests/tools/pinshm-tools-test: $(TOOLS_TEST_SRCS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) \
+		$(B)/libpinshm.a | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(TEST_CFLAGS) -o $@ $(TOOLS_TEST_SRCS) \
+		$(BENCH_LIB_SRCS) $(B)/libpinshm.a -lcriterion -lpthread
 
 $(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
@@ -132,7 +146,7 @@ $(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $
 
 check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check-unit check-readme check-cli check-sanitize check-tsan check-fuzz check-bench
+	$(Q)$(MAKE) --no-print-directory check-unit check-tools check-readme check-cli check-sanitize check-tsan check-fuzz check-bench
 	$(Q)$(MAKE) --no-print-directory check-static check-kernel
 ifeq ($(NEWER_KERNELS),1)
 	$(Q)$(MAKE) --no-print-directory check-kernel-newer
@@ -144,6 +158,10 @@ endif
 check-unit: $(B)/tests/unit/pinshm-unit
 	@echo "== unit tests (Criterion, shm backend)"
 	$(Q)PINSHM_BACKEND=shm $< --jobs 2
+
+check-tools: $(B)/tests/tools/pinshm-tools-test
+	@echo "== tools' tests (Criterion)"
+	$(Q)$< --jobs 2
 
 check-sanitize: $(B)/asan/pinshm-unit
 	@echo "== unit tests under ASan/UBSan"
@@ -198,7 +216,8 @@ check-bench: tools
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-demo --count 200000 --paced 20000 >$(B)/demo.log || \
 		{ cat $(B)/demo.log; exit 1; }
 	$(Q)tail -n 1 $(B)/demo.log
-	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-spsc-bench --quick >/dev/null
+	$(Q)PINSHM_BACKEND=shm $(B)/pinshm bench oneway --count 5000 --reps 2 --size 64 --capacity 64K \
+		>/dev/null
 
 CHECKPATCH ?= $(B)/checkpatch/checkpatch.pl
 $(CHECKPATCH): | $(B)/.deps-check

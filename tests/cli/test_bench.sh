@@ -1,13 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # bench (issue 5): runs end to end with every system, --json parses and has
-# the contract's fields, --plot writes a PNG, bad arguments are refused.
+# the contract's fields, --plot writes a PNG, bad arguments are refused;
+# the paced one-way pattern, --capacity and --rt (issue 13).
 # Correctness only: no timing is asserted (the CPUs are shared).
 . "$(dirname "$0")/lib.sh"
 
 ok bench --help
 out_has '^usage: pinshm bench'
-for o in --size --count --cpus --vs --reps --json --plot; do
+for o in --size --count --cpus --vs --reps --json --plot --capacity --interval --rt; do
 	out_has -- "$o"
 done
 
@@ -78,6 +79,38 @@ else
 	rc 1 bench pingpong --count 1000 --plot "$TMP/lat.png"
 	err_is '^pinshm: bench: --plot: gnuplot not found'
 fi
+
+# The paced one-way pattern: the ring against one raw line, with the TSC
+# offset between the cores; in the default run too (--size 16 or more).
+ok bench oneway --count 1000 --reps 2 --size 64 --capacity 64K --interval 5000 --json
+pyjson '
+r = {x["system"]: x for x in d["results"]}
+assert set(r) == {"raw-oneway", "pinshm-spsc"}, set(r)
+for x in r.values():
+    assert x["pattern"] == "oneway" and x["rtt_ns"] is None, x
+    assert x["interval_ns"] == 5000 and x["stamps_ahead"] >= 0, x
+    for k in ("p50", "p90", "p99", "p999", "p9999", "max"):
+        assert x["oneway_ns"][k] >= 0, (x["system"], k)
+    assert x["baseline"] == "raw-oneway", x
+assert r["raw-oneway"]["missed"] >= 0
+assert d["capacity"] == 65536 and d["sched_fifo"] is False
+assert "skew_ns" in d["tsc"] and d["tsc"]["skew_uncertainty_ns"] >= 0
+'
+ok bench --count 1000 --reps 1
+out_has '^oneway: paced, 1 message every 2000 ns'
+out_has '^  raw-oneway '
+ok bench --count 1000 --reps 1 --size 8 --json
+pyjson '
+assert not [x for x in d["results"] if x["pattern"] == "oneway"], d["results"]
+'
+rc 2 bench oneway --size 8
+err_has 'the oneway pattern needs --size 16 or more'
+rc 2 bench --capacity 3000
+err_has "bad --capacity '3000'"
+rc 2 bench --size 4096 --capacity 4K
+err_has 'is too small for --size 4096'
+rc 2 bench --interval 0
+err_has "bad --interval '0'"
 
 # The MPSC and broadcast rings (more processes; no timing asserted).
 ok bench mpsc --count 1000 --reps 1 --json

@@ -14,17 +14,26 @@
  *
  * Exits 0 when every message arrived in order and intact, 1 otherwise. The
  * region is destroyed on every exit path, SIGINT and SIGTERM included.
+ * The processes are the benchmarks' (tools/bench/harness.c).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include <pinshm.h>
 
-#include "common.h"
+#include "clock.h"
+#include "cpu.h"
+#include "harness.h"
+#include "hist.h"
+#include "raw.h"
 
 #define RING		"md"
 #define RING_CAP	(256 * 1024)
@@ -49,13 +58,11 @@ enum { PH_BURST, PH_PACED, PH_PP, NR_PH };
 
 /* Results, in an anonymous shared mapping (not the region under test). */
 struct results {
-	struct bench_sync sync;
 	struct bench_hist oneway;	/* consumer: paced one-way */
 	struct bench_hist rtt;		/* producer: raw ping-pong */
 	uint64_t received[NR_PH];
 	uint64_t burst_ticks;		/* consumer: first to last message */
 	uint64_t negative;
-	char err[2][256];
 };
 
 struct opts {
@@ -100,6 +107,7 @@ static bool valid(const struct md_msg *m, uint64_t seq)
 
 struct proc {
 	int id;			/* 0 producer, 1 consumer */
+	struct harness *h;
 	const struct opts *o;
 	struct results *res;
 	struct bench_clock clk;
@@ -108,22 +116,11 @@ struct proc {
 	struct bench_pp *pp;
 };
 
-static void __attribute__((format(printf, 2, 3), noreturn))
-proc_fail(struct proc *p, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(p->res->err[p->id], sizeof(p->res->err[0]), fmt, ap);
-	va_end(ap);
-	bench_sync_fail(&p->res->sync);
-	_exit(1);
-}
+#define proc_fail(p, ...)	harness_fail((p)->h, (p)->id, __VA_ARGS__)
 
 static void proc_sync(struct proc *p)
 {
-	if (bench_sync_wait(&p->res->sync, p->id))
-		_exit(1);
+	harness_sync(p->h, p->id);
 }
 
 static void produce(struct proc *p, uint64_t n, uint64_t interval)
@@ -191,22 +188,21 @@ static void consume(struct proc *p, uint64_t n, int phase)
 		res->burst_ticks = bench_now() - t_first;
 }
 
-static void __attribute__((noreturn)) proc_run(struct proc *p)
+/* The harness runs this in the producer (0) and the consumer (1). */
+static void proc_run(struct harness *h, int id, void *arg)
 {
+	struct proc *p = arg;
 	const struct opts *o = p->o;
 	uint64_t interval = bench_ns_to_ticks(&p->clk, o->interval_ns);
 	void *scr;
 	int ret;
 
-	if (o->pin && (ret = bench_pin(o->cpus[p->id])))
-		proc_fail(p, "pin to cpu %d: %s", o->cpus[p->id],
-			  strerror(-ret));
-	if (o->rt) {
-		struct sched_param sp = { .sched_priority = 1 };
-
-		if (sched_setscheduler(0, SCHED_FIFO, &sp) < 0)
-			proc_fail(p, "--rt: SCHED_FIFO: %s", strerror(errno));
-	}
+	/* A signal ends us at once; the parent removes the region. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	p->id = id;
+	p->h = h;
 	/* Our own attachment: the creator's mapping may not survive fork. */
 	ret = pinshm_region_open(region_name, PINSHM_RDWR, o->backend, &p->r);
 	if (ret)
@@ -241,7 +237,6 @@ static void __attribute__((noreturn)) proc_run(struct proc *p)
 	proc_sync(p);
 	pinshm_spsc_detach(&p->ring);
 	pinshm_region_close(p->r);
-	_exit(0);
 }
 
 static void usage(FILE *f)
@@ -353,6 +348,20 @@ static void parse_opts(int argc, char **argv, struct opts *o)
 	}
 }
 
+/* "12.3 ns", "456 ns", "4.56 us", "7.89 ms" into buf. */
+static const char *fmt_ns(char *buf, size_t len, double ns)
+{
+	if (ns < 100)
+		snprintf(buf, len, "%.1f ns", ns);
+	else if (ns < 1000)
+		snprintf(buf, len, "%.0f ns", ns);
+	else if (ns < 1e6)
+		snprintf(buf, len, "%.2f us", ns / 1e3);
+	else
+		snprintf(buf, len, "%.2f ms", ns / 1e6);
+	return buf;
+}
+
 /* 5000000 -> "5,000,000" */
 static const char *commas(char *buf, size_t len, uint64_t v)
 {
@@ -391,10 +400,10 @@ static void report(const struct opts *o, const struct results *res,
 	       "consumer TSC (claim+write+commit+peek):\n"
 	       "        one-way latency p50 %s  p99 %s  p99.9 %s  max %s\n",
 	       commas(n, sizeof(n), o->paced), o->interval_ns,
-	       bench_fmt_ns(a, sizeof(a), ow.p50),
-	       bench_fmt_ns(b, sizeof(b), ow.p99),
-	       bench_fmt_ns(c, sizeof(c), ow.p999),
-	       bench_fmt_ns(d, sizeof(d), ow.max));
+	       fmt_ns(a, sizeof(a), ow.p50),
+	       fmt_ns(b, sizeof(b), ow.p99),
+	       fmt_ns(c, sizeof(c), ow.p999),
+	       fmt_ns(d, sizeof(d), ow.max));
 	if (res->negative)
 		printf("        (%llu stamps ahead of the consumer's TSC, "
 		       "counted as 0 ns)\n",
@@ -403,14 +412,14 @@ static void report(const struct opts *o, const struct results *res,
 	       "%s round trips:\n"
 	       "        RTT p50 %s  p99 %s; half RTT p50 %s\n",
 	       commas(n, sizeof(n), PP_SAMPLES),
-	       bench_fmt_ns(a, sizeof(a), rtt.p50),
-	       bench_fmt_ns(b, sizeof(b), rtt.p99),
-	       bench_fmt_ns(c, sizeof(c), half));
+	       fmt_ns(a, sizeof(a), rtt.p50),
+	       fmt_ns(b, sizeof(b), rtt.p99),
+	       fmt_ns(c, sizeof(c), half));
 	printf("ratio   one-way p50 / raw half RTT p50 = %.2fx; "
 	       "means below p99: %s / %s = %.2fx\n",
 	       half > 0 ? ow.p50 / half : 0,
-	       bench_fmt_ns(a, sizeof(a), ow.tmean),
-	       bench_fmt_ns(b, sizeof(b), rtt.tmean / 2),
+	       fmt_ns(a, sizeof(a), ow.tmean),
+	       fmt_ns(b, sizeof(b), rtt.tmean / 2),
 	       rtt.tmean > 0 ? ow.tmean / (rtt.tmean / 2) : 0);
 }
 
@@ -422,27 +431,29 @@ int main(int argc, char **argv)
 	struct bench_clock clk;
 	struct results *res;
 	struct sigaction sa;
+	struct harness h;
 	struct proc p;
 	struct opts o;
-	pid_t pid[2] = { 0, 0 };
 	struct bench_cpustat cs0[2], cs1[2];
 	double other[2] = { 0, 0 }, steal[2] = { 0, 0 }, ours[2] = { 0, 0 };
 	long nivcsw[2] = { 0, 0 };
 	char cnt[2][32];
-	struct rusage ru;
-	int ret, i, status, alive = 0, failed = 0, backend;
+	int ret, i, failed = 0, backend;
 	void *scr;
 
 	parse_opts(argc, argv, &o);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: waitpid sees EINTR */
+	sa.sa_handler = on_signal;	/* the harness sees got_signal */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
 	bench_clock_init(&clk, 50);
+	ret = harness_init(&h, 2);
+	if (ret)
+		die("mmap: %s", strerror(-ret));
 	res = mmap(NULL, sizeof(*res), PROT_READ | PROT_WRITE,
 		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (res == MAP_FAILED)
@@ -503,69 +514,34 @@ int main(int argc, char **argv)
 	p.res = res;
 	p.clk = clk;
 	for (i = 0; i < 2; i++) {
-		pid[i] = fork();
-		if (pid[i] < 0) {
-			fprintf(stderr, "pinshm-demo: fork: %s\n",
-				strerror(errno));
-			pid[i] = 0;
-			bench_sync_fail(&res->sync);
-			failed = 1;
-			break;
-		}
-		if (pid[i] == 0) {
-			signal(SIGINT, SIG_DFL);
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGHUP, SIG_DFL);
-			p.id = i;
-			proc_run(&p);
-		}
-		alive++;
+		h.proc[i].cpu = o.pin ? o.cpus[i] : -1;
+		h.proc[i].rt = o.rt;
 	}
+	ret = harness_start(&h, proc_run, &p);
+	if (ret) {
+		fprintf(stderr, "pinshm-demo: fork: %s\n", strerror(-ret));
+		failed = 1;
+	}
+	ret = harness_wait(&h, &got_signal, 0, NULL, NULL);
+	if (ret)
+		failed = 1;
+	if (ret == -EIO) {
+		int st = h.proc[h.failed].status;
+		int sig = WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+		const char *who = h.failed ? "consumer" : "producer";
 
-	while (alive) {
-		pid_t w = wait4(-1, &status, 0, &ru);
-
-		if (w < 0) {
-			if (errno != EINTR)
-				break;
-			if (got_signal) {
-				failed = 1;
-				for (i = 0; i < 2; i++)
-					if (pid[i] > 0)
-						kill(pid[i], SIGKILL);
-			}
-			continue;
-		}
-		for (i = 0; i < 2; i++) {
-			if (w != pid[i])
-				continue;
-			pid[i] = 0;
-			alive--;
-			ours[i] = (double)ru.ru_utime.tv_sec * 1e6 +
-				  (double)ru.ru_utime.tv_usec +
-				  (double)ru.ru_stime.tv_sec * 1e6 +
-				  (double)ru.ru_stime.tv_usec;
-			nivcsw[i] = ru.ru_nivcsw;
-			if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-				continue;
-			failed = 1;
-			if (res->err[i][0])
-				fprintf(stderr, "pinshm-demo: %s: %s\n",
-					i ? "consumer" : "producer",
-					res->err[i]);
-			else if (WIFSIGNALED(status) &&
-				 WTERMSIG(status) != SIGKILL &&
-				 WTERMSIG(status) != SIGINT &&
-				 WTERMSIG(status) != SIGTERM &&
-				 WTERMSIG(status) != SIGHUP)
-				fprintf(stderr, "pinshm-demo: %s killed by "
-					"signal %d\n",
-					i ? "consumer" : "producer",
-					WTERMSIG(status));
-			for (int j = 0; j < 2; j++)	/* it would wait forever */
-				if (pid[j] > 0)
-					kill(pid[j], SIGKILL);
-		}
+		/* Killed by us or by the user's signal: nothing to add. */
+		if (h.sh->err[h.failed][0])
+			fprintf(stderr, "pinshm-demo: %s: %s\n", who,
+				h.sh->err[h.failed]);
+		else if (sig && sig != SIGKILL && sig != SIGINT &&
+			 sig != SIGTERM && sig != SIGHUP)
+			fprintf(stderr, "pinshm-demo: %s killed by signal "
+				"%d\n", who, sig);
+	}
+	for (i = 0; i < 2; i++) {
+		ours[i] = h.proc[i].cpu_us;
+		nivcsw[i] = h.proc[i].nivcsw;
 	}
 
 	if (!failed && (res->received[PH_BURST] != o.count ||
@@ -608,6 +584,7 @@ out_destroy:
 		fprintf(stderr, "pinshm-demo: destroy region %s: %s\n",
 			region_name, strerror(-ret));
 	pinshm_region_close(r);
+	harness_free(&h);
 	if (got_signal) {
 		fprintf(stderr, "pinshm-demo: %s; region %s removed\n",
 			got_signal == SIGALRM ? "timed out" :

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Suite "bench_hist": the measuring instrument of `pinshm bench` (issue 5),
- * tools/bench/common.h: the log-linear histogram's percentiles against
+ * tools/bench/hist.c and raw.c: the log-linear histogram's percentiles against
  * known distributions (a constant, uniform, exponential, a two-point
  * mixture), exact below 128 and within its stated relative error
  * (BENCH_HIST_REL_ERR, half a bucket width: < 1/128) above; its buckets;
@@ -15,7 +15,8 @@
 
 #include <criterion/criterion.h>
 
-#include "../../tools/bench/common.h"
+#include "hist.h"
+#include "raw.h"
 
 TestSuite(bench_hist, .timeout = 30);
 

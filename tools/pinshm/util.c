@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * pinshm(1): error messages, argument parsing, signals and clocks.
+ * pinshm(1): error messages, argument parsing, signals, pacing and idling.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "cmd.h"
 
 volatile sig_atomic_t ctl_stop;
 
@@ -111,11 +112,19 @@ void ctl_warnf(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "pinshm: CTX: MESSAGE", exit status 1. */
+/* "pinshm: CTX: MESSAGE"; returns err (-errno), for the caller to pass up. */
 int ctl_fail(const char *ctx, int err, enum ctl_what what)
 {
 	ctl_errorf("%s: %s", ctx, ctl_strerror(err, what));
-	return CTL_EXIT_FAIL;
+	return err;
+}
+
+/* The end of a command's output: 0, or -errno when it could not be written. */
+int ctl_flush_stdout(void)
+{
+	if (!fflush(stdout) && !ferror(stdout))
+		return 0;
+	return errno ? -errno : -EIO;
 }
 
 int ctl_parse_u64(const char *s, uint64_t *out)
@@ -244,12 +253,87 @@ char *ctl_fmt_time(uint64_t ns, char *buf, size_t len)
 	return buf;
 }
 
-uint64_t ctl_now_ns(void)
+/* Wait until the absolute CLOCK_MONOTONIC time t (ns). */
+void ctl_pace(uint64_t t)
 {
+	uint64_t now = bench_mono_ns();
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (now >= t)
+		return;
+	if (t - now > 200000) {
+		/* Sleep most of it, spin the rest: clock_nanosleep oversleeps. */
+		uint64_t wake = t - 50000;
+
+		ts.tv_sec = (time_t)(wake / 1000000000ULL);
+		ts.tv_nsec = (long)(wake % 1000000000ULL);
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
+	while (!ctl_stop && bench_mono_ns() < t)
+		pinshm_cpu_relax();
+}
+
+/* -EBUSY taking a role: say who holds it when the counters tell. */
+int ctl_role_busy(const char *ctx, struct pinshm_region *r, const char *ring, const char *role,
+		  bool producer)
+{
+	struct pinshm_ring_stats st;
+	uint32_t pid = 0;
+
+	if (!pinshm_obj_stats(r, ring, &st))
+		pid = producer ? st.producer_pid : st.consumer_pid;
+	if (pid)
+		ctl_errorf("%s: the %s role is held by live process %u", ctx, role, pid);
+	else
+		ctl_errorf("%s: the %s role is held by another live process", ctx, role);
+	return -EBUSY;
+}
+
+/* Nothing to read: spin, then yield, then poll every 200 us. */
+void ctl_idle(uint64_t *idle_since, unsigned int *spins)
+{
+	uint64_t now;
+
+	/* (Counted here: __pinshm_wait_step() keeps its count below
+	 * PINSHM_YIELD_SPINS, so the sleep below would never come.) */
+	if (*spins < PINSHM_YIELD_SPINS) {
+		++*spins;
+		pinshm_cpu_relax();
+		return;
+	}
+	now = bench_mono_ns();
+	if (!*idle_since)
+		*idle_since = now;
+	if (now - *idle_since < 100000000ULL) {
+		sched_yield();
+	} else {
+		/* Idle for a while: do not burn a CPU, poll every 200 us. */
+		struct timespec ts = { 0, 200000 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * ctl_idle() for a tail that may sleep on its ring: once the spins are
+ * over, sleep in the ring's wait (a futex, or pinshm.ko's WAIT) for up to
+ * 100 ms, until the writer's next commit wakes us, instead of yielding and
+ * polling. Where the ring cannot sleep (-EOPNOTSUPP, -ENOSYS; -EACCES: a
+ * read-only reader that may not write the region's file either), *cannot
+ * is set and ctl_idle() takes over.
+ */
+void ctl_idle_wait(uint64_t *idle_since, unsigned int *spins,
+		   int (*wait)(void *ring, int64_t timeout_ns), void *ring, bool *cannot)
+{
+	int ret;
+
+	if (*cannot || *spins < PINSHM_YIELD_SPINS) {
+		ctl_idle(idle_since, spins);
+		return;
+	}
+	ret = wait(ring, 100000000LL);
+	if (ret == -EOPNOTSUPP || ret == -ENOSYS || ret == -EACCES)
+		*cannot = true;
 }
 
 static void ctl_on_signal(int sig)
@@ -270,6 +354,34 @@ void ctl_install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * The names of the backend's regions into *names (to free): their number,
+ * or -errno (said, with ctx).
+ */
+int ctl_list_regions(const char *ctx, char (**names)[PINSHM_NAME_MAX])
+{
+	unsigned int max = 256;
+	int n;
+
+	for (;;) {
+		*names = calloc(max, sizeof(**names));
+		if (!*names)
+			return ctl_fail(ctx, -ENOMEM, CTL_REGION);
+		n = pinshm_region_list(ctl_backend, *names, max);
+		if (n < 0 || (unsigned int)n <= max)
+			break;
+		/* More than fit: again, with room for a few more. */
+		free(*names);
+		max = (unsigned int)n + 16;
+	}
+	if (n < 0) {
+		free(*names);
+		*names = NULL;
+		return ctl_fail(ctx, n, CTL_REGION);
+	}
+	return n;
 }
 
 int ctl_open_region(const char *name, int access, struct pinshm_region **out)

@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pinshm bench: the systems that live in the region under test, the
+ * pinshm rings (SPSC, MPSC, broadcast) and the raw baselines beside them
+ * (raw.c), as run by one side.
+ *
+ * (K1)/(K2): pinshm-bcast-keepup. Reader k store-releases the count of
+ * records it has taken (bshared.bc_pos[k], reader k only) when done with
+ * them; the writer load-acquires every reader's count and stays within half
+ * the ring of the smallest.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+
+/* ---------------------------------------------------------------- */
+/* A side's region: rings and scratch area                           */
+/* ---------------------------------------------------------------- */
+
+void bench_side_attach(struct bench_side *s)
+{
+	const struct bench_opts *o = s->o;
+	const char *tx = s->id ? "ba" : "ab", *rx = s->id ? "ab" : "ba";
+	uint64_t rbytes = bench_raw_ring_bytes(&s->shape);
+	void *scr;
+	int ret;
+
+	/* The extra broadcast readers need no more than a read-only map. */
+	ret = pinshm_region_open(s->region, o->group == GRP_BCAST &&
+				 s->id >= 2 ? PINSHM_RDONLY : PINSHM_RDWR,
+				 o->backend, &s->r);
+	if (ret)
+		side_fail(s, "open region %s: %s", s->region,
+			  strerror(-ret));
+	memset(s->tmpl, 0xa5, sizeof(s->tmpl));
+	if (o->group == GRP_MPSC) {
+		if (s->id == 1)
+			ret = pinshm_mpsc_attach_consumer(s->r, "mp", &s->mc);
+		else
+			ret = pinshm_mpsc_attach_producer(s->r, "mp",
+							  s->id ? 1 : 0,
+							  &s->mp);
+		if (ret)
+			side_fail(s, "pinshm_mpsc_attach: %s", strerror(-ret));
+	} else if (o->group == GRP_BCAST) {
+		if (s->id == 0)
+			ret = pinshm_bcast_writer_attach(s->r, "bc", &s->bw);
+		else
+			ret = pinshm_bcast_reader_attach(s->r, "bc",
+							 PINSHM_BCAST_NEXT,
+							 &s->br);
+		if (ret)
+			side_fail(s, "pinshm_bcast_attach: %s",
+				  strerror(-ret));
+	}
+	if (s->id >= 2)
+		return;	/* extra producer or readers: that ring only */
+	ret = pinshm_spsc_attach(s->r, tx, PINSHM_PRODUCER, &s->tx);
+	if (!ret)
+		ret = pinshm_spsc_attach(s->r, rx, PINSHM_CONSUMER, &s->rx);
+	if (ret)
+		side_fail(s, "pinshm_spsc_attach: %s", strerror(-ret));
+	rbytes = (rbytes + BENCH_BLOCK - 1) & ~(uint64_t)(BENCH_BLOCK - 1);
+	ret = bench_region_scratch(s->r, sizeof(struct bscratch) + 3 * rbytes,
+				   &scr);
+	if (ret)
+		side_fail(s, "scratch area: %s", strerror(-ret));
+	s->scr = scr;
+	s->raw = (struct bench_raw_ring *)((uint8_t *)scr +
+					   sizeof(struct bscratch));
+	s->evr = (struct bench_raw_ring *)((uint8_t *)s->raw + rbytes);
+	s->rback = (struct bench_raw_ring *)((uint8_t *)s->evr + rbytes);
+}
+
+void bench_side_detach(struct bench_side *s)
+{
+	const struct bench_opts *o = s->o;
+
+	if (o->group == GRP_MPSC && s->id == 1)
+		pinshm_mpsc_detach_consumer(&s->mc);
+	else if (o->group == GRP_MPSC)
+		pinshm_mpsc_detach_producer(&s->mp);
+	else if (o->group == GRP_BCAST && s->id == 0)
+		pinshm_bcast_writer_detach(&s->bw);
+	else if (o->group == GRP_BCAST)
+		pinshm_bcast_reader_detach(&s->br);
+	if (s->id < 2) {
+		pinshm_spsc_detach(&s->tx);
+		pinshm_spsc_detach(&s->rx);
+	}
+	pinshm_region_close(s->r);
+}
+
+/* ---------------------------------------------------------------- */
+/* The raw baselines                                                 */
+/* ---------------------------------------------------------------- */
+
+void bench_raw_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			uint64_t n)
+{
+	(void)sys;
+	if (s->id == 0)
+		bench_pp_initiator(&s->scr->pp, warm, n, &s->sh->cur);
+	else
+		bench_pp_responder(&s->scr->pp, warm, n);
+}
+
+void bench_raw_ring_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			     uint64_t n)
+{
+	bool a = s->id == 0;
+
+	(void)sys;
+	/* A writes raw, B writes rback. */
+	if (bench_raw_ring_pp(a ? s->raw : s->rback, a ? s->rback : s->raw,
+			      &s->shape, s->tmpl, warm, n,
+			      a ? &s->sh->cur : NULL))
+		side_fail(s, "raw-ring pingpong: out of sequence");
+}
+
+double bench_raw_stream(struct bench_side *s, int sys, uint64_t n)
+{
+	unsigned int batch = bench_systems[sys].batch;
+	double mps;
+
+	if (s->id == 0) {
+		bench_raw_produce(s->raw, &s->shape, s->tmpl, 0, n, batch,
+				  false);
+		return 0;
+	}
+	mps = bench_raw_consume(s->raw, &s->shape, n, batch, &s->clk);
+	if (mps < 0)
+		side_fail(s, "raw stream: sequence out of order");
+	return mps;
+}
+
+/*
+ * Paced one-way over one raw line: the floor of a message's one-way trip.
+ * B's memory of the last word it saw lasts across runs (ow_last).
+ */
+void bench_raw_oneway(struct bench_side *s, int sys, uint64_t warm,
+		      uint64_t n)
+{
+	(void)sys;
+	if (s->id == 0) {
+		bench_oneway_raw_send(&s->scr->pp, warm, n, s->interval);
+		return;
+	}
+	s->sh->ow_ahead[s->run] +=
+		bench_oneway_raw_recv(&s->scr->pp, warm, n, &s->sh->cur,
+				      &s->sh->ow_missed[s->run], &s->ow_last);
+}
+
+/* ---------------------------------------------------------------- */
+/* The SPSC ring                                                     */
+/* ---------------------------------------------------------------- */
+
+static void *spsc_claim_spin(struct bench_side *s, uint32_t len)
+{
+	void *dst;
+	int ret;
+
+	while ((ret = pinshm_spsc_claim(&s->tx, len, &dst)) == -EAGAIN)
+		pinshm_cpu_relax();
+	if (ret)
+		side_fail(s, "pinshm_spsc_claim: %s", strerror(-ret));
+	return dst;
+}
+
+/*
+ * pinshm-spsc-sleep: nothing there, so sleep in pinshm_spsc_wait() at once,
+ * as a blocking read of kernel IPC does: no spin first.
+ */
+static void spsc_sleep(struct bench_side *s)
+{
+	int ret = pinshm_spsc_wait(&s->rx, -1);
+
+	if (ret && ret != -EINTR)
+		side_fail(s, "pinshm_spsc_wait: %s%s", strerror(-ret),
+			  ret == -EOPNOTSUPP || ret == -ENOSYS ?
+			  " (the consumer cannot sleep on this kernel)" : "");
+}
+
+static void spsc_peek_spin(struct bench_side *s, struct pinshm_msg *m)
+{
+	int ret;
+
+	while ((ret = pinshm_spsc_peek(&s->rx, m)) == -EAGAIN) {
+		if (s->sleep)
+			spsc_sleep(s);
+		else
+			pinshm_cpu_relax();
+	}
+	if (ret)
+		side_fail(s, "pinshm_spsc_peek: %s", strerror(-ret));
+}
+
+static void spsc_pp_initiator(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint32_t size = s->o->size;
+	struct pinshm_msg m;
+	uint64_t i, t0, t1;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		t0 = bench_now();
+		dst = spsc_claim_spin(s, size);
+		put_seq(s, i);
+		memcpy(dst, s->tmpl, size);
+		pinshm_spsc_commit(&s->tx, size, 0);
+		spsc_peek_spin(s, &m);
+		check_seq(s, m.data, m.len, i, "pinshm-spsc reply");
+		pinshm_spsc_release(&s->rx);
+		t1 = bench_now();
+		if (i >= warm)
+			bench_hist_add(&s->sh->cur, t1 - t0);
+	}
+}
+
+static void spsc_pp_responder(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	struct pinshm_msg m;
+	uint64_t i;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		spsc_peek_spin(s, &m);
+		check_seq(s, m.data, m.len, i, "pinshm-spsc request");
+		dst = spsc_claim_spin(s, m.len);
+		memcpy(dst, m.data, m.len);
+		pinshm_spsc_commit(&s->tx, m.len, 0);
+		pinshm_spsc_release(&s->rx);
+	}
+}
+
+static void spsc_stream_produce(struct bench_side *s, uint64_t count,
+				unsigned int batch)
+{
+	uint32_t size = s->o->size;
+	uint64_t i = 0;
+	unsigned int k;
+	void *dst;
+	int ret;
+
+	if (batch <= 1) {
+		for (i = 0; i < count; i++) {
+			dst = spsc_claim_spin(s, size);
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_spsc_commit(&s->tx, size, 0);
+		}
+		return;
+	}
+	while (i < count) {
+		for (k = 0; k < batch && i < count; k++, i++) {
+			ret = pinshm_spsc_claim(&s->tx, size, &dst);
+			if (ret == -EAGAIN)
+				break;
+			if (ret)
+				side_fail(s, "pinshm_spsc_claim: %s",
+					  strerror(-ret));
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_spsc_stage(&s->tx, size, 0);
+		}
+		if (k)
+			pinshm_spsc_publish(&s->tx);
+		else
+			pinshm_cpu_relax();
+	}
+}
+
+static double spsc_stream_consume(struct bench_side *s, uint64_t count,
+				  unsigned int batch)
+{
+	struct pinshm_msg m[BENCH_BATCH];
+	uint64_t i = 0, t_first = 0;
+	int n, j;
+
+	if (batch > BENCH_BATCH)
+		batch = BENCH_BATCH;
+	while (i < count) {
+		n = pinshm_spsc_peek_batch(&s->rx, m, batch);
+		if (n == 0) {
+			if (s->sleep)
+				spsc_sleep(s);
+			else
+				pinshm_cpu_relax();
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_spsc_peek_batch: %s",
+				  strerror(-n));
+		if (i == 0)
+			t_first = bench_now();
+		for (j = 0; j < n; j++, i++)
+			check_seq(s, m[j].data, m[j].len, i,
+				  "pinshm-spsc stream");
+		pinshm_spsc_release(&s->rx);
+	}
+	return bench_rate(s, count, t_first, bench_now());
+}
+
+void bench_spsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			 uint64_t n)
+{
+	s->sleep = bench_systems[sys].sleep;
+	if (s->id == 0)
+		spsc_pp_initiator(s, warm, n);
+	else
+		spsc_pp_responder(s, warm, n);
+	s->sleep = false;
+}
+
+double bench_spsc_stream(struct bench_side *s, int sys, uint64_t n)
+{
+	unsigned int batch = bench_systems[sys].batch;
+	double mps;
+
+	if (s->id == 0) {
+		spsc_stream_produce(s, n, batch);
+		return 0;
+	}
+	s->sleep = bench_systems[sys].sleep;
+	mps = spsc_stream_consume(s, n, batch);
+	s->sleep = false;
+	return mps;
+}
+
+/*
+ * Paced one-way: one message every s->interval ticks, its payload starting
+ * with the sequence number and the sender's TSC; B records now - stamp.
+ */
+static void spsc_oneway_send(struct bench_side *s, uint64_t warm, uint64_t n)
+{
+	uint64_t interval = s->interval, i, next = bench_now() + interval, t;
+	uint32_t size = s->o->size;
+	void *dst;
+
+	for (i = 0; i < warm + n; i++) {
+		bench_wait_until(next);
+		next += interval;
+		t = bench_now();
+		put_seq(s, i);
+		memcpy(s->tmpl + sizeof(i), &t, sizeof(t));
+		dst = spsc_claim_spin(s, size);
+		memcpy(dst, s->tmpl, size);
+		pinshm_spsc_commit(&s->tx, size, 0);
+		if (bench_now() > next + 100 * interval)
+			next = bench_now() + interval;	/* we were preempted */
+	}
+}
+
+/* Returns how many stamps were ahead of our TSC (skew): they count as 0. */
+static uint64_t spsc_oneway_recv(struct bench_side *s, uint64_t warm,
+				 uint64_t n)
+{
+	uint64_t i, t, stamp, ahead = 0;
+	struct pinshm_msg m;
+
+	for (i = 0; i < warm + n; i++) {
+		spsc_peek_spin(s, &m);
+		t = bench_now();
+		check_seq(s, m.data, m.len, i, "pinshm-spsc one-way");
+		memcpy(&stamp, (const uint8_t *)m.data + sizeof(i),
+		       sizeof(stamp));
+		pinshm_spsc_release(&s->rx);
+		if (i < warm)
+			continue;
+		if (t < stamp) {
+			ahead++;
+			t = stamp;
+		}
+		bench_hist_add(&s->sh->cur, t - stamp);
+	}
+	return ahead;
+}
+
+void bench_spsc_oneway(struct bench_side *s, int sys, uint64_t warm,
+		       uint64_t n)
+{
+	(void)sys;
+	if (s->id == 0)
+		spsc_oneway_send(s, warm, n);
+	else
+		s->sh->ow_ahead[s->run] += spsc_oneway_recv(s, warm, n);
+}
+
+/* ---------------------------------------------------------------- */
+/* The MPSC and broadcast rings (patterns mpsc and bcast)            */
+/* ---------------------------------------------------------------- */
+
+/*
+ * Spin a while, then yield: for a side whose wait ends only when another
+ * side that may share its core runs. A full MPSC ring with two producers
+ * on one core stays full while the other producer is preempted between
+ * its claim and its commit (the consumer waits at that claim); two
+ * pinshm-bcast-keepup readers on one core hold the writer back in turn.
+ * Spinning would burn the rest of the time slice the other side needs.
+ */
+static void spin_then_yield(unsigned int *spins)
+{
+	pinshm_cpu_relax();
+	if (++*spins >= PINSHM_YIELD_SPINS) {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
+static void *mpsc_claim_spin(struct bench_side *s, uint32_t len)
+{
+	unsigned int spins = 0;
+	void *dst;
+	int ret;
+
+	while ((ret = pinshm_mpsc_claim(&s->mp, len, &dst)) == -EAGAIN)
+		spin_then_yield(&spins);
+	if (ret)
+		side_fail(s, "pinshm_mpsc_claim: %s", strerror(-ret));
+	return dst;
+}
+
+static void mpsc_peek_spin(struct bench_side *s, struct pinshm_msg *m)
+{
+	int ret;
+
+	while ((ret = pinshm_mpsc_peek(&s->mc, m)) == -EAGAIN)
+		pinshm_cpu_relax();
+	if (ret)
+		side_fail(s, "pinshm_mpsc_peek: %s", strerror(-ret));
+}
+
+/* Request through the MPSC ring, reply through the SPSC ring "ba". */
+void bench_mpsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			 uint64_t n)
+{
+	uint32_t size = s->o->size;
+	struct pinshm_msg m;
+	uint64_t i, t0, t1;
+	void *dst;
+
+	(void)sys;
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			dst = mpsc_claim_spin(s, size);
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_mpsc_commit(&s->mp, size, 0);
+			spsc_peek_spin(s, &m);
+			check_seq(s, m.data, m.len, i, "pinshm-mpsc reply");
+			pinshm_spsc_release(&s->rx);
+			t1 = bench_now();
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+		} else {
+			mpsc_peek_spin(s, &m);
+			check_seq(s, m.data, m.len, i, "pinshm-mpsc request");
+			dst = spsc_claim_spin(s, m.len);
+			memcpy(dst, m.data, m.len);
+			pinshm_spsc_commit(&s->tx, m.len, 0);
+			pinshm_mpsc_release(&s->mc);
+		}
+	}
+}
+
+/* Producer k (type k) of nprod: its share of count, numbered from 0. */
+static uint64_t mpsc_share(uint64_t count, unsigned int nprod, unsigned int k)
+{
+	return count / nprod + (k < count % nprod);
+}
+
+static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
+				unsigned int nprod, unsigned int batch)
+{
+	unsigned int k = s->id == 0 ? 0 : 1, j, spins = 0;
+	uint64_t i, n = mpsc_share(count, nprod, k);
+	uint32_t size = s->o->size, lens[BENCH_BATCH], types[BENCH_BATCH];
+	void *dst, *outs[BENCH_BATCH];
+	int ret;
+
+	if (batch <= 1) {
+		for (i = 0; i < n; i++) {
+			dst = mpsc_claim_spin(s, size);
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_mpsc_commit(&s->mp, size, k);
+		}
+		return;
+	}
+	/* Batched: one claim (one CAS) and one commit per batch records. */
+	for (j = 0; j < batch; j++) {
+		lens[j] = size;
+		types[j] = k;
+	}
+	for (i = 0; i < n; i += j) {
+		unsigned int m = n - i < batch ? (unsigned int)(n - i) : batch;
+
+		while ((ret = pinshm_mpsc_claim_batch(&s->mp, m, lens,
+						      outs)) == -EAGAIN)
+			spin_then_yield(&spins);
+		if (ret)
+			side_fail(s, "pinshm_mpsc_claim_batch: %s",
+				  strerror(-ret));
+		for (j = 0; j < m; j++) {
+			put_seq(s, i + j);
+			memcpy(outs[j], s->tmpl, size);
+		}
+		pinshm_mpsc_commit_batch(&s->mp, lens, types);
+	}
+}
+
+/*
+ * Each producer's records in its own order; count of them in all. The
+ * consumer peeks batch records at a time, as the SPSC stream's consumer
+ * it is compared with does (1 on the unbatched rows): how often a consumer
+ * releases decides which regime a stream runs in (docs/performance.md).
+ */
+static double mpsc_stream_consume(struct bench_side *s, uint64_t count,
+				  unsigned int nprod, unsigned int batch)
+{
+	struct pinshm_msg m[BENCH_BATCH];
+	uint64_t i = 0, t_first = 0, next[2] = { 0, 0 };
+	int n, j;
+
+	if (batch > BENCH_BATCH)
+		batch = BENCH_BATCH;
+	while (i < count) {
+		n = pinshm_mpsc_peek_batch(&s->mc, m, batch);
+		if (n == 0) {
+			pinshm_cpu_relax();
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_mpsc_peek_batch: %s",
+				  strerror(-n));
+		if (i == 0)
+			t_first = bench_now();
+		for (j = 0; j < n; j++, i++) {
+			if (m[j].type >= nprod)
+				side_fail(s, "pinshm-mpsc stream: type %u from "
+					  "%u producers", m[j].type, nprod);
+			check_seq(s, m[j].data, m[j].len, next[m[j].type]++,
+				  "pinshm-mpsc stream");
+		}
+		pinshm_mpsc_release(&s->mc);
+	}
+	return bench_rate(s, count, t_first, bench_now());
+}
+
+double bench_mpsc_stream(struct bench_side *s, int sys, uint64_t n)
+{
+	const struct bench_system *y = &bench_systems[sys];
+
+	if (s->id == 1)
+		return mpsc_stream_consume(s, n, y->producers, y->batch);
+	mpsc_stream_produce(s, n, y->producers, y->batch);
+	return 0;
+}
+
+/* Request published on the broadcast ring, reply through "ba" (SPSC). */
+void bench_bcast_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			  uint64_t n)
+{
+	uint32_t size = s->o->size;
+	struct pinshm_bcast_msg bm;
+	struct pinshm_msg m;
+	uint64_t i, t0, t1;
+	void *dst;
+	int ret;
+
+	(void)sys;
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			ret = pinshm_bcast_claim(&s->bw, size, &dst);
+			if (ret)
+				side_fail(s, "pinshm_bcast_claim: %s",
+					  strerror(-ret));
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			pinshm_bcast_commit(&s->bw, size, 0);
+			spsc_peek_spin(s, &m);
+			check_seq(s, m.data, m.len, i, "pinshm-bcast reply");
+			pinshm_spsc_release(&s->rx);
+			t1 = bench_now();
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+			continue;
+		}
+		while ((ret = pinshm_bcast_peek(&s->br, &bm)) == -EAGAIN)
+			pinshm_cpu_relax();
+		if (ret)
+			side_fail(s, "pinshm_bcast_peek: %s", strerror(-ret));
+		dst = spsc_claim_spin(s, bm.len <= size ? bm.len : size);
+		memcpy(dst, bm.data, bm.len <= size ? bm.len : size);
+		/* The writer waits for our reply: nothing can lap us. */
+		if (pinshm_bcast_release(&s->br))
+			side_fail(s, "pinshm-bcast request: overwritten");
+		check_seq(s, dst, bm.len, i, "pinshm-bcast request");
+		pinshm_spsc_commit(&s->tx, bm.len, 0);
+	}
+}
+
+/*
+ * pinshm-bcast-keepup: the fewest records any reader has taken this run.
+ * (K2) load-acquire each reader's count, pairs with (K1): the reader is
+ * done with the records it counts.
+ */
+static uint64_t bcast_slowest(const struct bench_side *s)
+{
+	uint64_t min = UINT64_MAX, v;
+	unsigned int k;
+
+	for (k = 0; k < s->o->readers; k++) {
+		v = pinshm_load_acquire(&s->sh->bc_pos[k].taken);
+		if (v < min)
+			min = v;
+	}
+	return min;
+}
+
+/*
+ * pinshm-bcast: the writer never waits, and a slow reader is lapped and
+ * loses records. pinshm-bcast-keepup (keep): the bench holds the writer
+ * back instead, so readers keep up: what they lose then is a bug.
+ */
+static double bcast_stream_write(struct bench_side *s, uint64_t count,
+				 bool keep)
+{
+	uint32_t size = s->o->size;
+	uint64_t i, t0 = bench_now(), slowest = 0;
+	unsigned int spins = 0;
+	void *dst;
+	int ret;
+
+	/* Read by readers after a record: published with it (W3)/(R1). */
+	s->sh->bc_t0 = t0;
+	for (i = 0; i < count; i++) {
+		/* keepup: never more than half the ring ahead of the slowest
+		 * reader, which then loses nothing (the library's writer
+		 * never waits; this one is held back by the bench). */
+		while (keep && i - slowest >= BENCH_BCAST_SLOTS / 2) {
+			slowest = bcast_slowest(s);
+			if (i - slowest >= BENCH_BCAST_SLOTS / 2)
+				spin_then_yield(&spins);
+		}
+		ret = pinshm_bcast_claim(&s->bw, size, &dst);
+		if (ret)
+			side_fail(s, "pinshm_bcast_claim: %s", strerror(-ret));
+		put_seq(s, i);
+		memcpy(dst, s->tmpl, size);
+		pinshm_bcast_commit(&s->bw, size, 0);
+	}
+	return bench_rate(s, count + 1, t0, bench_now());
+}
+
+/*
+ * Reader k: take records until the last one (count - 1, never
+ * overwritten: the writer stops there), checking that each intact one
+ * holds what the writer put in that record number. Stores what it got,
+ * what it lost to lapping and its rate: records delivered per second from
+ * the writer's start to the last one (the TSC is the same on every CPU:
+ * constant_tsc), so a reader that gets only the end of the stream is not
+ * credited with its drain rate.
+ */
+static void bcast_stream_read(struct bench_side *s, uint64_t count,
+			      unsigned int run, unsigned int rep, bool keep)
+{
+	struct pinshm_bcast_reader_stats st0, st1;
+	unsigned int k = (unsigned int)s->id - 1, spins = 0;
+	uint64_t seq, base = 0, got = 0, t_first = 0, t_last = 0;
+	struct pinshm_bcast_msg bm;
+	uint32_t len;
+	int ret;
+
+	pinshm_bcast_reader_stats(&s->br, &st0);
+	for (;;) {
+		ret = pinshm_bcast_peek(&s->br, &bm);
+		if (ret == -EAGAIN) {
+			if (keep)
+				spin_then_yield(&spins);
+			else
+				pinshm_cpu_relax();
+			continue;
+		}
+		if (ret == -ESTALE)
+			continue;
+		if (ret)
+			side_fail(s, "pinshm_bcast_peek: %s", strerror(-ret));
+		memcpy(&seq, bm.data, sizeof(seq));
+		len = bm.len;
+		if (pinshm_bcast_release(&s->br))
+			continue;	/* overwritten while we read it */
+		t_last = bench_now();
+		if (got++ == 0) {
+			t_first = t_last;
+			base = bm.seq - seq;
+		}
+		if (bm.seq - seq != base || len != s->o->size || seq >= count)
+			side_fail(s, "pinshm-bcast stream: record %llu holds "
+				  "seq %llu len %u", (unsigned long long)bm.seq,
+				  (unsigned long long)seq, len);
+		if (keep)	/* (K1) pairs with (K2): done with seq */
+			pinshm_store_release(&s->sh->bc_pos[k].taken,
+					     seq + 1);
+		if (seq == count - 1)
+			break;
+	}
+	pinshm_bcast_reader_stats(&s->br, &st1);
+	(void)t_first;
+	s->sh->bc_mps[run][k][rep] = bench_rate(s, got + 1, s->sh->bc_t0,
+					     t_last);
+	s->sh->bc_msgs[run][k][rep] = got;
+	s->sh->bc_lost[run][k][rep] = count - got;
+	s->sh->bc_lapped[run][k][rep] = st1.lapped - st0.lapped;
+}
+
+/*
+ * The writer's rate (side A), or 0: the readers store theirs, per reader,
+ * for the run and rep being measured.
+ */
+double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n)
+{
+	bool keep = bench_systems[sys].keepup;
+
+	if (s->id == 0)
+		return bcast_stream_write(s, n, keep);
+	bcast_stream_read(s, n, s->run, s->rep, keep);
+	return 0;
+}
