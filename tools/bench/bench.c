@@ -419,7 +419,7 @@ static void side_run(struct harness *h, int id, void *arg)
 				/* Readers start at the next record: past what
 				 * earlier runs left (the writer is idle). */
 				if (id)
-					pinshm_bcast_reader_seek(&s->br,
+					pinshm_bcast_seek(&s->br,
 								 PINSHM_BCAST_NEXT);
 				harness_sync(h, id);
 			}

@@ -217,10 +217,10 @@ struct bench_side {
 	const char *region;
 	struct pinshm_region *r;
 	struct pinshm_spsc tx, rx;	/* A: tx = ab, rx = ba; B: reverse */
-	struct pinshm_mpsc_producer mp;	/* mpsc: A, C */
-	struct pinshm_mpsc_consumer mc;	/* mpsc: B */
-	struct pinshm_bcast_writer bw;	/* bcast: A */
-	struct pinshm_bcast_reader br;	/* bcast: B, C... */
+	struct pinshm_mpsc mp;	/* mpsc: A, C */
+	struct pinshm_mpsc mc;	/* mpsc: B */
+	struct pinshm_bcast bw;	/* bcast: A */
+	struct pinshm_bcast br;	/* bcast: B, C... */
 	struct bscratch *scr;
 	struct bench_raw_ring *raw, *evr, *rback;
 	struct bench_raw_shape shape;

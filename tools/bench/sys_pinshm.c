@@ -38,20 +38,20 @@ void bench_side_attach(struct bench_side *s)
 	memset(s->tmpl, 0xa5, sizeof(s->tmpl));
 	if (o->group == GRP_MPSC) {
 		if (s->id == 1)
-			ret = pinshm_mpsc_attach_consumer(s->r, "mp", &s->mc);
+			ret = pinshm_mpsc_attach(s->r, "mp", PINSHM_CONSUMER, &s->mc);
 		else
-			ret = pinshm_mpsc_attach_producer(s->r, "mp",
-							  s->id ? 1 : 0,
-							  &s->mp);
+			ret = pinshm_mpsc_attach(s->r, "mp",
+						 PINSHM_PRODUCER_ID(s->id ? 1 : 0),
+						 &s->mp);
 		if (ret)
 			side_fail(s, "pinshm_mpsc_attach: %s", strerror(-ret));
 	} else if (o->group == GRP_BCAST) {
 		if (s->id == 0)
-			ret = pinshm_bcast_writer_attach(s->r, "bc", &s->bw);
+			ret = pinshm_bcast_attach(s->r, "bc", PINSHM_WRITER, &s->bw);
 		else
-			ret = pinshm_bcast_reader_attach(s->r, "bc",
-							 PINSHM_BCAST_NEXT,
-							 &s->br);
+			ret = pinshm_bcast_attach(s->r, "bc",
+						  PINSHM_READER,
+						  &s->br);
 		if (ret)
 			side_fail(s, "pinshm_bcast_attach: %s",
 				  strerror(-ret));
@@ -80,13 +80,13 @@ void bench_side_detach(struct bench_side *s)
 	const struct bench_opts *o = s->o;
 
 	if (o->group == GRP_MPSC && s->id == 1)
-		pinshm_mpsc_detach_consumer(&s->mc);
+		pinshm_mpsc_detach(&s->mc);
 	else if (o->group == GRP_MPSC)
-		pinshm_mpsc_detach_producer(&s->mp);
+		pinshm_mpsc_detach(&s->mp);
 	else if (o->group == GRP_BCAST && s->id == 0)
-		pinshm_bcast_writer_detach(&s->bw);
+		pinshm_bcast_detach(&s->bw);
 	else if (o->group == GRP_BCAST)
-		pinshm_bcast_reader_detach(&s->br);
+		pinshm_bcast_detach(&s->br);
 	if (s->id < 2) {
 		pinshm_spsc_detach(&s->tx);
 		pinshm_spsc_detach(&s->rx);
@@ -670,14 +670,14 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
 static void bcast_stream_read(struct bench_side *s, uint64_t count,
 			      unsigned int run, unsigned int rep, bool keep)
 {
-	struct pinshm_bcast_reader_stats st0, st1;
+	struct pinshm_bcast_stats st0, st1;
 	unsigned int k = (unsigned int)s->id - 1, spins = 0;
 	uint64_t seq, base = 0, got = 0, t_first = 0, t_last = 0;
 	struct pinshm_bcast_msg bm;
 	uint32_t len;
 	int ret;
 
-	pinshm_bcast_reader_stats(&s->br, &st0);
+	pinshm_bcast_stats(&s->br, &st0);
 	for (;;) {
 		ret = pinshm_bcast_peek(&s->br, &bm);
 		if (ret == -EAGAIN) {
@@ -710,7 +710,7 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 		if (seq == count - 1)
 			break;
 	}
-	pinshm_bcast_reader_stats(&s->br, &st1);
+	pinshm_bcast_stats(&s->br, &st1);
 	(void)t_first;
 	s->sh->bc_mps[run][k][rep] = bench_rate(s, got + 1, s->sh->bc_t0,
 					     t_last);

@@ -13,7 +13,7 @@
  * stderr (at most ten lines a second, laps in between are summed into the
  * next line) and goes on. Each record carries its number in the ring
  * (pinshm_bcast_msg.seq), so tail counts the lost records itself and
- * checks the count against the library's (pinshm_bcast_reader_stats()).
+ * checks the count against the library's (pinshm_bcast_stats()).
  * With --check-seq, every sequence gap of a producer must be covered by
  * records lost to lapping, and at the end (a tail that started at the
  * ring's first record) every lost record must be such a gap: received +
@@ -31,7 +31,7 @@
 
 /* The writer, and where a reader of our own finds its ring. */
 struct ctl_bcast_pub {
-	struct pinshm_bcast_writer w;
+	struct pinshm_bcast w;
 	struct pinshm_region *r;
 	const char *ring;
 };
@@ -55,7 +55,7 @@ static int ctl_bcast_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t w
 {
 	struct ctl_bcast_pub *bp = ring;
 	uint32_t max = bp->w.max_payload;
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	struct pinshm_bcast_msg m;
 	uint8_t *buf;
 	int ret;
@@ -63,14 +63,16 @@ static int ctl_bcast_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t w
 	buf = malloc(max ? max : 1);
 	if (!buf)
 		return -ENOMEM;
-	ret = pinshm_bcast_reader_attach(bp->r, bp->ring, PINSHM_BCAST_NEWEST, &rd);
+	ret = pinshm_bcast_attach(bp->r, bp->ring, PINSHM_READER, &rd);
+	if (!ret)
+		ret = pinshm_bcast_seek(&rd, PINSHM_BCAST_NEWEST);
 	if (ret) {
 		free(buf);
 		return ret;
 	}
 	/* We are the writer: nothing changes under this read. */
 	ret = pinshm_bcast_recv(&rd, buf, max, &m, PINSHM_WAIT_NONE);
-	pinshm_bcast_reader_detach(&rd);
+	pinshm_bcast_detach(&rd);
 	if (ret == -EAGAIN)
 		ret = -ENOENT;		/* nothing published yet */
 	else if (ret >= 0 && m.type != CTL_SEQ_TYPE)
@@ -85,7 +87,7 @@ static int ctl_bcast_detach(void *ring)
 {
 	struct ctl_bcast_pub *bp = ring;
 
-	return pinshm_bcast_writer_detach(&bp->w);
+	return pinshm_bcast_detach(&bp->w);
 }
 
 static int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
@@ -98,7 +100,7 @@ static int ctl_pub_bcast(struct ctl_pub *o, struct pinshm_region *r, const char 
 	struct ctl_bcast_pub bp = { .r = r, .ring = ring };
 	int ret;
 
-	ret = pinshm_bcast_writer_attach(r, ring, &bp.w);
+	ret = pinshm_bcast_attach(r, ring, PINSHM_WRITER, &bp.w);
 	if (ret == -EBUSY)
 		return ctl_role_busy(o->ctx, r, ring, "writer", true);
 	if (ret)
@@ -133,7 +135,7 @@ static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l)
 
 /* The reader, its buffer, and where it is in the ring. */
 struct ctl_bcast_tail {
-	struct pinshm_bcast_reader rd;
+	struct pinshm_bcast rd;
 	uint8_t *buf;
 	uint64_t next;			/* the record number expected next */
 	uint64_t lib_lost, lib_laps;	/* the library's counts so far */
@@ -143,14 +145,14 @@ struct ctl_bcast_tail {
 static int ctl_bcast_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 {
 	struct ctl_bcast_tail *bt = ring;
-	struct pinshm_bcast_reader_stats st;
+	struct pinshm_bcast_stats st;
 	struct pinshm_bcast_msg m;
 	int ret;
 
 	ret = pinshm_bcast_recv(&bt->rd, bt->buf, bt->rd.max_payload, &m, PINSHM_WAIT_NONE);
 	if (ret < 0)
 		return ret;
-	pinshm_bcast_reader_stats(&bt->rd, &st);
+	pinshm_bcast_stats(&bt->rd, &st);
 	if (m.seq != bt->next || st.lost != bt->lib_lost) {
 		/* Lapped: records next .. m.seq - 1 are gone. */
 		uint64_t n = m.seq - bt->next;
@@ -213,24 +215,26 @@ static int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const cha
 		.end = ctl_bcast_end,
 	};
 	struct ctl_bcast_tail bt = { .buf = NULL };
-	struct pinshm_bcast_reader_stats st;
+	struct pinshm_bcast_stats st;
 	int ret, err;
 
-	ret = pinshm_bcast_reader_attach(r, ring, PINSHM_BCAST_OLDEST, &bt.rd);
+	ret = pinshm_bcast_attach(r, ring, PINSHM_READER, &bt.rd);
+	if (!ret)
+		ret = pinshm_bcast_seek(&bt.rd, PINSHM_BCAST_OLDEST);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_OBJECT);
 	/* From the ring's first record: every sequence is received or lost. */
 	t->fresh = bt.rd.pos == 0;
 	bt.buf = malloc(bt.rd.max_payload ? bt.rd.max_payload : 1);
 	if (bt.buf) {
-		pinshm_bcast_reader_stats(&bt.rd, &st);
+		pinshm_bcast_stats(&bt.rd, &st);
 		bt.next = st.pos;
 		err = ctl_tail_loop(t, &ops, &bt);
 		free(bt.buf);
 	} else {
 		err = ctl_fail(t->ctx, -ENOMEM, CTL_OBJECT);
 	}
-	ret = pinshm_bcast_reader_detach(&bt.rd);
+	ret = pinshm_bcast_detach(&bt.rd);
 	if (ret && !err)
 		err = ctl_fail(t->ctx, ret, CTL_OBJECT);
 	return err;

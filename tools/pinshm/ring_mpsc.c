@@ -39,13 +39,13 @@ static void ctl_mpsc_commit(void *ring, uint32_t len, uint32_t type)
  * holder still has a claim ahead of the consumer: 0, -EINTR (stopped
  * while waiting) or -errno. */
 static int ctl_mpsc_attach_producer(const struct ctl_pub *o, struct pinshm_region *r,
-				    const char *ring, int id, struct pinshm_mpsc_producer *p)
+				    const char *ring, int id, struct pinshm_mpsc *p)
 {
 	struct timespec ts = { 0, 10000000 };
 	bool said = false;
 	int ret;
 
-	while ((ret = pinshm_mpsc_attach_producer(r, ring, id, p)) == -EAGAIN) {
+	while ((ret = pinshm_mpsc_attach(r, ring, PINSHM_PRODUCER_ID(id), p)) == -EAGAIN) {
 		if (!said && !o->quiet)
 			fprintf(stderr, "pinshm: %s: producer %d: waiting for the consumer to move "
 				"past the claim its dead holder left\n", o->ctx, id);
@@ -75,7 +75,7 @@ static int ctl_mpsc_attach_producer(const struct ctl_pub *o, struct pinshm_regio
 /* The first 8 bytes of its last record are the --seq header's seq. */
 static int ctl_mpsc_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t whylen)
 {
-	struct pinshm_mpsc_producer *p = ring;
+	struct pinshm_mpsc *p = ring;
 	uint64_t word;
 	uint32_t type;
 	int ret;
@@ -94,7 +94,7 @@ static int ctl_mpsc_last(void *ring, struct ctl_seq_hdr *h, char *why, size_t wh
 
 static int ctl_mpsc_detach(void *ring)
 {
-	return pinshm_mpsc_detach_producer(ring);
+	return pinshm_mpsc_detach(ring);
 }
 
 static int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *ring)
@@ -104,7 +104,7 @@ static int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *
 		.detach = ctl_mpsc_detach, .max_what = "max record",
 		.last_where = "last record of this producer id",
 	};
-	struct pinshm_mpsc_producer p;
+	struct pinshm_mpsc p;
 	int ret, id;
 
 	if (o->id >= PINSHM_MPSC_PRODUCERS) {
@@ -125,7 +125,7 @@ static int ctl_pub_mpsc(struct ctl_pub *o, struct pinshm_region *r, const char *
 
 /* The consumer, and how long the ring has been stuck (see the top). */
 struct ctl_mpsc_tail {
-	struct pinshm_mpsc_consumer c;
+	struct pinshm_mpsc c;
 	uint64_t stuck_since;	/* 0: a record came since the last look */
 	bool said_deadlk;
 };
@@ -193,14 +193,14 @@ static int ctl_tail_mpsc(struct ctl_tail *t, struct pinshm_region *r, const char
 	struct ctl_mpsc_tail mt = { .stuck_since = 0 };
 	int ret, err;
 
-	ret = pinshm_mpsc_attach_consumer(r, ring, &mt.c);
+	ret = pinshm_mpsc_attach(r, ring, PINSHM_CONSUMER, &mt.c);
 	if (ret == -EBUSY)
 		return ctl_role_busy(t->ctx, r, ring, "consumer", false);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_ROLE);
 	t->fresh = mt.c.head == 0;
 	err = ctl_tail_loop(t, &ops, &mt);
-	ret = pinshm_mpsc_detach_consumer(&mt.c);
+	ret = pinshm_mpsc_detach(&mt.c);
 	if (ret && !err)
 		err = ctl_fail(t->ctx, ret, CTL_ROLE);
 	return err;

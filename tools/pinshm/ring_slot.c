@@ -30,14 +30,14 @@
 static int ctl_slot_claim(void *ring, uint32_t len, void **dst)
 {
 	(void)len;
-	*dst = pinshm_slot_write_begin(ring);
+	*dst = pinshm_slot_claim(ring);
 	return *dst ? 0 : -EPERM;
 }
 
 static void ctl_slot_commit(void *ring, uint32_t len, uint32_t type)
 {
 	(void)type;
-	pinshm_slot_write_end(ring, len);
+	pinshm_slot_commit(ring, len);
 }
 
 /* The current value, read by its writer. */
@@ -74,7 +74,7 @@ static int ctl_pub_slot(struct ctl_pub *o, struct pinshm_region *r, const char *
 	struct pinshm_slot s;
 	int ret;
 
-	ret = pinshm_slot_writer_attach(r, ring, &s);
+	ret = pinshm_slot_attach(r, ring, PINSHM_WRITER, &s);
 	if (ret == -EBUSY)
 		return ctl_role_busy(o->ctx, r, ring, "writer", true);
 	if (ret)
@@ -144,7 +144,7 @@ static int ctl_tail_slot(struct ctl_tail *t, struct pinshm_region *r, const char
 	struct ctl_slot_tail st = { .seen = false };
 	int ret, err;
 
-	ret = pinshm_slot_reader_attach(r, ring, &st.s);
+	ret = pinshm_slot_attach(r, ring, PINSHM_READER, &st.s);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_OBJECT);
 	st.buf = calloc(1, st.s.size);
