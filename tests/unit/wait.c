@@ -245,9 +245,9 @@ static void wake_producer(void)
 	w_producer_attach(&r, &p);
 	for (round = 1; round <= WAKE_ROUNDS; round++) {
 		while (atomic_load(&g_w->go) < round)
-			sched_yield();
+			wt_yield();
 		while (wt_waiters(&p.sh->waitq) == 0)
-			sched_yield();
+			wt_yield();
 		/* Let the sleeper get from the membarrier into the futex. */
 		for (i = 0; i < 20; i++)
 			sched_yield();
@@ -409,7 +409,7 @@ static void burst_producer(void)
 		/* The consumer drained the last burst and went to sleep. */
 		while (atomic_load(&g_w->go) != round ||
 		       wt_waiters(&p.sh->waitq) == 0)
-			sched_yield();
+			wt_yield();
 		/* Let it get from the membarrier into the futex. */
 		for (i = 0; i < 20; i++)
 			sched_yield();
@@ -504,7 +504,7 @@ Test(wait, one_wake_wakes_every_sleeper_of_the_queue)
 			flag_sleeper();
 	}
 	while (wt_waiters(&g_w->wq) < 3)
-		sched_yield();
+		wt_yield();
 	usleep(20000);
 	atomic_store(&g_w->flag, 1);
 	pinshm_waitq_kick(&g_w->wq);
@@ -540,7 +540,7 @@ Test(wait, a_signal_gives_EINTR_and_leaves_no_waiter_behind)
 		/* The shm backend's mapping is inherited by fork(). */
 		t_child_init();
 		while (wt_waiters(&c.sh->waitq) == 0)
-			sched_yield();
+			wt_yield();
 		usleep(20000);
 		kill(parent, SIGUSR1);
 		_exit(0);

@@ -63,9 +63,9 @@ static void wr_await_sleeper(uint64_t round, const struct pinshm_waitq *wq)
 	int i;
 
 	while (atomic_load(&g_s->go) < round)
-		sched_yield();
+		wt_yield();
 	while (wt_waiters(wq) == 0)
-		sched_yield();
+		wt_yield();
 	/* Let the sleeper get from the membarrier into the futex. */
 	for (i = 0; i < 20; i++)
 		sched_yield();
@@ -82,9 +82,9 @@ static void wr_await_ro_sleeper(uint64_t round, const uint32_t *ro_pending)
 	if (!ro_pending)
 		wt_fail("the writer does not watch ro_pending");
 	while (atomic_load(&g_s->go) < round)
-		sched_yield();
+		wt_yield();
 	while (atomic_load((_Atomic uint32_t *)ro_pending) == 0)
-		sched_yield();
+		wt_yield();
 	for (i = 0; i < 20; i++)
 		sched_yield();
 }
@@ -413,7 +413,7 @@ Test(wait_rings, an_mpsc_consumer_asleep_on_a_dead_producers_claim_moves_on)
 	if (late == 0)
 		m_late_producer();
 	while (atomic_load(&g_s->ready) < 1)
-		sched_yield();
+		wt_yield();
 	dead = fork();
 	cr_assert_geq(dead, 0);
 	if (dead == 0)
@@ -575,11 +575,11 @@ static void b_write_all(struct pinshm_region *r, uint64_t count, int nreaders,
 
 	b_attach_writer(r, &w);
 	while (atomic_load(&g_s->ready) < (uint32_t)nreaders)
-		sched_yield();
+		wt_yield();
 	for (i = 0; i < count; i++) {
 		for (k = 0; k < nreaders; k++)
 			while (i - atomic_load(&g_s->acked[k]) >= B_WINDOW)
-				sched_yield();
+				wt_yield();
 		b_send(&w, i);
 		wr_pause(&rs);
 	}
@@ -988,7 +988,7 @@ static void s_stress_writer(uint64_t count, uint64_t seed)
 	s_attach_writer(r, &w);
 	for (n = 1; n <= count; n++) {
 		while (atomic_load(&g_s->acked[0]) < n - 1)
-			sched_yield();
+			wt_yield();
 		wr_pause(&rs);
 		s_write(&w, n);
 	}
@@ -1150,7 +1150,7 @@ Test(wait_rings, a_slot_reader_barred_from_the_file_gets_EACCES_and_yields)
 	if (rd == 0)
 		s_reader_only_reader();
 	while (!atomic_load(&g_s->ready))
-		sched_yield();
+		wt_yield();
 	usleep(20000);	/* into its recv */
 	s_write(&w, 7);
 	wt_reap_ok(rd, "reader");
@@ -1195,7 +1195,7 @@ static void x_writer(bool both)
 	if (sbit == bbit)
 		wt_fail("the two queues have the same bit");
 	while (!x_armed_with(&sw, both ? sbit | bbit : sbit))
-		sched_yield();
+		wt_yield();
 	usleep(20000);	/* into their FUTEX_WAIT */
 	seq0 = wt_seq(&bw.sh->waitq);
 	for (i = 0; i < WR_BURST; i++)

@@ -23,11 +23,13 @@ struct wt_report {
 };
 
 static struct wt_report *wt_rep;
+static pid_t wt_test_pid;
 
 /* Before the first fork: the page children report in. */
 static inline void wt_setup(void)
 {
 	wt_rep = t_shared_alloc(sizeof(*wt_rep));
+	wt_test_pid = getpid();
 }
 
 /* In a child: record the failure (the first one wins) and leave. */
@@ -49,6 +51,21 @@ wt_fail(const char *fmt, ...)
 static inline const char *wt_err(void)
 {
 	return atomic_load(&wt_rep->fail) ? wt_rep->err : "";
+}
+
+/*
+ * One turn of a loop that waits for another process: once any child has
+ * reported a failure, what is awaited may never come, so the test fails
+ * (a child leaves) instead of waiting for good.
+ */
+static inline void wt_yield(void)
+{
+	if (__builtin_expect(atomic_load(&wt_rep->fail), 0)) {
+		if (getpid() != wt_test_pid)
+			_exit(1);
+		cr_assert_fail("a child failed: %s", wt_rep->err);
+	}
+	sched_yield();
 }
 
 static inline void wt_reap_ok(pid_t pid, const char *who)
