@@ -134,6 +134,11 @@ $(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
 
+$(B)/asan/pinshm-tools-test: $(TOOLS_TEST_SRCS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(TEST_CFLAGS) $(SAN) -o $@ $(TOOLS_TEST_SRCS) \
+		$(BENCH_LIB_SRCS) $(LIB_SRCS) -lcriterion -lpthread
+
 # clang: gcc refuses atomic_thread_fence() under -fsanitize=thread.
 $(B)/tsan/%: tests/tsan/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
@@ -163,9 +168,10 @@ check-tools: $(B)/tests/tools/pinshm-tools-test
 	@echo "== tools' tests (Criterion)"
 	$(Q)$< --jobs 2
 
-check-sanitize: $(B)/asan/pinshm-unit
-	@echo "== unit tests under ASan/UBSan"
-	$(Q)PINSHM_BACKEND=shm ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 $< --jobs 2
+check-sanitize: $(B)/asan/pinshm-unit $(B)/asan/pinshm-tools-test
+	@echo "== unit and tools' tests under ASan/UBSan"
+	$(Q)set -e; for t in $^; do PINSHM_BACKEND=shm ASAN_OPTIONS=detect_leaks=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 $$t --jobs 2; done
 
 check-tsan: $(TSAN_SRCS:tests/tsan/%.c=$(B)/tsan/%)
 	@echo "== ThreadSanitizer"
