@@ -65,9 +65,9 @@ static void producer(uint64_t n, int wait_sleeper)
 		usleep(20000);	/* from the membarrier into the futex */
 	}
 	for (seq = 1; seq <= n; seq++) {
+		/* The send kicks the consumer's queue through the handle. */
 		if (pinshm_spsc_send(&p, &seq, sizeof(seq), 1, PINSHM_WAIT_YIELD))
 			_exit(12);
-		pinshm_waitq_kick(&p.sh->waitq);
 		if (seq % 97 == 0)
 			for (spins = 0; spins < (seq * 7919) % 3000; spins++)
 				pinshm_cpu_relax();

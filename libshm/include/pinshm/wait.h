@@ -76,7 +76,12 @@ static inline void __pinshm_waitq_kick(struct pinshm_waitq *wq,
 		__pinshm_waitq_wake(wq, ref);
 }
 
-/* The kick of a queue in memory of the caller's own (a futex). */
+/*
+ * The kick of a queue in memory of the caller's own (a futex). Never a
+ * ring's queue: the ring's publishing calls kick it through their handle,
+ * and on a pinshm.ko region its sleepers wait in the module, where a futex
+ * wake does not reach them (this kick would take their pending wake).
+ */
 static inline void pinshm_waitq_kick(struct pinshm_waitq *wq)
 {
 	__pinshm_waitq_kick(wq, NULL);
