@@ -135,16 +135,6 @@ static const char bench_help[] =
 	"  pinshm bench --vs all --json --plot latency.png\n"
 	"  pinshm bench bcast --readers 2 --count 1M\n";
 
-double bench_rate(const struct bench_side *s, uint64_t count,
-		  uint64_t t_first, uint64_t t_last)
-{
-	if (count < 2 || t_last <= t_first)
-		return 0;
-	/* The first message arrived at t_first: count what came after it. */
-	return (double)(count - 1) /
-	       (bench_ticks_to_ns(&s->clk, t_last - t_first) * 1e-9);
-}
-
 /* ---------------------------------------------------------------- */
 /* Options                                                           */
 /* ---------------------------------------------------------------- */

@@ -267,8 +267,15 @@ static inline void put_seq(struct bench_side *s, uint64_t seq)
 }
 
 /* Messages per second: count of them from t_first to t_last (TSC). */
-double bench_rate(const struct bench_side *s, uint64_t count,
-		  uint64_t t_first, uint64_t t_last);
+static inline double bench_rate(const struct bench_side *s, uint64_t count,
+				uint64_t t_first, uint64_t t_last)
+{
+	if (count < 2 || t_last <= t_first)
+		return 0;
+	/* The first message arrived at t_first: count what came after it. */
+	return (double)(count - 1) /
+	       (bench_ticks_to_ns(&s->clk, t_last - t_first) * 1e-9);
+}
 
 /* systems.c */
 const char *bench_pat_json_name(const struct bench_run *run);
