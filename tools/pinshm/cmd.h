@@ -144,21 +144,24 @@ int ctl_list_regions(const char *ctx, char (**names)[PINSHM_NAME_MAX]);
 bool ctl_is_power_of_two(uint64_t v);
 const char *ctl_name_rule(void);
 const char *ctl_obj_name_rule(void);
+/* The one operand of a region command, NAME; 0 or -errno. */
+int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv, const char **name);
+int ctl_open_for_recovery(const char *name, struct pinshm_region **r);
+const char *ctl_meta_backend(const struct pinshm_meta *m);
+unsigned int ctl_nr_slots(const struct pinshm_meta *m);
+bool ctl_is_self(const struct pinshm_attach *a);
+unsigned int ctl_attached_others(const struct pinshm_meta *m);
+struct json_object;
+void ctl_put_json(struct json_object *o, int flags);
 
 /* cmd_region.c */
 int cmd_create(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_rm(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
-int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv, const char **name);
-int ctl_open_for_recovery(const char *name, struct pinshm_region **r);
 
 /* cmd_info.c */
 int cmd_info(int argc, char **argv);
-const char *ctl_meta_backend(const struct pinshm_meta *m);
-unsigned int ctl_attached_others(const struct pinshm_meta *m);
-struct json_object;
-void ctl_put_json(struct json_object *o, int flags);
 
 /* cmd_stat.c */
 int cmd_stat(int argc, char **argv);

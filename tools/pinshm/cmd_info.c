@@ -46,51 +46,11 @@ static const char *ctl_state_name(unsigned int st)
 	}
 }
 
-const char *ctl_meta_backend(const struct pinshm_meta *m)
-{
-	switch (m->backend) {
-	case PINSHM_BACKEND_KMOD:
-		return "kmod";
-	case PINSHM_BACKEND_SHM:
-		return "shm";
-	default:
-		return "?";
-	}
-}
-
-/* Our own inspection attach is not interesting: leave it out. */
-static bool ctl_is_self(const struct pinshm_attach *a)
-{
-	return a->state == PINSHM_ST_ATTACHED && a->tgid == (uint32_t)getpid();
-}
-
-static unsigned int ctl_nr_slots(const struct pinshm_meta *m)
-{
-	return m->nr_slots < PINSHM_MAX_ATTACH ? m->nr_slots : PINSHM_MAX_ATTACH;
-}
-
-unsigned int ctl_attached_others(const struct pinshm_meta *m)
-{
-	unsigned int i, n = 0;
-
-	for (i = 0; i < ctl_nr_slots(m); i++)
-		if (m->attach[i].state == PINSHM_ST_ATTACHED && !ctl_is_self(&m->attach[i]))
-			n++;
-	return n;
-}
-
 struct ctl_obj {
 	struct pinshm_obj_info info;
 	struct pinshm_ring_stats st;
 	int st_err;
 };
-
-/* Print o as one JSON text (json-c's flags), then free it. */
-void ctl_put_json(struct json_object *o, int flags)
-{
-	puts(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(o);
-}
 
 static struct json_object *ctl_json_u64(uint64_t v)
 {

@@ -12,23 +12,6 @@
 
 #include "cmd.h"
 
-/* The one operand of a region command, NAME; 0 or -errno. */
-int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv, const char **name)
-{
-	static const char *const need[] = { "region NAME", NULL };
-	int ret;
-
-	ret = ctl_operands(c, argc, argv, need, 1);
-	if (ret)
-		return ret;
-	*name = argv[optind];
-	if (!pinshm_name_valid(*name)) {
-		ctl_errorf("%s %s: %s", c->name, *name, ctl_name_rule());
-		return -EINVAL;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 
 static const struct ctl_opt ctl_create_opts[] = {
@@ -246,17 +229,6 @@ int cmd_ls(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
-
-/*
- * Open to look and to recover: an observer leaves no attach slot behind
- * on the shm backend, and may still mark the dead (the shm backend writes
- * the metadata itself when the file is writable to us; the kernel marks
- * them on its own).
- */
-int ctl_open_for_recovery(const char *name, struct pinshm_region **r)
-{
-	return ctl_open_region(name, PINSHM_OBSERVE, r);
-}
 
 /* ------------------------------------------------------------------ */
 

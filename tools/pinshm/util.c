@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <json-c/json.h>
+
 #include "cmd.h"
 
 volatile sig_atomic_t ctl_stop;
@@ -389,4 +391,74 @@ int ctl_open_region(const char *name, int access, struct pinshm_region **out)
 	if (!pinshm_name_valid(name))
 		return -EINVAL;
 	return pinshm_region_open(name, access, ctl_backend, out);
+}
+
+/* ---- shared by the region commands (create, ls, info, rm, recover) ---- */
+
+const char *ctl_meta_backend(const struct pinshm_meta *m)
+{
+	switch (m->backend) {
+	case PINSHM_BACKEND_KMOD:
+		return "kmod";
+	case PINSHM_BACKEND_SHM:
+		return "shm";
+	default:
+		return "?";
+	}
+}
+
+/* Our own inspection attach is not interesting: leave it out. */
+bool ctl_is_self(const struct pinshm_attach *a)
+{
+	return a->state == PINSHM_ST_ATTACHED && a->tgid == (uint32_t)getpid();
+}
+
+unsigned int ctl_nr_slots(const struct pinshm_meta *m)
+{
+	return m->nr_slots < PINSHM_MAX_ATTACH ? m->nr_slots : PINSHM_MAX_ATTACH;
+}
+
+unsigned int ctl_attached_others(const struct pinshm_meta *m)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < ctl_nr_slots(m); i++)
+		if (m->attach[i].state == PINSHM_ST_ATTACHED && !ctl_is_self(&m->attach[i]))
+			n++;
+	return n;
+}
+
+/* Print o as one JSON text (json-c's flags), then free it. */
+void ctl_put_json(struct json_object *o, int flags)
+{
+	puts(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* The one operand of a region command, NAME; 0 or -errno. */
+int ctl_one_name(const struct ctl_cmd *c, int argc, char **argv, const char **name)
+{
+	static const char *const need[] = { "region NAME", NULL };
+	int ret;
+
+	ret = ctl_operands(c, argc, argv, need, 1);
+	if (ret)
+		return ret;
+	*name = argv[optind];
+	if (!pinshm_name_valid(*name)) {
+		ctl_errorf("%s %s: %s", c->name, *name, ctl_name_rule());
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * Open to look and to recover: an observer leaves no attach slot behind
+ * on the shm backend, and may still mark the dead (the shm backend writes
+ * the metadata itself when the file is writable to us; the kernel marks
+ * them on its own).
+ */
+int ctl_open_for_recovery(const char *name, struct pinshm_region **r)
+{
+	return ctl_open_region(name, PINSHM_OBSERVE, r);
 }
