@@ -101,6 +101,7 @@ $(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
 		ln -sf libpinshm.so.$(VERSION) $@
 
 $(B)/pinshm.pc: libshm/pinshm.pc.in
+	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) tools/pinshm/cmd.h $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
