@@ -83,13 +83,18 @@ if [ "$kver" = "$(uname -r)" ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	base=/sys/kernel/btf/vmlinux
 elif [ -r "/boot/vmlinuz-$kver" ]; then
 	base=${cache:-$tmp}/vmlinux-$kver.btf
-	if [ ! -s "$base" ] || [ "/boot/vmlinuz-$kver" -nt "$base" ]; then
+	# (re)extract unless cached from this very image
+	if [ ! -s "$base" ] ||
+	   [ -n "$(find "/boot/vmlinuz-$kver" -newer "$base" 2>/dev/null)" ]; then
 		[ -n "$cache" ] && mkdir -p "$cache"
 		extract_vmlinux "/boot/vmlinuz-$kver" "$tmp/vmlinux" ||
 			skip "cannot decompress /boot/vmlinuz-$kver (apt-get install lz4 zstd xz-utils)"
-		objcopy -O binary --only-section=.BTF "$tmp/vmlinux" "$base.tmp" &&
-			[ -s "$base.tmp" ] && mv "$base.tmp" "$base" ||
-			{ rm -f "$base.tmp"; skip "/boot/vmlinuz-$kver has no .BTF"; }
+		if ! objcopy -O binary --only-section=.BTF "$tmp/vmlinux" \
+			"$base.tmp" || [ ! -s "$base.tmp" ]; then
+			rm -f "$base.tmp"
+			skip "/boot/vmlinuz-$kver has no .BTF"
+		fi
+		mv "$base.tmp" "$base"
 		rm -f "$tmp/vmlinux"
 	fi
 else
@@ -102,6 +107,7 @@ flags=
 if [ -x "$kdir/scripts/pahole-flags.sh" ]; then
 	flags=$(PAHOLE=$PAHOLE "$kdir/scripts/pahole-flags.sh")
 fi
+# shellcheck disable=SC2086 # $flags: one word per option
 LLVM_OBJCOPY=${OBJCOPY:-objcopy} "$PAHOLE" -J $flags --btf_base "$base" "$ko" \
 	> "$tmp/pahole.log" 2>&1 || skip "pahole failed: $(head -n 1 "$tmp/pahole.log")"
 has_btf "$ko" || skip "pahole added no .BTF section"
