@@ -327,6 +327,9 @@ static inline int pinshm_bcast_send(struct pinshm_bcast *w,
 
 /* ---- reader ------------------------------------------------------------ */
 
+/* Slow path of the resync, src/bcast.c: count a lap of lost records. */
+void __pinshm_bcast_lapped(struct pinshm_bcast *rd, uint64_t lost);
+
 static inline int __pinshm_bcast_corrupt(struct pinshm_bcast *r)
 {
 	r->corrupt++;
@@ -360,8 +363,7 @@ static inline int __pinshm_bcast_resync(struct pinshm_bcast *r,
 		return __pinshm_bcast_corrupt(r);
 	/* > i, since j >= i + slots. */
 	oldest = (j + 1 > tail ? j + 1 : tail) - r->slots;
-	r->lost += oldest - i;
-	r->lapped++;
+	__pinshm_bcast_lapped(r, oldest - i);
 	r->pos = r->rpos = oldest;
 	return 0;
 }
