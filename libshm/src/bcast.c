@@ -308,21 +308,47 @@ __pinshm_export int pinshm_bcast_stats(const struct pinshm_bcast *rd,
 }
 
 /*
- * A reader found itself lapped (__pinshm_bcast_resync()), lost records
- * gone: count it. Out of line, so that the inline peek of a program fires
- * the library's probe.
+ * Lapped at r->rpos (nothing peeked): slot seq s names record j in the
+ * same slot, newer. Move to the oldest record still valid and count the
+ * records in between as lost. -EBADMSG if s is impossible.
  */
-__pinshm_export void __pinshm_bcast_lapped(struct pinshm_bcast *rd,
-					   uint64_t lost)
+static int resync(struct pinshm_bcast *r, uint64_t s)
 {
-	rd->lost += lost;
-	rd->lapped++;
+	uint64_t i = r->rpos, j = (s - 1) / 2, tail, oldest;
+
+	/* (R4) pairs with (W4). Loaded after s: tail can only have grown. */
+	tail = pinshm_load_acquire(&r->sh->tail);
+	/* j shares i's slot, and a writer is never a ring ahead of tail
+	 * (a batch holds at most slots - 1 records). */
+	if (((j - i) & r->mask) || j >= tail + r->slots)
+		return __pinshm_bcast_corrupt(r);
+	/* > i, since j >= i + slots. */
+	oldest = (j + 1 > tail ? j + 1 : tail) - r->slots;
+	r->lost += oldest - i;
+	r->lapped++;
+	r->pos = r->rpos = oldest;
 	if (PINSHM_PROBE_ON(lapped)) {
 		const struct pinshm_probe_names *p =
-			__pinshm_probe_names(rd->wref.probe);
+			__pinshm_probe_names(r->wref.probe);
 
-		STAP_PROBE3(pinshm, lapped, p->region, p->ring, lost);
+		STAP_PROBE3(pinshm, lapped, p->region, p->ring, oldest - i);
 	}
+	return 0;
+}
+
+/*
+ * The inline peek's lapped reader: out of line, so that a program that
+ * inlines the peek fires the library's probe, and a tail call there.
+ */
+__pinshm_export int __pinshm_bcast_lapped(struct pinshm_bcast *rd,
+					  struct pinshm_bcast_msg *m,
+					  uint64_t s, unsigned int tries)
+{
+	int ret = resync(rd, s);
+
+	if (ret)
+		return ret;
+	return __pinshm_bcast_peek_from(rd, m, tries + 1);
 }
 
 /* Would pinshm_bcast_peek() find something (or lapping, or corruption)? */

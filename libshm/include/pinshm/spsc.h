@@ -164,8 +164,9 @@ static inline struct pinshm_rec *__pinshm_spsc_rec(struct pinshm_spsc *r,
 
 /*
  * Reserve room for a record of up to len payload bytes and point *out at
- * its payload. Returns 0, -EAGAIN when the ring is full (counted once per
- * refused message in full_events), -EMSGSIZE when len > max_record.
+ * its payload. Returns 0, -EAGAIN when the ring is full (counted in
+ * full_events once per run of refusals, out of line: __pinshm_spsc_full()),
+ * -EMSGSIZE when len > max_record.
  */
 static inline int pinshm_spsc_claim(struct pinshm_spsc *r, uint32_t len,
 				    void **out)
