@@ -304,8 +304,28 @@ static int ctl_probes_in(const char *path, bool found[NR_PROBES])
 
 /* ---- load: pinning -------------------------------------------------------- */
 
-/* Pin every BPF link this process holds under PIN_LINKS; the count or -errno. */
-static int ctl_pin_links(void)
+/* The name of the program of obj whose id is id, or NULL. */
+static const char *ctl_prog_name(struct bpf_object *obj, __u32 id)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, obj) {
+		struct bpf_prog_info pi = { 0 };
+		__u32 len = sizeof(pi);
+
+		if (bpf_program__fd(p) >= 0 &&
+		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &pi, &len) == 0 && pi.id == id)
+			return bpf_program__name(p);
+	}
+	return NULL;
+}
+
+/*
+ * Pin every BPF link of obj's programs that this process holds under
+ * PIN_LINKS, as PROGRAM_LINKID (bpffs takes no dot; a USDT attachment is one link per probe
+ * site, which libbpf does not hand out); the count or -errno.
+ */
+static int ctl_pin_links(struct bpf_object *obj)
 {
 	char fdpath[64], target[64], path[PATH_MAX];
 	struct dirent *de;
@@ -317,9 +337,9 @@ static int ctl_pin_links(void)
 		return -errno;
 	while ((de = readdir(d))) {
 		struct bpf_link_info li = { 0 };
-		struct bpf_prog_info pi = { 0 };
-		__u32 len = sizeof(li), plen = sizeof(pi);
-		int fd = atoi(de->d_name), pfd;
+		__u32 len = sizeof(li);
+		int fd = atoi(de->d_name);
+		const char *pname;
 		ssize_t tl;
 
 		if (de->d_name[0] == '.' || fd == dirfd(d))
@@ -335,15 +355,10 @@ static int ctl_pin_links(void)
 			err = -errno;
 			break;
 		}
-		pfd = bpf_prog_get_fd_by_id(li.prog_id);
-		if (pfd < 0 || bpf_obj_get_info_by_fd(pfd, &pi, &plen)) {
-			err = -errno;
-			if (pfd >= 0)
-				close(pfd);
-			break;
-		}
-		close(pfd);
-		snprintf(path, sizeof(path), "%s/%s.%u", PIN_LINKS, pi.name, li.id);
+		pname = ctl_prog_name(obj, li.prog_id);
+		if (!pname)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s_%u", PIN_LINKS, pname, li.id);
 		if (bpf_obj_pin(fd, path)) {
 			err = -errno;
 			break;
@@ -522,7 +537,7 @@ static int ctl_metrics_load(const struct ctl_metrics_args *a)
 			goto out;
 		}
 	}
-	nlinks = ctl_pin_links();
+	nlinks = ctl_pin_links(s->obj);
 	if (nlinks < 0 || (unsigned int)nlinks < nattached) {
 		err = nlinks < 0 ? nlinks : -ENOTSUP;
 		ctl_errorf("metrics load: pinning the links under %s: %s", PIN_LINKS,
