@@ -28,6 +28,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
 
@@ -332,7 +333,8 @@ static long pinshm_ioc_destroy(void __user *uarg)
 	trace_pinshm_region_destroy(r->name, (u64)r->nr_pages << PAGE_SHIFT,
 				    READ_ONCE(r->generation),
 				    READ_ONCE(r->crashes),
-				    READ_ONCE(r->nr_attached));
+				    READ_ONCE(r->nr_attached),
+				    ktime_get_boottime_ns() - r->born_ns);
 	pinshm_region_put(r);	/* ours from pinshm_find_get() */
 	pinshm_region_put(r);	/* the name table's */
 	return 0;

@@ -139,6 +139,7 @@ int pinshm_meta_attach(struct pinshm_region *r, struct pinshm_mapping *map)
 	m->nr_attached = r->nr_attached;
 	pinshm_meta_end(r);
 	r->attach_slots[slot].map = map;
+	r->attach_slots[slot].since = ktime_get_boottime_ns();
 	map->slot = slot;
 	trace_pinshm_attach(r->name, map->tgid, slot, map->access);
 	mutex_unlock(&r->lock);
@@ -150,7 +151,8 @@ static void pinshm_attach_slot_end(struct pinshm_region *r, int i,
 				   u16 state, s32 exit_code, u32 signal)
 {
 	struct pinshm_attach *a = &r->meta->attach[i];
-	struct pinshm_mapping *map = r->attach_slots[i].map;
+	struct pinshm_attach_slot *as = &r->attach_slots[i];
+	struct pinshm_mapping *map = as->map;
 
 	a->state = state;
 	a->exit_code = exit_code;
@@ -158,10 +160,11 @@ static void pinshm_attach_slot_end(struct pinshm_region *r, int i,
 	a->detach_ns = ktime_get_real_ns();
 	WRITE_ONCE(r->nr_attached, r->nr_attached - 1);
 	r->meta->nr_attached = r->nr_attached;
-	r->attach_slots[i].map = NULL;
-	r->attach_slots[i].ended = ++r->slot_clock;
+	as->map = NULL;
+	as->ended = ++r->slot_clock;
 	map->slot = -1;
-	trace_pinshm_detach(r->name, map->tgid, i, state, exit_code, signal);
+	trace_pinshm_detach(r->name, map->tgid, i, state, exit_code, signal,
+			    ktime_get_boottime_ns() - as->since);
 }
 
 /* DETACH ioctl: every slot mm holds in this region. Returns how many. */

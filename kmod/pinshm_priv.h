@@ -53,6 +53,7 @@ enum pinshm_state {
 struct pinshm_attach_slot {
 	struct pinshm_mapping *map;	/* owner while ATTACHED, else NULL */
 	u64 ended;			/* region->slot_clock when it ended */
+	u64 since;			/* attached then (CLOCK_BOOTTIME) */
 };
 
 /*
@@ -81,7 +82,8 @@ struct pinshm_region {
 	kuid_t uid;
 	kgid_t gid;
 	umode_t mode;
-	u64 created_ns;
+	u64 created_ns;			/* CLOCK_REALTIME, for the metadata */
+	u64 born_ns;			/* CLOCK_BOOTTIME, for lifetimes */
 
 	/* The metadata page and everything below, written under lock. */
 	struct mutex lock;

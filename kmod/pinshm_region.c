@@ -143,6 +143,7 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 	r->gid = current_fsgid();
 	r->mode = mode ? mode : 0600;
 	r->created_ns = ktime_get_real_ns();
+	r->born_ns = ktime_get_boottime_ns();
 	mutex_init(&r->lock);
 	init_waitqueue_head(&r->waitq);
 	for (i = 0; i < PINSHM_WAITQ_NR; i++)
@@ -318,7 +319,8 @@ int pinshm_region_alloc(struct pinshm_region *r, int node)
 			pinshm_zero_pages(page, r->nr_pages);
 	}
 	if (ret) {
-		trace_pinshm_alloc_fail(bytes, get_order(bytes), node, ret);
+		trace_pinshm_alloc_fail(bytes, get_order(bytes), node, ret,
+					r->name);
 		return ret;
 	}
 	r->pages = page;
@@ -326,7 +328,8 @@ int pinshm_region_alloc(struct pinshm_region *r, int node)
 
 	r->meta_page = alloc_pages_node(r->nid, GFP_KERNEL | __GFP_ZERO, 0);
 	if (!r->meta_page) {
-		trace_pinshm_alloc_fail(PAGE_SIZE, 0, r->nid, -ENOMEM);
+		trace_pinshm_alloc_fail(PAGE_SIZE, 0, r->nid, -ENOMEM,
+					r->name);
 		return -ENOMEM;	/* r->pages goes with the region */
 	}
 	r->meta = page_address(r->meta_page);

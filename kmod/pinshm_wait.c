@@ -27,7 +27,10 @@
 #include <linux/fs.h>
 #include <linux/hash.h>
 #include <linux/hrtimer.h>
+#include <linux/list.h>
 #include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/spinlock.h>
 #include <linux/timekeeping.h>
 #include <linux/wait.h>
 
@@ -132,11 +135,33 @@ long pinshm_ioc_wait(struct pinshm_region *r, void __user *uarg)
 	return ret;
 }
 
+/*
+ * wake_up_interruptible_all(wq) (K1), and how many tasks it woke: those
+ * queued now, counted under the queue's lock the wake holds anyway (our
+ * sleepers are all interruptible and not exclusive, so all are woken;
+ * one already on its way out, by a signal or its timeout, is counted too).
+ */
+static u32 pinshm_wake_all(wait_queue_head_t *wq)
+{
+	struct wait_queue_entry *e;
+	unsigned long flags;
+	u32 n = 0;
+
+	spin_lock_irqsave(&wq->lock, flags);
+	list_for_each_entry(e, &wq->head, entry)
+		n++;
+	if (n)
+		__wake_up_locked(wq, TASK_INTERRUPTIBLE, 0);
+	spin_unlock_irqrestore(&wq->lock, flags);
+	return n;
+}
+
 long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 		     void __user *uarg)
 {
 	struct pinshm_wake k;
 	u32 usize;
+	u32 woken;
 	bool took;
 	int ret;
 
@@ -151,13 +176,13 @@ long pinshm_ioc_wake(struct file *file, struct pinshm_region *r,
 			      PINSHM_RO_BIT(k.offset));
 	/* (K4) pairs with (K3): the disarm before the wakes (K1) */
 	smp_mb();
-	wake_up_interruptible_all(pinshm_word_queue(r, k.offset, false));
+	woken = pinshm_wake_all(pinshm_word_queue(r, k.offset, false));
 	/*
 	 * Read-only sleepers return once the bit is clear: only its taker
 	 * wakes them (whoever cleared it before us woke them then).
 	 */
 	if (took)
-		wake_up_interruptible_all(pinshm_word_queue(r, k.offset, true));
-	trace_pinshm_wake(r->name, k.offset);
+		woken += pinshm_wake_all(pinshm_word_queue(r, k.offset, true));
+	trace_pinshm_wake(r->name, k.offset, woken);
 	return 0;
 }
