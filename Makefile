@@ -77,7 +77,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_SKEL := $(B)/bpf/pinshm_metrics.skel.h
 .SECONDARY: $(B)/bpf/pinshm_metrics.bpf.o
 
-.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-cli check-sanitize check-fuzz \
+.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-usdt check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-kernel-newer check-bench demo install clean
 
 all: lib tools kmod
@@ -173,7 +173,7 @@ $(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $
 
 check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check-unit check-tools check-readme check-cli check-sanitize check-tsan check-fuzz check-bench
+	$(Q)$(MAKE) --no-print-directory check-unit check-tools check-readme check-usdt check-cli check-sanitize check-tsan check-fuzz check-bench
 	$(Q)$(MAKE) --no-print-directory check-static check-kernel
 ifeq ($(NEWER_KERNELS),1)
 	$(Q)$(MAKE) --no-print-directory check-kernel-newer
@@ -235,6 +235,25 @@ check-readme: $(B)/readme-example $(B)/libpinshm.so
 	$(Q)scripts/check-man.sh
 	$(Q)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $<-shared $<.c -L$(B) -lpinshm && \
 		PINSHM_BACKEND=shm LD_LIBRARY_PATH=$(B) $<-shared >/dev/null
+
+# The library's USDT probes: every probe of libpinshm.3's table is in the
+# shared library and the archive, with its semaphore (scripts/check-usdt.sh);
+# provoke makes exact numbers of slow-path events for a tracer to count
+# (provoke: linked to libpinshm.so; provoke-static: to the archive).
+USDT_BINS := $(B)/tests/usdt/provoke $(B)/tests/usdt/provoke-static
+$(B)/tests/usdt/provoke: tests/usdt/provoke.c $(LIB_HDRS) $(B)/libpinshm.so
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $< -L$(B) -lpinshm \
+		-Wl,-rpath,'$$ORIGIN/../..'
+$(B)/tests/usdt/provoke-static: tests/usdt/provoke.c $(LIB_HDRS) $(B)/libpinshm.a
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a
+
+check-usdt: $(B)/libpinshm.so $(B)/libpinshm.a $(USDT_BINS)
+	@echo "== USDT probes of libpinshm, and the events provoke makes"
+	$(Q)scripts/check-usdt.sh $(B)/libpinshm.so $(B)/libpinshm.a $(B)/tests/usdt/provoke-static
+	$(Q)set -e; for t in $(USDT_BINS); do \
+		PINSHM_BACKEND=shm $$t --backpressure 5 --laps 3 --recoveries 2 | sed 's/^/  /'; done
 
 check-bench: tools
 	@echo "== benchmark smoke run (no timing asserted)"

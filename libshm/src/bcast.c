@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 struct bcast_init {
 	uint64_t slots;
@@ -149,6 +150,7 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	struct pinshm_bcast w;
 	struct bcast_geom g;
 	uint64_t tail, fixed;
+	uint32_t dead;
 	int ret;
 
 	if (!r->writable)
@@ -156,7 +158,7 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	ret = bcast_lookup(r, name, &g);
 	if (ret)
 		return ret;
-	ret = __pinshm_role_take(&g.sh->writer);
+	ret = __pinshm_role_take(&g.sh->writer, &dead);
 	if (ret)
 		return ret;
 	ret = writer_recover(&g, &tail, &fixed);
@@ -192,6 +194,11 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	/* For (K1)/(K2); without membarrier, readers spin or yield. */
 	pinshm_wait_register();
 	__pinshm_waitq_ref_init(&w.wref, r, &g.sh->waitq);
+	w.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_BCAST,
+					     -1);
+	__pinshm_probe_role_attach(w.wref.probe, PINSHM_WRITER, dead);
+	if (fixed)
+		__pinshm_probe_recovery(w.wref.probe, 1);
 	/* (K1) pairs with (K2): records a dead writer published without
 	 * its kick (killed between (W3) and (K1)) wake their sleepers. */
 	__pinshm_waitq_kick_ro(&g.sh->waitq, &w.wref);
@@ -235,7 +242,11 @@ static int reader_attach(struct pinshm_region *r, const char *name,
 	rd.max_payload = (uint32_t)g.max_payload;
 	rd.may_wait = r->writable;
 	__pinshm_waitq_ref_init(&rd.wref, r, &g.sh->waitq);
+	rd.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_BCAST,
+					      -1);
 	rd.pos = rd.rpos = start_pos(&rd, PINSHM_BCAST_NEXT);
+	/* Readers take no role word: never a takeover. */
+	__pinshm_probe_role_attach(rd.wref.probe, PINSHM_READER, 0);
 	*out = rd;
 	return 0;
 }
@@ -261,6 +272,7 @@ __pinshm_export int pinshm_bcast_detach(struct pinshm_bcast *h)
 		pinshm_bcast_publish(h);
 		__pinshm_role_drop(&h->sh->writer);
 	}
+	__pinshm_probe_role_detach(h->wref.probe, h->role);
 	h->sh = NULL;
 	return 0;
 }
@@ -293,6 +305,50 @@ __pinshm_export int pinshm_bcast_stats(const struct pinshm_bcast *rd,
 	out->corrupt = rd->corrupt;
 	out->pos = rd->pos;
 	return 0;
+}
+
+/*
+ * Lapped at r->rpos (nothing peeked): slot seq s names record j in the
+ * same slot, newer. Move to the oldest record still valid and count the
+ * records in between as lost. -EBADMSG if s is impossible.
+ */
+static int resync(struct pinshm_bcast *r, uint64_t s)
+{
+	uint64_t i = r->rpos, j = (s - 1) / 2, tail, oldest;
+
+	/* (R4) pairs with (W4). Loaded after s: tail can only have grown. */
+	tail = pinshm_load_acquire(&r->sh->tail);
+	/* j shares i's slot, and a writer is never a ring ahead of tail
+	 * (a batch holds at most slots - 1 records). */
+	if (((j - i) & r->mask) || j >= tail + r->slots)
+		return __pinshm_bcast_corrupt(r);
+	/* > i, since j >= i + slots. */
+	oldest = (j + 1 > tail ? j + 1 : tail) - r->slots;
+	r->lost += oldest - i;
+	r->lapped++;
+	r->pos = r->rpos = oldest;
+	if (PINSHM_PROBE_ON(lapped)) {
+		const struct pinshm_probe_names *p =
+			__pinshm_probe_names(r->wref.probe);
+
+		STAP_PROBE3(pinshm, lapped, p->region, p->ring, oldest - i);
+	}
+	return 0;
+}
+
+/*
+ * The inline peek's lapped reader: out of line, so that a program that
+ * inlines the peek fires the library's probe, and a tail call there.
+ */
+__pinshm_export int __pinshm_bcast_lapped(struct pinshm_bcast *rd,
+					  struct pinshm_bcast_msg *m,
+					  uint64_t s, unsigned int tries)
+{
+	int ret = resync(rd, s);
+
+	if (ret)
+		return ret;
+	return __pinshm_bcast_peek_from(rd, m, tries + 1);
 }
 
 /* Would pinshm_bcast_peek() find something (or lapping, or corruption)? */

@@ -45,9 +45,10 @@ void __pinshm_dir_init(struct pinshm_region *r)
 
 /*
  * Take a role or lock word: {pid, start_time}. A live holder means -EBUSY
- * (for roles) — callers that wait loop themselves. A dead one is replaced.
+ * (for roles) — callers that wait loop themselves. A dead one is replaced,
+ * and *dead (if not NULL) says whose it was (0: the word was free).
  */
-int __pinshm_role_take(struct pinshm_role *role)
+int __pinshm_role_take(struct pinshm_role *role, uint32_t *dead)
 {
 	uint32_t self = (uint32_t)getpid(), cur;
 	uint64_t start = 0;
@@ -67,6 +68,8 @@ int __pinshm_role_take(struct pinshm_role *role)
 			break;
 	}
 	PINSHM_WRITE_ONCE(role->start_time, start);
+	if (dead)
+		*dead = cur;
 	return 0;
 }
 
@@ -83,7 +86,7 @@ static int dir_lock(struct pinshm_dir *d)
 	struct pinshm_role *lock = (struct pinshm_role *)&d->lock_pid;
 	int ret;
 
-	while ((ret = __pinshm_role_take(lock)) == -EBUSY) {
+	while ((ret = __pinshm_role_take(lock, NULL)) == -EBUSY) {
 		if (__pinshm_mono_ns() > deadline)
 			return -EDEADLK;
 		sched_yield();

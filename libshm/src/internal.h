@@ -76,7 +76,8 @@ int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,
 		     void (*init)(void *obj, void *arg), void *arg);
 int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
 		     struct pinshm_obj_info *out);
-int __pinshm_role_take(struct pinshm_role *role);
+/* dead: the holder replaced (a dead one's pid), 0 if the word was free */
+int __pinshm_role_take(struct pinshm_role *role, uint32_t *dead);
 void __pinshm_role_drop(struct pinshm_role *role);
 
 /* Per-type counters for pinshm_obj_stats() (obj.c dispatches on type). */

@@ -57,6 +57,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "probes.h"
 
 struct mpsc_init {
 	uint64_t capacity;
@@ -172,6 +173,7 @@ __pinshm_export int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc *p,
 	if (!p->blocked) {
 		p->blocked = true;
 		PINSHM_WRITE_ONCE(p->slot->full_events, ++p->full_events);
+		__pinshm_probe_backpressure(p->wref.probe);
 	}
 	return -EAGAIN;
 }
@@ -286,13 +288,13 @@ static int producer_takeover(struct pinshm_mpsc *p,
 }
 
 static int producer_try(struct pinshm_mpsc *p, unsigned int id,
-			uint64_t meta_start)
+			uint64_t meta_start, uint32_t *dead)
 {
 	int ret;
 
 	p->id = id;
 	p->slot = &p->sh->prod[id];
-	ret = __pinshm_role_take(&p->slot->role);
+	ret = __pinshm_role_take(&p->slot->role, dead);
 	if (ret)
 		return ret;
 	ret = producer_takeover(p, meta_start);
@@ -306,6 +308,7 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 {
 	struct pinshm_mpsc p;
 	uint64_t cap, max_record, meta_start = 0;
+	uint32_t dead = 0;
 	int ret, pass, i;
 
 	memset(&p, 0, sizeof(p));
@@ -323,7 +326,7 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 	p.max_record = max_record;
 	p.batch_max = (cap - __pinshm_mpsc_zero_lag(cap, max_record)) / 2;
 	if (id >= 0) {
-		ret = producer_try(&p, (unsigned int)id, meta_start);
+		ret = producer_try(&p, (unsigned int)id, meta_start, &dead);
 	} else {
 		/* First a never-used or cleanly left slot, then a dead one. */
 		ret = -ENOSPC;
@@ -333,7 +336,7 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 					    p.sh->prod[i].role.pid) != 0)
 					continue;
 				ret = producer_try(&p, (unsigned int)i,
-						   meta_start);
+						   meta_start, &dead);
 				if (ret == 0 || ret == -EBADMSG)
 					break;
 				ret = -ENOSPC;
@@ -344,6 +347,9 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 		return ret;
 	/* For (W1)/(W2) of wait.h; without membarrier the consumer spins. */
 	pinshm_wait_register();
+	p.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_MPSC,
+					     (int)p.id);
+	__pinshm_probe_role_attach(p.wref.probe, PINSHM_PRODUCER, dead);
 	*out = p;
 	return 0;
 }
@@ -399,12 +405,13 @@ static int consumer_attach(struct pinshm_region *r, const char *name,
 	struct pinshm_mpsc c;
 	struct pinshm_mpsc_shared *sh;
 	uint64_t cap, max_record, head, zeroed;
+	uint32_t dead;
 	int ret;
 
 	ret = mpsc_lookup(r, name, &sh, &cap, &max_record);
 	if (ret)
 		return ret;
-	ret = __pinshm_role_take(&sh->consumer);
+	ret = __pinshm_role_take(&sh->consumer, &dead);
 	if (ret)
 		return ret;
 	/* Acquire: a dead predecessor's stores to its own role's words
@@ -444,6 +451,9 @@ static int consumer_attach(struct pinshm_region *r, const char *name,
 	 * asleep must not leave every commit making a wake syscall.
 	 */
 	PINSHM_WRITE_ONCE(sh->waitq.waiters, 0);
+	c.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_MPSC,
+					     -1);
+	__pinshm_probe_role_attach(c.wref.probe, PINSHM_CONSUMER, dead);
 	*out = c;
 	return 0;
 }
@@ -480,6 +490,7 @@ __pinshm_export int pinshm_mpsc_detach(struct pinshm_mpsc *h)
 		pinshm_mpsc_release(h);
 		__pinshm_role_drop(&h->sh->consumer);
 	}
+	__pinshm_probe_role_detach(h->wref.probe, h->role);
 	h->sh = NULL;
 	return 0;
 }
@@ -683,6 +694,20 @@ static int recover_one(struct pinshm_mpsc *c, bool *reaped)
 			PINSHM_WRITE_ONCE(sh->rec_pad[i], h);
 	pad_range(c, h, end);
 	PINSHM_WRITE_ONCE(sh->recoveries, PINSHM_READ_ONCE(sh->recoveries) + 1);
+	if (PINSHM_PROBE_ON(mpsc_pad)) {
+		const struct pinshm_probe_names *pn =
+			__pinshm_probe_names(c->wref.probe);
+		uint32_t dead_pid = 0;
+
+		/* The claim's owner: the candidate whose claim ends there. */
+		for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++)
+			if ((cand & (1ULL << i)) && (!dead_pid ||
+			    in[i].pos + in[i].size == end))
+				dead_pid = in[i].pid;
+		STAP_PROBE4(pinshm, mpsc_pad, pn->region, pn->ring,
+			    (int)dead_pid, end - h);
+	}
+	__pinshm_probe_recovery(c->wref.probe, 1);
 	return 1;
 }
 

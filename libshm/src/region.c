@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 static const struct pinshm_backend_ops *backend_ops(int backend)
 {
@@ -74,6 +75,7 @@ __pinshm_export int pinshm_region_create(const char *name,
 		free(r);
 		return ret;
 	}
+	PINSHM_PROBE3(region_create, r->name, r->size, r->backend);
 	*out = r;
 	return 0;
 }
@@ -95,6 +97,7 @@ __pinshm_export int pinshm_region_open(const char *name, int access,
 		free(r);
 		return ret;
 	}
+	PINSHM_PROBE3(region_open, r->name, access, r->backend);
 	*out = r;
 	return 0;
 }
@@ -104,20 +107,24 @@ __pinshm_export int pinshm_region_close(struct pinshm_region *r)
 	if (!r)
 		return -EINVAL;
 	r->ops->close(r);
+	PINSHM_PROBE1(region_close, r->name);
 	free(r);
 	return 0;
 }
 
 __pinshm_export int pinshm_region_destroy(const char *name, int backend)
 {
-	int b;
+	int b, ret;
 
 	if (!pinshm_name_valid(name))
 		return -EINVAL;
 	b = pinshm_backend_resolve(backend);
 	if (b < 0)
 		return b;
-	return backend_ops(b)->destroy(name);
+	ret = backend_ops(b)->destroy(name);
+	if (ret == 0)
+		PINSHM_PROBE2(region_destroy, name, b);
+	return ret;
 }
 
 __pinshm_export int pinshm_region_list(int backend,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 static uint64_t obj_size(uint64_t size)
 {
@@ -84,8 +85,9 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 {
 	struct pinshm_slot_shared *sh;
 	struct pinshm_slot s;
-	uint32_t size;
+	uint32_t size, dead;
 	uint64_t seq;
+	bool fixed = false;
 	int ret;
 
 	if (!r->writable)
@@ -93,7 +95,7 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	ret = slot_lookup(r, name, &sh, &size);
 	if (ret)
 		return ret;
-	ret = __pinshm_role_take(&sh->writer);
+	ret = __pinshm_role_take(&sh->writer, &dead);
 	if (ret)
 		return ret;
 	handle_init(&s, sh, size);
@@ -111,6 +113,7 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 		pinshm_store_release(&sh->seq, seq);
 		PINSHM_WRITE_ONCE(sh->recoveries,
 				  PINSHM_READ_ONCE(sh->recoveries) + 1);
+		fixed = true;
 	}
 	s.seq = seq;
 	s.writes = PINSHM_READ_ONCE(sh->writes);
@@ -118,6 +121,11 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	/* For (K1)/(K2); without membarrier, readers poll. */
 	pinshm_wait_register();
 	__pinshm_waitq_ref_init(&s.wref, r, &sh->waitq);
+	s.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_SLOT,
+					     -1);
+	__pinshm_probe_role_attach(s.wref.probe, PINSHM_WRITER, dead);
+	if (fixed)
+		__pinshm_probe_recovery(s.wref.probe, 1);
 	/* (K1) pairs with (K2): a withdrawn value, or one a dead writer
 	 * published without its kick, wakes its sleepers. */
 	__pinshm_waitq_kick_ro(&sh->waitq, &s.wref);
@@ -138,6 +146,10 @@ static int reader_attach(struct pinshm_region *r, const char *name,
 	handle_init(out, sh, size);
 	out->may_wait = r->writable;
 	__pinshm_waitq_ref_init(&out->wref, r, &sh->waitq);
+	out->wref.probe = __pinshm_probe_intern(r->name, name,
+						PINSHM_OBJ_SLOT, -1);
+	/* Readers take no role word: never a takeover. */
+	__pinshm_probe_role_attach(out->wref.probe, PINSHM_READER, 0);
 	return 0;
 }
 
@@ -193,6 +205,8 @@ __pinshm_export int pinshm_slot_detach(struct pinshm_slot *s)
 		return -EINVAL;
 	if (s->writer)
 		__pinshm_role_drop(&s->sh->writer);
+	__pinshm_probe_role_detach(s->wref.probe, s->writer ? PINSHM_WRITER :
+							      PINSHM_READER);
 	s->sh = NULL;
 	s->writer = false;
 	return 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "probes.h"
 
 #define SPSC_MIN_CAP		1024ULL
 #define SPSC_MAX_RECORD		((uint64_t)PINSHM_REC_LEN_MASK)
@@ -212,6 +213,7 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 	struct pinshm_spsc_shared *sh;
 	struct pinshm_spsc ring;
 	uint64_t cap, max_record;
+	uint32_t dead;
 	int ret;
 
 	if (!r || !out || (role != PINSHM_PRODUCER && role != PINSHM_CONSUMER))
@@ -230,9 +232,11 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 	ring.role = role;
 	ring.last_pos = PINSHM_POS_NONE;
 	__pinshm_waitq_ref_init(&ring.wref, r, &sh->waitq);
+	ring.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_SPSC,
+						-1);
 
 	ret = __pinshm_role_take(role == PINSHM_PRODUCER ? &sh->producer :
-							   &sh->consumer);
+							   &sh->consumer, &dead);
 	if (ret)
 		return ret;
 	if (role == PINSHM_PRODUCER) {
@@ -267,6 +271,7 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 		ring.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
 		ring.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
 	}
+	__pinshm_probe_role_attach(ring.wref.probe, role, dead);
 	*out = ring;
 	return 0;
 }
@@ -312,8 +317,21 @@ __pinshm_export int pinshm_spsc_detach(struct pinshm_spsc *ring)
 		pinshm_spsc_release(ring);
 		__pinshm_role_drop(&ring->sh->consumer);
 	}
+	__pinshm_probe_role_detach(ring->wref.probe, ring->role);
 	ring->sh = NULL;
 	return 0;
+}
+
+/*
+ * The producer's claim found the ring full, and its last claim did not:
+ * one back-pressure event. Out of line, so that the inline claim of a
+ * program fires the library's probe.
+ */
+__pinshm_export void __pinshm_spsc_full(struct pinshm_spsc *ring)
+{
+	ring->blocked = true;
+	PINSHM_WRITE_ONCE(ring->sh->full_events, ++ring->full_events);
+	__pinshm_probe_backpressure(ring->wref.probe);
 }
 
 int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,

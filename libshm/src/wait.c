@@ -100,6 +100,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "probes.h"
 
 void __pinshm_waitq_ref_init(struct pinshm_waitq_ref *ref,
 			     const struct pinshm_region *r,
@@ -209,22 +210,31 @@ static bool ro_take(uint32_t *ro, uint32_t bit)
 	return false;
 }
 
-/* Wake every sleeper on wq->seq: the module's WAKE, else FUTEX_WAKE. */
-static int wake_all(struct pinshm_waitq *wq, int kfd, uint64_t off)
+/*
+ * Wake every sleeper on wq->seq: the module's WAKE, else FUTEX_WAKE; the
+ * wake probe reports the handle's names (probe, 0: none).
+ */
+static int wake_all(struct pinshm_waitq *wq, int kfd, uint64_t off,
+		    uint16_t probe)
 {
+	long ret;
+
 	if (kfd >= 0) {
 		struct pinshm_wake k = { .size = sizeof(k), .offset = off };
 
 		/* (K1) of the module: our seq bump before its wake; (K4)
 		 * disarms the queue's ro_pending. */
-		if (ioctl(kfd, PINSHM_IOC_WAKE, &k) < 0 && errno != ENOTTY)
+		ret = ioctl(kfd, PINSHM_IOC_WAKE, &k);
+		__pinshm_probe_wake(probe);
+		if (ret < 0 && errno != ENOTTY)
 			return -errno;
 		return 0;
 	}
 	/* EFAULT: memory the kernel cannot key a futex on (see the top);
 	 * its sleepers never slept. */
-	if (sys_futex(&wq->seq, FUTEX_WAKE, INT_MAX, NULL, 0) < 0 &&
-	    errno != EFAULT)
+	ret = sys_futex(&wq->seq, FUTEX_WAKE, INT_MAX, NULL, 0);
+	__pinshm_probe_wake(probe);
+	if (ret < 0 && errno != EFAULT)
 		return -errno;
 	return 0;
 }
@@ -239,7 +249,8 @@ __pinshm_export int __pinshm_waitq_wake(struct pinshm_waitq *wq,
 	/* (W1) the seq bump after the loads that saw a sleeper. */
 	atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 				  memory_order_seq_cst);
-	return ref ? wake_all(wq, ref->kfd, ref->off) : wake_all(wq, -1, 0);
+	return ref ? wake_all(wq, ref->kfd, ref->off, ref->probe) :
+		     wake_all(wq, -1, 0, 0);
 }
 
 __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq,
@@ -248,6 +259,7 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq,
 	uint64_t off = ref->off;
 	uint32_t *ro = ref->ro_pending;
 	int kfd = ref->kfd;
+	long ret;
 
 	if (kfd < 0) {
 		/*
@@ -262,8 +274,9 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq,
 		 * finds it moved: EAGAIN, and re-checks). */
 		atomic_fetch_add_explicit((_Atomic uint32_t *)&wq->seq, 1,
 					  memory_order_relaxed);
-		if (sys_futex(ro, FUTEX_WAKE, INT_MAX, NULL, 0) < 0 &&
-		    errno != EFAULT)
+		ret = sys_futex(ro, FUTEX_WAKE, INT_MAX, NULL, 0);
+		__pinshm_probe_wake(ref->probe);
+		if (ret < 0 && errno != EFAULT)
 			return -errno;
 		return 0;
 	}
@@ -276,7 +289,7 @@ __pinshm_export int __pinshm_waitq_wake_ro(struct pinshm_waitq *wq,
 	/* (K4), (K1) of the module: disarm, wake every sleeper of the
 	 * queue; its read-only ones whose arm is gone return
 	 * (PINSHM_IOC_WAIT_F_RO) and arm again. */
-	return wake_all(wq, kfd, off);
+	return wake_all(wq, kfd, off, ref->probe);
 }
 
 static void deadline_of(int64_t timeout_ns, struct timespec *ts)
@@ -308,6 +321,37 @@ static bool deadline_passed(const struct timespec *d)
 }
 
 /*
+ * The sleep probe, before a WAIT or FUTEX_WAIT; returns when it started for
+ * the woken probe after it (0: nobody traces woken). noinline: one place
+ * each, whichever system call sleeps.
+ */
+static __attribute__((noinline)) uint64_t probe_sleep(uint16_t n)
+{
+	const struct pinshm_probe_names *p;
+
+	if (PINSHM_PROBE_ON(sleep)) {
+		p = __pinshm_probe_names(n);
+		STAP_PROBE3(pinshm, sleep, p->region, p->ring, p->type);
+	}
+	return PINSHM_PROBE_ON(woken) ? __pinshm_mono_ns() : 0;
+}
+
+/* The woken probe: ret 0 woken, else -errno of the system call. */
+static __attribute__((noinline)) void probe_woken(uint16_t n, uint64_t start,
+						  int ret)
+{
+	const struct pinshm_probe_names *p;
+
+	if (PINSHM_PROBE_ON(woken) && start) {
+		uint64_t slept_ns = __pinshm_mono_ns() - start;
+
+		p = __pinshm_probe_names(n);
+		STAP_PROBE5(pinshm, woken, p->region, p->ring, p->type,
+			    slept_ns, ret);
+	}
+}
+
+/*
  * A sleep on wq (ref NULL: memory of the caller's own, a futex), and the
  * read-only sleeper (ro): it cannot count itself in waiters nor set
  * pending, so it arms its queue's ro_pending in the metadata page instead,
@@ -327,7 +371,9 @@ int __pinshm_waitq_sleep(struct pinshm_waitq *wq,
 				   .flags = PINSHM_IOC_WAIT_F_ARM };
 	struct timespec deadline;
 	uint32_t seq, armed = 0, *rop = ref ? ref->ro_pending : NULL, *fw;
-	uint64_t koff = ref ? ref->off : 0;
+	uint64_t koff = ref ? ref->off : 0, slept;
+	uint16_t probe = ref ? ref->probe : 0;
+	int64_t left;
 	long ret;
 	int err, kfd = ref ? ref->kfd : -1;
 
@@ -398,27 +444,31 @@ int __pinshm_waitq_sleep(struct pinshm_waitq *wq,
 		}
 		/* Absolute CLOCK_MONOTONIC deadline: retries do not drift
 		 * (the module's WAIT takes what is left of it). */
-		if (kfd >= 0) {
-			int64_t left = timeout_ns > 0 ?
-				       deadline_left(&deadline) : -1;
-
-			/* Read-only: it also returns once our bit is clear,
-			 * (K4): we arm again. */
-			ret = left ? kmod_wait(kfd, koff, seq, left,
-					       ro ? PINSHM_IOC_WAIT_F_RO : 0) :
-				     (errno = ETIMEDOUT, -1);
-			/* A module that arms but has no WAIT_F_RO. */
-			if (ret < 0 && errno == EINVAL && ro)
-				return -EOPNOTSUPP;
+		left = kfd >= 0 && timeout_ns > 0 ? deadline_left(&deadline) :
+						     -1;
+		if (!left) {
+			err = ETIMEDOUT;
 		} else {
-			/* Read-only: while the word is as we left it
-			 * (EAGAIN: re-check, arm again). */
-			ret = sys_futex(fw, FUTEX_WAIT_BITSET,
-					ro ? armed : seq,
-					timeout_ns > 0 ? &deadline : NULL,
-					FUTEX_BITSET_MATCH_ANY);
+			slept = probe_sleep(probe);
+			if (kfd >= 0)
+				/* Read-only: it also returns once our bit
+				 * is clear, (K4): we arm again. */
+				ret = kmod_wait(kfd, koff, seq, left,
+						ro ? PINSHM_IOC_WAIT_F_RO : 0);
+			else
+				/* Read-only: while the word is as we left
+				 * it (EAGAIN: re-check, arm again). */
+				ret = sys_futex(fw, FUTEX_WAIT_BITSET,
+						ro ? armed : seq,
+						timeout_ns > 0 ? &deadline :
+								 NULL,
+						FUTEX_BITSET_MATCH_ANY);
+			err = ret < 0 ? errno : 0;
+			probe_woken(probe, slept, -err);
 		}
-		err = ret < 0 ? errno : 0;
+		/* A module that arms but has no WAIT_F_RO. */
+		if (kfd >= 0 && err == EINVAL && ro)
+			return -EOPNOTSUPP;
 		if (!ro)
 			atomic_fetch_sub_explicit(waiters, 1,
 						  memory_order_relaxed);

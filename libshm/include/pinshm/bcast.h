@@ -327,6 +327,16 @@ static inline int pinshm_bcast_send(struct pinshm_bcast *w,
 
 /* ---- reader ------------------------------------------------------------ */
 
+/*
+ * Slow path of the peek, src/bcast.c: the reader was lapped at rd->rpos
+ * (slot seq s, nothing peeked) on attempt tries. Counts the records lost,
+ * moves to the oldest one still valid and peeks on from attempt tries + 1.
+ * A tail call of the inline peek, whose registers it therefore leaves
+ * alone.
+ */
+int __pinshm_bcast_lapped(struct pinshm_bcast *rd, struct pinshm_bcast_msg *m,
+			  uint64_t s, unsigned int tries);
+
 static inline int __pinshm_bcast_corrupt(struct pinshm_bcast *r)
 {
 	r->corrupt++;
@@ -342,51 +352,16 @@ static inline void __pinshm_bcast_unpeek(struct pinshm_bcast *r)
 	r->peeked_bytes = 0;
 }
 
-/*
- * Lapped at r->rpos (nothing peeked): slot seq s names record j in the
- * same slot, newer. Move to the oldest record still valid and count the
- * records in between as lost. -EBADMSG if s is impossible.
- */
-static inline int __pinshm_bcast_resync(struct pinshm_bcast *r,
-					uint64_t s)
-{
-	uint64_t i = r->rpos, j = (s - 1) / 2, tail, oldest;
-
-	/* (R4) pairs with (W4). Loaded after s: tail can only have grown. */
-	tail = pinshm_load_acquire(&r->sh->tail);
-	/* j shares i's slot, and a writer is never a ring ahead of tail
-	 * (a batch holds at most slots - 1 records). */
-	if (((j - i) & r->mask) || j >= tail + r->slots)
-		return __pinshm_bcast_corrupt(r);
-	/* > i, since j >= i + slots. */
-	oldest = (j + 1 > tail ? j + 1 : tail) - r->slots;
-	r->lost += oldest - i;
-	r->lapped++;
-	r->pos = r->rpos = oldest;
-	return 0;
-}
-
-/*
- * Look at the next record in place. Successive peeks walk forward;
- * pinshm_bcast_release() validates and consumes everything peeked. The
- * record may be overwritten while you look at it: see the top comment.
- * Returns 0; -EAGAIN when there is nothing new (or the reader was lapped
- * PINSHM_BCAST_PEEK_TRIES times in a row); -ESTALE when the writer lapped
- * records peeked earlier and not yet released (they are dropped: discard
- * them; peek again); -EBADMSG on a corrupt ring. Lapping is handled here:
- * the reader moves on to the oldest valid record and counts the loss (see
- * pinshm_bcast_stats(), and m->seq jumps).
- */
-static inline int pinshm_bcast_peek(struct pinshm_bcast *r,
-				    struct pinshm_bcast_msg *m)
+/* pinshm_bcast_peek() from attempt tries on (each lap is one). */
+static inline int __pinshm_bcast_peek_from(struct pinshm_bcast *r,
+					    struct pinshm_bcast_msg *m,
+					    unsigned int tries)
 {
 	const struct pinshm_bcast_slot *sl;
-	unsigned int tries;
 	uint64_t i, s;
 	uint32_t len;
-	int ret;
 
-	for (tries = 0; tries < PINSHM_BCAST_PEEK_TRIES; tries++) {
+	for (; tries < PINSHM_BCAST_PEEK_TRIES; tries++) {
 		i = r->rpos;
 		sl = __pinshm_bcast_rslot(r, i);
 		/* (R1) pairs with (W3): the record is whole once seq is. */
@@ -418,11 +393,27 @@ static inline int pinshm_bcast_peek(struct pinshm_bcast *r,
 			r->stale++;
 			return -ESTALE;
 		}
-		ret = __pinshm_bcast_resync(r, s);
-		if (ret)
-			return ret;
+		/* Lapped: resynchronise and peek on, out of line. */
+		return __pinshm_bcast_lapped(r, m, s, tries);
 	}
 	return -EAGAIN;
+}
+
+/*
+ * Look at the next record in place. Successive peeks walk forward;
+ * pinshm_bcast_release() validates and consumes everything peeked. The
+ * record may be overwritten while you look at it: see the top comment.
+ * Returns 0; -EAGAIN when there is nothing new (or the reader was lapped
+ * PINSHM_BCAST_PEEK_TRIES times in a row); -ESTALE when the writer lapped
+ * records peeked earlier and not yet released (they are dropped: discard
+ * them; peek again); -EBADMSG on a corrupt ring. Lapping is handled here:
+ * the reader moves on to the oldest valid record and counts the loss (see
+ * pinshm_bcast_stats(), and m->seq jumps).
+ */
+static inline int pinshm_bcast_peek(struct pinshm_bcast *r,
+				    struct pinshm_bcast_msg *m)
+{
+	return __pinshm_bcast_peek_from(r, m, 0);
 }
 
 /* Peek up to n records; returns how many, or -ESTALE / -EBADMSG. */

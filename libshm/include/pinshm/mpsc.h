@@ -20,7 +20,7 @@
  * add would own space it may not write, and every later producer would be
  * pushed further past the consumer. With a CAS the producer checks the
  * space first and claims only what fits, so a full ring is refused with
- * -EAGAIN and counted in full_events (once per refused message): back-
+ * -EAGAIN and counted in full_events (once per run of refusals): back-
  * pressure, never silent loss, never an overrun.
  *
  * Space. The consumer zeroes what it has consumed and then publishes the
@@ -296,7 +296,7 @@ int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc *p, uint64_t tail,
 /*
  * Claim n consecutive records of lens[i] payload bytes with one CAS and
  * point outs[i] at their payloads. Returns 0, -EAGAIN when the ring is full
- * (counted once per refused message in full_events), -EMSGSIZE when a len
+ * (counted once per run of refusals in full_events), -EMSGSIZE when a len
  * is above max_record or the records' bytes (8-byte header each, payload
  * rounded up to 8) are above pinshm_mpsc_batch_max(), -EINVAL (n is 0 or
  * above PINSHM_MPSC_BATCH_MAX, or a claim is outstanding), -EBADMSG.

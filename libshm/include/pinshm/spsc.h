@@ -152,6 +152,10 @@ int pinshm_spsc_last(struct pinshm_spsc *ring, struct pinshm_msg *out);
 /* Publish anything staged and give the role back. */
 int pinshm_spsc_detach(struct pinshm_spsc *ring);
 
+/* Slow path of the claim, src/spsc.c: count a back-pressure event (the
+ * ring was found full after a claim that was not), set blocked. */
+void __pinshm_spsc_full(struct pinshm_spsc *ring);
+
 static inline struct pinshm_rec *__pinshm_spsc_rec(struct pinshm_spsc *r,
 						   uint64_t pos)
 {
@@ -160,8 +164,9 @@ static inline struct pinshm_rec *__pinshm_spsc_rec(struct pinshm_spsc *r,
 
 /*
  * Reserve room for a record of up to len payload bytes and point *out at
- * its payload. Returns 0, -EAGAIN when the ring is full (counted once per
- * refused message in full_events), -EMSGSIZE when len > max_record.
+ * its payload. Returns 0, -EAGAIN when the ring is full (counted in
+ * full_events once per run of refusals, out of line: __pinshm_spsc_full()),
+ * -EMSGSIZE when len > max_record.
  */
 static inline int pinshm_spsc_claim(struct pinshm_spsc *r, uint32_t len,
 				    void **out)
@@ -183,11 +188,8 @@ static inline int pinshm_spsc_claim(struct pinshm_spsc *r, uint32_t len,
 		/* (D) pairs with (C): these bytes are zero and unread. */
 		r->zeroed_cache = pinshm_load_acquire(&r->sh->zeroed);
 		if (r->tail + need - r->zeroed_cache > r->cap) {
-			if (!r->blocked) {
-				r->blocked = true;
-				PINSHM_WRITE_ONCE(r->sh->full_events,
-						  ++r->full_events);
-			}
+			if (!r->blocked)
+				__pinshm_spsc_full(r);
 			return -EAGAIN;
 		}
 	}

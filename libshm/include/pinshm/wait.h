@@ -48,6 +48,8 @@ struct pinshm_waitq_ref {
 				 * -1: a futex (the shm backend) */
 	uint16_t ro_bit;	/* the queue's bit in *ro_pending,
 				 * PINSHM_RO_BIT() of off */
+	uint16_t probe;		/* the library's: the names its probes
+				 * report for this handle (0: none) */
 	uint64_t off;		/* the queue's seq, from the start of the
 				 * region's data */
 	uint32_t *ro_pending;	/* the metadata page's word that read-only
