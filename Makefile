@@ -219,7 +219,7 @@ check-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 			{ tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' $(B)/fuzz/$$n.log; done
 
-check-cli: tools
+check-cli: tools $(B)/tests/usdt/provoke
 	@echo "== command-line tests"
 	$(Q)PINSHM=$(CURDIR)/$(B)/pinshm PINSHM_BACKEND=shm tests/cli/run.sh
 
