@@ -138,6 +138,7 @@ kmod: | $(B)/.deps-build
 	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || { \
 		echo "pinshm: no kernel build tree; apt-get install linux-headers-cloud-amd64" >&2; exit 1; }
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(if $(filter 1,$(V)),V=1) modules
+	$(Q)scripts/module-btf.sh kmod/pinshm.ko $(KDIR) $(CURDIR)/$(B)/btf
 
 # ---- tests -----------------------------------------------------------------
 # The unit suite, built three ways: plain, ASan+UBSan, and the TSan programs.
@@ -299,6 +300,7 @@ check-kernel-newer: $(KTEST_BINS) tools | $(B)/.deps-check
 		$(MAKE) -C /usr/src/linux-headers-$$k M=$$d modules >$$d/build.log 2>&1 || \
 			{ cat $$d/build.log >&2; exit 1; }; \
 		! grep -E 'warning:|error:' $$d/build.log; \
+		scripts/module-btf.sh $$d/kmod/pinshm.ko /usr/src/linux-headers-$$k $(CURDIR)/$(B)/btf; \
 		KVER=$$k KMOD=$$d/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
 			OUT=$(CURDIR)/$(B)/kernel-$$k EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh; \
 	done

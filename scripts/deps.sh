@@ -7,7 +7,8 @@
 set -euo pipefail
 
 build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev clang libbpf-dev bpftool libelf-dev
-	    linux-headers-cloud-amd64 python3 gnuplot-nox)
+	    linux-headers-cloud-amd64 python3 gnuplot-nox
+	    pahole lz4 zstd)
 check_pkgs=("${build_pkgs[@]}" libcriterion-dev qemu-system-x86 busybox-static
 	    linux-image-cloud-amd64 cpio gzip sparse linux-source-6.1 xz-utils
 	    clang libclang-rt-14-dev groff-base)
