@@ -245,16 +245,17 @@ USDT_BINS := $(B)/tests/usdt/provoke $(B)/tests/usdt/provoke-static
 $(B)/tests/usdt/provoke: tests/usdt/provoke.c $(LIB_HDRS) $(B)/libpinshm.so
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $< -L$(B) -lpinshm \
-		-Wl,-rpath,'$$ORIGIN/../..'
+		-Wl,-rpath,'$$ORIGIN/../..' -lpthread
 $(B)/tests/usdt/provoke-static: tests/usdt/provoke.c $(LIB_HDRS) $(B)/libpinshm.a
 	@mkdir -p $(dir $@)
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(BASE_CFLAGS) -o $@ $< $(B)/libpinshm.a -lpthread
 
 check-usdt: $(B)/libpinshm.so $(B)/libpinshm.a $(USDT_BINS)
 	@echo "== USDT probes of libpinshm, and the events provoke makes"
 	$(Q)scripts/check-usdt.sh $(B)/libpinshm.so $(B)/libpinshm.a $(B)/tests/usdt/provoke-static
 	$(Q)set -e; for t in $(USDT_BINS); do \
-		PINSHM_BACKEND=shm $$t --backpressure 5 --laps 3 --recoveries 2 | sed 's/^/  /'; done
+		PINSHM_BACKEND=shm $$t --backpressure 5 --laps 3 --recoveries 2 \
+			--takeovers 2 --wakes 3 | sed 's/^/  /'; done
 
 check-bench: tools
 	@echo "== benchmark smoke run (no timing asserted)"

@@ -12,16 +12,24 @@
  *   --recoveries K     K MPSC producers (child processes) die between
  *                      claim and commit; the consumer pads each claim:
  *                      recoveries == K (K mpsc_pad and recovery probes)
+ *   --takeovers T      T SPSC producers (child processes) die holding the
+ *                      role; this process takes it over from each
+ *   --wakes W          an SPSC consumer (a thread) goes to sleep W times;
+ *                      each time, once it is asleep, the producer publishes
+ *                      a record and makes one wake system call
  *   --region NAME      the region's name (default provoke-PID); destroyed
  *                      at the end
  *
  * A tracer attached to the library's USDT probes (provider pinshm) counts
- * the same: N backpressure, M lapped (their lost args summing to lost), K
- * recovery and K mpsc_pad. Prints what it did; exits 0 when every counter
- * matched, 1 otherwise.
+ * the same in this process: N backpressure, M lapped (their lost args
+ * summing to lost), K recovery and K mpsc_pad, T role_takeover, W wake,
+ * and W sleep and W woken. Children count region_open, role_attach (and
+ * nothing else) in their own processes. Prints what it did; exits 0 when
+ * every counter matched, 1 otherwise.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +190,117 @@ static int recoveries(struct pinshm_region *r, unsigned long n)
 	return st.recoveries == n && padded == n ? 0 : 1;
 }
 
+static int takeovers(struct pinshm_region *r, unsigned long n)
+{
+	struct pinshm_ring_stats st;
+	struct pinshm_spsc p;
+	unsigned long i, taken = 0;
+	int ret, status;
+	pid_t pid;
+
+	ret = pinshm_spsc_create(r, "tk", SPSC_CAP, 0);
+	if (ret)
+		return fail("spsc_create", ret);
+	for (i = 0; i < n; i++) {
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0)
+			return fail("fork", -errno);
+		if (pid == 0)	/* the shm backend's mapping is inherited */
+			_exit(pinshm_spsc_attach(r, "tk", PINSHM_PRODUCER, &p) ?
+			      2 : 0);
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+		    WEXITSTATUS(status)) {
+			fprintf(stderr, "provoke: producer %d failed\n", (int)pid);
+			return 1;
+		}
+		/* The dead child still holds the role: take it over. */
+		ret = pinshm_obj_stats(r, "tk", &st);
+		if (ret)
+			return fail("obj_stats", ret);
+		ret = pinshm_spsc_attach(r, "tk", PINSHM_PRODUCER, &p);
+		if (ret)
+			return fail("spsc_attach", ret);
+		taken += st.producer_pid == (uint32_t)pid;
+		pinshm_spsc_detach(&p);
+	}
+	printf("takeovers %lu: spsc producer role taken over from %lu dead "
+	       "holders\n", n, taken);
+	return taken == n ? 0 : 1;
+}
+
+struct sleeper {
+	struct pinshm_spsc c;
+	unsigned long n, got;
+	int ret;
+};
+
+static void *consume(void *arg)
+{
+	struct sleeper *s = arg;
+	struct pinshm_msg m;
+
+	while (s->got < s->n) {
+		if (pinshm_spsc_peek(&s->c, &m) == 0) {
+			pinshm_spsc_release(&s->c);
+			s->got++;
+			continue;
+		}
+		s->ret = pinshm_spsc_wait(&s->c, 5000000000LL);
+		if (s->ret)
+			break;
+	}
+	return NULL;
+}
+
+static int wakes(struct pinshm_region *r, unsigned long n)
+{
+	struct sleeper s = { .n = n };
+	struct pinshm_spsc p;
+	unsigned long i;
+	pthread_t t;
+	uint64_t v;
+	int ret, polls;
+
+	ret = pinshm_spsc_create(r, "wk", SPSC_CAP, 0);
+	if (ret)
+		return fail("spsc_create", ret);
+	ret = pinshm_spsc_attach(r, "wk", PINSHM_PRODUCER, &p);
+	if (!ret)
+		ret = pinshm_spsc_attach(r, "wk", PINSHM_CONSUMER, &s.c);
+	if (ret)
+		return fail("spsc_attach", ret);
+	ret = pthread_create(&t, NULL, consume, &s);
+	if (ret)
+		return fail("pthread_create", -ret);
+	for (i = 0; i < n; i++) {
+		/* The consumer flags itself before it sleeps: publish only
+		 * then (and a little later, so that it is in the kernel). */
+		for (polls = 0; !(PINSHM_READ_ONCE(p.sh->waitq.waiters) &&
+				  PINSHM_READ_ONCE(p.sh->waitq.pending)); polls++) {
+			if (polls > 5000 || s.ret)
+				break;
+			usleep(1000);
+		}
+		usleep(2000);
+		v = i;
+		ret = pinshm_spsc_send(&p, &v, sizeof(v), 0, PINSHM_WAIT_NONE);
+		if (ret)
+			return fail("spsc_send", ret);
+		/* Until it took the record: the next sleep is a new one. */
+		for (polls = 0; PINSHM_READ_ONCE(s.got) <= i && polls < 5000;
+		     polls++)
+			usleep(1000);
+	}
+	pthread_join(t, NULL);
+	pinshm_spsc_detach(&p);
+	pinshm_spsc_detach(&s.c);
+	if (s.ret)
+		return fail("spsc_wait", s.ret);
+	printf("wakes %lu: consumer woke and took %lu records\n", n, s.got);
+	return s.got == n ? 0 : 1;
+}
+
 static int count_arg(const char *s, unsigned long *out)
 {
 	char *end;
@@ -193,7 +312,7 @@ static int count_arg(const char *s, unsigned long *out)
 
 int main(int argc, char **argv)
 {
-	unsigned long nbp = 0, nlaps = 0, nrec = 0;
+	unsigned long nbp = 0, nlaps = 0, nrec = 0, ntk = 0, nwk = 0;
 	struct pinshm_region_opts o;
 	struct pinshm_region *r;
 	char name[PINSHM_NAME_MAX];
@@ -209,6 +328,10 @@ int main(int argc, char **argv)
 			dst = &nlaps;
 		else if (!strcmp(argv[i], "--recoveries"))
 			dst = &nrec;
+		else if (!strcmp(argv[i], "--takeovers"))
+			dst = &ntk;
+		else if (!strcmp(argv[i], "--wakes"))
+			dst = &nwk;
 		else if (!strcmp(argv[i], "--region") && i + 1 < argc &&
 			 pinshm_name_valid(argv[i + 1])) {
 			snprintf(name, sizeof(name), "%s", argv[++i]);
@@ -216,7 +339,8 @@ int main(int argc, char **argv)
 		}
 		if (!dst || i + 1 >= argc || count_arg(argv[++i], dst)) {
 			fprintf(stderr, "usage: provoke [--backpressure N] "
-				"[--laps M] [--recoveries K] [--region NAME]\n");
+				"[--laps M] [--recoveries K] [--takeovers T] "
+				"[--wakes W] [--region NAME]\n");
 			return 2;
 		}
 	}
@@ -233,6 +357,10 @@ int main(int argc, char **argv)
 		bad |= laps(r, nlaps);
 	if (nrec)
 		bad |= recoveries(r, nrec);
+	if (ntk)
+		bad |= takeovers(r, ntk);
+	if (nwk)
+		bad |= wakes(r, nwk);
 	pinshm_region_close(r);
 	pinshm_region_destroy(name, PINSHM_BACKEND_SHM);
 	if (bad)
