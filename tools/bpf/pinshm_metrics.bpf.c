@@ -24,13 +24,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/*
- * Set by the loader before load: true when the library's probes are
- * attached, so that a module WAIT/WAKE (which the library reports with its
- * sleep/woken/wake probes as well) is not counted twice in the histograms.
- */
-const volatile bool usdt_attached = false;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PINSHM_M_MAX_REGIONS);
@@ -72,6 +65,23 @@ struct {
 	__type(key, struct pinshm_key_wake);
 	__type(value, __u64);
 } wake_ts SEC(".maps");
+
+/*
+ * tp_waited (not pinned): thread (pid_tgid) -> when the module's wait
+ * tracepoint last fired in it. A module WAIT is reported twice: by the
+ * tracepoint inside the ioctl, then by the library's woken probe right
+ * after it returns in the same thread. The tracepoint counts it (it sees
+ * every process, probes or not, and knows the word's offset); the probe
+ * that follows within PINSHM_M_SAME_WAIT_NS skips it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PINSHM_M_MAX_PROCS);
+	__type(key, __u64);
+	__type(value, __u64);
+} tp_waited SEC(".maps");
+
+#define PINSHM_M_SAME_WAIT_NS	(1000ULL * 1000 * 1000)
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -174,11 +184,14 @@ static __always_inline __u32 current_tgid(void)
 /*
  * TP_PROTO positions (kmod/pinshm_trace.h):
  *   pinshm_region_create(name, size, node, flags, uid, mode)
- *   pinshm_region_destroy(name, size, generation, crashes, nr_attached)
+ *   pinshm_region_destroy(name, size, generation, crashes, nr_attached, lifetime_ns)
  *   pinshm_attach(name, tgid, slot, access)
- *   pinshm_detach(name, tgid, slot, state, exit_code, signal)
+ *   pinshm_detach(name, tgid, slot, state, exit_code, signal, attached_ns)
  *   pinshm_wait(name, offset, slept_ns, ret)
- *   pinshm_wake(name, offset)
+ *   pinshm_wake(name, offset, woken)
+ * detach's tgid is the attacher (for a death, the mapping's owner, which
+ * need not be current); wait fires when a sleeper returns, wake after
+ * the word's sleepers were woken (woken: how many).
  */
 
 static __always_inline int on_region_create(unsigned long long *ctx)
@@ -242,11 +255,9 @@ static __always_inline int on_detach(unsigned long long *ctx)
 static __always_inline int on_wait(unsigned long long *ctx)
 {
 	struct pinshm_key_wake k = {};
-	__u64 *ts, now;
+	__u64 *ts, now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
 
-	if (usdt_attached)
-		return 0;
-	now = bpf_ktime_get_ns();
+	bpf_map_update_elem(&tp_waited, &id, &now, BPF_ANY);
 	hist_add(&sleep_ns_log2, ctx[2]);
 	bpf_probe_read_kernel_str(k.region, sizeof(k.region), (const char *)ctx[0]);
 	k.offset = ctx[1];
@@ -261,11 +272,11 @@ static __always_inline int on_wait(unsigned long long *ctx)
 static __always_inline int on_wake(unsigned long long *ctx)
 {
 	struct pinshm_key_wake k = {};
-	__u64 now;
+	__u64 now = bpf_ktime_get_ns();
 
-	if (usdt_attached)
+	/* No sleeper woken: no latency to measure from this wake. */
+	if (!(__u32)ctx[2])
 		return 0;
-	now = bpf_ktime_get_ns();
 	bpf_probe_read_kernel_str(k.region, sizeof(k.region), (const char *)ctx[0]);
 	k.offset = ctx[1];
 	bpf_map_update_elem(&wake_ts, &k, &now, BPF_ANY);
@@ -405,12 +416,20 @@ int BPF_USDT(usdt_woken, const char *region, const char *ring, int type, __u64 s
 	     int ret)
 {
 	struct pinshm_key_wake k = {};
-	__u64 now = bpf_ktime_get_ns(), *ts;
+	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid(), *ts;
+	bool counted = false;
 
-	hist_add(&sleep_ns_log2, slept_ns);
+	/* A module WAIT that its tracepoint has just counted in this thread. */
+	ts = bpf_map_lookup_elem(&tp_waited, &id);
+	if (ts) {
+		counted = now >= *ts && now - *ts < PINSHM_M_SAME_WAIT_NS;
+		bpf_map_delete_elem(&tp_waited, &id);
+	}
+	if (!counted)
+		hist_add(&sleep_ns_log2, slept_ns);
 	wake_key_u(&k, region, ring);
 	ts = bpf_map_lookup_elem(&wake_ts, &k);
-	if (ts && ret == 0 && now >= *ts)
+	if (ts && !counted && ret == 0 && now >= *ts)
 		hist_add(&wake_ns_log2, now - *ts);
 	if (ts)
 		bpf_map_delete_elem(&wake_ts, &k);

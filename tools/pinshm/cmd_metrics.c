@@ -403,7 +403,7 @@ static int ctl_metrics_load(const struct ctl_metrics_args *a)
 	struct pinshm_metrics_bpf *s = NULL;
 	bool found[NR_PROBES];
 	char lib[PATH_MAX], path[PATH_MAX], missing[256] = "";
-	const char *flavour;
+	const char *flavour, *tp_env;
 	int variant, nprobes, nlinks, err = 0;
 	unsigned int i, nattached = 0;
 	uint64_t t0 = bench_mono_ns();
@@ -454,10 +454,22 @@ static int ctl_metrics_load(const struct ctl_metrics_args *a)
 			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
 				 " %s", usdt_probes[i].name);
 
-	/* The module's tracepoints: tp_btf with its BTF, raw_tp without, or none. */
+	/*
+	 * The module's tracepoints: tp_btf with its BTF, raw_tp without, or
+	 * none. PINSHM_METRICS_TP=raw takes raw_tp even with BTF (the tests
+	 * run both bodies on one kernel).
+	 */
+	tp_env = getenv("PINSHM_METRICS_TP");
+	if (tp_env && *tp_env && strcmp(tp_env, "raw") && strcmp(tp_env, "auto")) {
+		ctl_errorf("metrics load: PINSHM_METRICS_TP=%s: raw or auto", tp_env);
+		return -EINVAL;
+	}
 	if (!ctl_exists(MODULE_SYSFS)) {
 		variant = -1;
 		flavour = "none (pinshm.ko is not loaded: its tracepoints are skipped)";
+	} else if (tp_env && !strcmp(tp_env, "raw")) {
+		variant = 1;
+		flavour = "raw_tp (PINSHM_METRICS_TP=raw)";
 	} else if (ctl_exists(MODULE_BTF)) {
 		variant = 0;
 		flavour = "tp_btf";
@@ -473,7 +485,6 @@ static int ctl_metrics_load(const struct ctl_metrics_args *a)
 		ctl_errorf("metrics load: opening the BPF object: %s", strerror(-err));
 		return err;
 	}
-	s->rodata->usdt_attached = true;
 	ctl_tp_progs(s, tp);
 	for (i = 0; i < 6; i++) {
 		bpf_program__set_autoload(tp[i][0], variant == 0);
