@@ -126,6 +126,26 @@ RC=$?
 [ $RC -eq 1 ] || fail "load as nobody exited $RC"
 err_is '^pinshm: metrics load: needs root'
 [ ! -e "$PIN" ] || fail "a failed load left $PIN"
+# No bpffs on /sys/fs/bpf and no right to mount one: root without
+# CAP_SYS_ADMIN, in a mount namespace of its own where bpffs is unmounted.
+unshare -m sh -c 'umount /sys/fs/bpf 2>/dev/null; exec setpriv --inh-caps=-sys_admin \
+	--bounding-set=-sys_admin "$0" metrics load --binary "$1"' "$PINSHM" "$LIBSO" \
+	>"$TMP/out" 2>"$TMP/err"
+RC=$?
+[ $RC -eq 1 ] || fail "load without bpffs nor CAP_SYS_ADMIN exited $RC"
+err_is '^pinshm: metrics load: no bpffs on /sys/fs/bpf and cannot mount it: Operation not permitted$'
+[ ! -e "$PIN" ] || fail "a failed load left $PIN"
+# A kernel without BTF: /sys/kernel/btf hidden under an empty tmpfs.
+unshare -m sh -c 'mount -t tmpfs none /sys/kernel/btf && exec "$0" metrics load --binary "$1"' \
+	"$PINSHM" "$LIBSO" >"$TMP/out" 2>"$TMP/err"
+RC=$?
+[ $RC -eq 1 ] || fail "load without vmlinux BTF exited $RC"
+err_is '^pinshm: metrics load: this kernel has no BTF \(/sys/kernel/btf/vmlinux missing: CONFIG_DEBUG_INFO_BTF=y is needed\)$'
+[ ! -e "$PIN" ] || fail "a failed load left $PIN"
+# A tracepoint variant that does not exist.
+PINSHM_METRICS_TP=fast rc 1 metrics load --binary "$LIBSO"
+err_is '^pinshm: metrics load: PINSHM_METRICS_TP=fast: raw or auto$'
+[ ! -e "$PIN" ] || fail "a failed load left $PIN"
 rc 2 metrics show --binary x
 rc 2 metrics show --json --prometheus
 gone
