@@ -5,13 +5,14 @@
  * name and the region handle's own copy of its name, never from the
  * region's directory, which any attacher may rewrite.
  *
- * The table only grows: entries are written once, under the lock, before
- * their number is handed out; a chunk's pointer is published with a
- * release store, and readers load it with acquire, so a number that
- * reached a thread (through whatever gave it the handle) finds its entry
- * whole.
+ * The table only grows, without a lock (a fork can never leave one held
+ * in the child): a thread takes a fresh number with an atomic add, writes
+ * the entry, then store-releases its ready flag; a look-up or a search
+ * load-acquires the flag before reading the entry. Two threads interning
+ * the same names at once may each get an entry: harmless, both say the
+ * same. A chunk of entries is allocated by whoever first needs it and
+ * published with a compare-and-swap; the loser frees its own.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,60 +34,85 @@ _Static_assert(sizeof(struct pinshm_waitq_ref) == 24,
 #define NR_CHUNKS	(65536u / CHUNK)
 
 static struct pinshm_probe_names *chunks[NR_CHUNKS];
-static uint32_t nr_names = 1;		/* 0 is "no names" */
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t nr_names = 1;		/* numbers handed out; 0 is "no names" */
 static const struct pinshm_probe_names none = { .id = -1 };
 
+/* Entry n, or NULL if its chunk is not there yet. */
 static struct pinshm_probe_names *entry(uint32_t n)
 {
+	/* Pairs with the CAS's release in chunk_of(): zeroes before pointer. */
 	struct pinshm_probe_names *c = __atomic_load_n(&chunks[n >> CHUNK_SHIFT],
 						       __ATOMIC_ACQUIRE);
 
 	return c ? &c[n & (CHUNK - 1)] : NULL;
 }
 
+/* Entry n, written and published (its ready flag seen), or NULL. */
+static const struct pinshm_probe_names *ready_entry(uint32_t n)
+{
+	const struct pinshm_probe_names *e = entry(n);
+
+	/* Pairs with intern's store-release of ready: the entry before it. */
+	return e && __atomic_load_n(&e->ready, __ATOMIC_ACQUIRE) ? e : NULL;
+}
+
+/* Entry n's place, allocating its chunk if nobody has; NULL without memory. */
+static struct pinshm_probe_names *chunk_of(uint32_t n)
+{
+	struct pinshm_probe_names *c = entry(n), *expected = NULL;
+
+	if (c)
+		return c;
+	c = calloc(CHUNK, sizeof(*c));
+	if (!c)
+		return NULL;
+	/* Release: the zeroed chunk before its pointer (entry()'s acquire). */
+	if (!__atomic_compare_exchange_n(&chunks[n >> CHUNK_SHIFT], &expected, c,
+					 false, __ATOMIC_RELEASE,
+					 __ATOMIC_ACQUIRE)) {
+		free(c);	/* another thread's chunk is there */
+		return entry(n);
+	}
+	return &c[n & (CHUNK - 1)];
+}
+
 uint16_t __pinshm_probe_intern(const char *region, const char *ring,
 			       uint32_t type, int id)
 {
-	struct pinshm_probe_names *e, *c;
-	uint32_t n;
+	struct pinshm_probe_names *e;
+	const struct pinshm_probe_names *f;
+	uint32_t n, end;
 
-	pthread_mutex_lock(&lock);
-	for (n = 1; n < nr_names; n++) {
-		e = entry(n);
-		if (e->type == (int)type && e->id == id &&
-		    !strcmp(e->region, region) && !strcmp(e->ring, ring))
-			goto out;
+	/* Relaxed: the entries found are checked through their ready flags. */
+	end = __atomic_load_n(&nr_names, __ATOMIC_RELAXED);
+	for (n = 1; n < end && n < 65536u; n++) {
+		f = ready_entry(n);
+		if (f && f->type == (int)type && f->id == id &&
+		    !strcmp(f->region, region) && !strcmp(f->ring, ring))
+			return (uint16_t)n;
 	}
-	if (n >= 65536u) {
-		n = 0;
-		goto out;
-	}
-	c = chunks[n >> CHUNK_SHIFT];	/* ours to write: under the lock */
-	if (!c) {
-		c = calloc(CHUNK, sizeof(*c));
-		if (!c) {
-			n = 0;
-			goto out;
-		}
-		/* Pairs with entry()'s acquire: the zeroes before the chunk. */
-		__atomic_store_n(&chunks[n >> CHUNK_SHIFT], c, __ATOMIC_RELEASE);
-	}
-	e = &c[n & (CHUNK - 1)];
+	if (end >= 65536u)
+		return 0;	/* numbers used up: no names from now on */
+	/* Relaxed: the number is ours alone; publishing is by ready. */
+	n = __atomic_fetch_add(&nr_names, 1, __ATOMIC_RELAXED);
+	if (n >= 65536u)
+		return 0;
+	e = chunk_of(n);
+	if (!e)
+		return 0;
 	/* Both validated by the callers: NUL-terminated, short enough. */
 	snprintf(e->region, sizeof(e->region), "%s", region);
 	snprintf(e->ring, sizeof(e->ring), "%s", ring);
 	e->type = (int)type;
 	e->id = id;
-	nr_names = n + 1;
-out:
-	pthread_mutex_unlock(&lock);
+	/* Pairs with ready_entry()'s acquire: the entry before the flag. */
+	__atomic_store_n(&e->ready, 1, __ATOMIC_RELEASE);
 	return (uint16_t)n;
 }
 
 const struct pinshm_probe_names *__pinshm_probe_names(uint16_t n)
 {
-	const struct pinshm_probe_names *e = n ? entry(n) : NULL;
+	const struct pinshm_probe_names *e = n ? ready_entry(n) : NULL;
 
 	return e ? e : &none;
 }

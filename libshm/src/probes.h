@@ -66,6 +66,7 @@ struct pinshm_probe_names {
 	char ring[PINSHM_OBJ_NAME_MAX];
 	int type;		/* PINSHM_OBJ_*, 0 unknown */
 	int id;			/* MPSC producer id, else -1 */
+	int ready;		/* written: store-released once, then read-only */
 };
 
 /* The entry's number; 0 (no names) when out of memory or numbers. */
