@@ -83,6 +83,19 @@ struct {
 
 #define PINSHM_M_SAME_WAIT_NS	(1000ULL * 1000 * 1000)
 
+/*
+ * woke_early (not pinned): a sleeper woken (ret 0) that found no wake time
+ * for its key, and when. The wake tracepoint and probe fire after the wake
+ * itself, so a sleeper on another CPU can be back first: the wake that
+ * follows within PINSHM_M_SAME_WAIT_NS counts it as 0 ns (slot 0).
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PINSHM_M_MAX_RINGS);
+	__type(key, struct pinshm_key_wake);
+	__type(value, __u64);
+} woke_early SEC(".maps");
+
 /* ---- helpers ----------------------------------------------------------- */
 
 static __always_inline __u32 log2_u64(__u64 v)
@@ -129,6 +142,41 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 		return v;
 	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
 	return bpf_map_lookup_elem(map, key);
+}
+
+/* A sleeper on key is back at now (woken: ret 0): wake-to-running latency. */
+static __always_inline void sleeper_back(struct pinshm_key_wake *k, __u64 now, bool woken)
+{
+	__u64 *ts = bpf_map_lookup_elem(&wake_ts, k);
+
+	if (ts) {
+		if (woken && now >= *ts)
+			hist_add(&wake_ns_log2, now - *ts);
+		bpf_map_delete_elem(&wake_ts, k);
+	} else if (woken) {
+		bpf_map_update_elem(&woke_early, k, &now, BPF_ANY);
+	}
+}
+
+/*
+ * A wake on key was made (nr sleepers woken, 1 when not known): a sleeper
+ * already back counts 0 ns; the others measure from now.
+ */
+static __always_inline void waker_done(struct pinshm_key_wake *k, __u64 now, __u32 nr)
+{
+	__u64 *early = bpf_map_lookup_elem(&woke_early, k);
+
+	if (early) {
+		bool same = now >= *early && now - *early < PINSHM_M_SAME_WAIT_NS;
+
+		bpf_map_delete_elem(&woke_early, k);
+		if (same) {
+			hist_add(&wake_ns_log2, 0);
+			if (nr <= 1)
+				return;
+		}
+	}
+	bpf_map_update_elem(&wake_ts, k, &now, BPF_ANY);
 }
 
 static const struct pinshm_region_metrics zero_region;
@@ -255,17 +303,13 @@ static __always_inline int on_detach(unsigned long long *ctx)
 static __always_inline int on_wait(unsigned long long *ctx)
 {
 	struct pinshm_key_wake k = {};
-	__u64 *ts, now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns(), id = bpf_get_current_pid_tgid();
 
 	bpf_map_update_elem(&tp_waited, &id, &now, BPF_ANY);
 	hist_add(&sleep_ns_log2, ctx[2]);
 	bpf_probe_read_kernel_str(k.region, sizeof(k.region), (const char *)ctx[0]);
 	k.offset = ctx[1];
-	ts = bpf_map_lookup_elem(&wake_ts, &k);
-	if (ts && (int)ctx[3] == 0 && now >= *ts)
-		hist_add(&wake_ns_log2, now - *ts);
-	if (ts)
-		bpf_map_delete_elem(&wake_ts, &k);
+	sleeper_back(&k, now, (int)ctx[3] == 0);
 	return 0;
 }
 
@@ -279,7 +323,7 @@ static __always_inline int on_wake(unsigned long long *ctx)
 		return 0;
 	bpf_probe_read_kernel_str(k.region, sizeof(k.region), (const char *)ctx[0]);
 	k.offset = ctx[1];
-	bpf_map_update_elem(&wake_ts, &k, &now, BPF_ANY);
+	waker_done(&k, now, (__u32)ctx[2]);
 	return 0;
 }
 
@@ -428,11 +472,10 @@ int BPF_USDT(usdt_woken, const char *region, const char *ring, int type, __u64 s
 	if (!counted)
 		hist_add(&sleep_ns_log2, slept_ns);
 	wake_key_u(&k, region, ring);
-	ts = bpf_map_lookup_elem(&wake_ts, &k);
-	if (ts && !counted && ret == 0 && now >= *ts)
-		hist_add(&wake_ns_log2, now - *ts);
-	if (ts)
+	if (counted)
 		bpf_map_delete_elem(&wake_ts, &k);
+	else
+		sleeper_back(&k, now, ret == 0);
 	return 0;
 }
 
@@ -446,6 +489,6 @@ int BPF_USDT(usdt_wake, const char *region, const char *ring, int type)
 	if (m)
 		__sync_fetch_and_add(&m->wakes, 1);
 	wake_key_u(&k, region, ring);
-	bpf_map_update_elem(&wake_ts, &k, &now, BPF_ANY);
+	waker_done(&k, now, 1);
 	return 0;
 }
