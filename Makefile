@@ -71,6 +71,11 @@ KTEST_SRCS := $(wildcard tests/kernel/*.c)
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 
 TOOLS := $(B)/pinshm $(B)/pinshm-demo
+# pinshm metrics: the BPF object of tools/bpf/ and its skeleton, built with clang and bpftool.
+BPFTOOL ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+BPF_SKEL := $(B)/bpf/pinshm_metrics.skel.h
+.SECONDARY: $(B)/bpf/pinshm_metrics.bpf.o
 
 .PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-usdt check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-kernel-newer check-bench demo install clean
@@ -104,9 +109,26 @@ $(B)/pinshm.pc: libshm/pinshm.pc.in
 	@mkdir -p $(dir $@)
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
-$(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) tools/pinshm/cmd.h $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools/bench $(BASE_CFLAGS) -o $@ $(CTL_SRCS) \
-		$(BENCH_SRCS) $(B)/libpinshm.a -ljson-c
+$(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) tools/pinshm/cmd.h $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a \
+		$(BPF_SKEL) tools/bpf/pinshm_metrics.h
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools/bench -Itools/bpf -I$(B)/bpf \
+		$(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) $(B)/libpinshm.a -ljson-c \
+		$$(pkg-config --libs libbpf) -lelf
+
+# ---- BPF (tools/bpf/): vmlinux.h from the build host's BTF, the object, its skeleton
+
+$(B)/bpf/vmlinux.h: | $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	@test -r $(VMLINUX_BTF) || { echo "pinshm: $(VMLINUX_BTF) missing: the build needs a" \
+		"kernel with BTF (CONFIG_DEBUG_INFO_BTF=y), or VMLINUX_BTF=FILE" >&2; exit 1; }
+	$(call say,GEN,$@)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+$(B)/bpf/%.bpf.o: tools/bpf/%.bpf.c tools/bpf/%.h $(B)/bpf/vmlinux.h
+	$(call say,BPF,$@)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall $(WERROR) \
+		-I$(B)/bpf -Itools/bpf -idirafter /usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
+
+$(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
+	$(call say,GENSKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 $(B)/pinshm-demo: tools/demo/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
@@ -199,7 +221,7 @@ check-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 			{ tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' $(B)/fuzz/$$n.log; done
 
-check-cli: tools
+check-cli: tools $(B)/tests/usdt/provoke
 	@echo "== command-line tests"
 	$(Q)PINSHM=$(CURDIR)/$(B)/pinshm PINSHM_BACKEND=shm tests/cli/run.sh
 

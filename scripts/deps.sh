@@ -6,7 +6,7 @@
 #   newer: the 6.12 kernels of `make check-kernel-newer` (below)
 set -euo pipefail
 
-build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev
+build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev clang libbpf-dev bpftool libelf-dev
 	    linux-headers-cloud-amd64 python3 gnuplot-nox
 	    pahole lz4 zstd)
 check_pkgs=("${build_pkgs[@]}" libcriterion-dev qemu-system-x86 busybox-static

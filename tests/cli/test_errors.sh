@@ -65,6 +65,6 @@ fi
 
 rc 2 bench --size 0
 rc 2 bench nosuchpattern
-rc 1 metrics show
-err_is '^pinshm: metrics: not supported yet$'
+rc 2 metrics frob
+err_has "^pinshm metrics: unknown action 'frob' \\(load, unload or show\\)$"
 exit 0

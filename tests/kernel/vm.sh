@@ -4,7 +4,8 @@
 # vm.sh - run the pinshm kernel tests in a qemu TCG guest (on the HOST).
 #
 # Builds an initramfs (static busybox + applet links, pinshm.ko, the test
-# programs, run.sh, any EXTRA_BINS with their shared libraries), boots
+# programs, run.sh, any EXTRA_BINS and bpftool with their shared libraries,
+# bpffs mounted on /sys/fs/bpf), boots
 # Debian's 6.1 kernel on it with qemu (TCG only: never KVM), collects the
 # serial console, and parses what tests/kernel/run.sh printed there.
 #
@@ -14,6 +15,7 @@
 #   TESTBIN     compiled tests     (default: build/tests/kernel)
 #   OUT         work/log dir       (default: build/kernel)
 #   EXTRA_BINS  space-separated host binaries to copy to /usr/local/bin
+#   BPFTOOL     bpftool copied to /usr/sbin, with its libraries (default /usr/sbin/bpftool)
 #   QEMU_TIMEOUT  seconds before the guest is killed (default 600)
 #   QEMU_MEM      guest MiB (default 1024)    QEMU_SMP  cpus (default 2)
 #   TESTS       space-separated subset of tests to run (default: all)
@@ -41,6 +43,7 @@ QEMU_MEM=${QEMU_MEM:-1024}
 QEMU_SMP=${QEMU_SMP:-2}
 TESTS=${TESTS:-}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
+BPFTOOL=${BPFTOOL:-/usr/sbin/bpftool}
 
 fail() {
 	echo "vm.sh: FAIL: $*" >&2
@@ -139,16 +142,27 @@ copy_lib() {
 	mkdir -p "$RD$(dirname "$src")"
 	cp -L "$src" "$RD$src"
 }
+copy_libs_of() {
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+'); do
+		[ -f "$lib" ] && copy_lib "$lib"
+	done
+}
 for b in $EXTRA_BINS; do
 	if [ ! -x "$b" ]; then
 		note "WARNING: EXTRA_BINS: $b not found; skipped"
 		continue
 	fi
 	cp -L "$b" "$RD"/usr/local/bin/
-	for lib in $(ldd "$b" 2>/dev/null | grep -oE '/[^ ]+'); do
-		[ -f "$lib" ] && copy_lib "$lib"
-	done
+	copy_libs_of "$b"
 done
+# bpftool, for the metrics test (17_metrics) to read the pinned maps
+if [ -x "$BPFTOOL" ]; then
+	cp -L "$BPFTOOL" "$RD"/usr/sbin/bpftool
+	copy_libs_of "$BPFTOOL"
+else
+	note "WARNING: $BPFTOOL not found (apt-get install bpftool): 17_metrics will fail"
+fi
 
 cat > "$RD"/init <<'EOF'
 #!/bin/sh
@@ -159,6 +173,7 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 # From here on show warnings and worse on the console as they happen.
 dmesg -n 5
 echo

@@ -8,6 +8,7 @@
  *   cmd_region.c   create, ls, rm, recover
  *   cmd_info.c     info, and how the metadata page reads
  *   cmd_stat.c     stat
+ *   cmd_metrics.c  metrics: the BPF programs of tools/bpf/; Prometheus output
  *   cmd_ring.c     ring add
  *   pubtail.c      pub and tail: options, the parts every ring type shares
  *   ring_spsc.c, ring_mpsc.c, ring_bcast.c, ring_slot.c   pub and tail per type
@@ -91,7 +92,7 @@ const struct ctl_cmd *ctl_find_cmd(const char *name);
 
 /* The commands, each defined beside its code; main.c lists them. */
 extern const struct ctl_cmd ctl_cmd_create, ctl_cmd_ls, ctl_cmd_rm, ctl_cmd_recover,
-	ctl_cmd_info, ctl_cmd_stat, ctl_cmd_ring, ctl_cmd_pub, ctl_cmd_tail;
+	ctl_cmd_info, ctl_cmd_stat, ctl_cmd_ring, ctl_cmd_pub, ctl_cmd_tail, ctl_cmd_metrics;
 
 /* opts.c */
 /*
@@ -165,6 +166,11 @@ int cmd_info(int argc, char **argv);
 
 /* cmd_stat.c */
 int cmd_stat(int argc, char **argv);
+
+/* cmd_metrics.c */
+int cmd_metrics(int argc, char **argv);
+const char *ctl_prom_label(const char *s, char *buf, size_t len);
+void ctl_prom_head(const char *name, const char *type, const char *help);
 
 /* cmd_ring.c */
 int cmd_ring(int argc, char **argv);

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,6 +174,8 @@ static const struct ctl_opt ctl_stat_opts[] = {
 	  "[{region, ring, type, msgs_in, msgs_out, bytes_in, bytes_out, full_events, lapped, "
 	  "recoveries, corrupt, backlog_bytes, msgs_in_per_s, msgs_out_per_s, bytes_in_per_s, "
 	  "bytes_out_per_s, producer_pid, consumer_pid}]}", 0 },
+	{ "prometheus", 'P', NULL, "print the rings' counters once, in the Prometheus text "
+	  "exposition format (pinshm_ring_msgs_in_total{region,ring,type}, ...), and exit", 0 },
 	{ NULL },
 };
 
@@ -187,13 +190,68 @@ const struct ctl_cmd ctl_cmd_stat = {
 	"slot have no backlog (0); a slot's messages in are its writes.\n",
 	.examples =
 	"  pinshm stat md\n"
-	"  pinshm stat --interval 100 --count 10 --json\n",
+	"  pinshm stat --interval 100 --count 10 --json\n"
+	"  pinshm stat --prometheus > /var/lib/node_exporter/pinshm-rings.prom\n",
 };
 
 struct ctl_stat_args {
 	uint64_t interval, count;
-	bool json;
+	bool json, prometheus;
 };
+
+/* The counters of every ring, once, in the Prometheus text format. */
+static void ctl_stat_prom(const struct ctl_stat *s)
+{
+	static const struct {
+		const char *name, *type, *help;
+		size_t off;
+	} f[] = {
+#define SF(n, t, h, m) { n, t, h, offsetof(struct pinshm_ring_stats, m) }
+		SF("pinshm_ring_msgs_in_total", "counter", "Messages published.", msgs_in),
+		SF("pinshm_ring_msgs_out_total", "counter", "Messages consumed.", msgs_out),
+		SF("pinshm_ring_bytes_in_total", "counter", "Payload bytes published.", bytes_in),
+		SF("pinshm_ring_bytes_out_total", "counter", "Payload bytes consumed.", bytes_out),
+		SF("pinshm_ring_full_events_total", "counter",
+		   "Times a producer found the ring full.", full_events),
+		SF("pinshm_ring_lapped_total", "counter", "Records lost by lapped readers.", lapped),
+		SF("pinshm_ring_recoveries_total", "counter", "Ring repairs.", recoveries),
+		SF("pinshm_ring_corrupt_total", "counter", "Corrupt records seen.", corrupt),
+#undef SF
+	};
+	char la[4 * PINSHM_NAME_MAX], lb[4 * PINSHM_OBJ_NAME_MAX];
+	unsigned int i, k;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		ctl_prom_head(f[i].name, f[i].type, f[i].help);
+		for (k = 0; k < s->nrings; k++) {
+			const struct ctl_stat_ring *sr = &s->rings[k];
+			const char *t = pinshm_obj_type_name(sr->type);
+
+			if (!sr->have_prev)
+				continue;
+			printf("%s{region=\"%s\",ring=\"%s\",type=\"%s\"} %" PRIu64 "\n", f[i].name,
+			       ctl_prom_label(sr->region, la, sizeof(la)),
+			       ctl_prom_label(sr->name, lb, sizeof(lb)), t ? t : "unknown",
+			       *(const uint64_t *)((const char *)&sr->cur + f[i].off));
+		}
+	}
+	ctl_prom_head("pinshm_ring_backlog_bytes", "gauge",
+		      "Bytes published and not yet released (spsc, mpsc).");
+	for (k = 0; k < s->nrings; k++) {
+		const struct ctl_stat_ring *sr = &s->rings[k];
+		const struct pinshm_ring_stats *c = &sr->cur;
+		const char *t = pinshm_obj_type_name(sr->type);
+
+		if (!sr->have_prev)
+			continue;
+		printf("pinshm_ring_backlog_bytes{region=\"%s\",ring=\"%s\",type=\"%s\"} %" PRIu64 "\n",
+		       ctl_prom_label(sr->region, la, sizeof(la)),
+		       ctl_prom_label(sr->name, lb, sizeof(lb)), t ? t : "unknown",
+		       c->tail >= c->head && (sr->type == PINSHM_OBJ_SPSC ||
+					      sr->type == PINSHM_OBJ_MPSC) ? c->tail - c->head : 0);
+	}
+	fflush(stdout);
+}
 
 static int ctl_stat_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
 			void *data)
@@ -212,6 +270,9 @@ static int ctl_stat_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, cons
 		break;
 	case 'j':
 		a->json = true;
+		break;
+	case 'P':
+		a->prometheus = true;
 		break;
 	}
 	return 0;
@@ -233,6 +294,8 @@ int cmd_stat(int argc, char **argv)
 	ret = ctl_operands(c, argc, argv, none, 1);
 	if (ret)
 		return ret;
+	if (a.json && a.prometheus)
+		return ctl_usage_error(c, "--json or --prometheus, not both");
 
 	if (optind < argc) {
 		char ctx[128];
@@ -272,8 +335,12 @@ int cmd_stat(int argc, char **argv)
 		}
 	}
 
-	ctl_install_signals();
 	ctl_stat_sample(&s);
+	if (a.prometheus) {
+		ctl_stat_prom(&s);
+		goto out;
+	}
+	ctl_install_signals();
 	t0 = bench_mono_ns();
 	for (nth = 0; !ctl_stop && (!a.count || nth < a.count); nth++) {
 		struct timespec ts = {

@@ -50,7 +50,6 @@ static const struct ctl_cmd ctl_main = {
 };
 
 static int cmd_help(int argc, char **argv);
-static int cmd_metrics(int argc, char **argv);
 
 static const struct ctl_cmd ctl_cmd_bench = {
 	.name = "bench", .run = cmd_bench,
@@ -59,12 +58,6 @@ static const struct ctl_cmd ctl_cmd_bench = {
 		"[--vs LIST] [--reps R] [--readers N] [--capacity B] [--interval NS] [--rt] "
 		"[--json] [--plot FILE.png] [--timeout S]",
 	.summary = "benchmark the rings",
-};
-
-static const struct ctl_cmd ctl_cmd_metrics = {
-	.name = "metrics", .run = cmd_metrics, .args = "load|unload|show",
-	.summary = "BPF metrics (not yet)",
-	.help = "Load, unload or show the BPF metrics (not supported yet).\n",
 };
 
 static const struct ctl_cmd ctl_cmd_help = {
@@ -124,21 +117,6 @@ static int cmd_help(int argc, char **argv)
 	else	/* a command with a --help of its own */
 		return c->run(2, (char *[]){ argv[1], "--help", NULL });
 	return 0;
-}
-
-/* Part of the contract, not built yet: --help, or say so and fail. */
-static int cmd_metrics(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			ctl_print_help(&ctl_cmd_metrics);
-			return 0;
-		}
-	}
-	ctl_errorf("%s: not supported yet", argv[0]);
-	return -EOPNOTSUPP;
 }
 
 /* What the commands return (cmd.h), as the exit status. */
