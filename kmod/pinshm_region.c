@@ -12,6 +12,12 @@
  *             ZONE_NORMAL and below, at 2 MiB-aligned starts.
  * Nothing is on an LRU list and nothing has a mapping, so it is never
  * reclaimed, swapped or migrated: pinned.
+ *
+ * Charged to the creator: its memory cgroup (__GFP_ACCOUNT) for the struct,
+ * the metadata page and buddy data (alloc_contig_range() cannot charge
+ * one, and 6.1 exports no call that could), its user's locked_vm against
+ * RLIMIT_MEMLOCK for data and metadata page; and counted against
+ * max_regions, max_regions_per_uid and max_total_mb (pinshm_region_reserve()).
  */
 #include <linux/atomic.h>
 #include <linux/capability.h>
@@ -207,6 +213,8 @@ static struct pinshm_uid *pinshm_uid_find(kuid_t uid)
  * Charge nr pages to user's locked memory against the caller's
  * RLIMIT_MEMLOCK, as io_uring and RDMA charge pinned memory that outlives
  * the process: on the user, not the mm. -EPERM over the limit.
+ * locked_vm is a counter only (io_uring and others add to it the same
+ * way): nothing is published through it, so it pairs with no barrier.
  */
 static int pinshm_lock_pages(struct user_struct *user, unsigned long nr)
 {
