@@ -282,6 +282,7 @@ check-static: $(CHECKPATCH)
 	$(Q)! grep -E 'warning:|error:' $(B)/sparse.log
 	$(Q)perl $(CHECKPATCH) --no-tree --quiet --show-types --ignore SPDX_LICENSE_TAG -f \
 		kmod/pinshm_*.c kmod/pinshm_*.h kmod/include/uapi/linux/pinshm.h
+	$(Q)sh scripts/check-udev.sh udev/60-pinshm.rules
 
 check-kernel: $(KTEST_BINS) tools | $(B)/.deps-check
 	@echo "== kernel tests: Debian $(KVER) in qemu (TCG)"
@@ -327,6 +328,7 @@ install: lib $(B)/pinshm
 	install -m 644 tools/pinshm.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 libshm/libpinshm.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 libshm/man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
+	$(Q)sh scripts/install-udev.sh udev/60-pinshm.rules "$(DESTDIR)"
 
 clean:
 	rm -rf $(B)

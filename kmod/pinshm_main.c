@@ -23,11 +23,13 @@
 #include <linux/err.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/hashtable.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/stringhash.h>
 #include <linux/timekeeping.h>
 #include <linux/uaccess.h>
 #include <linux/user_namespace.h>
@@ -44,38 +46,60 @@ static_assert(sizeof(struct pinshm_detach) == 8);
 static_assert(sizeof(struct pinshm_list) == 24);
 static_assert(sizeof(struct pinshm_info) == 136);
 
-/* Protects pinshm_regions, region->state and the sysfs region dirs. */
+/* Protects pinshm_regions, pinshm_names, region->state and the sysfs dirs. */
 DEFINE_MUTEX(pinshm_lock);
-static LIST_HEAD(pinshm_regions);		/* creation order */
+static LIST_HEAD(pinshm_regions);		/* creation order, for LIST */
+#define PINSHM_NAME_BITS	10
+static DEFINE_HASHTABLE(pinshm_names, PINSHM_NAME_BITS);	/* by name */
+
+/* /dev/pinshm's mode; its group comes from the udev rule, else root. */
+static unsigned int open_mode = 0660;
+module_param(open_mode, uint, 0444);
+MODULE_PARM_DESC(open_mode, "Mode of /dev/pinshm (default 0660: root and group pinshm by the udev rule; 0666: everyone)");
 
 /* ---- name table ---- */
+
+static u32 pinshm_name_hash(const char *name)
+{
+	return full_name_hash(NULL, name, strlen(name));
+}
+
+/* Any state: a name being created is taken too. */
+static struct pinshm_region *pinshm_lookup(const char *name)
+{
+	struct pinshm_region *r;
+
+	lockdep_assert_held(&pinshm_lock);
+	hash_for_each_possible(pinshm_names, r, hnode, pinshm_name_hash(name))
+		if (!strcmp(r->name, name))
+			return r;
+	return NULL;
+}
 
 /* A LIVE region, with a reference, or NULL. */
 static struct pinshm_region *pinshm_find_get(const char *name)
 {
-	struct pinshm_region *r;
+	struct pinshm_region *r = pinshm_lookup(name);
 
-	lockdep_assert_held(&pinshm_lock);
-	list_for_each_entry(r, &pinshm_regions, link) {
-		if (r->state == PINSHM_LIVE && !strcmp(r->name, name)) {
-			pinshm_region_get(r);
-			return r;
-		}
-	}
-	return NULL;
+	if (!r || r->state != PINSHM_LIVE)
+		return NULL;
+	pinshm_region_get(r);
+	return r;
 }
 
-/* Any state: a name being created is taken too. */
-static bool pinshm_name_taken(const char *name)
+static void pinshm_link(struct pinshm_region *r)
 {
-	struct pinshm_region *r;
-
 	lockdep_assert_held(&pinshm_lock);
-	list_for_each_entry(r, &pinshm_regions, link) {
-		if (!strcmp(r->name, name))
-			return true;
-	}
-	return false;
+	list_add_tail(&r->link, &pinshm_regions);
+	hash_add(pinshm_names, &r->hnode, pinshm_name_hash(r->name));
+}
+
+static void pinshm_unlink(struct pinshm_region *r)
+{
+	lockdep_assert_held(&pinshm_lock);
+	list_del(&r->link);
+	hash_del(&r->hnode);
+	r->state = PINSHM_UNLINKED;
 }
 
 /* ---- ioctls: every struct read with pinshm_copy_in() ---- */
@@ -110,7 +134,9 @@ static void pinshm_info_fill(struct pinshm_region *r, struct pinshm_info *k)
 
 	memcpy(k->name, r->name, sizeof(k->name));
 	k->bytes = (u64)r->nr_pages << PAGE_SHIFT;
-	k->phys_addr = capable(CAP_SYS_ADMIN) ? pinshm_region_phys(r) : 0;
+	/* A question, not an access decision: no audit record. */
+	k->phys_addr = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN) ?
+		       pinshm_region_phys(r) : 0;
 	k->created_ns = r->created_ns;
 	k->node = r->nid;
 	k->uid = from_kuid_munged(ns, r->uid);
@@ -199,12 +225,12 @@ static long pinshm_ioc_create(void __user *uarg)
 	mutex_lock(&pinshm_lock);
 	if (!pinshm_sysfs_ready())
 		ret = -ENODEV;
-	else if (pinshm_name_taken(k.name))
+	else if (pinshm_lookup(k.name))
 		ret = -EEXIST;
 	else
 		ret = pinshm_region_reserve(r);
 	if (!ret)
-		list_add_tail(&r->link, &pinshm_regions);
+		pinshm_link(r);
 	mutex_unlock(&pinshm_lock);
 	if (ret)
 		goto out_put_region;
@@ -236,8 +262,7 @@ out_fput:
 	fput(file);
 out_unlink:
 	mutex_lock(&pinshm_lock);
-	list_del(&r->link);
-	r->state = PINSHM_UNLINKED;
+	pinshm_unlink(r);
 	mutex_unlock(&pinshm_lock);
 out_put_region:
 	pinshm_region_put(r);
@@ -324,8 +349,7 @@ static long pinshm_ioc_destroy(void __user *uarg)
 		return -EPERM;
 	}
 	/* Unlink: the name is free again, OPEN gives -ENOENT. */
-	list_del(&r->link);
-	r->state = PINSHM_UNLINKED;
+	pinshm_unlink(r);
 	pinshm_sysfs_del(r);
 	mutex_unlock(&pinshm_lock);
 
@@ -446,35 +470,41 @@ static struct miscdevice pinshm_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "pinshm",
 	.fops = &pinshm_ctl_fops,
-	.mode = 0666,
 };
 
+/*
+ * misc_register() is the last step that can fail: once /dev/pinshm exists
+ * it can be opened, and a module whose init fails is freed under open
+ * files. The regions directory can only go under the device registered,
+ * so a failure to make it after that is not fatal: CREATE gives -ENODEV.
+ */
 static int __init pinshm_init(void)
 {
 	int ret;
 
+	if (open_mode & ~0777) {
+		pr_err("pinshm: open_mode=%#o: only permission bits\n",
+		       open_mode);
+		return -EINVAL;
+	}
+	pinshm_misc.mode = open_mode;
 	pinshm_caps_init();
 	/* CREATE waits on pinshm_lock until the regions dir exists. */
 	mutex_lock(&pinshm_lock);
 	ret = misc_register(&pinshm_misc);
-	if (ret)
-		goto out_unlock;
-	ret = pinshm_sysfs_init(&pinshm_misc.this_device->kobj);
-	if (ret)
-		goto out_deregister;
-	mutex_unlock(&pinshm_lock);
-	return 0;
-
-out_deregister:
-	misc_deregister(&pinshm_misc);
-out_unlock:
+	if (!ret && pinshm_sysfs_init(&pinshm_misc.this_device->kobj))
+		pr_err("pinshm: no sysfs regions directory: CREATE fails with -ENODEV\n");
 	mutex_unlock(&pinshm_lock);
 	return ret;
 }
 
+/*
+ * Nothing can use the device here: an open file holds a module reference,
+ * and so does every region. The regions directory goes before the device
+ * it lives under.
+ */
 static void __exit pinshm_exit(void)
 {
-	/* Every region holds a module reference: none can be left. */
 	pinshm_sysfs_exit();
 	misc_deregister(&pinshm_misc);
 }

@@ -15,8 +15,9 @@
  *   struct pinshm_mapping  vm_private_data of one data VMA: one attach.
  *
  * Locks (never nested in each other):
- *   pinshm_lock    global mutex: the name table, region->state, the sysfs
- *                  region dirs.
+ *   pinshm_lock    global mutex: the name table (a list in creation order
+ *                  and a hash by name), region->state, the sysfs region
+ *                  dirs.
  *   region->lock   per-region mutex: the metadata page, the attach table
  *                  and the counters mirrored from it. Taken inside
  *                  mmap_lock by ->mmap and ->close.
@@ -41,6 +42,7 @@ struct kobject;
 struct mm_struct;
 struct page;
 struct pid;
+struct user_struct;
 
 /* region->state, under pinshm_lock */
 enum pinshm_state {
@@ -68,6 +70,7 @@ struct pinshm_attach_slot {
 struct pinshm_region {
 	struct kref ref;
 	struct list_head link;		/* in pinshm_regions, under pinshm_lock */
+	struct hlist_node hnode;	/* in the name hash, under pinshm_lock */
 	enum pinshm_state state;	/* under pinshm_lock */
 	struct kobject *kobj;		/* sysfs dir while LIVE */
 	char name[PINSHM_NAME_MAX];
@@ -75,7 +78,9 @@ struct pinshm_region {
 	/* Set before the region is LIVE, constant afterwards. */
 	struct page *pages;		/* first of nr_pages contiguous pages */
 	unsigned long nr_pages;
-	bool accounted;			/* nr_pages counted in the total cap */
+	bool accounted;			/* counted in the caps (cost_pages) */
+	unsigned long cost_pages;	/* data, metadata page, bookkeeping */
+	struct user_struct *locked_user; /* charged nr_pages + 1, or NULL */
 	struct page *meta_page;
 	struct pinshm_meta *meta;	/* page_address(meta_page) */
 	int nid;			/* node the memory is on */

@@ -12,20 +12,29 @@
  *             ZONE_NORMAL and below, at 2 MiB-aligned starts.
  * Nothing is on an LRU list and nothing has a mapping, so it is never
  * reclaimed, swapped or migrated: pinned.
+ *
+ * Charged to the creator: its memory cgroup (__GFP_ACCOUNT) for the struct,
+ * the metadata page and buddy data (alloc_contig_range() cannot charge
+ * one, and 6.1 exports no call that could), its user's locked_vm against
+ * RLIMIT_MEMLOCK for data and metadata page; and counted against
+ * max_regions, max_regions_per_uid and max_total_mb (pinshm_region_reserve()).
  */
 #include <linux/atomic.h>
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/err.h>
 #include <linux/gfp.h>
+#include <linux/hashtable.h>
 #include <linux/highmem.h>
 #include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/module.h>
 #include <linux/nodemask.h>
+#include <linux/sched/user.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
+#include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/timekeeping.h>
 
@@ -39,10 +48,44 @@ MODULE_PARM_DESC(max_region_mb, "Largest region in MiB (default 1024); larger: -
 
 static unsigned int max_total_mb;
 module_param(max_total_mb, uint, 0644);
-MODULE_PARM_DESC(max_total_mb, "All regions together in MiB (default: half of RAM); over: -ENOSPC");
+MODULE_PARM_DESC(max_total_mb, "All regions together in MiB, data, metadata and bookkeeping (default: half of RAM); over: -ENOSPC");
 
-/* Data pages of all regions not yet freed; checked against max_total_mb. */
-static atomic_long_t pinshm_total_pages = ATOMIC_LONG_INIT(0);
+static unsigned int max_regions = 4096;
+module_param(max_regions, uint, 0644);
+MODULE_PARM_DESC(max_regions, "Regions in all (default 4096); over: -ENOSPC");
+
+static unsigned int max_regions_per_uid = 256;
+module_param(max_regions_per_uid, uint, 0644);
+MODULE_PARM_DESC(max_regions_per_uid, "Regions per owner uid (default 256); over: -EDQUOT");
+
+/*
+ * What every region costs besides its data, counted against max_total_mb:
+ * the metadata page, struct pinshm_region (a kmalloc size class), and an
+ * estimate of its sysfs directory (a kobject and a dozen kernfs nodes).
+ */
+#define PINSHM_SYSFS_COST	2048
+#define PINSHM_OVERHEAD_PAGES						\
+	(1 + DIV_ROUND_UP(roundup_pow_of_two(sizeof(struct pinshm_region)) + \
+			  PINSHM_SYSFS_COST, PAGE_SIZE))
+
+/*
+ * The region table's counts, under pinshm_acct_lock (a spinlock: regions
+ * are released wherever their last reference goes): regions and pages of
+ * every region not yet freed (destroyed ones still mapped included), and
+ * regions per owner uid.
+ */
+static DEFINE_SPINLOCK(pinshm_acct_lock);
+static unsigned long pinshm_total_pages;
+static unsigned int pinshm_nr_regions;
+
+#define PINSHM_UID_BITS		6
+static DEFINE_HASHTABLE(pinshm_uids, PINSHM_UID_BITS);
+
+struct pinshm_uid {
+	struct hlist_node node;
+	kuid_t uid;
+	unsigned int regions;
+};
 
 #define PINSHM_HUGE_PAGES	(PINSHM_HUGE_SIZE >> PAGE_SHIFT)
 
@@ -128,13 +171,15 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 
 	if (!try_module_get(THIS_MODULE))
 		return ERR_PTR(-ENODEV);
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	/* At its memcg's limit CREATE fails: no OOM kill (RETRY_MAYFAIL). */
+	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
 	if (!r) {
 		module_put(THIS_MODULE);
 		return ERR_PTR(-ENOMEM);
 	}
 	kref_init(&r->ref);
 	INIT_LIST_HEAD(&r->link);
+	INIT_HLIST_NODE(&r->hnode);
 	r->state = PINSHM_CREATING;
 	strscpy(r->name, name, sizeof(r->name));
 	r->nr_pages = PAGE_ALIGN(bytes) >> PAGE_SHIFT;
@@ -153,19 +198,116 @@ struct pinshm_region *pinshm_region_new(const char *name, u64 bytes,
 	return r;
 }
 
-/* Count the region against max_total_mb. Caller holds pinshm_lock. */
+static struct pinshm_uid *pinshm_uid_find(kuid_t uid)
+{
+	struct pinshm_uid *u;
+
+	lockdep_assert_held(&pinshm_acct_lock);
+	hash_for_each_possible(pinshm_uids, u, node, __kuid_val(uid))
+		if (uid_eq(u->uid, uid))
+			return u;
+	return NULL;
+}
+
+/*
+ * Charge nr pages to user's locked memory against the caller's
+ * RLIMIT_MEMLOCK, as io_uring and RDMA charge pinned memory that outlives
+ * the process: on the user, not the mm. -EPERM over the limit.
+ * locked_vm is a counter only (io_uring and others add to it the same
+ * way): nothing is published through it, so it pairs with no barrier.
+ */
+static int pinshm_lock_pages(struct user_struct *user, unsigned long nr)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	long cur = atomic_long_read(&user->locked_vm);
+
+	do {
+		if (nr > limit || cur > limit - nr)
+			return -EPERM;
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, cur + nr));
+	return 0;
+}
+
+/*
+ * Count the region against the caps (table: -ENOSPC; its owner's regions:
+ * -EDQUOT; max_total_mb: -ENOSPC) and charge its pinned pages to the
+ * caller's locked memory (-EPERM over RLIMIT_MEMLOCK, CAP_IPC_LOCK
+ * exempt). Undone by pinshm_region_release(). Caller holds pinshm_lock.
+ */
 int pinshm_region_reserve(struct pinshm_region *r)
 {
 	unsigned long cap = (unsigned long)READ_ONCE(max_total_mb) <<
 			    (20 - PAGE_SHIFT);
+	unsigned long pages = r->nr_pages + PINSHM_OVERHEAD_PAGES;
+	struct pinshm_uid *u, *nu;
+	int ret = 0;
 
 	lockdep_assert_held(&pinshm_lock);
-	if (atomic_long_add_return(r->nr_pages, &pinshm_total_pages) > cap) {
-		atomic_long_sub(r->nr_pages, &pinshm_total_pages);
-		return -ENOSPC;
+	nu = kzalloc(sizeof(*nu), GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
+	if (!nu)
+		return -ENOMEM;
+	nu->uid = r->uid;
+
+	spin_lock(&pinshm_acct_lock);
+	u = pinshm_uid_find(r->uid);
+	if (pinshm_nr_regions >= READ_ONCE(max_regions))
+		ret = -ENOSPC;
+	else if (u && u->regions >= READ_ONCE(max_regions_per_uid))
+		ret = -EDQUOT;
+	else if (!READ_ONCE(max_regions_per_uid))
+		ret = -EDQUOT;
+	else if (pages > cap || pinshm_total_pages > cap - pages)
+		ret = -ENOSPC;
+	if (!ret) {
+		if (!u) {
+			u = nu;
+			nu = NULL;
+			hash_add(pinshm_uids, &u->node, __kuid_val(u->uid));
+		}
+		u->regions++;
+		pinshm_nr_regions++;
+		pinshm_total_pages += pages;
+		r->cost_pages = pages;
+		r->accounted = true;
 	}
-	r->accounted = true;
+	spin_unlock(&pinshm_acct_lock);
+	kfree(nu);
+	if (ret)
+		return ret;
+
+	/* Data and metadata page: what is pinned. */
+	if (!capable(CAP_IPC_LOCK)) {
+		struct user_struct *user = get_uid(current_user());
+
+		ret = pinshm_lock_pages(user, r->nr_pages + 1);
+		if (ret) {
+			free_uid(user);
+			return ret;	/* the caps go with the region */
+		}
+		r->locked_user = user;
+	}
 	return 0;
+}
+
+static void pinshm_region_unreserve(struct pinshm_region *r)
+{
+	struct pinshm_uid *u;
+
+	if (r->locked_user) {
+		atomic_long_sub(r->nr_pages + 1, &r->locked_user->locked_vm);
+		free_uid(r->locked_user);
+	}
+	if (!r->accounted)
+		return;
+	spin_lock(&pinshm_acct_lock);
+	pinshm_total_pages -= r->cost_pages;
+	pinshm_nr_regions--;
+	u = pinshm_uid_find(r->uid);
+	if (!WARN_ON_ONCE(!u) && !--u->regions) {
+		hash_del(&u->node);
+		kfree(u);
+	}
+	spin_unlock(&pinshm_acct_lock);
 }
 
 static void pinshm_free_pages(struct page *page, unsigned long nr)
@@ -183,7 +325,7 @@ static void pinshm_free_pages(struct page *page, unsigned long nr)
 static struct page *pinshm_alloc_buddy(unsigned long nr, int node)
 {
 	unsigned int order = get_order(nr << PAGE_SHIFT);
-	gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN |
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
 		    __GFP_RETRY_MAYFAIL;
 	struct page *page;
 	unsigned long i;
@@ -326,7 +468,8 @@ int pinshm_region_alloc(struct pinshm_region *r, int node)
 	r->pages = page;
 	r->nid = page_to_nid(page);
 
-	r->meta_page = alloc_pages_node(r->nid, GFP_KERNEL | __GFP_ZERO, 0);
+	r->meta_page = alloc_pages_node(r->nid, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+					__GFP_RETRY_MAYFAIL, 0);
 	if (!r->meta_page) {
 		trace_pinshm_alloc_fail(PAGE_SIZE, 0, r->nid, -ENOMEM,
 					r->name);
@@ -356,8 +499,7 @@ void pinshm_region_release(struct kref *ref)
 		pinshm_free_pages(r->pages, r->nr_pages);
 	if (r->meta_page)
 		__free_page(r->meta_page);
-	if (r->accounted)
-		atomic_long_sub(r->nr_pages, &pinshm_total_pages);
+	pinshm_region_unreserve(r);
 	mutex_destroy(&r->lock);
 	kfree(r);
 	/* The caller holds a file or the control fd, which pin the module. */

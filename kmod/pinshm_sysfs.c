@@ -118,7 +118,7 @@ int pinshm_sysfs_add(struct pinshm_region *r)
 	int ret;
 
 	lockdep_assert_held(&pinshm_lock);
-	pk = kzalloc(sizeof(*pk), GFP_KERNEL);
+	pk = kzalloc(sizeof(*pk), GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL);
 	if (!pk)
 		return -ENOMEM;
 	pk->region = r;

@@ -219,11 +219,12 @@ static void child(enum how how, int wfd)
 	void *p;
 
 	prctl(PR_SET_NAME, comm_of[how]);
+	/* Opened as root: /dev/pinshm is root:pinshm 0660. */
+	ctl = open(PINSHM_DEV_PATH, O_RDWR | O_CLOEXEC);
 	if (how == NOBODY_EXIT3 &&
 	    (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
 	     setresuid(NOBODY, NOBODY, NOBODY)))
 		_exit(20);
-	ctl = open(PINSHM_DEV_PATH, O_RDWR | O_CLOEXEC);
 	rfd = ctl < 0 ? -1 : pshm_open(ctl, region, PINSHM_OPEN_WRITE);
 	if (rfd < 0)
 		_exit(21);

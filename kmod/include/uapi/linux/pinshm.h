@@ -152,8 +152,16 @@ struct pinshm_meta {
  * as the ioctl's return value.
  * -EINVAL bad name, size 0 or not a page multiple... (size is rounded up to
  *         the page size), bad node, unknown flag bits;
- * -EEXIST name taken; -EFBIG above max_region_mb; -ENOSPC above
- * max_total_mb; -ENOMEM no contiguous memory right now.
+ * -EEXIST name taken; -EFBIG above max_region_mb; -ENOMEM no contiguous
+ * memory right now, or the creator's memory cgroup is at its limit.
+ * Limits (every region counts until its memory is freed, after DESTROY
+ * and the last fd and mapping):
+ * -ENOSPC max_regions regions exist, or max_total_mb would be passed
+ *         (data, metadata page and bookkeeping count);
+ * -EDQUOT the owner (the caller's fsuid) has max_regions_per_uid regions;
+ * -EPERM  the data and metadata pages would take the caller's user past
+ *         its RLIMIT_MEMLOCK (charged to the user, as io_uring's memory,
+ *         with mlock()'s rlimit; CAP_IPC_LOCK: no limit).
  */
 struct pinshm_create {
 	__u32 size;		/* sizeof(struct pinshm_create) */
