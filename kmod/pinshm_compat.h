@@ -33,4 +33,15 @@ static inline void vm_flags_clear(struct vm_area_struct *vma,
 }
 #endif
 
+/* Remove the page table entries of all of vma (mmap_lock held). */
+static inline void pinshm_zap_vma(struct vm_area_struct *vma)
+{
+#ifdef PINSHM_HAVE_ZAP_PAGE_RANGE	/* 6.1 */
+	zap_page_range(vma, vma->vm_start, vma->vm_end - vma->vm_start);
+#else					/* 6.3 on: 6.1's is not exported */
+	zap_page_range_single(vma, vma->vm_start, vma->vm_end - vma->vm_start,
+			      NULL);
+#endif
+}
+
 #endif /* _PINSHM_COMPAT_H */

@@ -6,7 +6,8 @@
  * PAGE_SIZE onward: the data (any page range inside it), writable only
  * through a writable fd. MAP_SHARED only. Pages are inserted with
  * vm_insert_pages() at mmap time (refcounted pages: GUP and O_DIRECT work),
- * so there is no fault handler. VMAs are never copied on fork, never
+ * so there is no fault handler. VMAs are never copied on fork (nor their
+ * pages, after MADV_DOFORK: see pinshm_data_open()), never
  * expanded, split or moved, and left out of core dumps: one VMA is one
  * attach, from mmap to close.
  *
@@ -87,11 +88,22 @@ static u16 pinshm_classify(struct pinshm_mapping *map,
 
 /*
  * Only copies reach ->open: mremap()'s copy_vma() before ->mremap refuses
- * the move, or fork() after madvise(MADV_DOFORK). A copy is not an attach.
+ * the move, or fork() after madvise(MADV_DOFORK), which clears
+ * VM_DONTCOPY (only VM_IO would stop it, and VM_IO would stop GUP too). A
+ * copy is not an attach. A child's copy must not reach the pages either,
+ * or the child would write the region unrecorded: its page table entries
+ * go, and with no fault handler its access is SIGBUS. dup_mmap() calls
+ * ->open after copying the entries on 6.1 (zap them) and before on 6.12,
+ * where VM_WIPEONFORK makes it skip the copy (and the zap finds nothing).
+ * Both run with the child's mmap_lock held for writing.
  */
 static void pinshm_data_open(struct vm_area_struct *vma)
 {
 	vma->vm_private_data = NULL;
+	if (vma->vm_mm == current->mm)
+		return;		/* mremap()'s copy: unmapped again */
+	vm_flags_set(vma, VM_WIPEONFORK);
+	pinshm_zap_vma(vma);
 }
 
 static void pinshm_data_close(struct vm_area_struct *vma)

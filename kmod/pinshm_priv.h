@@ -55,7 +55,6 @@ enum pinshm_state {
 struct pinshm_attach_slot {
 	struct pinshm_mapping *map;	/* owner while ATTACHED, else NULL */
 	u64 ended;			/* region->slot_clock when it ended */
-	u64 since;			/* attached then (CLOCK_BOOTTIME) */
 };
 
 /*
@@ -98,6 +97,9 @@ struct pinshm_region {
 	u32 nr_attached;
 	u64 slot_clock;			/* orders ended slots for reuse */
 	struct pinshm_attach_slot attach_slots[PINSHM_MAX_ATTACH];
+	struct list_head untracked;	/* read-only mappings without a slot */
+	u32 nr_untracked;
+	u64 untracked_total;
 
 	wait_queue_head_t waitq;	/* pollers of the generation */
 	/* Read-only WAIT sleepers, by their ro_pending word (uapi header). */
@@ -119,8 +121,14 @@ struct pinshm_mapping {
 	struct pid *pid;		/* thread group of the attacher */
 	pid_t tgid;			/* in the initial pid namespace */
 	u16 access;			/* PINSHM_ACC_* */
-	int slot;			/* index while ATTACHED, else -1 */
+	int slot;			/* index while ATTACHED, else -1; */
+					/* PINSHM_UNTRACKED: attached, no slot */
+	struct list_head node;		/* in region->untracked then */
+	u64 start_time;			/* of the attacher, CLOCK_BOOTTIME */
+	u64 since;			/* attached then (CLOCK_BOOTTIME) */
 };
+
+#define PINSHM_UNTRACKED	(-2)
 
 /*
  * An ioctl command's type, number and direction: the size bits may differ,

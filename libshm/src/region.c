@@ -223,7 +223,11 @@ int __pinshm_meta_check(const struct pinshm_meta *m, int backend,
 	    m->backend != (uint32_t)backend ||
 	    m->nr_slots != PINSHM_MAX_ATTACH ||
 	    m->slot_off != PINSHM_META_HDR_SIZE ||
-	    m->slot_size != sizeof(struct pinshm_attach))
+	    m->slot_size != sizeof(struct pinshm_attach) ||
+	    m->rw_slots != PINSHM_RW_SLOTS ||
+	    m->death_off != offsetof(struct pinshm_meta, deaths) ||
+	    m->death_size != sizeof(struct pinshm_death) ||
+	    m->nr_deaths != PINSHM_DEATH_LOG)
 		return -EBADMSG;
 	if (memchr(m->name, '\0', sizeof(m->name)) == NULL ||
 	    (name && strcmp(m->name, name)))

@@ -13,8 +13,12 @@
  * take flock(LOCK_EX) on the file (dropped by the kernel if they die) and
  * follow the seq protocol of region.c. Deaths are found by polling: an
  * ATTACHED slot whose pid is gone, a zombie, or reused (start time
- * differs) is marked DIED; the exit status is unknown to this backend.
- * Without a kernel to see it, execve() looks like a death here.
+ * differs) is marked DIED and written to the death log; the exit status is
+ * unknown to this backend. Without a kernel to see it, execve() looks like
+ * a death here. Slots are taken by the module's rules (uapi header, at
+ * PINSHM_MAX_ATTACH): read-only attachers never take the writers' slots
+ * nor make a writer's open fail; with no slot for them they are counted
+ * in untracked_total only, since no death of theirs could be seen.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -90,6 +94,16 @@ static int reap_dead(struct pinshm_meta *m)
 		m->crashes++;
 		if (m->nr_attached)
 			m->nr_attached--;
+		m->deaths[(m->crashes - 1) % PINSHM_DEATH_LOG] =
+			(struct pinshm_death){
+				.tgid = a->tgid,
+				.access = a->access,
+				.slot = (uint16_t)i,
+				.exit_code = PINSHM_EXIT_UNKNOWN,
+				.start_time = a->start_time,
+				.died_ns = a->detach_ns,
+				.nr = m->crashes,
+			};
 		found++;
 	}
 	if (found)
@@ -97,31 +111,55 @@ static int reap_dead(struct pinshm_meta *m)
 	return found;
 }
 
-/* Under the lock: take a slot: a free one, else the oldest not attached. */
-static int add_attacher(struct pinshm_meta *m, int access)
+/*
+ * Under the lock: the slot an attacher with this access takes: a free one
+ * of its range, else the one that ended longest ago, a DIED one last; -1
+ * if every slot of the range is attached.
+ */
+static int pick_slot(const struct pinshm_meta *m, bool rw)
 {
-	uint64_t start = 0, oldest = UINT64_MAX;
-	int i, pick = -1;
+	uint64_t oldest[2] = { UINT64_MAX, UINT64_MAX };
+	int i, pick[2] = { -1, -1 };	/* [0]: detached or exec, [1]: died */
 
-	for (i = 0; i < PINSHM_MAX_ATTACH; i++) {
-		struct pinshm_attach *a = &m->attach[i];
+	for (i = rw ? 0 : PINSHM_RW_SLOTS; i < PINSHM_MAX_ATTACH; i++) {
+		const struct pinshm_attach *a = &m->attach[i];
+		int k = a->state == PINSHM_ST_DIED;
 
-		if (a->state == PINSHM_ST_FREE) {
-			pick = i;
-			break;
-		}
-		if (a->state != PINSHM_ST_ATTACHED && a->detach_ns < oldest) {
-			oldest = a->detach_ns;
-			pick = i;
+		if (a->state == PINSHM_ST_FREE)
+			return i;
+		if (a->state != PINSHM_ST_ATTACHED &&
+		    (pick[k] < 0 || a->detach_ns < oldest[k])) {
+			oldest[k] = a->detach_ns;
+			pick[k] = i;
 		}
 	}
-	if (pick < 0)
+	return pick[0] >= 0 ? pick[0] : pick[1];
+}
+
+/*
+ * Under the lock: record the caller as an attacher. Returns its slot, -1
+ * for a read-only attacher left without one (counted only), or -ENOSPC
+ * when a read-write one finds every slot attached.
+ */
+static int add_attacher(struct pinshm_meta *m, int access)
+{
+	bool rw = access == PINSHM_RDWR;
+	uint64_t start = 0;
+	int pick = pick_slot(m, rw);
+
+	if (pick < 0 && rw)
 		return -ENOSPC;
+	if (pick < 0) {
+		__pinshm_meta_write_begin(m);
+		m->untracked_total++;
+		__pinshm_meta_write_end(m);
+		return -1;
+	}
 	__pinshm_self_start_time(&start);
 	__pinshm_meta_write_begin(m);
 	m->attach[pick] = (struct pinshm_attach){
 		.tgid = (uint32_t)getpid(),
-		.access = access == PINSHM_RDWR ? PINSHM_ACC_RW : PINSHM_ACC_RO,
+		.access = rw ? PINSHM_ACC_RW : PINSHM_ACC_RO,
 		.state = PINSHM_ST_ATTACHED,
 		.exit_code = 0,
 		.start_time = start,
@@ -266,6 +304,11 @@ static int shm_create(struct pinshm_region *r, const struct pinshm_region_opts *
 	m->nr_slots = PINSHM_MAX_ATTACH;
 	m->slot_off = PINSHM_META_HDR_SIZE;
 	m->slot_size = sizeof(struct pinshm_attach);
+	m->features = PINSHM_FEAT_RW_SLOTS | PINSHM_FEAT_DEATH_LOG;
+	m->rw_slots = PINSHM_RW_SLOTS;
+	m->death_off = offsetof(struct pinshm_meta, deaths);
+	m->death_size = sizeof(struct pinshm_death);
+	m->nr_deaths = PINSHM_DEATH_LOG;
 	strcpy(m->name, r->name);
 	m->size = size;
 	m->data_off = data_off;
@@ -362,9 +405,10 @@ static int shm_open_region(struct pinshm_region *r, int access)
 		reap_dead(m);
 		ret = add_attacher(m, access);
 		unlock_meta(r);
-		if (ret < 0)
+		if (ret < -1)
 			goto out;
 		r->slot = ret;
+		ret = 0;
 	}
 	return 0;
 out:

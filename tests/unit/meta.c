@@ -77,7 +77,15 @@ Test(meta, records_the_header_fields_at_create)
 	cr_assert_eq(m.abi_version, PINSHM_ABI_VERSION);
 	cr_assert_eq(m.hdr_size, PINSHM_META_HDR_SIZE);
 	cr_assert_eq(m.seq & 1, 0);
-	cr_assert_eq(m.features, 0);
+	cr_assert_eq(m.features, PINSHM_FEAT_RW_SLOTS | PINSHM_FEAT_DEATH_LOG);
+	cr_assert_eq(m.rw_slots, PINSHM_RW_SLOTS);
+	cr_assert_eq(m.nr_untracked, 0);
+	cr_assert_eq(m.untracked_total, 0);
+	cr_assert_eq(m.death_off, offsetof(struct pinshm_meta, deaths));
+	cr_assert_eq(m.death_size, sizeof(struct pinshm_death));
+	cr_assert_eq(m.nr_deaths, PINSHM_DEATH_LOG);
+	for (unsigned int i = 0; i < PINSHM_DEATH_LOG; i++)
+		cr_assert_eq(m.deaths[i].nr, 0, "death log entry %u is empty", i);
 	cr_assert_eq(m.flags & (PINSHM_F_CONTIGUOUS | PINSHM_F_DESTROYED), 0,
 		     "shm memory is not contiguous, not destroyed: %#x",
 		     m.flags);
@@ -572,5 +580,131 @@ Test(meta, destroy_does_not_disturb_the_attachers_page)
 	cr_assert_str_eq(m.name, name);
 	cr_assert_eq(m.nr_attached, 1);
 	cr_assert_eq(pinshm_region_recover(r), 0);
+	T_OK(pinshm_region_close(r));
+}
+
+/*
+ * Read access is enough to open a region read-only: readers past the
+ * table's read-only slots are counted, never refused, and never take the
+ * writers' slots. A broadcast writer arriving after them still writes to
+ * every one of them.
+ */
+#define MANY_READERS	120
+
+Test(meta, more_readers_than_slots_leave_the_writers_room)
+{
+	struct pinshm_region *r, *rd[MANY_READERS], *w[PINSHM_RW_SLOTS + 1];
+	struct pinshm_bcast brd[2], bw;
+	struct pinshm_bcast_msg bm;
+	struct pinshm_meta m;
+	const char *name;
+	unsigned int i, in_rw = 0, ro = 0;
+	char buf[16];
+
+	r = t_create_mode("many", 65536, 0644, &name);
+	T_OK(pinshm_bcast_create(r, "b", 16, 8));
+	T_OK(pinshm_region_close(r));
+	for (i = 0; i < MANY_READERS; i++)
+		T_OK(pinshm_region_open(name, PINSHM_RDONLY, T_BACKEND, &rd[i]));
+	T_OK(pinshm_bcast_attach(rd[0], "b", PINSHM_READER, &brd[0]));
+	T_OK(pinshm_bcast_attach(rd[MANY_READERS - 1], "b", PINSHM_READER, &brd[1]));
+	m = meta_of(rd[0]);
+	for (i = 0; i < PINSHM_MAX_ATTACH; i++) {
+		if (m.attach[i].state != PINSHM_ST_ATTACHED)
+			continue;
+		ro++;
+		in_rw += i < PINSHM_RW_SLOTS;
+	}
+	cr_assert_eq(in_rw, 0, "%u readers in the writers' slots", in_rw);
+	cr_assert_eq(ro, PINSHM_MAX_ATTACH - PINSHM_RW_SLOTS);
+	cr_assert_eq(m.untracked_total, MANY_READERS - ro);
+	cr_assert_eq(m.nr_untracked, 0, "the shm backend counts no current untracked");
+
+	/* The writer comes last and still writes to every reader. */
+	T_OK(pinshm_region_open(name, PINSHM_RDWR, T_BACKEND, &w[0]));
+	T_OK(pinshm_bcast_attach(w[0], "b", PINSHM_WRITER, &bw));
+	T_OK(pinshm_bcast_send(&bw, "hello", 5, 1));
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(pinshm_bcast_recv(&brd[i], buf, sizeof(buf), &bm,
+					       PINSHM_WAIT_NONE), 5);
+		cr_assert_arr_eq(buf, "hello", 5);
+	}
+	/* Writers have PINSHM_RW_SLOTS; past them the error is the writers' own. */
+	for (i = 1; i < PINSHM_RW_SLOTS; i++)
+		T_OK(pinshm_region_open(name, PINSHM_RDWR, T_BACKEND, &w[i]));
+	T_ERR(pinshm_region_open(name, PINSHM_RDWR, T_BACKEND, &w[i]), -ENOSPC);
+	T_OK(pinshm_region_open(name, PINSHM_RDONLY, T_BACKEND, &w[i]));
+	T_OK(pinshm_region_close(w[i]));
+
+	T_OK(pinshm_bcast_detach(&bw));
+	for (i = 0; i < PINSHM_RW_SLOTS; i++)
+		T_OK(pinshm_region_close(w[i]));
+	for (i = 0; i < MANY_READERS; i++)
+		T_OK(pinshm_region_close(rd[i]));
+}
+
+static const struct pinshm_death *death_nr(const struct pinshm_meta *m, uint64_t nr)
+{
+	const struct pinshm_death *d = &m->deaths[(nr - 1) % PINSHM_DEATH_LOG];
+
+	return nr && d->nr == nr ? d : NULL;
+}
+
+/*
+ * DIED records outlive DETACHED ones: 1000 read-only open/close cycles do
+ * not evict a dead reader's record, nor a dead writer's; and the death log
+ * keeps the last deaths, in order.
+ */
+Test(meta, a_died_record_outlives_read_only_churn_and_is_logged, .timeout = 120)
+{
+	struct pinshm_region *r, *o;
+	struct pinshm_meta m;
+	const struct pinshm_death *d;
+	const char *name;
+	pid_t pr, pw, pids[10];
+	int sr, sw, i;
+
+	r = t_create("churn", 4096, &name);
+	pr = spawn_attacher(name, PINSHM_RDONLY, 0);
+	pw = spawn_attacher(name, PINSHM_RDWR, 0);
+	kill(pr, SIGKILL);
+	t_wait(pr);
+	kill(pw, SIGKILL);
+	t_wait(pw);
+	cr_assert_eq(pinshm_region_recover(r), 2);
+	m = meta_of(r);
+	sr = find_slot(&m, pr, PINSHM_ST_DIED);
+	sw = find_slot(&m, pw, PINSHM_ST_DIED);
+	cr_assert(sr >= PINSHM_RW_SLOTS && sw >= 0 && sw < PINSHM_RW_SLOTS,
+		  "reader slot %d, writer slot %d", sr, sw);
+	cr_assert_eq(m.crashes, 2);
+	for (i = 0; i < 1000; i++) {
+		T_OK(pinshm_region_open(name, PINSHM_RDONLY, T_BACKEND, &o));
+		T_OK(pinshm_region_close(o));
+	}
+	m = meta_of(r);
+	cr_assert_eq(find_slot(&m, pr, PINSHM_ST_DIED), sr, "the dead reader's record went");
+	cr_assert_eq(find_slot(&m, pw, PINSHM_ST_DIED), sw, "the dead writer's record went");
+	/* One recover found both, in slot order: the writer's first. */
+	d = death_nr(&m, 1);
+	cr_assert(d && d->tgid == (uint32_t)pw && d->access == PINSHM_ACC_RW && d->slot == sw);
+	d = death_nr(&m, 2);
+	cr_assert(d && d->tgid == (uint32_t)pr && d->access == PINSHM_ACC_RO &&
+		  d->slot == sr && d->exit_code == PINSHM_EXIT_UNKNOWN && d->died_ns);
+
+	for (i = 0; i < 10; i++) {
+		pids[i] = spawn_attacher(name, PINSHM_RDWR, 0);
+		kill(pids[i], SIGKILL);
+		t_wait(pids[i]);
+		cr_assert_eq(pinshm_region_recover(r), 1);
+	}
+	m = meta_of(r);
+	cr_assert_eq(m.crashes, 12);
+	for (i = 0; i < PINSHM_DEATH_LOG; i++) {
+		d = death_nr(&m, 12 - (uint64_t)i);
+		cr_assert(d && d->tgid == (uint32_t)pids[9 - i],
+			  "death %d is not the %dth child's", 12 - i, 9 - i);
+	}
+	cr_assert_null(death_nr(&m, 4), "only the last %d deaths are kept", PINSHM_DEATH_LOG);
 	T_OK(pinshm_region_close(r));
 }

@@ -153,6 +153,7 @@ unsigned int ctl_nr_slots(const struct pinshm_meta *m);
 bool ctl_is_self(const struct pinshm_attach *a);
 unsigned int ctl_attached_others(const struct pinshm_meta *m);
 struct json_object;
+struct json_object *ctl_deaths_json(const struct pinshm_meta *m);
 void ctl_put_json(struct json_object *o, int flags);
 
 /* cmd_region.c */

@@ -46,6 +46,53 @@ static const char *ctl_state_name(unsigned int st)
 	}
 }
 
+/* The death log's entries, newest first, into out; returns how many. */
+static unsigned int ctl_deaths(const struct pinshm_meta *m,
+			       const struct pinshm_death *out[PINSHM_DEATH_LOG])
+{
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < PINSHM_DEATH_LOG; i++) {
+		const struct pinshm_death *d = &m->deaths[i];
+
+		if (!d->nr)
+			continue;
+		for (j = n++; j > 0 && out[j - 1]->nr < d->nr; j--)
+			out[j] = out[j - 1];
+		out[j] = d;
+	}
+	return n;
+}
+
+/* "deaths": [{nr, pid, access, slot, exit, signal, died_at, died_ns}], newest first. */
+struct json_object *ctl_deaths_json(const struct pinshm_meta *m)
+{
+	const struct pinshm_death *ds[PINSHM_DEATH_LOG];
+	struct json_object *arr = json_object_new_array();
+	unsigned int i, n = ctl_deaths(m, ds);
+	char tbuf[64];
+
+	for (i = 0; i < n; i++) {
+		const struct pinshm_death *d = ds[i];
+		struct json_object *s = json_object_new_object();
+
+		json_object_object_add(s, "nr", json_object_new_uint64(d->nr));
+		json_object_object_add(s, "pid", json_object_new_int64(d->tgid));
+		json_object_object_add(s, "access", json_object_new_string(ctl_access_name(d->access)));
+		json_object_object_add(s, "slot", d->slot != PINSHM_SLOT_NONE ?
+				       json_object_new_int(d->slot) : NULL);
+		json_object_object_add(s, "exit", d->exit_code != PINSHM_EXIT_UNKNOWN ?
+				       json_object_new_int(d->exit_code) : NULL);
+		json_object_object_add(s, "signal", d->signal ?
+				       json_object_new_int((int)d->signal) : NULL);
+		json_object_object_add(s, "died_at",
+				       json_object_new_string(ctl_fmt_time(d->died_ns, tbuf, sizeof(tbuf))));
+		json_object_object_add(s, "died_ns", json_object_new_uint64(d->died_ns));
+		json_object_array_add(arr, s);
+	}
+	return arr;
+}
+
 struct ctl_obj {
 	struct pinshm_obj_info info;
 	struct pinshm_ring_stats st;
@@ -90,6 +137,8 @@ static struct json_object *ctl_info_json(const struct pinshm_meta *m,
 	snprintf(tbuf, sizeof(tbuf), "%04o", m->mode & 0777);
 	json_object_object_add(o, "mode", json_object_new_string(tbuf));
 	json_object_object_add(o, "attached", json_object_new_int64(ctl_attached_others(m)));
+	json_object_object_add(o, "untracked", json_object_new_int64(m->nr_untracked));
+	json_object_object_add(o, "untracked_total", ctl_json_u64(m->untracked_total));
 
 	for (i = 0; i < ctl_nr_slots(m); i++) {
 		const struct pinshm_attach *a = &m->attach[i];
@@ -114,6 +163,7 @@ static struct json_object *ctl_info_json(const struct pinshm_meta *m,
 		json_object_array_add(att, s);
 	}
 	json_object_object_add(o, "attachers", att);
+	json_object_object_add(o, "deaths", ctl_deaths_json(m));
 
 	for (k = 0; k < nobj; k++) {
 		const struct ctl_obj *ob = &objs[k];
@@ -159,8 +209,9 @@ static struct json_object *ctl_info_json(const struct pinshm_meta *m,
 static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *objs,
 			  int nobj, int obj_err)
 {
+	const struct pinshm_death *ds[PINSHM_DEATH_LOG];
 	char b1[64], b2[64];
-	unsigned int i, shown = 0;
+	unsigned int i, n, shown = 0;
 	int k;
 
 	printf("region %s\n", m->name);
@@ -183,6 +234,9 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 	printf("  generation  %" PRIu64 "\n", (uint64_t)m->generation);
 	printf("  crashes     %" PRIu64 "\n", (uint64_t)m->crashes);
 	printf("  attached    %u\n", ctl_attached_others(m));
+	if (m->nr_untracked || m->untracked_total)
+		printf("  untracked   %u read-only now, %" PRIu64 " ever (no slot left)\n",
+		       m->nr_untracked, (uint64_t)m->untracked_total);
 
 	for (i = 0; i < ctl_nr_slots(m); i++) {
 		const struct pinshm_attach *a = &m->attach[i];
@@ -206,6 +260,25 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 	}
 	if (!shown)
 		printf("\nattachers: none\n");
+
+	n = ctl_deaths(m, ds);
+	if (n)
+		printf("\ndeaths (last %u):\n  %-6s %-8s %-6s %-5s %-5s %-6s %s\n", n, "NR",
+		       "PID", "ACCESS", "SLOT", "EXIT", "SIGNAL", "DIED AT");
+	for (i = 0; i < n; i++) {
+		const struct pinshm_death *d = ds[i];
+		char sl[16] = "-", ex[32] = "-", sg[32] = "-";
+
+		if (d->slot != PINSHM_SLOT_NONE)
+			snprintf(sl, sizeof(sl), "%u", d->slot);
+		if (d->exit_code != PINSHM_EXIT_UNKNOWN)
+			snprintf(ex, sizeof(ex), "%d", d->exit_code);
+		if (d->signal)
+			snprintf(sg, sizeof(sg), "%u", d->signal);
+		printf("  %-6" PRIu64 " %-8u %-6s %-5s %-5s %-6s %s\n", (uint64_t)d->nr, d->tgid,
+		       ctl_access_name(d->access), sl, ex, sg,
+		       ctl_fmt_time(d->died_ns, b1, sizeof(b1)));
+	}
 
 	if (obj_err) {
 		printf("\nobjects: %s\n", ctl_strerror(obj_err, CTL_OBJECT));
@@ -238,7 +311,7 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 
 static const struct ctl_opt ctl_info_opts[] = {
 	{ "json", 'j', NULL, "print one JSON object: name, backend, size, numa_node, contiguous, "
-	  "pinned, generation, crashes, created, attachers[], objects[]", 0 },
+	  "pinned, generation, crashes, created, attachers[], deaths[], objects[]", 0 },
 	{ NULL },
 };
 
@@ -248,7 +321,8 @@ const struct ctl_cmd ctl_cmd_info = {
 	.help =
 	"Show a region: size, NUMA node, flags, generation and crashes, the attach\n"
 	"table (every slot ever used: pid, ro/rw, attached/detached/died/exec, exit\n"
-	"code or signal) and its objects (rings and slots with their counters:\n"
+	"code or signal; read-only attachers beyond the table are only counted), the\n"
+	"last deaths (pid, exit code or signal, time) and its objects (rings and slots with their counters:\n"
 	"messages and bytes in and out, full events, lapped, recoveries of dead\n"
 	"producers' records, corrupt reads).\n"
 	"Dead attachers are detected first (as `pinshm recover` does), so a process\n"

@@ -134,7 +134,7 @@ static void ctl_ls_read(struct ctl_ls_row *row)
 
 static const struct ctl_opt ctl_ls_opts[] = {
 	{ "json", 'j', NULL, "print a JSON array of {name, backend, size, attached, generation, "
-	  "crashes}", 0 },
+	  "crashes, deaths[]}", 0 },
 	{ NULL },
 };
 
@@ -202,6 +202,7 @@ int cmd_ls(int argc, char **argv)
 						       json_object_new_int64((int64_t)m->generation));
 				json_object_object_add(o, "crashes",
 						       json_object_new_int64((int64_t)m->crashes));
+				json_object_object_add(o, "deaths", ctl_deaths_json(m));
 			}
 			json_object_array_add(arr, o);
 		}

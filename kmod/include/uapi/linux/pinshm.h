@@ -32,7 +32,14 @@
 /* ------------------------------------------------------------------ */
 
 #define PINSHM_META_MAGIC	0x4d485350U	/* "PSHM" in memory order */
-#define PINSHM_ABI_VERSION	1
+/*
+ * The page's layout version. It changes when a reader written for the
+ * previous one would misread the page (version 2: 88 attach slots instead
+ * of 96, and the death log after them); fields are never moved, and what
+ * is added is announced in features as well. A reader refuses a version
+ * it does not know.
+ */
+#define PINSHM_ABI_VERSION	2
 #define PINSHM_META_SIZE	4096	/* one page, the whole of it */
 #define PINSHM_META_HDR_SIZE	256
 
@@ -44,7 +51,35 @@
  */
 #define PINSHM_WAITQ_NR		8
 #define PINSHM_WAITQ_OF(off)	(((off) >> 7) & (PINSHM_WAITQ_NR - 1))
-#define PINSHM_MAX_ATTACH	96	/* slots in the attach table */
+/*
+ * The attach table, and who may take which slot. Read access is enough to
+ * map a region's data read-only, so read-only attachers must not be able to
+ * use up what writers need, nor evict the record of a writer that died:
+ * - slots [0, PINSHM_RW_SLOTS) are taken by read-write mappings only; a
+ *   read-write mapping may take any slot, a read-only one only slots
+ *   [PINSHM_RW_SLOTS, PINSHM_MAX_ATTACH);
+ * - a mapping takes a FREE slot of its range, else the DETACHED or EXEC
+ *   slot that ended longest ago, else the DIED slot that ended longest ago:
+ *   a death record goes only when nothing else can;
+ * - when its range has no such slot, a read-write mmap fails with -ENOSPC
+ *   (only writers can fill the writers' slots), and a read-only mmap
+ *   succeeds without a slot: it is counted (nr_untracked, untracked_total),
+ *   not listed, so any number of readers can map a region.
+ * Every death, with or without a slot, is also written to the death log
+ * (deaths[]), which keeps the last PINSHM_DEATH_LOG whatever the attach
+ * churn: the newest entry has nr == crashes, at deaths[(nr - 1) % its size].
+ * Counting rather than listing every reader was preferred to a bigger
+ * table because the page is one page: slots beyond the reserved ones
+ * still show the readers of a normal deployment by pid.
+ */
+#define PINSHM_MAX_ATTACH	88	/* slots in the attach table */
+#define PINSHM_RW_SLOTS		24	/* of them, for read-write mappings only */
+#define PINSHM_DEATH_LOG	8	/* entries in the death log */
+#define PINSHM_SLOT_NONE	0xffffU	/* pinshm_death.slot: had no slot */
+
+/* pinshm_meta.features: what this page has beyond version 1's fields */
+#define PINSHM_FEAT_RW_SLOTS	(1U << 0)	/* rw_slots, nr_untracked... */
+#define PINSHM_FEAT_DEATH_LOG	(1U << 1)	/* deaths[] */
 
 /* pinshm_meta.backend: who wrote this page */
 #define PINSHM_BACKEND_KMOD	1	/* pinshm.ko */
@@ -72,7 +107,8 @@
 
 /*
  * One attacher: one successful mmap of the data area by one process.
- * 40 bytes; 96 of them fill the page after the 256-byte header.
+ * 40 bytes; 88 of them follow the 256-byte header, the death log fills
+ * the rest of the page.
  */
 struct pinshm_attach {
 	__u32 tgid;		/* process id (in the initial pid namespace) */
@@ -83,6 +119,21 @@ struct pinshm_attach {
 	__aligned_u64 start_time; /* process start, ns since boot (pid reuse) */
 	__aligned_u64 attach_ns;  /* CLOCK_REALTIME */
 	__aligned_u64 detach_ns;  /* CLOCK_REALTIME; 0 while attached */
+};
+
+/*
+ * One death (an attacher whose mapping went away by exit, without DETACH),
+ * as its slot said when it died. 40 bytes.
+ */
+struct pinshm_death {
+	__u32 tgid;
+	__u16 access;		/* PINSHM_ACC_* */
+	__u16 slot;		/* its attach[] index, or PINSHM_SLOT_NONE */
+	__s32 exit_code;	/* exit status 0..255 or EXIT_UNKNOWN */
+	__u32 signal;		/* fatal signal number, 0 for none */
+	__aligned_u64 start_time; /* process start, ns since boot */
+	__aligned_u64 died_ns;	/* CLOCK_REALTIME */
+	__aligned_u64 nr;	/* crashes after this death (1, 2...); 0: unused */
 };
 
 /*
@@ -102,7 +153,7 @@ struct pinshm_meta {
 	__u32 hdr_size;		/* PINSHM_META_HDR_SIZE */
 	__u32 seq;		/* sequence counter, odd while being written */
 
-	__u32 features;		/* reserved for feature bits, 0 today */
+	__u32 features;		/* PINSHM_FEAT_* */
 	__u32 flags;		/* PINSHM_F_* */
 	__u32 backend;		/* PINSHM_BACKEND_* */
 	__u32 nr_slots;		/* entries in attach[] (PINSHM_MAX_ATTACH) */
@@ -132,9 +183,23 @@ struct pinshm_meta {
 	 * its metadata page, with the same bits.
 	 */
 	__u32 ro_pending[PINSHM_WAITQ_NR];
-	__aligned_u64 __reserved[7];
+
+	/* PINSHM_FEAT_RW_SLOTS (under the seq protocol, as all below) */
+	__u32 rw_slots;		/* PINSHM_RW_SLOTS: attach[0..) for writers */
+	/* read-only mappings attached without a slot (the shm backend, which
+	 * could not see such a reader die, keeps 0 here)
+	 */
+	__u32 nr_untracked;
+	__aligned_u64 untracked_total; /* read-only attaches without a slot, ever */
+	/* PINSHM_FEAT_DEATH_LOG */
+	__u32 death_off;	/* offset of deaths[] in this page */
+	__u32 death_size;	/* sizeof(struct pinshm_death) */
+	__u32 nr_deaths;	/* entries in deaths[] (PINSHM_DEATH_LOG) */
+	__u32 __reserved1;
+	__aligned_u64 __reserved[3];
 
 	struct pinshm_attach attach[PINSHM_MAX_ATTACH];
+	struct pinshm_death deaths[PINSHM_DEATH_LOG];
 };
 
 /* ------------------------------------------------------------------ */
@@ -329,9 +394,13 @@ struct pinshm_wake {
  *   munmap/mprotect and mremap moves fail with -EINVAL (growing fails with
  *   -EFAULT, from the kernel, because of VM_DONTEXPAND). Mappings are not
  *   inherited by fork().
- * - Attach table: a data mmap takes a FREE slot, else the DETACHED, DIED
- *   or EXEC slot that ended longest ago; if all PINSHM_MAX_ATTACH slots
- *   are ATTACHED, mmap fails with -ENOSPC.
+ * - Attach table: as described at PINSHM_MAX_ATTACH. A read-write data
+ *   mmap that finds every slot ATTACHED fails with -ENOSPC; a read-only
+ *   one never fails for want of a slot.
+ * - A mapping copied into a child by fork() after madvise(MADV_DOFORK)
+ *   (which clears VM_DONTCOPY) is not an attach and maps nothing: the
+ *   child's access to it raises SIGBUS, so no unrecorded process writes
+ *   the region.
  * - A data mapping unmapped without DETACH: munmap() by the process is
  *   DETACHED (clean); teardown by exit is DIED; teardown by execve() is
  *   EXEC (not a death: generation unchanged). For DIED, exit_code is the
