@@ -238,7 +238,10 @@ static int cli_tail_sleeps(const char *type, uint64_t *ticks, char *out,
 	}
 	close(fds[1]);
 	sleep(1);	/* past its spins and its first 100 ms of yields */
-	t0 = proc_ticks(pid);
+	if (!proc_settled(pid))
+		t0 = -1;	/* never asleep: fails below, after the child */
+	else
+		t0 = proc_ticks(pid);
 	sleep(1);
 	t1 = proc_ticks(pid);
 	*ticks = (uint64_t)(t1 - t0);

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -458,6 +459,28 @@ static inline int read_file(const char *path, char *buf, size_t len)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = 0;
 	return 0;
+}
+
+/*
+ * Wait, up to 10 s, until pid has sat in an interruptible sleep ('S' in
+ * /proc/PID/stat) at five looks 20 ms apart: past its start, its spins and
+ * its first yields, however slowly an emulated guest on a busy host runs
+ * them. True once it has.
+ */
+static inline bool proc_settled(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	int i, quiet = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (i = 0; i < 500 && quiet < 5; i++) {
+		usleep(20000);
+		if (read_file(path, buf, sizeof(buf)) < 0)
+			return false;
+		p = strrchr(buf, ')');
+		quiet = p && p[1] == ' ' && p[2] == 'S' ? quiet + 1 : 0;
+	}
+	return quiet >= 5;
 }
 
 /*
