@@ -479,6 +479,9 @@ static void ctl_tail_summary(const struct ctl_tail *t)
 	if (t->kind == CTL_TAIL_BCAST)
 		fprintf(stderr, "; lapped %" PRIu64 " time%s, %" PRIu64 " record%s lost", t->laps,
 			t->laps == 1 ? "" : "s", t->lost, t->lost == 1 ? "" : "s");
+	if (t->held_back)
+		fprintf(stderr, "; %" PRIu64 " lap report%s held back (stderr full)", t->held_back,
+			t->held_back == 1 ? "" : "s");
 	if (t->check) {
 		for (i = 0; i < t->producers; i++) {
 			if (t->prod[i].seen)
@@ -516,7 +519,8 @@ const struct ctl_cmd ctl_cmd_tail = {
 	"released; idle, it sleeps until the producer's next commit. bcast: a reader\n"
 	"(a read-only attach) from the oldest record still in the ring; when the\n"
 	"writer laps it, the records lost are reported on stderr (at most 10 lines a\n"
-	"second) and reading goes on: lapping is not a failure. slot: a reader\n"
+	"second, gathered into later lines while stderr would block) and reading goes\n"
+	"on: lapping is not a failure. slot: a reader\n"
 	"(read-only) polling the latest value, one line per new version seen. Runs\n"
 	"until --count is reached or SIGINT/SIGTERM (then exits 0 unless an error\n"
 	"was seen).\n",
