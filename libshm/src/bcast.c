@@ -396,6 +396,7 @@ int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,
 	out->recoveries = PINSHM_READ_ONCE(g.sh->recoveries);
 	out->tail = PINSHM_READ_ONCE(g.sh->tail);
 	out->head = out->tail >= g.slots ? out->tail - g.slots : 0;
-	out->producer_pid = PINSHM_READ_ONCE(g.sh->writer.pid);
+	out->producer_pid = PINSHM_ROLE_PID(
+		PINSHM_READ_ONCE(g.sh->writer.holder));
 	return 0;
 }

@@ -3,8 +3,9 @@
  * The object directory at the start of every region's data area, and the
  * role words of rings.
  *
- * Writers of the directory hold its lock word (lock_pid, the holder's pid;
- * a holder found dead is replaced). Ordering:
+ * Writers of the directory hold its lock word (a struct pinshm_role, taken
+ * as every role is: (R1)/(R2) below; a holder found dead is replaced).
+ * Ordering:
  *   (D1) adder: fill the entry and the object's header, then store-release
  *        nr_entries
  *     pairs with
@@ -44,49 +45,106 @@ void __pinshm_dir_init(struct pinshm_region *r)
 }
 
 /*
- * Take a role or lock word: {pid, start_time}. A live holder means -EBUSY
- * (for roles) — callers that wait loop themselves. A dead one is replaced,
- * and *dead (if not NULL) says whose it was (0: the word was free).
+ * This process's role word. Computed once per process (a forked child has
+ * another pid, and computes its own): reading /proc/self/stat at every
+ * take would cost microseconds.
+ */
+uint64_t __pinshm_role_self(void)
+{
+	static _Atomic uint64_t cached;
+	uint32_t pid = (uint32_t)getpid();
+	uint64_t w = atomic_load_explicit(&cached, memory_order_relaxed);
+	uint64_t start = 0;
+
+	if (w && PINSHM_ROLE_PID(w) == pid)
+		return w;
+	if (__pinshm_self_start_time(&start) == 0 && start)
+		w = PINSHM_ROLE_WORD(pid, __pinshm_start_fp(start));
+	else
+		w = PINSHM_ROLE_WORD(pid, 0);	/* unknown: alive while pid is */
+	/* Private to this process: any thread's copy is the same value. */
+	atomic_store_explicit(&cached, w, memory_order_relaxed);
+	return w;
+}
+
+/*
+ * Does the word cur (not ours, not 0) name a live holder? Any value,
+ * whoever wrote it, gets an answer: an impossible pid is dead.
+ */
+static bool holder_alive(uint64_t cur, uint64_t self)
+{
+	uint32_t pid = PINSHM_ROLE_PID(cur), fp = PINSHM_ROLE_FP(cur);
+
+	if (pid == 0)
+		return false;	/* no holder named: free */
+	if (pid == PINSHM_ROLE_PID(self))
+		/* Our pid: us if either start is unknown, else a dead
+		 * process our pid once belonged to. */
+		return fp == 0 || PINSHM_ROLE_FP(self) == 0;
+	return __pinshm_pid_alive_fp(pid, fp);
+}
+
+/*
+ * Take a role or lock word. The whole identity of the holder (pid and the
+ * fingerprint of its start time) goes in with one CAS, so an observer sees
+ * either the previous holder or us, never our pid with someone else's
+ * start time. A live holder means -EBUSY (for roles) — callers that wait
+ * loop themselves. A dead one is replaced, and *dead (if not NULL) says
+ * whose it was (0: the word was free).
+ *
+ * (R1) taker: CAS the word from the value judged free or dead to ours,
+ *      acquire
+ *   pairs with
+ * (R2) dropper: CAS its own word to 0, release: the previous holder's
+ *      writes to what the role guards happen-before ours.
+ * A CAS from the exact value judged makes the judgement and the take one
+ * step: if the word changed since (another taker won), the CAS fails and
+ * the new value is judged again.
  */
 int __pinshm_role_take(struct pinshm_role *role, uint32_t *dead)
 {
-	uint32_t self = (uint32_t)getpid(), cur;
-	uint64_t start = 0;
+	_Atomic uint64_t *w = (_Atomic uint64_t *)&role->holder;
+	uint64_t self = __pinshm_role_self();
+	/* Relaxed: only judged; the CAS below orders (R1). */
+	uint64_t cur = atomic_load_explicit(w, memory_order_relaxed);
 
-	__pinshm_self_start_time(&start);
 	for (;;) {
-		cur = PINSHM_READ_ONCE(role->pid);
-		if (cur && cur != self &&
-		    __pinshm_pid_alive(cur, PINSHM_READ_ONCE(role->start_time)))
-			return -EBUSY;
 		if (cur == self)
 			return -EBUSY;	/* this process holds it already */
-		/* Acquire: the holder's writes happen-before ours. */
+		if (holder_alive(cur, self))
+			return -EBUSY;
+		/* (R1) pairs with (R2); on failure cur is reloaded. */
 		if (atomic_compare_exchange_strong_explicit(
-			    (_Atomic uint32_t *)&role->pid, &cur, self,
-			    memory_order_acquire, memory_order_relaxed))
+			    w, &cur, self, memory_order_acquire,
+			    memory_order_relaxed))
 			break;
 	}
-	PINSHM_WRITE_ONCE(role->start_time, start);
 	if (dead)
-		*dead = cur;
+		*dead = PINSHM_ROLE_PID(cur);
 	return 0;
 }
 
+/*
+ * Let go of a role this process holds. A word that no longer names us (a
+ * forked child's copy of a handle, or memory someone else scribbled on)
+ * is left alone: we never free a role for another holder.
+ */
 void __pinshm_role_drop(struct pinshm_role *role)
 {
-	/* Release: our writes before the next holder's. */
-	pinshm_store_release(&role->pid, 0);
+	uint64_t self = __pinshm_role_self();
+
+	/* (R2) pairs with (R1): our writes before the next holder's. */
+	atomic_compare_exchange_strong_explicit(
+		(_Atomic uint64_t *)&role->holder, &self, 0,
+		memory_order_release, memory_order_relaxed);
 }
 
 static int dir_lock(struct pinshm_dir *d)
 {
 	uint64_t deadline = __pinshm_mono_ns() + DIR_LOCK_TIMEOUT_NS;
-	/* The lock word and its start time make a pinshm_role in shape. */
-	struct pinshm_role *lock = (struct pinshm_role *)&d->lock_pid;
 	int ret;
 
-	while ((ret = __pinshm_role_take(lock, NULL)) == -EBUSY) {
+	while ((ret = __pinshm_role_take(&d->lock, NULL)) == -EBUSY) {
 		if (__pinshm_mono_ns() > deadline)
 			return -EDEADLK;
 		sched_yield();
@@ -96,7 +154,7 @@ static int dir_lock(struct pinshm_dir *d)
 
 static void dir_unlock(struct pinshm_dir *d)
 {
-	__pinshm_role_drop((struct pinshm_role *)&d->lock_pid);
+	__pinshm_role_drop(&d->lock);
 }
 
 /* Validated copies of the header; nr from (D2). */
@@ -117,6 +175,9 @@ static int dir_header(const struct pinshm_region *r, uint32_t *nr)
 	}
 	/* (D2) pairs with (D1) */
 	*nr = pinshm_load_acquire(&d->nr_entries);
+	if (magic == PINSHM_DIR_MAGIC &&
+	    PINSHM_READ_ONCE(d->version) != PINSHM_DIR_VERSION)
+		return -EPROTONOSUPPORT;	/* another library's layout */
 	if (magic != PINSHM_DIR_MAGIC ||
 	    PINSHM_READ_ONCE(d->version) != PINSHM_DIR_VERSION ||
 	    PINSHM_READ_ONCE(d->max_entries) != PINSHM_DIR_MAX ||

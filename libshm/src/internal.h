@@ -59,6 +59,8 @@ uint64_t __pinshm_wall_ns(void);
 uint64_t __pinshm_mono_ns(void);
 int __pinshm_pid_start_time(pid_t pid, uint64_t *start_ns, char *state);
 bool __pinshm_pid_alive(uint32_t pid, uint64_t start_ns);
+uint32_t __pinshm_start_fp(uint64_t start_ns);
+bool __pinshm_pid_alive_fp(uint32_t pid, uint32_t fp);
 int __pinshm_self_start_time(uint64_t *start_ns);
 int __pinshm_cmp_names(const void *a, const void *b);
 bool __pinshm_is_pow2(uint64_t v);
@@ -79,6 +81,8 @@ int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
 /* dead: the holder replaced (a dead one's pid), 0 if the word was free */
 int __pinshm_role_take(struct pinshm_role *role, uint32_t *dead);
 void __pinshm_role_drop(struct pinshm_role *role);
+/* This process's role word: PINSHM_ROLE_WORD(pid, start fingerprint) */
+uint64_t __pinshm_role_self(void);
 
 /* Per-type counters for pinshm_obj_stats() (obj.c dispatches on type). */
 int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,

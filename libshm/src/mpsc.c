@@ -333,7 +333,7 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 		for (pass = 0; pass < 2 && ret; pass++) {
 			for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++) {
 				if (pass == 0 && PINSHM_READ_ONCE(
-					    p.sh->prod[i].role.pid) != 0)
+					    p.sh->prod[i].role.holder) != 0)
 					continue;
 				ret = producer_try(&p, (unsigned int)i,
 						   meta_start, &dead);
@@ -869,6 +869,7 @@ int __pinshm_mpsc_stats(const struct pinshm_region *r, const char *name,
 	out->corrupt = PINSHM_READ_ONCE(sh->corrupt);
 	out->recoveries = PINSHM_READ_ONCE(sh->recoveries);
 	out->head = PINSHM_READ_ONCE(sh->head);
-	out->consumer_pid = PINSHM_READ_ONCE(sh->consumer.pid);
+	out->consumer_pid = PINSHM_ROLE_PID(
+		PINSHM_READ_ONCE(sh->consumer.holder));
 	return 0;
 }

@@ -264,8 +264,11 @@ __pinshm_export int pinshm_region_meta(const struct pinshm_region *r,
 		if (s1 == s2)
 			return __pinshm_meta_check(out, r->backend, r->name);
 	}
-	/* A writer died mid-write (shm) or something rewrites the page. */
-	return -EBADMSG;
+	/*
+	 * Still odd, or changing under us: being updated. If it stays so, a
+	 * shm writer died mid-write and pinshm_region_recover() repairs it.
+	 */
+	return -EAGAIN;
 }
 
 void __pinshm_meta_write_begin(struct pinshm_meta *m)

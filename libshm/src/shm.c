@@ -479,6 +479,13 @@ static int shm_recover(struct pinshm_region *r)
 	ret = lock_meta(r);
 	if (ret)
 		return ret;
+	/* Under the lock no writer is mid-write: an odd seq is one that died
+	 * there. A write of nothing makes it even again (M1); the body it
+	 * left is checked by every reader. */
+	if (PINSHM_READ_ONCE(r->meta->seq) & 1) {
+		__pinshm_meta_write_begin(r->meta);
+		__pinshm_meta_write_end(r->meta);
+	}
 	ret = reap_dead(r->meta);
 	unlock_meta(r);
 	return ret;

@@ -228,6 +228,7 @@ int __pinshm_slot_stats(const struct pinshm_region *r, const char *name,
 	out->recoveries = PINSHM_READ_ONCE(sh->recoveries);
 	out->head = PINSHM_READ_ONCE(sh->seq);
 	out->tail = out->head >> 1;
-	out->producer_pid = PINSHM_READ_ONCE(sh->writer.pid);
+	out->producer_pid = PINSHM_ROLE_PID(
+		PINSHM_READ_ONCE(sh->writer.holder));
 	return 0;
 }

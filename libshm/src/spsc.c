@@ -348,11 +348,13 @@ int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
 	out->bytes_in = PINSHM_READ_ONCE(sh->bytes_in);
 	out->full_events = PINSHM_READ_ONCE(sh->full_events);
 	out->tail = PINSHM_READ_ONCE(sh->tail);
-	out->producer_pid = PINSHM_READ_ONCE(sh->producer.pid);
+	out->producer_pid = PINSHM_ROLE_PID(
+		PINSHM_READ_ONCE(sh->producer.holder));
 	out->msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
 	out->bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
 	out->corrupt = PINSHM_READ_ONCE(sh->corrupt);
 	out->head = PINSHM_READ_ONCE(sh->head);
-	out->consumer_pid = PINSHM_READ_ONCE(sh->consumer.pid);
+	out->consumer_pid = PINSHM_ROLE_PID(
+		PINSHM_READ_ONCE(sh->consumer.holder));
 	return 0;
 }

@@ -217,23 +217,70 @@ int __pinshm_self_start_time(uint64_t *start_ns)
 	return __pinshm_pid_start_time(getpid(), start_ns, NULL);
 }
 
-/* Alive: exists, is not a zombie, and is the same process (no pid reuse). */
-bool __pinshm_pid_alive(uint32_t pid, uint64_t start_ns)
+/*
+ * Is pid a live process, and which start time has it? 0: gone (or a
+ * zombie), 1: alive with *st its start time, 2: alive as far as we can
+ * tell (its start time unreadable: never declare a live one dead).
+ */
+static int pid_state(uint32_t pid, uint64_t *st)
 {
-	uint64_t st;
 	char state = '?';
 	int ret;
 
 	if (pid == 0 || pid > 0x3fffffff)
-		return false;
-	ret = __pinshm_pid_start_time((pid_t)pid, &st, &state);
+		return 0;
+	ret = __pinshm_pid_start_time((pid_t)pid, st, &state);
 	if (ret == -ENOENT || ret == -ESRCH)
-		return false;
+		return 0;
 	if (ret)
-		return true;	/* cannot tell: never declare a live one dead */
+		return 2;
 	if (state == 'Z' || state == 'X')
+		return 0;
+	return 1;
+}
+
+/* Alive: exists, is not a zombie, and is the same process (no pid reuse). */
+bool __pinshm_pid_alive(uint32_t pid, uint64_t start_ns)
+{
+	uint64_t st = 0;
+
+	switch (pid_state(pid, &st)) {
+	case 0:
 		return false;
-	return start_ns == 0 || st == start_ns;
+	case 1:
+		return start_ns == 0 || st == start_ns;
+	}
+	return true;
+}
+
+/*
+ * The 32-bit fingerprint of a start time kept in role words: a mix of all
+ * its bits, never 0 (0 stands for "unknown").
+ */
+uint32_t __pinshm_start_fp(uint64_t start_ns)
+{
+	uint64_t x = start_ns;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return (uint32_t)x ? (uint32_t)x : 1;
+}
+
+/* The same, for a fingerprint: fp 0 (unknown start) is alive while pid is. */
+bool __pinshm_pid_alive_fp(uint32_t pid, uint32_t fp)
+{
+	uint64_t st = 0;
+
+	switch (pid_state(pid, &st)) {
+	case 0:
+		return false;
+	case 1:
+		return fp == 0 || __pinshm_start_fp(st) == fp;
+	}
+	return true;
 }
 
 int __pinshm_cmp_names(const void *a, const void *b)

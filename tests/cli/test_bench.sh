@@ -75,6 +75,12 @@ if command -v gnuplot >/dev/null; then
 	ok bench pingpong --count 1000 --reps 1 --vs pipe --plot "$TMP/lat.png"
 	[ "$(head -c 4 "$TMP/lat.png" | tail -c 3)" = PNG ] || fail "--plot wrote no PNG"
 	out_has "^plot: $TMP/lat.png"
+	# An unwritable --plot path fails at once, before any run.
+	t0=$(date +%s%N)
+	rc 1 bench pingpong --count 2000000 --plot /proc/nonexistent/lat.png
+	err_is '^pinshm: bench: --plot /proc/nonexistent/lat.png: '
+	[ $(( ($(date +%s%N) - t0) / 1000000 )) -lt 1000 ] || fail "--plot checked after the run"
+	[ ! -s "$TMP/out" ] || fail "bench ran before failing: $(cat "$TMP/out")"
 else
 	rc 1 bench pingpong --count 1000 --plot "$TMP/lat.png"
 	err_is '^pinshm: bench: --plot: gnuplot not found'

@@ -67,4 +67,11 @@ rc 2 bench --size 0
 rc 2 bench nosuchpattern
 rc 2 metrics frob
 err_has "^pinshm metrics: unknown action 'frob' \\(load, unload or show\\)$"
+# A bad sequence number names the option, not the value twice.
+for o in skip-seq dup-seq corrupt-seq; do
+	rc 2 pub x y --seq --$o abc
+	err_has "^pinshm pub: bad --$o 'abc' \(a sequence number >= 1\)\$"
+	rc 2 pub x y --seq --$o 0
+	err_has "^pinshm pub: bad --$o '0' "
+done
 exit 0

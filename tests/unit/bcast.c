@@ -896,7 +896,7 @@ Test(bcast, records_published_before_a_writer_died_are_kept)
 		send_n(&w, n, 8);
 	/* As if killed between (W3) and (W4) for records 3 and 4. */
 	ring_hdr()->tail = 3;
-	ring_hdr()->writer.pid = 0;
+	ring_hdr()->writer.holder = 0;
 	wattach(&w);
 	cr_assert_eq(stats().tail, 5);
 	send_n(&w, 5, 8);

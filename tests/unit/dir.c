@@ -4,8 +4,12 @@
  * (libshm/src/dir.c): adding rings, finding them, listing them in the
  * order they were added, and the errors: duplicate names, bad names, a
  * full directory, a region with no room, a read-only region. Also the
- * directory lock: concurrent adders, and a lock left by a dead process.
+ * directory lock: concurrent adders, and a lock left by a dead process;
+ * and the role word every ring role and the lock are taken with.
  */
+#include <stdbool.h>
+#include <sys/ptrace.h>
+
 #include "testutil.h"
 
 static struct pinshm_region *g_r;
@@ -41,7 +45,7 @@ Test(dir, a_new_region_has_an_empty_directory)
 	cr_assert_eq(d->max_entries, PINSHM_DIR_MAX);
 	cr_assert_eq(d->nr_entries, 0);
 	cr_assert_eq(d->data_size, 1 << 20);
-	cr_assert_eq(d->lock_pid, 0);
+	cr_assert_eq(d->lock.holder, 0);
 	cr_assert_geq(d->next_off, sizeof(struct pinshm_dir));
 	cr_assert_eq(d->next_off % PINSHM_OBJ_ALIGN, 0);
 }
@@ -137,8 +141,8 @@ Test(dir, a_new_ring_is_zeroed_and_has_a_valid_header)
 	cr_assert_eq(sh->data_off, PINSHM_SPSC_HDR_SIZE);
 	cr_assert_eq(sh->head, 0);
 	cr_assert_eq(sh->tail, 0);
-	cr_assert_eq(sh->producer.pid, 0);
-	cr_assert_eq(sh->consumer.pid, 0);
+	cr_assert_eq(sh->producer.holder, 0);
+	cr_assert_eq(sh->consumer.holder, 0);
 	buf = (const uint8_t *)sh + sh->data_off;
 	for (i = 0; i < 8192; i++)
 		cr_assert_eq(buf[i], 0, "buffer byte %llu", (unsigned long long)i);
@@ -365,10 +369,9 @@ Test(dir, a_lock_left_by_a_dead_process_is_taken_over)
 		_exit(0);
 	t_wait(pid);
 	d = dir_of(g_r);
-	d->lock_pid = (uint32_t)pid;	/* gone */
-	d->lock_start_time = 12345;
+	d->lock.holder = PINSHM_ROLE_WORD(pid, 12345);	/* gone */
 	T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));
-	cr_assert_eq(d->lock_pid, 0, "the lock is free again");
+	cr_assert_eq(d->lock.holder, 0, "the lock is free again");
 }
 
 /*
@@ -392,8 +395,8 @@ Test(dir, a_lock_held_forever_by_a_live_process_is_an_error_not_a_hang,
 			pause();
 	}
 	d = dir_of(g_r);
-	d->lock_start_time = 0;		/* unknown start: counts as alive */
-	d->lock_pid = (uint32_t)pid;
+	/* unknown start (fingerprint 0): counts as alive */
+	d->lock.holder = PINSHM_ROLE_WORD(pid, 0);
 	t0 = t_now_ns(CLOCK_MONOTONIC);
 	ret = pinshm_spsc_create(g_r, "q", 4096, 0);
 	kill(pid, SIGKILL);
@@ -480,4 +483,292 @@ Test(dir, a_region_sized_to_its_objects_holds_them_without_gaps)
 	cr_assert_eq(o[1].offset, o[0].offset + obj);
 	cr_assert_eq(ro_bit_of(&o[0]), ro_bit_of(&o[1]),
 		     "these two share a bit when back to back");
+}
+
+/* ---- taking a role: one atomic step (issue 15, defect 5) ------------- */
+
+/* libshm/src/dir.c: the role and lock words' take and drop. */
+int __pinshm_role_take(struct pinshm_role *role, uint32_t *dead);
+void __pinshm_role_drop(struct pinshm_role *role);
+uint64_t __pinshm_role_self(void);
+
+/* What the word holds when the stepped taker starts. */
+enum role_start {
+	ROLE_NEVER_USED,	/* all zero */
+	ROLE_DROPPED,		/* taken and dropped by a process now gone */
+	ROLE_DEAD,		/* held by a process that died */
+	ROLE_LIVE,		/* held by a live process */
+	ROLE_NR_STARTS,
+};
+
+static const char *const role_start_name[ROLE_NR_STARTS] = {
+	"never used", "dropped", "held by a dead process",
+	"held by a live process",
+};
+
+/*
+ * Prepare *role through the library only, from other processes. Returns
+ * the live holder to kill afterwards (ROLE_LIVE), else 0.
+ */
+static pid_t role_prepare(struct pinshm_role *role, enum role_start st)
+{
+	int fds[2];
+	char c = 0;
+	pid_t pid;
+
+	memset(role, 0, sizeof(*role));
+	if (st == ROLE_NEVER_USED)
+		return 0;
+	cr_assert_eq(pipe(fds), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		t_child_init();
+		c = __pinshm_role_take(role, NULL) == 0;
+		if (st == ROLE_DROPPED)
+			__pinshm_role_drop(role);
+		if (write(fds[1], &c, 1) != 1 || st != ROLE_LIVE)
+			_exit(0);
+		for (;;)
+			pause();
+	}
+	close(fds[1]);
+	cr_assert_eq(read(fds[0], &c, 1), 1);
+	close(fds[0]);
+	cr_assert_eq(c, 1, "the preparing process could not take the role");
+	/* Start times count clock ticks: the taker forked next must not
+	 * start in the same tick as this holder. */
+	usleep(2 * 1000000 / sysconf(_SC_CLK_TCK) + 1000);
+	if (st == ROLE_LIVE)
+		return pid;
+	T_CHILD_OK(pid);
+	return 0;
+}
+
+/* Child: stop for the tracer, take the role, report through the status. */
+static void __attribute__((noreturn)) stepped_taker(struct pinshm_role *role)
+{
+	int ret;
+
+	t_child_init();
+	if (ptrace(PTRACE_TRACEME, 0, NULL, NULL))
+		_exit(3);
+	raise(SIGSTOP);
+	ret = __pinshm_role_take(role, NULL);
+	_exit(ret == 0 ? 0 : ret == -EBUSY ? 1 : 2);
+}
+
+struct step_run {
+	uint64_t steps;		/* instruction boundaries stepped */
+	uint64_t changed;	/* first boundary where the word had changed */
+	uint64_t probe_won;	/* first boundary >= changed where a take by
+				 * another process would have succeeded */
+	int child;		/* the taker: 0 took, 1 -EBUSY, else failed */
+	bool real_won;		/* the parent really took the role */
+};
+
+/*
+ * Single-step a child through __pinshm_role_take() on the word in *role,
+ * stopping it at every instruction boundary. At each stop the parent, a
+ * second process, tries to take the role too:
+ *  - real_from >= 0: for real, at every boundary from real_from on until
+ *    it succeeds (then it holds the role to the end);
+ *  - always, on a private copy of the word (the child is stopped, so the
+ *    copy is exactly what a take at this boundary would see: a take on it
+ *    succeeds exactly when a real one would CAS the shared word from the
+ *    same value and succeed).
+ */
+static void step_take(struct pinshm_role *role, int64_t real_from,
+		      struct step_run *out)
+{
+	struct pinshm_role init = *role, copy;
+	int st, sig = 0;
+	pid_t pid;
+
+	memset(out, 0, sizeof(*out));
+	out->changed = out->probe_won = UINT64_MAX;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		stepped_taker(role);
+	st = t_wait(pid);
+	cr_assert(WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP,
+		  "the taker did not stop for tracing (status %#x)", st);
+	for (;;) {
+		if (out->changed == UINT64_MAX &&
+		    memcmp(&init, role, sizeof(init)))
+			out->changed = out->steps;
+		copy = *role;
+		if (out->changed != UINT64_MAX &&
+		    out->probe_won == UINT64_MAX &&
+		    __pinshm_role_take(&copy, NULL) == 0)
+			out->probe_won = out->steps;
+		if (real_from >= 0 && !out->real_won &&
+		    out->steps >= (uint64_t)real_from &&
+		    __pinshm_role_take(role, NULL) == 0)
+			out->real_won = true;
+		cr_assert_eq(ptrace(PTRACE_SINGLESTEP, pid, NULL,
+				    (void *)(long)sig), 0,
+			     "PTRACE_SINGLESTEP: %s", strerror(errno));
+		st = t_wait(pid);
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			break;
+		cr_assert(WIFSTOPPED(st));
+		sig = WSTOPSIG(st) == SIGTRAP ? 0 : WSTOPSIG(st);
+		out->steps++;
+	}
+	cr_assert(WIFEXITED(st), "the taker died of signal %d",
+		  WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	out->child = WEXITSTATUS(st);
+	cr_assert_lt(out->child, 2, "the taker failed (%d)", out->child);
+	if (out->real_won)
+		__pinshm_role_drop(role);
+}
+
+/*
+ * A second process that tries to take a role at any instruction boundary
+ * of another's take never holds it at the same time: stepping a taker
+ * through the whole claim, with another process trying at every stop, at
+ * most one of them ever holds the role, and exactly one when the word
+ * started free, dropped or held by a dead process (a live holder keeps it
+ * from both). A take that left the word naming its taker with its
+ * predecessor's start time let the second process call the first dead.
+ */
+Test(dir, a_role_is_taken_in_one_step_no_other_taker_can_misread,
+     .timeout = 120)
+{
+	struct pinshm_role *role = t_shared_alloc(sizeof(*role));
+	struct step_run a, b, c;
+	unsigned int s;
+	pid_t live;
+
+	for (s = 0; s < ROLE_NR_STARTS; s++) {
+		const char *what = role_start_name[s];
+		bool free = s != ROLE_LIVE;
+
+		/* Probing only: the taker runs undisturbed. */
+		live = role_prepare(role, (enum role_start)s);
+		step_take(role, -1, &a);
+		cr_log_info("role %s: %llu boundaries stepped, word changed at %llu",
+			    what, (unsigned long long)a.steps,
+			    (unsigned long long)a.changed);
+		cr_assert_eq(a.child, free ? 0 : 1, "%s: the taker got %d",
+			     what, a.child);
+		cr_assert_eq(a.probe_won, UINT64_MAX,
+			     "%s: a second taker would also have taken the role "
+			     "at boundary %llu of %llu (the word changed at %llu)",
+			     what, (unsigned long long)a.probe_won,
+			     (unsigned long long)a.steps,
+			     (unsigned long long)a.changed);
+		if (free)
+			cr_assert_neq(a.changed, UINT64_MAX);
+		/* A second process taking for real from the first boundary:
+		 * it wins at once, and the stepped taker must then lose. */
+		if (live) {
+			kill(live, SIGKILL);
+			t_wait(live);
+		}
+		live = role_prepare(role, (enum role_start)s);
+		step_take(role, 0, &b);
+		cr_assert_eq(b.real_won + (b.child == 0), free ? 1 : 0,
+			     "%s, second taker first: %s and the taker %s",
+			     what, b.real_won ? "it took the role" : "it did not",
+			     b.child == 0 ? "took it too" : "did not");
+		/* ... and from the boundary where the word changed on. */
+		if (live) {
+			kill(live, SIGKILL);
+			t_wait(live);
+		}
+		live = role_prepare(role, (enum role_start)s);
+		step_take(role, free ? (int64_t)a.changed : 0, &c);
+		cr_assert_eq(c.real_won + (c.child == 0), free ? 1 : 0,
+			     "%s, second taker from boundary %llu: %s and the "
+			     "taker %s", what, (unsigned long long)a.changed,
+			     c.real_won ? "it took the role" : "it did not",
+			     c.child == 0 ? "took it too" : "did not");
+		if (live) {
+			kill(live, SIGKILL);
+			t_wait(live);
+		}
+	}
+}
+
+/*
+ * Whatever the role word holds, a take gives an answer: a free word, a
+ * word naming no pid, an impossible pid, a dead process, a live process
+ * with another start time (its pid reused), a previous process of our own
+ * pid are all taken; a live process, or one whose start time is unknown
+ * (fingerprint 0), keeps it. A drop never frees a word naming another.
+ */
+Test(dir, a_role_word_of_any_value_is_judged_and_never_dropped_for_another)
+{
+	struct pinshm_role *role = t_shared_alloc(sizeof(*role));
+	uint64_t self = __pinshm_role_self(), other;
+	uint32_t me = (uint32_t)getpid(), dead;
+	pid_t gone, live;
+	int fds[2];
+
+	cr_assert_eq(PINSHM_ROLE_PID(self), me);
+	cr_assert_neq(PINSHM_ROLE_FP(self), 0, "our start time is readable");
+	gone = fork();
+	cr_assert_geq(gone, 0);
+	if (gone == 0)
+		_exit(0);
+	t_wait(gone);
+	cr_assert_eq(pipe(fds), 0);
+	live = fork();
+	cr_assert_geq(live, 0);
+	if (live == 0) {
+		t_child_init();
+		other = __pinshm_role_self();
+		if (write(fds[1], &other, sizeof(other)) != sizeof(other))
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	cr_assert_eq(read(fds[0], &other, sizeof(other)), sizeof(other));
+	close(fds[0]);
+	close(fds[1]);
+
+	const struct {
+		uint64_t word;
+		int want;
+		uint32_t dead;
+	} cases[] = {
+		{ 0, 0, 0 },
+		{ PINSHM_ROLE_WORD(0, 0xdeadbeef), 0, 0 },
+		{ PINSHM_ROLE_WORD(0x7fffffff, 1), 0, 0x7fffffff },
+		{ PINSHM_ROLE_WORD(0xffffffff, 0), 0, 0xffffffff },
+		{ PINSHM_ROLE_WORD(gone, 0), 0, (uint32_t)gone },
+		{ PINSHM_ROLE_WORD(gone, 77), 0, (uint32_t)gone },
+		{ other ^ (1ull << 40), 0, (uint32_t)live },	/* pid reused */
+		{ self ^ (1ull << 40), 0, me },		/* ours, before */
+		{ other, -EBUSY, 0 },
+		{ PINSHM_ROLE_WORD(live, 0), -EBUSY, 0 },
+		{ self, -EBUSY, 0 },
+		{ PINSHM_ROLE_WORD(me, 0), -EBUSY, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		role->holder = cases[i].word;
+		role->__reserved = ~0ull;	/* ignored */
+		dead = 12345;
+		cr_assert_eq(__pinshm_role_take(role, &dead), cases[i].want,
+			     "case %u: word %#llx", i,
+			     (unsigned long long)cases[i].word);
+		if (cases[i].want)
+			continue;
+		cr_assert_eq(role->holder, self, "case %u", i);
+		cr_assert_eq(dead, cases[i].dead, "case %u: dead %u", i, dead);
+		__pinshm_role_drop(role);
+		cr_assert_eq(role->holder, 0, "case %u", i);
+	}
+	role->holder = other;
+	__pinshm_role_drop(role);
+	cr_assert_eq(role->holder, other, "dropped another's role");
+	kill(live, SIGKILL);
+	t_wait(live);
+	cr_assert_eq(__pinshm_role_take(role, &dead), 0, "its holder died");
+	cr_assert_eq(dead, (uint32_t)live);
 }

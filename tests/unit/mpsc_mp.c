@@ -261,7 +261,7 @@ static void mp_dump(void)
 	}
 	for (i = 0; i < MP_PRODUCERS; i++)
 		fprintf(stderr, "slot %u: role %u owner %u/%llu intent %llu+%llu "
-			"last %llu pend %llu\n", i, sh->prod[i].role.pid,
+			"last %llu pend %llu\n", i, PINSHM_ROLE_PID(sh->prod[i].role.holder),
 			sh->prod[i].owner_pid,
 			(unsigned long long)sh->prod[i].owner_start,
 			(unsigned long long)sh->prod[i].intent_pos,

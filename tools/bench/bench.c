@@ -54,6 +54,7 @@
  * command, and what one process runs.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -138,6 +139,28 @@ static const char bench_help[] =
 /* ---------------------------------------------------------------- */
 /* Options                                                           */
 /* ---------------------------------------------------------------- */
+
+/*
+ * Can the plot be written to path? Tried now, not after the whole run: a
+ * file we create is removed again, an existing one is opened and left as
+ * it is. 0 or -errno.
+ */
+static int plot_writable(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+		return 0;
+	}
+	if (errno == EEXIST)
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
 
 static int parse_opts(int argc, char **argv, struct bench_opts *o)
 {
@@ -294,6 +317,14 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	if (o->plot && !bench_have_gnuplot()) {
 		ctl_errorf("bench: --plot: gnuplot not found (apt-get install gnuplot-nox)");
 		return -ENOENT;
+	}
+	if (o->plot) {
+		int ret = plot_writable(o->plot);
+
+		if (ret) {
+			ctl_errorf("bench: --plot %s: %s", o->plot, strerror(-ret));
+			return ret;
+		}
 	}
 
 	n = bench_allowed_cpus(allowed, CPU_SETSIZE);

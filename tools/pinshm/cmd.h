@@ -272,6 +272,7 @@ struct ctl_tail {
 	uint64_t lost;		/* records lost to them */
 	uint64_t unexplained;	/* lost records not yet matched by a sequence gap */
 	uint64_t explained;	/* sequence gaps matched by lost records */
+	uint64_t held_back;	/* lap reports held back: stderr would block */
 	/* slot: the version of the value being looked at */
 	uint64_t version;
 };

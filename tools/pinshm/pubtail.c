@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -365,6 +366,38 @@ static int ctl_tail_finish_output(struct ctl_tail *t, int err)
 	return err;
 }
 
+/*
+ * Released implies written: the lines of the records read so far go out
+ * (fflush) before the ring is told they are consumed, so a tail killed at
+ * any moment has printed every record it released; a successor resumes
+ * after them. Killed between the two, its last batch is printed again by
+ * the successor: never lost. -errno if the output failed (nothing is
+ * released then).
+ */
+static int ctl_tail_commit(const struct ctl_tail_ops *ops, void *ring, unsigned int *batch,
+			   bool *dirty)
+{
+	if (*dirty) {
+		if (fflush(stdout) || ferror(stdout))
+			return errno ? -errno : -EIO;
+		*dirty = false;
+	}
+	if (*batch && ops->release) {
+		ops->release(ring);
+		*batch = 0;
+	}
+	return 0;
+}
+
+/*
+ * Bytes tail may print for a record of len bytes: its line, and the hex
+ * dump (80 bytes a 16-byte row, rounded up).
+ */
+static size_t ctl_tail_line_max(const struct ctl_tail *t, uint32_t len)
+{
+	return 128 + (t->hex ? ((size_t)len / 16 + 1) * 80 : 0);
+}
+
 /* Read and print records until done; the summary is left to the caller. */
 int ctl_tail_loop(struct ctl_tail *t, const struct ctl_tail_ops *ops, void *ring)
 {
@@ -379,14 +412,8 @@ int ctl_tail_loop(struct ctl_tail *t, const struct ctl_tail_ops *ops, void *ring
 		if (t->problems)
 			break;
 		if (ret == -EAGAIN || ret == -EINPROGRESS) {
-			if (batch) {
-				ops->release(ring);
-				batch = 0;
-			}
-			if (dirty) {
-				fflush(stdout);
-				dirty = false;
-			}
+			if (ctl_tail_commit(ops, ring, &batch, &dirty))
+				break;
 			if (ret == -EINPROGRESS) {	/* a write under way: soon */
 				ctl_idle(&idle_since, &spins);
 				continue;
@@ -409,25 +436,35 @@ int ctl_tail_loop(struct ctl_tail *t, const struct ctl_tail_ops *ops, void *ring
 		idle_since = 0;
 		if (!t->t_first)
 			t->t_first = bench_mono_ns();
+		/*
+		 * Only whole lines leave the buffer: when this record's lines
+		 * might not fit in what is left of it, what is there goes out
+		 * first (with its release), so stdio never writes a cut line.
+		 */
+		if (dirty && __fpending(stdout) + ctl_tail_line_max(t, rec.len) >
+			     __fbufsize(stdout) &&
+		    ctl_tail_commit(ops, ring, &batch, &dirty))
+			break;
 		ctl_tail_record(t, rec.data, rec.len, rec.type);
 		dirty = !t->quiet;
+		batch++;
 		/* The first problem ends a --check-seq run: nothing can hang on it. */
 		done = t->problems || ctl_tail_done(t);
 		/* Release in batches (and whenever the ring is empty, above). */
-		if (ops->release && (++batch >= 64 || t->rate > 0)) {
-			ops->release(ring);
-			batch = 0;
-		}
+		if ((batch >= 64 || t->rate > 0) && ctl_tail_commit(ops, ring, &batch, &dirty))
+			break;
 		if (ferror(stdout))
 			break;
 		if (!done)
 			ctl_tail_pace(t);
 	}
-	if (ops->release)
+	/* What was printed goes out before its records are released. */
+	err = ctl_tail_finish_output(t, err);
+	if (!ferror(stdout) && ops->release)
 		ops->release(ring);
 	if (ops->end)
 		ops->end(t, ring, done);
-	return ctl_tail_finish_output(t, err);
+	return err;
 }
 
 static void ctl_tail_summary(const struct ctl_tail *t)
@@ -442,6 +479,9 @@ static void ctl_tail_summary(const struct ctl_tail *t)
 	if (t->kind == CTL_TAIL_BCAST)
 		fprintf(stderr, "; lapped %" PRIu64 " time%s, %" PRIu64 " record%s lost", t->laps,
 			t->laps == 1 ? "" : "s", t->lost, t->lost == 1 ? "" : "s");
+	if (t->held_back)
+		fprintf(stderr, "; %" PRIu64 " lap report%s held back (stderr full)", t->held_back,
+			t->held_back == 1 ? "" : "s");
 	if (t->check) {
 		for (i = 0; i < t->producers; i++) {
 			if (t->prod[i].seen)
@@ -479,7 +519,8 @@ const struct ctl_cmd ctl_cmd_tail = {
 	"released; idle, it sleeps until the producer's next commit. bcast: a reader\n"
 	"(a read-only attach) from the oldest record still in the ring; when the\n"
 	"writer laps it, the records lost are reported on stderr (at most 10 lines a\n"
-	"second) and reading goes on: lapping is not a failure. slot: a reader\n"
+	"second, gathered into later lines while stderr would block) and reading goes\n"
+	"on: lapping is not a failure. slot: a reader\n"
 	"(read-only) polling the latest value, one line per new version seen. Runs\n"
 	"until --count is reached or SIGINT/SIGTERM (then exits 0 unless an error\n"
 	"was seen).\n",
@@ -572,7 +613,12 @@ int cmd_tail(int argc, char **argv)
 	t.prod = calloc(t.producers, sizeof(*t.prod));
 	if (!t.prod)
 		return ctl_fail(ctx, -ENOMEM, CTL_OBJECT);
-	if (!isatty(STDOUT_FILENO))
+	/*
+	 * A big buffer into a file or pipe, unless the environment chose the
+	 * buffering (stdbuf(1) sets it before main and says so in _STDBUF_O)
+	 * or stdout is line-buffered already.
+	 */
+	if (!isatty(STDOUT_FILENO) && !getenv("_STDBUF_O") && !__flbf(stdout))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	ctl_install_signals();

@@ -21,9 +21,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -117,20 +119,46 @@ struct ctl_laps {
 	uint64_t printed_ns;
 };
 
-static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l)
+/*
+ * Report the laps gathered so far: while reading, at most every
+ * CTL_LAP_REPORT_NS, and only if stderr can take the line now (a reader
+ * blocked on a full stderr pipe would stop reading): else the laps stay
+ * gathered for a later line, and t->held_back counts the report held.
+ * At the end (final), always.
+ */
+static void ctl_laps_print(struct ctl_tail *t, struct ctl_laps *l, bool final)
 {
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	uint64_t now = bench_mono_ns();
+	char line[512];
+	int n;
+
 	if (!l->lost)
 		return;
-	fflush(stdout);
+	if (!final && now - l->printed_ns < CTL_LAP_REPORT_NS)
+		return;
 	if (l->laps <= 1)
-		ctl_errorf("%s: lapped: lost %" PRIu64 " record%s (#%" PRIu64 "..#%" PRIu64 ")",
-			   t->ctx, l->lost, l->lost == 1 ? "" : "s", l->from, l->to);
+		n = snprintf(line, sizeof(line), "pinshm: %s: lapped: lost %" PRIu64 " record%s "
+			     "(#%" PRIu64 "..#%" PRIu64 ")\n", t->ctx, l->lost,
+			     l->lost == 1 ? "" : "s", l->from, l->to);
 	else
-		ctl_errorf("%s: lapped %" PRIu64 " times: lost %" PRIu64
-			   " records between #%" PRIu64 " and #%" PRIu64, t->ctx, l->laps,
-			   l->lost, l->from, l->to);
+		n = snprintf(line, sizeof(line), "pinshm: %s: lapped %" PRIu64 " times: lost %"
+			     PRIu64 " records between #%" PRIu64 " and #%" PRIu64 "\n", t->ctx,
+			     l->laps, l->lost, l->from, l->to);
+	if (n <= 0 || (size_t)n >= sizeof(line))
+		return;
+	fflush(stdout);
+	if (final) {
+		fputs(line, stderr);
+	} else if (poll(&pfd, 1, 0) != 1 || !(pfd.revents & POLLOUT) ||
+		   write(STDERR_FILENO, line, (size_t)n) != n) {
+		/* Would block (one line fits a pipe with room: never cut). */
+		t->held_back++;
+		l->printed_ns = now;
+		return;
+	}
 	l->laps = l->lost = 0;
-	l->printed_ns = bench_mono_ns();
+	l->printed_ns = now;
 }
 
 /* The reader, its buffer, and where it is in the ring. */
@@ -171,8 +199,7 @@ static int ctl_bcast_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 		t->laps += st.lapped - bt->lib_laps;
 		t->lost += n;
 		t->unexplained += n;
-		if (bench_mono_ns() - bt->laps.printed_ns >= CTL_LAP_REPORT_NS)
-			ctl_laps_print(t, &bt->laps);
+		ctl_laps_print(t, &bt->laps, false);
 	}
 	bt->lib_lost = st.lost;
 	bt->lib_laps = st.lapped;
@@ -181,13 +208,12 @@ static int ctl_bcast_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 	return 0;
 }
 
-/* Idle: say what was lost so far. */
+/* Idle: say what was lost so far (within the same rate limit). */
 static int ctl_bcast_idle(struct ctl_tail *t, void *ring)
 {
 	struct ctl_bcast_tail *bt = ring;
 
-	if (bt->laps.lost)
-		ctl_laps_print(t, &bt->laps);
+	ctl_laps_print(t, &bt->laps, false);
 	return 0;
 }
 
@@ -202,7 +228,7 @@ static void ctl_bcast_end(struct ctl_tail *t, void *ring, bool done)
 {
 	struct ctl_bcast_tail *bt = ring;
 
-	ctl_laps_print(t, &bt->laps);
+	ctl_laps_print(t, &bt->laps, true);
 	if (done && !t->problems && t->check && t->fresh && t->unexplained)
 		ctl_problem(t, "%" PRIu64 " record%s lost to lapping, but the sequences skipped "
 			    "only %" PRIu64, t->lost, t->lost == 1 ? "" : "s", t->explained);

@@ -43,6 +43,11 @@ const char *ctl_strerror(int err, enum ctl_what what)
 	case ENOENT:
 		return (what == CTL_OBJECT || what == CTL_ROLE) ? "no such ring in the region"
 								: "no such region";
+	case EAGAIN:
+		if (what == CTL_REGION)
+			return "region metadata is being updated (if it stays so, its writer died "
+			       "mid-update: pinshm recover repairs it)";
+		return strerror(err);
 	case EBADMSG:
 		if (what == CTL_OBJECT || what == CTL_ROLE || what == CTL_OBJ_CREATE)
 			return "ring or object directory is corrupt";

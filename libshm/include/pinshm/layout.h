@@ -32,7 +32,7 @@
 /* ------------------------------------------------------------------ */
 
 #define PINSHM_DIR_MAGIC	0x52494450U	/* "PDIR" */
-#define PINSHM_DIR_VERSION	1
+#define PINSHM_DIR_VERSION	2	/* 2: the lock is a struct pinshm_role */
 #define PINSHM_DIR_MAX		63	/* entries: header + 63 = 8 KiB */
 #define PINSHM_OBJ_NAME_MAX	32	/* bytes, including the NUL */
 
@@ -54,8 +54,28 @@ struct pinshm_dir_entry {
 };
 
 /*
- * Written only under the directory lock (a word holding the owner's pid;
- * a lock whose owner is dead is taken over). An entry is filled before
+ * A role (a ring's producer, consumer or writer, an MPSC producer slot) or
+ * the directory lock: one 64-bit word naming its holder, taken with one
+ * compare-and-swap (libshm/src/dir.c). The low 32 bits are the holder's
+ * pid, the high 32 a fingerprint of its start time (pid reuse), never 0
+ * for a known start time; 0 means the holder could not read its own,
+ * and then it counts as alive as long as its pid exists. A word of 0 is
+ * free; every other value, whatever wrote it, names a holder, alive or
+ * dead: no observer ever sees half a take.
+ */
+struct pinshm_role {
+	uint64_t holder;	/* PINSHM_ROLE_WORD(pid, fp); 0 when free */
+	uint64_t __reserved;	/* 0 */
+};
+
+#define PINSHM_ROLE_WORD(pid, fp)	((uint64_t)(uint32_t)(pid) | \
+					 (uint64_t)(uint32_t)(fp) << 32)
+#define PINSHM_ROLE_PID(w)		((uint32_t)(w))
+#define PINSHM_ROLE_FP(w)		((uint32_t)((uint64_t)(w) >> 32))
+
+/*
+ * Written only under the directory lock (a role word naming its holder;
+ * a lock whose holder is dead is taken over). An entry is filled before
  * nr_entries is store-released to cover it (D1), and readers load-acquire
  * nr_entries before reading entries (D2).
  */
@@ -66,9 +86,7 @@ struct pinshm_dir {
 	uint32_t nr_entries;		/* (D1)/(D2) */
 	uint64_t data_size;		/* bytes of data area */
 	uint64_t next_off;		/* first free byte, OBJ_ALIGN aligned */
-	uint32_t lock_pid;		/* 0 when free */
-	uint32_t __pad0;
-	uint64_t lock_start_time;	/* owner's start time (pid reuse) */
+	struct pinshm_role lock;	/* the directory lock */
 	uint8_t __pad1[PINSHM_BLOCK - 48];
 	struct pinshm_dir_entry entry[PINSHM_DIR_MAX];
 };
@@ -115,12 +133,6 @@ struct pinshm_waitq {
 /* What follows a struct pinshm_waitq in its 128-byte block. */
 #define PINSHM_WAITQ_PAD	(PINSHM_BLOCK - sizeof(struct pinshm_waitq))
 
-struct pinshm_role {
-	uint32_t pid;		/* holder, 0 when free */
-	uint32_t __pad;
-	uint64_t start_time;	/* holder's start time, for pid reuse */
-};
-
 struct pinshm_spsc_shared {
 	/* Block 0: written once by the creator, before the directory
 	 * entry that points here is published. */
@@ -159,7 +171,7 @@ struct pinshm_spsc_shared {
 };
 
 #define PINSHM_SPSC_HDR_SIZE	512
-#define PINSHM_SPSC_VERSION	2	/* 2: waitq.pending */
+#define PINSHM_SPSC_VERSION	3	/* 2: waitq.pending; 3: one-word roles */
 #define PINSHM_POS_NONE		UINT64_MAX
 
 /* ------------------------------------------------------------------ */
@@ -167,7 +179,8 @@ struct pinshm_spsc_shared {
 /* ------------------------------------------------------------------ */
 
 #define PINSHM_MPSC_MAGIC	0x4353504dU	/* "MPSC" */
-#define PINSHM_MPSC_VERSION	2	/* 2: waitq.pending, batched zeroing */
+#define PINSHM_MPSC_VERSION	3	/* 2: waitq.pending, batched zeroing;
+					 * 3: one-word roles */
 #define PINSHM_MPSC_PRODUCERS	64	/* producer slots per ring */
 #define PINSHM_MPSC_MAX_CAP	(1ULL << 29)
 #define PINSHM_MPSC_MIN_CAP	1024ULL
@@ -248,7 +261,7 @@ struct pinshm_mpsc_shared {
 /* ------------------------------------------------------------------ */
 
 #define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
-#define PINSHM_BCAST_VERSION	2	/* 2: waitq.pending */
+#define PINSHM_BCAST_VERSION	3	/* 2: waitq.pending; 3: one-word roles */
 #define PINSHM_BCAST_HDR_SIZE	512u
 #define PINSHM_BCAST_SLOT_HDR	16u
 #define PINSHM_BCAST_SLOT_ALIGN	64u
@@ -294,7 +307,7 @@ struct pinshm_bcast_slot {
 /* ------------------------------------------------------------------ */
 
 #define PINSHM_SLOT_MAGIC	0x544f4c53U	/* "SLOT" */
-#define PINSHM_SLOT_VERSION	2	/* 2: waitq.pending */
+#define PINSHM_SLOT_VERSION	3	/* 2: waitq.pending; 3: one-word roles */
 #define PINSHM_SLOT_MAX_SIZE	(64u << 10)	/* largest value */
 #define PINSHM_SLOT_VALUE_OFF	400u		/* header, wait queue, seq, state */
 
@@ -343,10 +356,9 @@ _Static_assert(sizeof(struct pinshm_dir) ==
 	       "directory size");
 _Static_assert(__PINSHM_OFF(pinshm_dir, entry) == PINSHM_BLOCK,
 	       "directory entries after one block");
-_Static_assert(__PINSHM_OFF(pinshm_dir, lock_start_time) -
-	       __PINSHM_OFF(pinshm_dir, lock_pid) ==
-	       __PINSHM_OFF(pinshm_role, start_time),
-	       "lock_pid/lock_start_time must look like a pinshm_role");
+_Static_assert(sizeof(struct pinshm_role) == 16 &&
+	       __PINSHM_OFF(pinshm_role, holder) == 0, "role word");
+_Static_assert(__PINSHM_OFF(pinshm_dir, lock) == 32, "directory lock");
 _Static_assert(sizeof(struct pinshm_rec) == PINSHM_REC_HDR, "record header");
 _Static_assert(sizeof(struct pinshm_waitq) == 16, "wait queue size");
 _Static_assert(__PINSHM_OFF(pinshm_waitq, pending) == 8, "waitq.pending");
