@@ -1462,7 +1462,7 @@ int main(int argc, char **argv)
 
 		if (mono_us() >= next_report) {
 			report_health(t0);
-			next_report += 2000000;
+			next_report += 10000000;
 		}
 
 		usleep(20000 + rn(300000));
