@@ -68,6 +68,11 @@ TSAN_SRCS := $(wildcard tests/tsan/*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 FUZZ_SECONDS ?= 20
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
+# The guest's ioctl/mmap fuzzer (20_fuzz) runs KFUZZ_SECONDS per kernel and
+# 21_reload_cycles KFUZZ_RELOADS insmod/rmmod cycles; longer by hand, e.g.
+#   make check-kernel KFUZZ_SECONDS=600 KFUZZ_RELOADS=1000 [KFUZZ_SEED=0x...]
+KFUZZ_SECONDS ?= 60
+KFUZZ_RELOADS ?= 200
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 
 TOOLS := $(B)/pinshm $(B)/pinshm-demo
@@ -288,6 +293,7 @@ check-kernel: $(KTEST_BINS) tools | $(B)/.deps-check
 	@echo "== kernel tests: Debian $(KVER) in qemu (TCG)"
 	$(Q)$(MAKE) --no-print-directory kmod KDIR=$(KVER_HDRS)
 	$(Q)KVER=$(KVER) KMOD=$(CURDIR)/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
+		KFUZZ_SECONDS=$(KFUZZ_SECONDS) KFUZZ_RELOADS=$(KFUZZ_RELOADS) \
 		OUT=$(CURDIR)/$(B)/kernel EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh
 
 # The same guest tests on the newest 6.12 of each flavour (generic cloud and PREEMPT_RT): the
@@ -305,6 +311,7 @@ check-kernel-newer: $(KTEST_BINS) tools | $(B)/.deps-check
 		! grep -E 'warning:|error:' $$d/build.log; \
 		scripts/module-btf.sh $$d/kmod/pinshm.ko /usr/src/linux-headers-$$k $(CURDIR)/$(B)/btf; \
 		KVER=$$k KMOD=$$d/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
+			KFUZZ_SECONDS=$(KFUZZ_SECONDS) KFUZZ_RELOADS=$(KFUZZ_RELOADS) \
 			OUT=$(CURDIR)/$(B)/kernel-$$k EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh; \
 	done
 

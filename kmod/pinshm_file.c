@@ -84,10 +84,19 @@ static const struct file_operations pinshm_region_fops = {
 	/* No .llseek: lseek() says -ESPIPE (6.12 removed no_llseek). */
 };
 
+/*
+ * The label shows in /proc/PID/maps as "anon_inode:<label>", rendered by
+ * dynamic_dname() into 64 bytes: a longer one makes every read of that
+ * maps file fail after growing its buffer up to a 1 GiB vmalloc. So names
+ * longer than PINSHM_LABEL_NAME are cut, with "..." to say so.
+ */
+#define PINSHM_LABEL_MAX	(64 - sizeof("anon_inode:"))
+#define PINSHM_LABEL_NAME	(PINSHM_LABEL_MAX - sizeof("[pinshm:]"))
+
 /* A new region fd holding its own reference to r. */
 struct file *pinshm_region_file(struct pinshm_region *r, bool write)
 {
-	char label[PINSHM_NAME_MAX + 10];
+	char label[PINSHM_LABEL_MAX + 1];
 	struct pinshm_file *pf;
 	struct file *file;
 
@@ -96,7 +105,11 @@ struct file *pinshm_region_file(struct pinshm_region *r, bool write)
 		return ERR_PTR(-ENOMEM);
 	pf->region = r;
 	pf->acked = READ_ONCE(r->generation);
-	snprintf(label, sizeof(label), "[pinshm:%s]", r->name);
+	if (strlen(r->name) <= PINSHM_LABEL_NAME)
+		snprintf(label, sizeof(label), "[pinshm:%s]", r->name);
+	else
+		snprintf(label, sizeof(label), "[pinshm:%.*s...]",
+			 (int)PINSHM_LABEL_NAME - 3, r->name);
 	file = anon_inode_getfile(label, &pinshm_region_fops, pf,
 				  write ? O_RDWR : O_RDONLY);
 	if (IS_ERR(file)) {

@@ -10,7 +10,8 @@
 # Environment:
 #   PINSHM_KO          module to load     (default: <dir of run.sh>/pinshm.ko)
 #   PINSHM_TESTDIR     compiled tests     (default: <dir of run.sh>/tests)
-#   PINSHM_TIMEOUT     seconds per test   (default: 240)
+#   PINSHM_TIMEOUT     seconds per test   (default: 240; more when KFUZZ_SECONDS
+#                      or KFUZZ_RELOADS ask 20_fuzz or 21_reload_cycles for more)
 #   PINSHM_KMSG_LINES  kernel log lines to echo at the end (default: 200)
 #
 # Steps: unload a stale pinshm, write a marker to /dev/kmsg, insmod, run each
@@ -37,6 +38,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 KO=${PINSHM_KO:-$here/pinshm.ko}
 TESTDIR=${PINSHM_TESTDIR:-$here/tests}
 TMO=${PINSHM_TIMEOUT:-240}
+# 20_fuzz runs KFUZZ_SECONDS, 21_reload_cycles KFUZZ_RELOADS cycles: room for both
+t=$(( ${KFUZZ_SECONDS:-60} + 180 ))
+[ "$t" -gt "$TMO" ] && TMO=$t
+t=$(( ${KFUZZ_RELOADS:-0} / 4 + 120 ))
+[ "$t" -gt "$TMO" ] && TMO=$t
 KMSG_LINES=${PINSHM_KMSG_LINES:-200}
 
 # What counts as a kernel complaint (grep -E).

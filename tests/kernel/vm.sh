@@ -20,6 +20,10 @@
 #   QEMU_MEM      guest MiB (default 1024)    QEMU_SMP  cpus (default 2)
 #   TESTS       space-separated subset of tests to run (default: all)
 #   PINSHM_TIMEOUT  per-test seconds inside the guest (default 240)
+#   KFUZZ_SECONDS, KFUZZ_SEED, KFUZZ_PROCS   20_fuzz's run time (default 60),
+#               seed (default: the clock) and processes (default 6);
+#               KFUZZ_SKIP operations it leaves out ("fork,madvise")
+#   KFUZZ_RELOADS  21_reload_cycles' insmod/rmmod cycles
 #
 # Exit status 0 only if the guest booted and finished, every expected test
 # (one per tests/kernel/*.c) ran its full TAP plan with no "not ok", and the
@@ -38,7 +42,10 @@ KMOD=${KMOD:-$root/kmod/pinshm.ko}
 TESTBIN=${TESTBIN:-$root/build/tests/kernel}
 OUT=${OUT:-$root/build/kernel}
 EXTRA_BINS=${EXTRA_BINS:-}
-QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
+KFUZZ_SECONDS=${KFUZZ_SECONDS:-}
+KFUZZ_RELOADS=${KFUZZ_RELOADS:-}
+# a longer fuzz or more reload cycles get a longer guest
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-$((600 + ${KFUZZ_SECONDS:-60} + ${KFUZZ_RELOADS:-0} / 5))}
 QEMU_MEM=${QEMU_MEM:-1024}
 QEMU_SMP=${QEMU_SMP:-2}
 TESTS=${TESTS:-}
@@ -192,6 +199,18 @@ chmod 755 "$RD"/init
 echo $expected > "$RD"/pinshm/tests.list
 : > "$RD"/pinshm/env
 [ -n "${PINSHM_TIMEOUT:-}" ] && echo "export PINSHM_TIMEOUT=$PINSHM_TIMEOUT" >> "$RD"/pinshm/env
+for v in KFUZZ_SECONDS KFUZZ_SEED KFUZZ_PROCS KFUZZ_RELOADS; do
+	eval "val=\${$v:-}"
+	case $val in
+	'') ;;
+	*[!0-9a-fA-Fx]*) fail "$v=$val: a number, please" ;;
+	*) echo "export $v=$val" >> "$RD"/pinshm/env ;;
+	esac
+done
+case ${KFUZZ_SKIP:-} in
+*[!a-zA-Z/,-]*) fail "KFUZZ_SKIP=$KFUZZ_SKIP: operation names, comma-separated" ;;
+?*) echo "export KFUZZ_SKIP=$KFUZZ_SKIP" >> "$RD"/pinshm/env ;;
+esac
 
 (cd "$RD" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$OUT"/initramfs.cpio.gz ||
 	fail "cannot build $OUT/initramfs.cpio.gz"
