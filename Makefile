@@ -70,9 +70,9 @@ FUZZ_SECONDS ?= 20
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
 # The guest's ioctl/mmap fuzzer (20_fuzz) runs KFUZZ_SECONDS per kernel and
 # 21_reload_cycles KFUZZ_RELOADS insmod/rmmod cycles; longer by hand, e.g.
-#   make check-kernel KFUZZ_SECONDS=600 KFUZZ_RELOADS=1000 [KFUZZ_SEED=0x...]
+#   make check-kernel KFUZZ_SECONDS=600 KFUZZ_RELOADS=5000 [KFUZZ_SEED=0x...]
 KFUZZ_SECONDS ?= 60
-KFUZZ_RELOADS ?= 200
+KFUZZ_RELOADS ?= 1000
 KTEST_BINS := $(KTEST_SRCS:tests/kernel/%.c=$(B)/tests/kernel/%)
 
 TOOLS := $(B)/pinshm $(B)/pinshm-demo
