@@ -167,7 +167,9 @@ static __always_inline void waker_done(struct pinshm_key_wake *k, __u64 now, __u
 	__u64 *early = bpf_map_lookup_elem(&woke_early, k);
 
 	if (early) {
-		bool same = now >= *early && now - *early < PINSHM_M_SAME_WAIT_NS;
+		/* Either order: two CPUs' clocks may differ by a little. */
+		__u64 d = now >= *early ? now - *early : *early - now;
+		bool same = d < PINSHM_M_SAME_WAIT_NS;
 
 		bpf_map_delete_elem(&woke_early, k);
 		if (same) {
@@ -176,6 +178,9 @@ static __always_inline void waker_done(struct pinshm_key_wake *k, __u64 now, __u
 				return;
 		}
 	}
+	/* Nobody left asleep to measure from this wake. */
+	if (!nr)
+		return;
 	bpf_map_update_elem(&wake_ts, k, &now, BPF_ANY);
 }
 
@@ -318,9 +323,11 @@ static __always_inline int on_wake(unsigned long long *ctx)
 	struct pinshm_key_wake k = {};
 	__u64 now = bpf_ktime_get_ns();
 
-	/* No sleeper woken: no latency to measure from this wake. */
-	if (!(__u32)ctx[2])
-		return 0;
+	/*
+	 * woken 0: nobody was queued. A sleeper that saw the word move and
+	 * left the queue just before this WAKE came back at once: it is
+	 * counted as 0 ns by waker_done(); no new measurement starts.
+	 */
 	bpf_probe_read_kernel_str(k.region, sizeof(k.region), (const char *)ctx[0]);
 	k.offset = ctx[1];
 	waker_done(&k, now, (__u32)ctx[2]);
