@@ -56,7 +56,13 @@
 #define NOBODY		65534
 #define MAX_REGION_MB	16	/* caps for the run */
 #define MAX_TOTAL_MB	256
-#define MEM_TOLERANCE_KB 32768
+/*
+ * MemFree after the run, caches dropped, against before: -44 MB to +6 MB
+ * seen over runs of the whole guest suite (the kernel's own memory after
+ * some 16k forks and 13k execs, not regions: those are checked exactly by
+ * the module unloading); four leaked regions of MAX_REGION_MB exceed it.
+ */
+#define MEM_TOLERANCE_KB (64 * 1024)
 #define CHILD_OPS	40
 
 enum {
