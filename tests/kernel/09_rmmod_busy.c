@@ -25,23 +25,6 @@ static int mod_loaded(void)
 	return path_exists("/sys/module/pinshm");
 }
 
-static long rmmod(void)
-{
-	return syscall(SYS_delete_module, "pinshm", O_NONBLOCK);
-}
-
-static long insmod(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	long r;
-
-	if (fd < 0)
-		return -1;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return r;
-}
-
 static int wait_path(const char *path, int present, int ms)
 {
 	for (int i = 0; i < ms; i += 10) {
@@ -61,7 +44,7 @@ static int wait_path(const char *path, int present, int ms)
 		tap_diag("  the module was UNLOADED; reloading");	\
 	else if (!__c)							\
 		tap_diag("  errno %d (%s)", __e, strerror(__e));	\
-	if (__r == 0 && insmod(ko))					\
+	if (__r == 0 && mod_load(ko, ""))					\
 		tap_bail("reload failed: %s", strerror(errno));		\
 	__c;								\
 })
@@ -93,7 +76,7 @@ int main(int argc, char **argv)
 	close(ctl);
 	read_file("/sys/module/pinshm/refcnt", refcnt, sizeof(refcnt));
 	tap_diag("refcnt with one region and no fd: %s", refcnt);
-	tap_busy(rmmod(), "rmmod refused while a region exists (no fd open)");
+	tap_busy(mod_unload(), "rmmod refused while a region exists (no fd open)");
 	snprintf(path, sizeof(path), SYSFS_REGIONS "/%s", r1);
 	tap_ok(mod_loaded() && path_exists(path),
 	       "module and region still there after the refused rmmod");
@@ -101,7 +84,7 @@ int main(int argc, char **argv)
 	/* 2. no region, a control fd open */
 	ctl = ctl_open();
 	tap_success(pshm_destroy(ctl, r1), "DESTROY %s", r1);
-	tap_busy(rmmod(), "rmmod refused while a control fd is open");
+	tap_busy(mod_unload(), "rmmod refused while a control fd is open");
 
 	/* 3. a destroyed region still mapped, no fd */
 	fd = pshm_create(ctl, r2, 64 * 1024, PINSHM_NODE_ANY, 0600);
@@ -113,20 +96,20 @@ int main(int argc, char **argv)
 	close(fd);
 	pshm_destroy(ctl, r2);
 	close(ctl);
-	tap_busy(rmmod(), "rmmod refused while a destroyed region is mapped");
+	tap_busy(mod_unload(), "rmmod refused while a destroyed region is mapped");
 	d[1] = 0x3d;
 	tap_ok(d[0] == 0x3c && d[1] == 0x3d && d[65535] == 0x3c,
 	       "the mapping still works after the refused rmmod");
 	munmap(d, 64 * 1024);
 
 	/* 4. nothing left: unload works */
-	r = rmmod();
+	r = mod_unload();
 	tap_success(r, "rmmod succeeds once nothing is left");
 	tap_ok(!mod_loaded() && wait_path(PINSHM_DEV_PATH, 0, 2000),
 	       "/sys/module/pinshm and /dev/pinshm are gone");
 
 	/* 5. load it again for the next tests */
-	r = mod_loaded() ? 0 : insmod(ko);
+	r = mod_loaded() ? 0 : mod_load(ko, "");
 	tap_success(r, "module loads again (finit_module %s)", ko);
 	wait_path(PINSHM_DEV_PATH, 1, 2000);
 	ctl = open(PINSHM_DEV_PATH, O_RDWR | O_CLOEXEC);

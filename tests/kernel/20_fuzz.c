@@ -1402,23 +1402,6 @@ static int maps_readable_long_name(int c)
 	return ok && seen;
 }
 
-static long rmmod(void)
-{
-	return syscall(SYS_delete_module, "pinshm", O_NONBLOCK);
-}
-
-static long insmod(const char *ko)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC);
-	long r;
-
-	if (fd < 0)
-		return -1;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return r;
-}
-
 int main(int argc, char **argv)
 {
 	static char keep[256][PINSHM_NAME_MAX];
@@ -1586,7 +1569,7 @@ int main(int argc, char **argv)
 		return tap_finish();
 	}
 	/* the last references (fds, mappings) of dead processes go away */
-	for (int i = 0; i < 100 && (r = (int)rmmod()) && errno == EAGAIN; i++)
+	for (int i = 0; i < 100 && (r = (int)mod_unload()) && errno == EAGAIN; i++)
 		usleep(100000);
 	if (!tap_success(r, "the module unloads after the run (nothing leaked "
 			 "a region or a reference)")) {
@@ -1595,7 +1578,7 @@ int main(int argc, char **argv)
 		read_file("/sys/module/pinshm/refcnt", buf, sizeof(buf));
 		tap_diag("  refcnt %s", buf);
 	}
-	r = path_exists("/sys/module/pinshm") ? 0 : (int)insmod(ko);
+	r = path_exists("/sys/module/pinshm") ? 0 : (int)mod_load(ko, "");
 	tap_success(r, "the module loads again");
 	for (int i = 0; i < 200 && !path_exists(PINSHM_DEV_PATH); i++)
 		usleep(10000);

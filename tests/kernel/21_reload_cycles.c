@@ -33,23 +33,6 @@
 
 static const char *ko;
 
-static long rmmod(void)
-{
-	return syscall(SYS_delete_module, "pinshm", O_NONBLOCK);
-}
-
-static long insmod(void)
-{
-	int fd = open(ko, O_RDONLY | O_CLOEXEC);
-	long r;
-
-	if (fd < 0)
-		return -1;
-	r = syscall(SYS_finit_module, fd, "", 0);
-	close(fd);
-	return r;
-}
-
 struct mem {
 	long free_kb, sunreclaim_kb, percpu_kb;
 };
@@ -80,7 +63,7 @@ static const char *cycle(int i)
 
 	memset(name, 0, sizeof(name));
 #define FAIL(...) do { snprintf(err, sizeof(err), __VA_ARGS__); goto out; } while (0)
-	if (insmod())
+	if (mod_load(ko, ""))
 		FAIL("insmod: %s", strerror(errno));
 	for (tries = 0; tries < 200; tries++) {
 		ctl = open(PINSHM_DEV_PATH, O_RDWR | O_CLOEXEC);
@@ -155,7 +138,7 @@ static const char *cycle(int i)
 			     (unsigned long long)((struct pinshm_meta *)meta)->crashes);
 	}
 	/* live regions: the module must stay */
-	if (rmmod() == 0)
+	if (mod_unload() == 0)
 		FAIL("delete_module worked with live regions");
 	if (errno != EAGAIN && errno != EBUSY)
 		FAIL("delete_module with live regions: %s, not EAGAIN or EBUSY",
@@ -186,7 +169,7 @@ static const char *cycle(int i)
 	fa = fb = fbro = fc = -1;
 	close(ctl);
 	ctl = -1;
-	if (rmmod())
+	if (mod_unload())
 		FAIL("rmmod: %s", strerror(errno));
 	return NULL;
 out:
@@ -208,7 +191,7 @@ out:
 			pshm_destroy(ctl, name[k]);
 		close(ctl);
 	}
-	rmmod();
+	mod_unload();
 	return err;
 #undef FAIL
 }
@@ -235,7 +218,7 @@ int main(int argc, char **argv)
 		tap_bail("need the path of pinshm.ko as argv[1] or PINSHM_KO");
 
 	if (path_exists("/sys/module/pinshm"))
-		tap_success(rmmod(), "initial rmmod (no regions are left over)");
+		tap_success(mod_unload(), "initial rmmod (no regions are left over)");
 	else
 		tap_ok(1, "module was not loaded");
 	if (path_exists("/sys/module/pinshm"))
@@ -281,7 +264,7 @@ int main(int argc, char **argv)
 	       slab_bound, after.sunreclaim_kb - before.sunreclaim_kb);
 
 	/* leave it loaded */
-	tap_success(insmod(), "module loads again at the end");
+	tap_success(mod_load(ko, ""), "module loads again at the end");
 	{
 		int ctl = -1;
 		unsigned int total = 99;

@@ -36,6 +36,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -442,6 +443,30 @@ static inline void meta_dump_slots(const struct pinshm_meta *m)
 /* ------------------------------------------------------------------ */
 /* misc                                                                 */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Load the module at path ko with params (finit_module(2)); unload it
+ * (delete_module(2), O_NONBLOCK: EAGAIN/EBUSY while it is in use). Both
+ * return 0 or -1 with errno set.
+ */
+static inline long mod_load(const char *ko, const char *params)
+{
+	int fd = open(ko, O_RDONLY | O_CLOEXEC), e;
+	long r;
+
+	if (fd < 0)
+		return -1;
+	r = syscall(SYS_finit_module, fd, params, 0);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+static inline long mod_unload(void)
+{
+	return syscall(SYS_delete_module, "pinshm", O_NONBLOCK);
+}
 
 /* Read a small sysfs/proc file into buf (trailing newline stripped). */
 static inline int read_file(const char *path, char *buf, size_t len)
