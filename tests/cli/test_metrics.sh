@@ -96,10 +96,23 @@ ok ring add "$N" r --type spsc --capacity 4K
 "$PINSHM" tail "$N" r --count 1 >"$TMP/tail.out" 2>&1 &
 tpid=$!
 bg $tpid
-sleep 1.5	# past its spins and yields: asleep
+# Past its spins and yields: asleep (S) at five looks 20 ms apart, 10 s at most.
+quiet=0
+for i in $(seq 500); do
+	[ "$quiet" -ge 5 ] && break
+	sleep 0.02
+	st=$(sed 's/.*) //' /proc/$tpid/stat 2>/dev/null | cut -c1)
+	if [ "$st" = S ]; then quiet=$((quiet + 1)); else quiet=0; fi
+done
+[ "$quiet" -ge 5 ] || fail "tail never fell asleep"
 ok pub "$N" r --count 1
 wait $tpid || fail "tail exited $?"
-ok metrics show --json
+# A wake's sample is added by whichever of its two events comes second.
+for i in $(seq 30); do
+	ok metrics show --json
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); sys.exit(0 if sum(s["count"] for s in d["wake_ns_log2"]) else 1)' "$TMP/out" && break
+	sleep 0.1
+done
 pyjson "
 r = [g for g in d['rings'] if g['region'] == '$N' and g['ring'] == 'r'][0]
 assert r['sleeps'] >= 1 and r['wakes'] >= 1, r
