@@ -57,7 +57,7 @@ LIB_HDRS := $(wildcard libshm/include/*.h libshm/include/pinshm/*.h libshm/src/*
 LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
 CTL_SRCS := $(wildcard tools/pinshm/*.c)
 # The benchmarks' instrument (clock, histogram, CPUs, raw baselines, harness).
-BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c)
+BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c plot.c)
 # pinshm bench, linked into pinshm (cmd_bench).
 BENCH_SRCS := $(BENCH_LIB_SRCS) $(addprefix tools/bench/,bench.c systems.c sys_pinshm.c \
 	sys_kernel.c report.c)
