@@ -135,9 +135,19 @@ $(B)/bpf/%.bpf.o: tools/bpf/%.bpf.c tools/bpf/%.h $(B)/bpf/vmlinux.h
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(call say,GENSKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(B)/pinshm-demo: tools/demo/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
-		$(B)/libpinshm.a -lm
+# The trading demo: every file of tools/demo/ (runner, stages, transports, logger).
+DEMO_SRCS := $(filter-out tools/demo/demo.c,$(wildcard tools/demo/*.c))
+DEMO_HDRS := $(wildcard tools/demo/*.h)
+$(B)/pinshm-demo: $(DEMO_SRCS) $(DEMO_HDRS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(BASE_CFLAGS) -o $@ $(DEMO_SRCS) \
+		$(BENCH_LIB_SRCS) $(B)/libpinshm.a -lm -lpthread
+
+# The same under ASan/UBSan (check-demo runs a short pinshm and unix run with it).
+$(B)/asan/pinshm-demo: $(DEMO_SRCS) $(DEMO_HDRS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_SRCS) $(LIB_HDRS) \
+		| $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(TEST_CFLAGS) $(SAN) -o $@ \
+		$(DEMO_SRCS) $(BENCH_LIB_SRCS) $(LIB_SRCS) -lm -lpthread
 
 # ---- the module ------------------------------------------------------------
 kmod: | $(B)/.deps-build
