@@ -21,6 +21,11 @@ const struct tr_xp_ops *tr_xp_ops(const struct tr_cfg *cfg)
 	return NULL;
 }
 
+const struct tr_xp_ops *xp_ops(const struct tr_shared *sh)
+{
+	return sh->cfg.transport == T_PINSHM ? &xp_pinshm_ops : &xp_sock_ops;
+}
+
 const char *tr_transport_name(enum tr_transport t)
 {
 	switch (t) {
@@ -66,11 +71,15 @@ int tr_io_open(struct tr_shared *sh, int proc, bool restarted,
 	       struct tr_io **out)
 {
 	const struct tr_xp_ops *ops = tr_xp_ops(&sh->cfg);
+	int ret;
 
 	*out = NULL;
 	if (!ops || proc < 0 || proc >= TR_MAX_PROCS)
 		return -EINVAL;
-	return ops->io_open(sh, proc, restarted, out);
+	ret = ops->io_open(sh, proc, restarted, out);
+	if (ret == 0 && *out)
+		(*out)->ops = ops;
+	return ret;
 }
 
 void tr_io_close(struct tr_io *io)

@@ -49,7 +49,10 @@ struct tr_xp_ops {
 	int (*last)(struct tr_io *io, int link, uint64_t *word);
 };
 
-/* Every transport's io starts with this; its io_open sets ops. */
+/*
+ * Every transport's io starts with this. tr_io_open sets ops after the
+ * transport's io_open; sh and proc are the transport's to set and use.
+ */
 struct tr_io {
 	const struct tr_xp_ops *ops;
 	struct tr_shared *sh;
@@ -61,6 +64,9 @@ extern const struct tr_xp_ops xp_sock_ops;	/* xp_sock.c: unix, tcp */
 
 /* The table cfg.transport selects; NULL for an unknown transport. */
 const struct tr_xp_ops *tr_xp_ops(const struct tr_cfg *cfg);
+
+/* The same, for a run (never NULL: the sockets' table for non-pinshm). */
+const struct tr_xp_ops *xp_ops(const struct tr_shared *sh);
 
 /* "pinshm", "unix", "tcp" (or "?"). */
 const char *tr_transport_name(enum tr_transport t);
