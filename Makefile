@@ -137,7 +137,7 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(call say,GENSKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
 # The trading demo: every file of tools/demo/ (runner, stages, transports, logger).
-DEMO_SRCS := $(filter-out tools/demo/demo.c,$(wildcard tools/demo/*.c))
+DEMO_SRCS := $(wildcard tools/demo/*.c)
 DEMO_HDRS := $(wildcard tools/demo/*.h)
 $(B)/pinshm-demo: $(DEMO_SRCS) $(DEMO_HDRS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(BASE_CFLAGS) -o $@ $(DEMO_SRCS) \
