@@ -326,6 +326,16 @@ int tr_stage_main(struct tr_shared *sh, int proc, bool restarted);
 /* Bytes of struct tr_recovery (the runner maps that many, zeroed). */
 size_t tr_recovery_size(const struct tr_cfg *cfg);
 
+/*
+ * The logger (logger.c): tr_stage_main(sh, P_LOG, restarted) returns
+ * this. It writes one line per record of the log link to cfg.log_path,
+ * each source's records once, in its seq order, across its own restarts.
+ */
+int tr_logger_main(struct tr_shared *sh, bool restarted);
+
+/* "ORDER", "OMS_FILLED", ... as the log file spells them; "?" if unknown. */
+const char *tr_log_event_name(int event);
+
 /* ---- checks after the run ----------------------------------------------- */
 
 /* What the log file holds (logger.c reads it back). */
