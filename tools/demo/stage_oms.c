@@ -241,8 +241,11 @@ static void exec_order(struct stage *g, uint64_t *seq, const struct tr_order *o)
 	    o->side > SIDE_SELL || o->qty == 0)
 		return;
 	k->orders++;
-	if (tr_slot_read(g->io, L_BOOK(o->instr), &b, sizeof(b)) != 0 ||
-	    b.instr != o->instr) {
+	if (tr_slot_read(g->io, L_BOOK(o->instr), &b, sizeof(b)) == 0)
+		g->st->in[L_BOOK(o->instr)]++;
+	else
+		b.instr = TR_INSTR;	/* no book: cancel */
+	if (b.instr != o->instr) {
 		k->no_book++;
 	} else if (o->side == SIDE_BUY && o->px >= b.ask_px) {
 		fill = o->qty < b.ask_qty ? o->qty : b.ask_qty;

@@ -55,7 +55,8 @@ static void publish(struct stage *g, const struct tr_risk_state *k,
 	p.version = k->version;
 	memcpy(p.pos, k->pos[s], sizeof(p.pos));
 	p.notional = notional(k, s);
-	tr_slot_write(g->io, L_POS(s), &p, sizeof(p));
+	if (tr_slot_write(g->io, L_POS(s), &p, sizeof(p)) == 0)
+		g->st->out[L_POS(s)]++;
 }
 
 static struct tr_risk_state *risk_next(struct tr_risk_rec *r)

@@ -76,8 +76,10 @@ static void on_tick(struct stage *g, unsigned int s, const struct tr_tick *t)
 	if (side < 0)
 		return;
 	lim = cfg->pos_limit ? cfg->pos_limit : TR_POS_LIMIT_DEFAULT;
-	if (tr_slot_read(g->io, L_POS(s), &pos, sizeof(pos)) == 0)
+	if (tr_slot_read(g->io, L_POS(s), &pos, sizeof(pos)) == 0) {
+		g->st->in[L_POS(s)]++;
 		p = pos.pos[i];
+	}
 	/* Mostly within limits; now and then not, so risk has work. */
 	if ((rnd >> 8) % 8 && ((side == SIDE_BUY && p >= lim * 3 / 4) ||
 			       (side == SIDE_SELL && p <= -lim * 3 / 4)))
@@ -93,7 +95,7 @@ static void on_tick(struct stage *g, unsigned int s, const struct tr_tick *t)
 	/* Marketable: at the touch, a tick through it half the time. */
 	o.px = side == SIDE_BUY ? t->ask_px + (int64_t)((rnd >> 16) & 1) * 100
 				: t->bid_px - (int64_t)((rnd >> 16) & 1) * 100;
-	o.qty = 1 + (uint32_t)((rnd >> 20) % 60);
+	o.qty = 1 + (uint32_t)((rnd >> 20) % 200);
 	ob_add(&n->ob, L_RISK_IN, true, TR_TSEND_OFF, &o);
 	ob_log(g, &n->ob, E_ORDER, o.id, o.instr, o.px, o.qty, 0);
 	strat_flip(r, (r->cur & 1) ^ 1);

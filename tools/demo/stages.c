@@ -276,7 +276,8 @@ int tr_md_main(struct stage *g)
 		t.bid_qty = 10 + (uint32_t)(st_rand(&rng) % 200);
 		t.ask_qty = 10 + (uint32_t)(st_rand(&rng) % 200);
 		t.t_send = bench_now();
-		tr_slot_write(g->io, L_BOOK(i), &t, sizeof(t));
+		if (tr_slot_write(g->io, L_BOOK(i), &t, sizeof(t)) == 0)
+			g->st->out[L_BOOK(i)]++;
 		if (st_send(g, L_TICKS, &t, TR_TSEND_OFF))
 			break;
 		g->rec->md.ticks++;
