@@ -22,8 +22,10 @@
  * ring (nobody would wake them): they yield, then nap, and give up only
  * when the runner says stop == 2.
  *
- * No atomics here: the rings' own protocols order everything; records are
- * checked (length) before a stage sees them.
+ * The rings' own protocols order every record; the only atomics here are
+ * relaxed loads of sh->stop (the runner's flag, needed only eventually:
+ * nothing is read because of it). Records are checked (length) before a
+ * stage sees them; a ring that holds garbage gives -EBADMSG.
  */
 #include <errno.h>
 #include <sched.h>
