@@ -138,6 +138,7 @@ struct xp_sock_io {
 	bool have_book[TR_INSTR];
 	struct tr_tick book[TR_INSTR];
 	uint64_t garbage;		/* bad records seen on the book feed */
+	uint64_t tick_seq;		/* a strategy: the last tick's seq */
 	struct xp_link l[TR_LINKS];
 };
 
@@ -789,6 +790,7 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 	struct xp_link *L;
 	uint64_t deadline = 0;
 	unsigned long iter = 0;
+	bool slept = false;
 	int r;
 
 	if (link < 0 || link >= TR_LINKS)
@@ -812,6 +814,8 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 		}
 		iter++;
 		r = take(x, L, m, true);
+		if (r == 1 && slept)	/* as the rings count them */
+			io->sh->st[io->proc].wakes++;
 		if (r)
 			return r;
 		if (timeout_ns <= 0 ||
@@ -841,6 +845,7 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 			pfd[n++] = (struct pollfd){ .fd = x->book_feed->fd, .events = POLLIN };
 		if (ppoll(pfd, n, &ts, NULL) < 0 && errno != EINTR)
 			return -errno;
+		slept = true;
 		if (x->book_feed && (pfd[n - 1].revents & POLLIN)) {
 			r = book_drain(x);
 			if (r < 0)
@@ -861,6 +866,17 @@ static void sock_release(struct tr_io *io, int link)
 
 	if (L->held < 0 || (unsigned int)L->held >= L->nconn)
 		return;
+	if (L->role == XR_TICKS_CONS) {
+		/* Ticks md could not send (the socket was full): the laps. */
+		uint64_t seq;
+
+		memcpy(&seq, L->conn[L->held]->rbuf + L->conn[L->held]->roff,
+		       sizeof(seq));
+		if (x->tick_seq && seq > x->tick_seq + 1)
+			io->sh->st[io->proc].lapped += seq - x->tick_seq - 1;
+		if (seq > x->tick_seq)
+			x->tick_seq = seq;
+	}
 	L->conn[L->held]->roff += TR_MSG;
 	L->held = -1;
 }
