@@ -83,7 +83,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_SKEL := $(B)/bpf/pinshm_metrics.skel.h
 .SECONDARY: $(B)/bpf/pinshm_metrics.bpf.o
 
-.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-usdt check-cli check-sanitize check-fuzz \
+.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-demo-xp check-readme check-usdt check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-kernel-newer check-bench check-demo demo install clean
 
 all: lib tools kmod
@@ -170,6 +170,16 @@ $(B)/tests/tools/pinshm-tools-test: $(TOOLS_TEST_SRCS) $(BENCH_LIB_SRCS) $(BENCH
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(TEST_CFLAGS) -o $@ $(TOOLS_TEST_SRCS) \
 		$(BENCH_LIB_SRCS) $(B)/libpinshm.a -lcriterion -lpthread
 
+# The demo's transports and logger, with real processes.
+DEMO_XP_SRCS := $(addprefix tools/demo/,xp.c xp_sock.c xp_pinshm.c logger.c)
+DEMO_TEST_SRCS := $(wildcard tests/demo/*.c)
+$(B)/tests/demo/pinshm-demo-test: $(DEMO_TEST_SRCS) $(wildcard tests/demo/*.h) $(DEMO_XP_SRCS) \
+		$(wildcard tools/demo/*.h) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(TEST_CFLAGS) -o $@ \
+		$(DEMO_TEST_SRCS) $(DEMO_XP_SRCS) $(addprefix tools/bench/,clock.c hist.c cpu.c) \
+		$(B)/libpinshm.a -lcriterion -lpthread -lm
+
 $(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
@@ -192,7 +202,7 @@ $(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $
 check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory check-unit check-tools check-readme check-usdt check-cli check-sanitize check-tsan check-fuzz check-bench \
-		check-demo
+		check-demo-xp check-demo
 	$(Q)$(MAKE) --no-print-directory check-static check-kernel
 ifeq ($(NEWER_KERNELS),1)
 	$(Q)$(MAKE) --no-print-directory check-kernel-newer
@@ -204,6 +214,11 @@ endif
 check-unit: $(B)/tests/unit/pinshm-unit
 	@echo "== unit tests (Criterion, shm backend)"
 	$(Q)PINSHM_BACKEND=shm $< --jobs 2
+
+check-demo-xp: $(B)/tests/demo/pinshm-demo-test
+	@echo "== the demo's transports and logger (Criterion, shm backend)"
+	$(Q)d=$$(mktemp -d /dev/shm/pinshm-demo-test-XXXXXX) && chmod 1777 $$d && \
+		PINSHM_SHM_DIR=$$d PINSHM_BACKEND=shm $< --jobs 2; r=$$?; rm -rf $$d; exit $$r
 
 check-tools: $(B)/tests/tools/pinshm-tools-test
 	@echo "== tools' tests (Criterion)"

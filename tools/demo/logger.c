@@ -286,7 +286,6 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 		/* Counters: this process writes them, the runner reads them. */
 		__atomic_store_n(&st->in[L_LOG], st->in[L_LOG] + 1,
 				 __ATOMIC_RELAXED);
-		__atomic_store_n(&st->wakes, st->wakes + 1, __ATOMIC_RELAXED);
 		tr_release(io, L_LOG);
 	}
 	err = own_line(fd, sh, hw, E_STOP);

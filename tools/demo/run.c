@@ -652,7 +652,7 @@ int demo_run(const struct demo_opts *o, const struct bench_clock *clk,
 	r->log_ret = tr_log_read(r->log_path, &r->log);
 	demo_show_run(o, r);
 	if (!r->failed) {
-		printf("\naccounting\n");
+		printf("\n");
 		fflush(stdout);
 		r->account = tr_account(x.sh, &r->log, stdout);
 		fflush(stdout);

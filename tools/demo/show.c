@@ -358,7 +358,7 @@ void demo_show_compare(const struct demo_run *r, unsigned int n)
 			double a50 = pct_ns(&r[base], hops[j], 50);
 			double a99 = pct_ns(&r[base], hops[j], 99);
 
-			printf("%s %s p50 %.1fx, p99 %.1fx", j ? ";" : "",
+			printf("%s %s p50 %.2fx, p99 %.2fx", j ? ";" : "",
 			       hop_names[hops[j]],
 			       a50 > 0 ? pct_ns(&r[i], hops[j], 50) / a50 : 0,
 			       a99 > 0 ? pct_ns(&r[i], hops[j], 99) / a99 : 0);

@@ -90,6 +90,7 @@ struct xp_conn {
 	int fd;
 	int peer;		/* the hello's proc */
 	bool eof;
+	bool ready;		/* poll() saw it readable */
 	uint32_t cap, roff, rlen;	/* bytes [roff, rlen) not consumed */
 	uint8_t *rbuf;
 };
@@ -123,6 +124,7 @@ struct xp_link {
 	struct xp_conn *conn[XP_MAX_CONN];
 	unsigned int nconn, cur;
 	int held;			/* conn of the peeked record, -1 */
+	unsigned long looks;		/* spinning: accept() every 4096 */
 	struct xp_out *outs[XP_MAX_CONN];	/* XR_TICKS_PROD, XR_SLOT_PROD */
 	unsigned int nouts;
 	uint32_t slot_len;
@@ -138,6 +140,7 @@ struct xp_sock_io {
 	bool have_book[TR_INSTR];
 	struct tr_tick book[TR_INSTR];
 	uint64_t garbage;		/* bad records seen on the book feed */
+	uint64_t tick_seq;		/* a strategy: the last tick's seq */
 	struct xp_link l[TR_LINKS];
 };
 
@@ -750,17 +753,24 @@ static void slots_flush(struct xp_sock_io *x)
 	}
 }
 
-/* A whole record from one of L's streams, round robin; 1, 0, -errno. */
+enum { FILL_NONE, FILL_ALL, FILL_READY };
+
+/*
+ * A whole record from one of L's streams, round robin; 1, 0, -errno.
+ * fill: read the sockets first (all of them, or those poll() saw ready).
+ */
 static int take(struct xp_sock_io *x, struct xp_link *L, const void **m,
-		bool fill)
+		int fill)
 {
 	for (unsigned int k = 0; k < L->nconn; k++) {
 		unsigned int i = (L->cur + k) % L->nconn;
 		struct xp_conn *c = L->conn[i];
 		int r = 0;
 
-		if (!conn_has(c, TR_MSG) && fill)
+		if (!conn_has(c, TR_MSG) &&
+		    (fill == FILL_ALL || (fill == FILL_READY && c->ready)))
 			r = conn_fill(c, TR_MSG);
+		c->ready = false;
 		if (r < 0) {
 			link_drop_conn(L, i);
 			return r;
@@ -788,7 +798,8 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 	struct xp_sock_io *x = sock_io(io);
 	struct xp_link *L;
 	uint64_t deadline = 0;
-	unsigned long iter = 0;
+	int fill = FILL_ALL;
+	bool slept = false;
 	int r;
 
 	if (link < 0 || link >= TR_LINKS)
@@ -799,19 +810,21 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 	if (L->held >= 0)
 		return -EBUSY;
 	slots_flush(x);
-	r = take(x, L, m, false);
+	r = take(x, L, m, FILL_NONE);
 	if (r)
 		return r;
 	if (timeout_ns > 0)
 		deadline = now_ns() + (uint64_t)timeout_ns;
 	for (;;) {
-		if (L->lfd >= 0 && (L->nconn < L->expect || (iter & 1023) == 0)) {
+		if (L->lfd >= 0 && (L->nconn < L->expect ||
+				    (x->spin && (++L->looks & 4095) == 0))) {
 			r = link_accept(x, link);
 			if (r < 0)
 				return r;
 		}
-		iter++;
-		r = take(x, L, m, true);
+		r = take(x, L, m, fill);
+		if (r == 1 && slept)	/* as the rings count them */
+			io->sh->st[io->proc].wakes++;
 		if (r)
 			return r;
 		if (timeout_ns <= 0 ||
@@ -841,6 +854,10 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 			pfd[n++] = (struct pollfd){ .fd = x->book_feed->fd, .events = POLLIN };
 		if (ppoll(pfd, n, &ts, NULL) < 0 && errno != EINTR)
 			return -errno;
+		slept = true;
+		fill = FILL_READY;
+		for (unsigned int i = 0; i < L->nconn; i++)
+			L->conn[i]->ready = pfd[i].revents != 0;
 		if (x->book_feed && (pfd[n - 1].revents & POLLIN)) {
 			r = book_drain(x);
 			if (r < 0)
@@ -861,6 +878,17 @@ static void sock_release(struct tr_io *io, int link)
 
 	if (L->held < 0 || (unsigned int)L->held >= L->nconn)
 		return;
+	if (L->role == XR_TICKS_CONS) {
+		/* Ticks md could not send (the socket was full): the laps. */
+		uint64_t seq;
+
+		memcpy(&seq, L->conn[L->held]->rbuf + L->conn[L->held]->roff,
+		       sizeof(seq));
+		if (x->tick_seq && seq > x->tick_seq + 1)
+			io->sh->st[io->proc].lapped += seq - x->tick_seq - 1;
+		if (seq > x->tick_seq)
+			x->tick_seq = seq;
+	}
 	L->conn[L->held]->roff += TR_MSG;
 	L->held = -1;
 }
