@@ -42,6 +42,14 @@
 #define LOG_IDLE_NS	(100 * 1000000ULL)	/* empty this long: drained */
 #define LOG_OPEN_MS	5000			/* attach retries (-EAGAIN) */
 #define LOG_LINE	256
+/*
+ * After each drain the logger naps this long before it waits again: it
+ * is off the trading path, and records gathered meanwhile cost their
+ * producers nothing (on the rings a kick is one load while nobody sleeps;
+ * a sleeping logger would be woken for nearly every record). It wakes at
+ * most about 1000 times a second, whatever the log rate.
+ */
+#define LOG_BATCH_NS	1000000L
 
 static const char *const event_names[TR_LOG_EVENTS] = {
 	[E_START] = "START", [E_RESTART] = "RESTART", [E_BURST] = "BURST",
@@ -209,6 +217,7 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 	struct tr_proc_stats *st = &sh->st[P_LOG];
 	uint64_t hw[TR_MAX_PROCS] = { 0 };
 	uint64_t empty_since = 0, bad = 0;
+	bool got = false;		/* a record since the last nap */
 	struct tr_io *io = NULL;
 	int fd, err, ret = 1;
 
@@ -239,8 +248,9 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 			goto out;
 		bool quit = __atomic_load_n(&sh->quit, __ATOMIC_ACQUIRE);
 
-		/* After quit, what is still there, then leave. */
-		r = tr_peek(io, L_LOG, &m, quit ? 0 : LOG_WAIT_NS);
+		/* After quit, what is still there, then leave. After a
+		 * record, a look without a wait: an empty ring then naps. */
+		r = tr_peek(io, L_LOG, &m, quit || got ? 0 : LOG_WAIT_NS);
 		if (quit && r == 0)
 			break;
 		if (r < 0) {
@@ -250,6 +260,13 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 		if (r == 0) {
 			uint64_t now = mono_ns();
 
+			if (got) {
+				struct timespec ts = { 0, LOG_BATCH_NS };
+
+				got = false;
+				nanosleep(&ts, NULL);
+				continue;
+			}
 			if (!empty_since)
 				empty_since = now;
 			if (stop && now - empty_since >= LOG_IDLE_NS)
@@ -258,6 +275,7 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 			continue;
 		}
 		empty_since = 0;
+		got = true;
 		if (st->idle)
 			__atomic_store_n(&st->idle, 0, __ATOMIC_RELEASE);
 

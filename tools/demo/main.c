@@ -59,7 +59,10 @@ static void usage(FILE *f)
 "                         md, risk, oms, exec, strat (every strategy) or\n"
 "                         stratN; each gets a CPU of its own while one is left\n"
 "                         for the others (the logger always sleeps)\n"
-"      --cpus LIST        the CPUs to use, e.g. 0-3 or 0,2 (default: all allowed)\n"
+"      --cpus LIST        the CPUs to use, e.g. 0-3 or 0,2 (default: all allowed);\n"
+"                         the sleeping stages share the first\n"
+"      --spread           the sleeping stages float over every CPU no spinning\n"
+"                         stage holds, instead of sharing the first\n"
 "      --chaos            kill -9 a strategy, risk and the logger at random\n"
 "                         (seeded) moments and restart them; pinshm only\n"
 "      --plot FILE        per-hop latency percentile curves, a PNG (gnuplot)\n"
@@ -224,7 +227,7 @@ static const char *find_pinshm(void)
 	return access(path, X_OK) ? NULL : path;
 }
 
-enum { O_SEED = 256, O_SPIN, O_CPUS, O_CHAOS, O_PLOT, O_LOG, O_POS, O_NOT };
+enum { O_SEED = 256, O_SPIN, O_CPUS, O_SPREAD, O_CHAOS, O_PLOT, O_LOG, O_POS, O_NOT };
 
 static int parse(int argc, char **argv, struct demo_opts *o)
 {
@@ -237,6 +240,7 @@ static int parse(int argc, char **argv, struct demo_opts *o)
 		{ "seed", required_argument, NULL, O_SEED },
 		{ "spin", required_argument, NULL, O_SPIN },
 		{ "cpus", required_argument, NULL, O_CPUS },
+		{ "spread", no_argument, NULL, O_SPREAD },
 		{ "chaos", no_argument, NULL, O_CHAOS },
 		{ "plot", required_argument, NULL, O_PLOT },
 		{ "log", required_argument, NULL, O_LOG },
@@ -300,6 +304,9 @@ static int parse(int argc, char **argv, struct demo_opts *o)
 			break;
 		case O_CPUS:
 			ret = parse_cpus(optarg, o);
+			break;
+		case O_SPREAD:
+			o->spread = true;
 			break;
 		case O_CHAOS:
 			o->chaos = true;

@@ -147,15 +147,19 @@ static void cpus_text(const int *cpu, int n, char *buf, size_t len)
 
 /*
  * Where each stage runs. A stage that spins gets a CPU of its own, taken
- * from the end of the list, as long as one CPU stays for the others;
- * every other stage sleeps in its link's wait strategy, all of them over
- * the CPUs left (pinned to it when only one is left).
+ * from the end of the list, as long as one CPU stays for the others.
+ * Every other stage sleeps in its link's wait strategy, and all of them
+ * share the first CPU (--spread: float over every CPU left), as a
+ * trading host keeps its housekeeping on one core and isolates the rest:
+ * a hand-off between two stages of one CPU is a context switch, where a
+ * wake on another CPU that idles (in a VM, a halted vCPU) costs tens of
+ * microseconds.
  */
 static void place(struct runner *x)
 {
 	const struct demo_opts *o = x->o;
 	struct tr_cfg *cfg = &x->sh->cfg;
-	int last = o->ncpus - 1, p, i;
+	int last = o->ncpus - 1, p, i, upto;
 	char rest[128];
 	unsigned int k;
 
@@ -170,20 +174,21 @@ static void place(struct runner *x)
 		snprintf(x->r->place[p], sizeof(x->r->place[p]),
 			 "spins, CPU %d alone", cfg->cpu[p]);
 	}
-	cpus_text(o->cpus, last + 1, rest, sizeof(rest));
+	upto = o->spread ? last : 0;
+	cpus_text(o->cpus, upto + 1, rest, sizeof(rest));
 	for (k = 0; k < x->nprocs; k++) {
 		p = x->procs[k];
 		if (cfg->cpu[p] >= 0)
 			continue;
-		for (i = 0; i <= last; i++)
+		for (i = 0; i <= upto; i++)
 			CPU_SET(o->cpus[i], &x->mask[p]);
-		if (last == 0)
+		if (upto == 0)
 			cfg->cpu[p] = o->cpus[0];
 		snprintf(x->r->place[p], sizeof(x->r->place[p]), "%s, CPU%s %s%s",
 			 cfg->spin & (1u << p) ? "spins" : "sleeps",
-			 last ? "s" : "", rest,
+			 upto ? "s" : "", rest,
 			 cfg->spin & (1u << p) ? " (no CPU of its own left)" :
-			 last ? " (shared)" : "");
+			 " (shared)");
 	}
 }
 

@@ -29,6 +29,7 @@ struct demo_opts {
 	uint32_t spin;		/* bit per enum tr_proc */
 	int cpus[DEMO_MAX_CPUS];	/* the CPUs the demo may use */
 	int ncpus;
+	bool spread;		/* sleeping stages float over the CPUs */
 	bool chaos;
 	bool quiet;		/* no live status line */
 	int64_t pos_limit, notional_limit;
