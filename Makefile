@@ -1,10 +1,11 @@
 # pinshm: the one entry point. See README.md.
 #   make            library, tools and module (installs missing Debian packages as root)
-#   make check      everything CI runs; check-unit / check-tools / check-cli / check-kernel /
-#                   check-static: the parts
+#   make check      everything CI runs; check-unit / check-tools / check-cli / check-demo /
+#                   check-kernel / check-static: the parts
 #                   (check-kernel-newer: the module on Debian's 6.12 and 6.12 PREEMPT_RT from
 #                   bookworm-backports too; NEWER_KERNELS=0 leaves it out, for offline machines)
-#   make demo       the main job: producer and consumer over a ring, with latencies
+#   make demo       the main job: a trading system of processes over pinshm, then over
+#                   UNIX sockets, compared (check-demo: short runs of it, asserted)
 #   make install    library, headers, pkg-config file, tools, man pages (DESTDIR, PREFIX)
 # V=1 shows full commands. Kbuild sees only Kbuild and kmod/Kbuild.
 
@@ -57,7 +58,7 @@ LIB_HDRS := $(wildcard libshm/include/*.h libshm/include/pinshm/*.h libshm/src/*
 LIB_OBJS := $(LIB_SRCS:libshm/src/%.c=$(B)/obj/libshm/%.o)
 CTL_SRCS := $(wildcard tools/pinshm/*.c)
 # The benchmarks' instrument (clock, histogram, CPUs, raw baselines, harness).
-BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c)
+BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c plot.c)
 # pinshm bench, linked into pinshm (cmd_bench).
 BENCH_SRCS := $(BENCH_LIB_SRCS) $(addprefix tools/bench/,bench.c systems.c sys_pinshm.c \
 	sys_kernel.c report.c)
@@ -82,8 +83,8 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_SKEL := $(B)/bpf/pinshm_metrics.skel.h
 .SECONDARY: $(B)/bpf/pinshm_metrics.bpf.o
 
-.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-readme check-usdt check-cli check-sanitize check-fuzz \
-	check-tsan check-static check-kernel check-kernel-newer check-bench demo install clean
+.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-demo-xp check-readme check-usdt check-cli check-sanitize check-fuzz \
+	check-tsan check-static check-kernel check-kernel-newer check-bench check-demo demo install clean
 
 all: lib tools kmod
 
@@ -135,9 +136,19 @@ $(B)/bpf/%.bpf.o: tools/bpf/%.bpf.c tools/bpf/%.h $(B)/bpf/vmlinux.h
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 	$(call say,GENSKEL,$@)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(B)/pinshm-demo: tools/demo/demo.c $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(BASE_CFLAGS) -o $@ $< $(BENCH_LIB_SRCS) \
-		$(B)/libpinshm.a -lm
+# The trading demo: every file of tools/demo/ (runner, stages, transports, logger).
+DEMO_SRCS := $(wildcard tools/demo/*.c)
+DEMO_HDRS := $(wildcard tools/demo/*.h)
+$(B)/pinshm-demo: $(DEMO_SRCS) $(DEMO_HDRS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(BASE_CFLAGS) -o $@ $(DEMO_SRCS) \
+		$(BENCH_LIB_SRCS) $(B)/libpinshm.a -lm -lpthread
+
+# The same under ASan/UBSan (check-demo runs a short pinshm and unix run with it).
+$(B)/asan/pinshm-demo: $(DEMO_SRCS) $(DEMO_HDRS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_SRCS) $(LIB_HDRS) \
+		| $(B)/.deps-build
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(TEST_CFLAGS) $(SAN) -o $@ \
+		$(DEMO_SRCS) $(BENCH_LIB_SRCS) $(LIB_SRCS) -lm -lpthread
 
 # ---- the module ------------------------------------------------------------
 kmod: | $(B)/.deps-build
@@ -158,6 +169,16 @@ $(B)/tests/tools/pinshm-tools-test: $(TOOLS_TEST_SRCS) $(BENCH_LIB_SRCS) $(BENCH
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/bench $(TEST_CFLAGS) -o $@ $(TOOLS_TEST_SRCS) \
 		$(BENCH_LIB_SRCS) $(B)/libpinshm.a -lcriterion -lpthread
+
+# The demo's transports and logger, with real processes.
+DEMO_XP_SRCS := $(addprefix tools/demo/,xp.c xp_sock.c xp_pinshm.c logger.c)
+DEMO_TEST_SRCS := $(wildcard tests/demo/*.c)
+$(B)/tests/demo/pinshm-demo-test: $(DEMO_TEST_SRCS) $(wildcard tests/demo/*.h) $(DEMO_XP_SRCS) \
+		$(wildcard tools/demo/*.h) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a | $(B)/.deps-check
+	@mkdir -p $(dir $@)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(TEST_CFLAGS) -o $@ \
+		$(DEMO_TEST_SRCS) $(DEMO_XP_SRCS) $(addprefix tools/bench/,clock.c hist.c cpu.c) \
+		$(B)/libpinshm.a -lcriterion -lpthread -lm
 
 $(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
@@ -180,7 +201,8 @@ $(B)/tests/kernel/%: tests/kernel/%.c $(wildcard tests/kernel/*.h) $(LIB_HDRS) $
 
 check: $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)$(MAKE) --no-print-directory check-unit check-tools check-readme check-usdt check-cli check-sanitize check-tsan check-fuzz check-bench
+	$(Q)$(MAKE) --no-print-directory check-unit check-tools check-readme check-usdt check-cli check-sanitize check-tsan check-fuzz check-bench \
+		check-demo-xp check-demo
 	$(Q)$(MAKE) --no-print-directory check-static check-kernel
 ifeq ($(NEWER_KERNELS),1)
 	$(Q)$(MAKE) --no-print-directory check-kernel-newer
@@ -192,6 +214,11 @@ endif
 check-unit: $(B)/tests/unit/pinshm-unit
 	@echo "== unit tests (Criterion, shm backend)"
 	$(Q)PINSHM_BACKEND=shm $< --jobs 2
+
+check-demo-xp: $(B)/tests/demo/pinshm-demo-test
+	@echo "== the demo's transports and logger (Criterion, shm backend)"
+	$(Q)d=$$(mktemp -d /dev/shm/pinshm-demo-test-XXXXXX) && chmod 1777 $$d && \
+		PINSHM_SHM_DIR=$$d PINSHM_BACKEND=shm $< --jobs 2; r=$$?; rm -rf $$d; exit $$r
 
 check-tools: $(B)/tests/tools/pinshm-tools-test
 	@echo "== tools' tests (Criterion)"
@@ -225,6 +252,26 @@ check-fuzz: $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 			$(B)/fuzz/corpus-$$n $$(ls -d tests/fuzz/seeds/$$n 2>/dev/null) 2>$(B)/fuzz/$$n.log || \
 			{ tail -40 $(B)/fuzz/$$n.log; exit 1; }; \
 		grep -E '^stat::number_of_executed_units' $(B)/fuzz/$$n.log; done
+
+# The trading demo, short runs: each transport, then --chaos on pinshm, then
+# pinshm and unix built with ASan/UBSan. Each must exit 0: every stage exited
+# 0 (or was killed by the chaos and replaced), every log line is there once,
+# the accounting reconciles. No timing asserted.
+DEMO_CHECK_SECONDS ?= 3
+check-demo: tools $(B)/asan/pinshm-demo
+	@echo "== the trading demo: pinshm, unix, tcp, --chaos, then ASan/UBSan ($(DEMO_CHECK_SECONDS) s runs)"
+	$(Q)set -e; run() { n=$$1; shift; echo "  DEMO    $$n"; \
+		if ! PINSHM_BACKEND=shm "$$@" --seconds $(DEMO_CHECK_SECONDS) --rate 5000 --quiet \
+			>$(B)/demo-$$n.log 2>&1; then cat $(B)/demo-$$n.log; exit 1; fi; \
+		grep -E '^  (pinshm|unix|tcp) .*tick-to-order' $(B)/demo-$$n.log | sed 's/^/  /'; }; \
+	for t in pinshm unix tcp; do run $$t $(B)/pinshm-demo --transport $$t; done; \
+	run chaos $(B)/pinshm-demo --chaos --seed 7; \
+	run asan-pinshm env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		$(B)/asan/pinshm-demo --transport pinshm,unix; \
+	run asan-chaos env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+		$(B)/asan/pinshm-demo --chaos --seed 8
 
 check-cli: tools $(B)/tests/usdt/provoke
 	@echo "== command-line tests"
@@ -267,10 +314,6 @@ check-bench: tools
 	@echo "== benchmark smoke run (no timing asserted)"
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm bench --count 1000 --reps 1 --vs all --json >$(B)/bench-smoke.json
 	$(Q)python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print("  %d results" % len(r))' $(B)/bench-smoke.json
-	@echo "== make demo, shortened (every sequence checked; no timing asserted)"
-	$(Q)PINSHM_BACKEND=shm $(B)/pinshm-demo --count 200000 --paced 20000 >$(B)/demo.log || \
-		{ cat $(B)/demo.log; exit 1; }
-	$(Q)tail -n 1 $(B)/demo.log
 	$(Q)PINSHM_BACKEND=shm $(B)/pinshm bench oneway --count 5000 --reps 2 --size 64 --capacity 64K \
 		>/dev/null
 
@@ -294,7 +337,7 @@ check-kernel: $(KTEST_BINS) tools | $(B)/.deps-check
 	$(Q)$(MAKE) --no-print-directory kmod KDIR=$(KVER_HDRS)
 	$(Q)KVER=$(KVER) KMOD=$(CURDIR)/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
 		KFUZZ_SECONDS=$(KFUZZ_SECONDS) KFUZZ_RELOADS=$(KFUZZ_RELOADS) \
-		OUT=$(CURDIR)/$(B)/kernel EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh
+		OUT=$(CURDIR)/$(B)/kernel EXTRA_BINS="$(CURDIR)/$(B)/pinshm $(CURDIR)/$(B)/pinshm-demo" tests/kernel/vm.sh
 
 # The same guest tests on the newest 6.12 of each flavour (generic cloud and PREEMPT_RT): the
 # module is built from a copy of its sources in $(B)/kmod-KVER, so kmod/ keeps the 6.1 build.
@@ -312,13 +355,13 @@ check-kernel-newer: $(KTEST_BINS) tools | $(B)/.deps-check
 		scripts/module-btf.sh $$d/kmod/pinshm.ko /usr/src/linux-headers-$$k $(CURDIR)/$(B)/btf; \
 		KVER=$$k KMOD=$$d/kmod/pinshm.ko TESTBIN=$(CURDIR)/$(B)/tests/kernel \
 			KFUZZ_SECONDS=$(KFUZZ_SECONDS) KFUZZ_RELOADS=$(KFUZZ_RELOADS) \
-			OUT=$(CURDIR)/$(B)/kernel-$$k EXTRA_BINS="$(CURDIR)/$(B)/pinshm" tests/kernel/vm.sh; \
+			OUT=$(CURDIR)/$(B)/kernel-$$k EXTRA_BINS="$(CURDIR)/$(B)/pinshm $(CURDIR)/$(B)/pinshm-demo" tests/kernel/vm.sh; \
 	done
 
 demo: lib $(B)/pinshm-demo
 	$(Q)$(B)/pinshm-demo
 
-install: lib $(B)/pinshm
+install: lib $(B)/pinshm $(B)/pinshm-demo
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pinshm \
 		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
@@ -331,8 +374,8 @@ install: lib $(B)/pinshm
 	install -m 644 libshm/include/pinshm/*.h $(DESTDIR)$(PREFIX)/include/pinshm/
 	install -m 644 kmod/include/uapi/linux/pinshm.h $(DESTDIR)$(PREFIX)/include/linux/
 	install -m 644 $(B)/pinshm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
-	install -m 755 $(B)/pinshm $(DESTDIR)$(PREFIX)/bin/
-	install -m 644 tools/pinshm.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 755 $(B)/pinshm $(B)/pinshm-demo $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 tools/pinshm.1 tools/pinshm-demo.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 libshm/libpinshm.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	install -m 644 libshm/man/*.3 $(DESTDIR)$(PREFIX)/share/man/man3/
 	$(Q)sh scripts/install-udev.sh udev/60-pinshm.rules "$(DESTDIR)"

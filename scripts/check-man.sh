@@ -55,6 +55,7 @@ printf '%s\n' $public >"$tmp/public"
 # --- every page formats cleanly; .so links point at a page ---------------
 pages=("$overview" "$mandir"/*.3)
 [ -f tools/pinshm.1 ] && pages+=(tools/pinshm.1)
+[ -f tools/pinshm-demo.1 ] && pages+=(tools/pinshm-demo.1)
 nreal=0 nlink=0
 for p in "${pages[@]}"; do
 	[ -f "$p" ] || continue

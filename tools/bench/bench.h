@@ -38,6 +38,7 @@
 #include "cpu.h"
 #include "harness.h"
 #include "hist.h"
+#include "plot.h"
 #include "raw.h"
 
 /*
@@ -380,7 +381,6 @@ void bench_print_json(const struct bench_opts *o,
 		      const struct bench_noise *nz,
 		      const struct bench_result *res, unsigned int nruns,
 		      const struct bench_target *t, unsigned int nt);
-bool bench_have_gnuplot(void);
 /* The pingpong percentile curves into o->plot: 0, -EIO (gnuplot
  * failed) or -errno. */
 int bench_plot(const struct bench_opts *o, const struct bshared *sh,

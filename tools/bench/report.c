@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "bench.h"
+#include "plot.h"
 
 /* JSON keys of the percentiles reported (struct bench_lat). */
 static const char *const pct_key[NR_PCT] = { "p50", "p90", "p99", "p999",
@@ -661,24 +662,6 @@ void bench_print_json(const struct bench_opts *o,
 /* Plot                                                              */
 /* ---------------------------------------------------------------- */
 
-bool bench_have_gnuplot(void)
-{
-	const char *path = getenv("PATH");
-	char dir[4096], file[4200];
-	const char *p, *e;
-
-	for (p = path ? path : "/usr/bin:/bin"; *p; p = *e ? e + 1 : e) {
-		e = strchr(p, ':');
-		if (!e)
-			e = p + strlen(p);
-		snprintf(dir, sizeof(dir), "%.*s", (int)(e - p), p);
-		snprintf(file, sizeof(file), "%s/gnuplot", *dir ? dir : ".");
-		if (!access(file, X_OK))
-			return true;
-	}
-	return false;
-}
-
 /*
  * The percentile curves of every pingpong system, from the histograms of
  * all reps merged, on log-log axes: x is 1 / (1 - p), so 90% is 10, 99% is
@@ -688,107 +671,38 @@ int bench_plot(const struct bench_opts *o, const struct bshared *sh,
 	       const struct bench_clock *clk, const struct bench_result *res,
 	       unsigned int nruns)
 {
-	char dir[] = "/tmp/pinshm-bench-plot.XXXXXX", data[64], script[64];
-	static const char *const colors[] = { "#000000", "#d62728", "#1f77b4",
-		"#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2" };
-	uint64_t total = 0;
-	unsigned int i, c = 0;
-	double x, xmax = 10;
-	FILE *f;
-	pid_t pid;
-	int st, ret = 0;
+	struct bench_plot_curve *curve;
+	struct bench_plot_panel panel = {
+		.ylabel = "round-trip latency (log scale)",
+	};
+	char title[256], (*legend)[160];
+	unsigned int i;
+	int ret;
 
-	if (!mkdtemp(dir))
-		return -errno;
-	snprintf(data, sizeof(data), "%s/data", dir);
-	snprintf(script, sizeof(script), "%s/plot.gp", dir);
-	f = fopen(data, "w");
-	if (!f) {
-		ret = -errno;
+	curve = calloc(nruns ? nruns : 1, sizeof(*curve));
+	legend = calloc(nruns ? nruns : 1, sizeof(*legend));
+	if (!curve || !legend) {
+		ret = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < nruns; i++) {
-		const struct bench_hist *h = &sh->all[i];
-
 		if (res[i].run->pat != PAT_PINGPONG)
 			continue;
-		total = h->count;
-		fprintf(f, "# %s\n", res[i].system);
-		for (x = 1; x < (double)total; x *= 1.06) {
-			double p = 100.0 * (1.0 - 1.0 / x);
-
-			fprintf(f, "%.6g %.1f\n", x,
-				bench_ticks_to_ns(clk, bench_hist_percentile(h, p)));
-			if (x > xmax)
-				xmax = x;
-		}
-		fprintf(f, "%.6g %.1f\n\n\n", (double)total,
-			bench_ticks_to_ns(clk, h->max));
+		snprintf(legend[panel.ncurves], sizeof(*legend),
+			 "%s (p50 %.0f ns)", res[i].system,
+			 res[i].pct[0].median);
+		curve[panel.ncurves].legend = legend[panel.ncurves];
+		curve[panel.ncurves].h = &sh->all[i];
+		panel.ncurves++;
 	}
-	if (fclose(f)) {
-		ret = -errno;
-		goto out;
-	}
-	f = fopen(script, "w");
-	if (!f) {
-		ret = -errno;
-		goto out;
-	}
-	fprintf(f,
-		"set terminal pngcairo size 960,600 font 'sans,11'\n"
-		"set output '%s'\n"
-		"set title 'pinshm bench pingpong: round trip, %u-byte payload, "
-		"cpus %d,%d, %u reps x %llu samples'\n"
-		"set logscale xy\n"
-		"set xrange [1:%g]\n"
-		/* gnuplot reads tic labels as formats: it wants %% for %. */
-		"set xtics ('0%%%%' 1, '50%%%%' 2, '90%%%%' 10, '99%%%%' 100, "
-		"'99.9%%%%' 1000, '99.99%%%%' 10000, '99.999%%%%' 100000, "
-		"'99.9999%%%%' 1000000)\n"
-		"set ytics ('10 ns' 10, '100 ns' 100, '1 us' 1000, "
-		"'10 us' 10000, '100 us' 100000, '1 ms' 1000000, "
-		"'10 ms' 10000000, '100 ms' 100000000, '1 s' 1000000000)\n"
-		"set xlabel 'percentile'\n"
-		"set ylabel 'round-trip latency (log scale)'\n"
-		"set grid xtics ytics mytics lc rgb '#dddddd'\n"
-		"set key top left box opaque\n"
-		"plot ",
-		o->plot, o->size, o->cpus[0], o->cpus[1], o->reps,
-		(unsigned long long)o->count[PAT_PINGPONG], xmax * 1.3);
-	for (i = 0; i < nruns; i++) {
-		if (res[i].run->pat != PAT_PINGPONG)
-			continue;
-		fprintf(f, "%s'%s' index %u with lines lw 2 lc rgb '%s' "
-			"title '%s (p50 %.0f ns)'", c ? ", \\\n     " : "",
-			data, c, colors[c % 8], res[i].system,
-			res[i].pct[0].median);
-		c++;
-	}
-	fprintf(f, "\n");
-	if (fclose(f)) {
-		ret = -errno;
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (pid == 0) {
-		execlp("gnuplot", "gnuplot", script, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR) {
-			ret = -errno;
-			goto out;
-		}
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
-		ret = -EIO;
+	panel.curve = curve;
+	snprintf(title, sizeof(title), "pinshm bench pingpong: round trip, "
+		 "%u-byte payload, cpus %d,%d, %u reps x %llu samples",
+		 o->size, o->cpus[0], o->cpus[1], o->reps,
+		 (unsigned long long)o->count[PAT_PINGPONG]);
+	ret = bench_plot_hists(o->plot, title, &panel, 1, clk);
 out:
-	unlink(data);
-	unlink(script);
-	rmdir(dir);
+	free(curve);
+	free(legend);
 	return ret;
 }
-

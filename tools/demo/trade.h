@@ -122,6 +122,18 @@ struct tr_order {
 #define TR_ORDER_STRAT(id)	((unsigned int)((id) >> TR_ORDER_SEQ_BITS) - 1)
 #define TR_ORDER_SEQ(id)	((id) & ((1ULL << TR_ORDER_SEQ_BITS) - 1))
 
+/*
+ * risk.in and oms.in carry orders and reports: an order's first word is
+ * its id (strategy + 1 above bit 40), a report's its seq (below 2^40).
+ */
+static inline bool tr_is_order(const void *m)
+{
+	uint64_t w;
+
+	__builtin_memcpy(&w, m, sizeof(w));
+	return (w >> TR_ORDER_SEQ_BITS) != 0;
+}
+
 /* An execution report: exec -> oms, oms -> risk, oms -> strategy. */
 enum tr_rpt_kind {
 	R_ACCEPTED,		/* oms -> strategy: risk accepted, sent on */
@@ -142,7 +154,8 @@ struct tr_report {
 	uint8_t kind;		/* enum tr_rpt_kind */
 	uint8_t reason;		/* enum tr_verdict of a reject */
 	int64_t px;		/* fill price */
-	uint32_t qty;		/* filled by this report */
+	uint32_t qty;		/* filled by this report (R_CANCELLED: the
+				 * quantity cancelled) */
 	uint32_t leaves;	/* still open after it */
 	uint64_t fill_id;	/* exec's fill number, 0: not a fill */
 };
@@ -221,7 +234,12 @@ struct tr_proc_stats {
 	uint32_t spins;			/* it spins rather than sleeps */
 };
 
-/* Latency, each histogram written by the one process that receives. */
+/*
+ * Latency in TSC ticks (sh->clk converts), each histogram written by the
+ * process that receives; H_MD_STRAT and H_OMS_STRAT have one writer per
+ * strategy, which add with atomic operations. The runner bench_hist_reset()s
+ * them before the first fork.
+ */
 enum tr_hop {
 	H_MD_STRAT,		/* ticks: md -> strategy (commit to peek) */
 	H_STRAT_RISK,		/* risk.in, orders */
@@ -307,6 +325,16 @@ int tr_stage_main(struct tr_shared *sh, int proc, bool restarted);
 
 /* Bytes of struct tr_recovery (the runner maps that many, zeroed). */
 size_t tr_recovery_size(const struct tr_cfg *cfg);
+
+/*
+ * The logger (logger.c): tr_stage_main(sh, P_LOG, restarted) returns
+ * this. It writes one line per record of the log link to cfg.log_path,
+ * each source's records once, in its seq order, across its own restarts.
+ */
+int tr_logger_main(struct tr_shared *sh, bool restarted);
+
+/* "ORDER", "OMS_FILLED", ... as the log file spells them; "?" if unknown. */
+const char *tr_log_event_name(int event);
 
 /* ---- checks after the run ----------------------------------------------- */
 
