@@ -110,5 +110,7 @@ int __pinshm_slot_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
 int __pinshm_mpsc_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
+int __pinshm_fanin_stats(const struct pinshm_region *r, const char *name,
+			 struct pinshm_ring_stats *out);
 
 #endif /* PINSHM_INTERNAL_H */
