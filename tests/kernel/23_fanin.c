@@ -101,7 +101,7 @@ int main(void)
 	unsigned int id;
 	int st, ret, i, ok, died = 0;
 
-	tap_plan(9);
+	tap_plan(10);
 	region = tname("fanin");
 	cleanup_add(region);
 
