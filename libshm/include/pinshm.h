@@ -31,6 +31,7 @@
 #include <pinshm/mpsc.h>
 #include <pinshm/bcast.h>
 #include <pinshm/slot.h>
+#include <pinshm/fanin.h>
 
 #ifdef __cplusplus
 extern "C" {

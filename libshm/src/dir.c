@@ -198,7 +198,7 @@ static int dir_entry(const struct pinshm_region *r, uint32_t i,
 	memcpy(&c, e, sizeof(c));
 	if (!memchr(c.name, '\0', sizeof(c.name)) ||
 	    !pinshm_obj_name_valid(c.name) ||
-	    c.type < PINSHM_OBJ_SPSC || c.type > PINSHM_OBJ_SLOT ||
+	    c.type < PINSHM_OBJ_SPSC || c.type > PINSHM_OBJ_FANIN ||
 	    c.offset < dir_bytes() || c.offset % PINSHM_OBJ_ALIGN ||
 	    c.size == 0 || c.offset > r->size || c.size > r->size - c.offset)
 		return -EBADMSG;

@@ -84,6 +84,23 @@ void __pinshm_role_drop(struct pinshm_role *role);
 /* This process's role word: PINSHM_ROLE_WORD(pid, start fingerprint) */
 uint64_t __pinshm_role_self(void);
 
+/* spsc.c, for the lanes of a fan-in ring (fanin.c) */
+bool __pinshm_spsc_geometry_ok(uint64_t cap, uint64_t max_record);
+bool __pinshm_spsc_hdr_ok(const struct pinshm_spsc_shared *sh, uint64_t cap,
+			  uint64_t max_record);
+void __pinshm_spsc_init(void *obj, uint64_t capacity, uint64_t max_record);
+void __pinshm_spsc_handle(struct pinshm_spsc *ring,
+			  const struct pinshm_region *r,
+			  struct pinshm_spsc_shared *sh, uint64_t cap,
+			  uint64_t max_record, int role,
+			  struct pinshm_waitq *wq);
+/* after the role is taken: recover the producer's position, or resume the
+ * consumer's; -EBADMSG */
+int __pinshm_spsc_producer_resume(struct pinshm_spsc *ring);
+int __pinshm_spsc_consumer_resume(struct pinshm_spsc *ring);
+/* wait.c: would pinshm_spsc_peek() find something (or something corrupt)? */
+bool __pinshm_spsc_ready(const struct pinshm_spsc *r);
+
 /* Per-type counters for pinshm_obj_stats() (obj.c dispatches on type). */
 int __pinshm_spsc_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
@@ -93,5 +110,7 @@ int __pinshm_slot_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
 int __pinshm_mpsc_stats(const struct pinshm_region *r, const char *name,
 			struct pinshm_ring_stats *out);
+int __pinshm_fanin_stats(const struct pinshm_region *r, const char *name,
+			 struct pinshm_ring_stats *out);
 
 #endif /* PINSHM_INTERNAL_H */

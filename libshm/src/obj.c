@@ -31,6 +31,8 @@ __pinshm_export int pinshm_obj_stats(const struct pinshm_region *r,
 		return __pinshm_slot_stats(r, name, out);
 	case PINSHM_OBJ_MPSC:
 		return __pinshm_mpsc_stats(r, name, out);
+	case PINSHM_OBJ_FANIN:
+		return __pinshm_fanin_stats(r, name, out);
 	}
 	return -EOPNOTSUPP;
 }

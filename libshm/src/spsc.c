@@ -206,6 +206,84 @@ static int producer_recover(struct pinshm_spsc *ring)
 	return 0;
 }
 
+/*
+ * Is the header at sh an SPSC ring of cap bytes and max_record, of this
+ * library's layout? For the rings of the directory (spsc_lookup()) and the
+ * lanes of a fan-in ring (fanin.c), which check cap and max_record first.
+ */
+bool __pinshm_spsc_hdr_ok(const struct pinshm_spsc_shared *sh, uint64_t cap,
+			  uint64_t max_record)
+{
+	/* Constant since creation: published by the directory's (D1). */
+	return PINSHM_READ_ONCE(sh->magic) == PINSHM_SPSC_MAGIC &&
+	       PINSHM_READ_ONCE(sh->version) == PINSHM_SPSC_VERSION &&
+	       PINSHM_READ_ONCE(sh->data_off) == PINSHM_SPSC_HDR_SIZE &&
+	       PINSHM_READ_ONCE(sh->capacity) == cap &&
+	       PINSHM_READ_ONCE(sh->max_record) == max_record;
+}
+
+bool __pinshm_spsc_geometry_ok(uint64_t cap, uint64_t max_record)
+{
+	return __pinshm_is_pow2(cap) && cap >= SPSC_MIN_CAP &&
+	       cap <= (1ULL << 40) && max_record_ok(cap, max_record);
+}
+
+void __pinshm_spsc_init(void *obj, uint64_t capacity, uint64_t max_record)
+{
+	struct spsc_init in = { .capacity = capacity, .max_record = max_record };
+
+	spsc_init_obj(obj, &in);
+}
+
+/*
+ * A handle for role on the ring sh (checked by __pinshm_spsc_hdr_ok()),
+ * whose consumer sleeps on wq: the ring's own queue, or the fan-in ring's.
+ */
+void __pinshm_spsc_handle(struct pinshm_spsc *ring,
+			  const struct pinshm_region *r,
+			  struct pinshm_spsc_shared *sh, uint64_t cap,
+			  uint64_t max_record, int role,
+			  struct pinshm_waitq *wq)
+{
+	memset(ring, 0, sizeof(*ring));
+	ring->sh = sh;
+	ring->buf = (uint8_t *)sh + PINSHM_SPSC_HDR_SIZE;
+	ring->cap = cap;
+	ring->mask = cap - 1;
+	ring->max_record = max_record;
+	ring->role = role;
+	ring->last_pos = PINSHM_POS_NONE;
+	ring->kwq = wq;
+	__pinshm_waitq_ref_init(&ring->wref, r, wq);
+}
+
+int __pinshm_spsc_producer_resume(struct pinshm_spsc *ring)
+{
+	return producer_recover(ring);
+}
+
+/*
+ * The consumer role was taken: continue from the last release; unreleased
+ * peeks come again. A predecessor that died mid-zeroing left [zeroed,
+ * head) partly unzeroed: our next release zeroes it again.
+ */
+int __pinshm_spsc_consumer_resume(struct pinshm_spsc *ring)
+{
+	struct pinshm_spsc_shared *sh = ring->sh;
+
+	ring->head = PINSHM_READ_ONCE(sh->head);	/* our own role's */
+	ring->zeroed = PINSHM_READ_ONCE(sh->zeroed);
+	if ((ring->head | ring->zeroed) % PINSHM_REC_ALIGN ||
+	    ring->head - ring->zeroed > ring->cap)
+		return -EBADMSG;
+	ring->rpos = ring->head;
+	ring->rlast = ring->zeroed;
+	ring->zero_batch = zero_batch_of(ring->cap, ring->max_record);
+	ring->msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
+	ring->bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
+	return 0;
+}
+
 __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 				       const char *name, int role,
 				       struct pinshm_spsc *out)
@@ -223,15 +301,7 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 	ret = spsc_lookup(r, name, &sh, &cap, &max_record);
 	if (ret)
 		return ret;
-	memset(&ring, 0, sizeof(ring));
-	ring.sh = sh;
-	ring.buf = (uint8_t *)sh + PINSHM_SPSC_HDR_SIZE;
-	ring.cap = cap;
-	ring.mask = cap - 1;
-	ring.max_record = max_record;
-	ring.role = role;
-	ring.last_pos = PINSHM_POS_NONE;
-	__pinshm_waitq_ref_init(&ring.wref, r, &sh->waitq);
+	__pinshm_spsc_handle(&ring, r, sh, cap, max_record, role, &sh->waitq);
 	ring.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_SPSC,
 						-1);
 
@@ -253,23 +323,11 @@ __pinshm_export int pinshm_spsc_attach(struct pinshm_region *r,
 		 * died asleep must not leave every publish making a syscall.
 		 */
 		PINSHM_WRITE_ONCE(sh->waitq.waiters, 0);
-		/*
-		 * Continue from the last release; unreleased peeks come
-		 * again. A predecessor that died mid-zeroing left [zeroed,
-		 * head) partly unzeroed: our next release zeroes it again.
-		 */
-		ring.head = PINSHM_READ_ONCE(sh->head);	/* our own role's */
-		ring.zeroed = PINSHM_READ_ONCE(sh->zeroed);
-		if ((ring.head | ring.zeroed) % PINSHM_REC_ALIGN ||
-		    ring.head - ring.zeroed > cap) {
+		ret = __pinshm_spsc_consumer_resume(&ring);
+		if (ret) {
 			__pinshm_role_drop(&sh->consumer);
-			return -EBADMSG;
+			return ret;
 		}
-		ring.rpos = ring.head;
-		ring.rlast = ring.zeroed;
-		ring.zero_batch = zero_batch_of(cap, max_record);
-		ring.msgs_out = PINSHM_READ_ONCE(sh->msgs_out);
-		ring.bytes_out = PINSHM_READ_ONCE(sh->bytes_out);
 	}
 	__pinshm_probe_role_attach(ring.wref.probe, role, dead);
 	*out = ring;

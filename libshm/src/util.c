@@ -140,6 +140,8 @@ __pinshm_export const char *pinshm_obj_type_name(uint32_t type)
 		return "bcast";
 	case PINSHM_OBJ_SLOT:
 		return "slot";
+	case PINSHM_OBJ_FANIN:
+		return "fanin";
 	}
 	return "unknown";
 }
@@ -148,7 +150,7 @@ __pinshm_export int pinshm_obj_type_parse(const char *s)
 {
 	uint32_t t;
 
-	for (t = PINSHM_OBJ_SPSC; t <= PINSHM_OBJ_SLOT; t++)
+	for (t = PINSHM_OBJ_SPSC; t <= PINSHM_OBJ_FANIN; t++)
 		if (s && !strcmp(s, pinshm_obj_type_name(t)))
 			return (int)t;
 	return -EINVAL;

@@ -513,9 +513,8 @@ __pinshm_export int pinshm_waitq_wait(struct pinshm_waitq *wq,
  * Anything peek would call corrupt counts as ready: peek then says
  * -EBADMSG to the caller instead of the caller sleeping on it.
  */
-static bool spsc_ready(void *arg)
+bool __pinshm_spsc_ready(const struct pinshm_spsc *r)
 {
-	const struct pinshm_spsc *r = arg;
 	uint64_t off = r->rpos & r->mask;
 	uint32_t len;
 
@@ -525,6 +524,11 @@ static bool spsc_ready(void *arg)
 		/* (B) again, for the record after the filler. */
 		len = pinshm_load_acquire(&((struct pinshm_rec *)r->buf)->len);
 	return len != 0;
+}
+
+static bool spsc_ready(void *arg)
+{
+	return __pinshm_spsc_ready(arg);
 }
 
 __pinshm_export int pinshm_spsc_wait(struct pinshm_spsc *ring,

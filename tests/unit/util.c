@@ -230,12 +230,14 @@ Test(util, names_and_parses_object_types)
 	cr_assert_str_eq(pinshm_obj_type_name(PINSHM_OBJ_MPSC), "mpsc");
 	cr_assert_str_eq(pinshm_obj_type_name(PINSHM_OBJ_BCAST), "bcast");
 	cr_assert_str_eq(pinshm_obj_type_name(PINSHM_OBJ_SLOT), "slot");
+	cr_assert_str_eq(pinshm_obj_type_name(PINSHM_OBJ_FANIN), "fanin");
 	cr_assert_not_null(pinshm_obj_type_name(0));
 	cr_assert_not_null(pinshm_obj_type_name(12345));
 	cr_assert_eq(pinshm_obj_type_parse("spsc"), PINSHM_OBJ_SPSC);
 	cr_assert_eq(pinshm_obj_type_parse("mpsc"), PINSHM_OBJ_MPSC);
 	cr_assert_eq(pinshm_obj_type_parse("bcast"), PINSHM_OBJ_BCAST);
 	cr_assert_eq(pinshm_obj_type_parse("slot"), PINSHM_OBJ_SLOT);
+	cr_assert_eq(pinshm_obj_type_parse("fanin"), PINSHM_OBJ_FANIN);
 	cr_assert_eq(pinshm_obj_type_parse(""), -EINVAL);
 	cr_assert_eq(pinshm_obj_type_parse("ring"), -EINVAL);
 	cr_assert_eq(pinshm_obj_type_parse("spscx"), -EINVAL);

@@ -87,7 +87,9 @@ static const char bench_help[] =
 	"             share the first), ratio to raw-stream and to the SPSC stream of\n"
 	"             the same run; pinshm-mpsc-2p-batch32: one claim and one commit\n"
 	"             per 32 records, against the batched raw ring and SPSC stream;\n"
-	"             pingpong: request via MPSC, reply via SPSC\n"
+	"             pingpong: request via MPSC, reply via SPSC; the fan-in ring\n"
+	"             (a lane per producer) the same way: pinshm-fanin, -fanin-2p,\n"
+	"             -fanin-2p-batch32 (stream only)\n"
 	"  bcast      the broadcast ring: one writer that never waits, --readers\n"
 	"             readers (extra ones share cores when there are too few): msgs/s\n"
 	"             delivered to each reader, with lapped and lost counts (lapping\n"
@@ -640,8 +642,9 @@ int cmd_bench(int argc, char **argv)
 	/* Directory, two rings (header + buffer, page-rounded), scratch. */
 	need = 8192 + 2 * (PINSHM_SPSC_HDR_SIZE + cap + 4096) + scratch +
 	       65536;
-	if (o.group == GRP_MPSC)
-		need += PINSHM_MPSC_HDR_SIZE + cap + 4096;
+	if (o.group == GRP_MPSC)	/* the MPSC ring, the 2-lane fan-in ring */
+		need += PINSHM_MPSC_HDR_SIZE + cap + 4096 +
+			PINSHM_FANIN_HDR_SIZE + 2 * (PINSHM_SPSC_HDR_SIZE + cap) + 4096;
 	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
 		need += 65536 + BENCH_BCAST_SLOTS *
 			((o.size + 16 + 63) & ~63ULL);
@@ -671,6 +674,8 @@ int cmd_bench(int argc, char **argv)
 		ret = pinshm_spsc_create(r, "ba", cap, 0);
 	if (!ret && o.group == GRP_MPSC)
 		ret = pinshm_mpsc_create(r, "mp", cap, 0);
+	if (!ret && o.group == GRP_MPSC)
+		ret = pinshm_fanin_create(r, "fi", 2, cap, 0);
 	if (!ret && o.group == GRP_BCAST)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
 	if (!ret)

@@ -62,6 +62,7 @@ enum bench_pat { PAT_PINGPONG, PAT_STREAM, PAT_ONEWAY, NR_PAT };
 enum bench_sys {
 	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
+	SYS_FANIN, SYS_FANIN2, SYS_FANIN2_B,	/* pattern mpsc only */
 	SYS_BCAST, SYS_BCAST_KEEP,	/* pattern bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
@@ -77,7 +78,8 @@ enum bench_sys {
  *   mpsc   side A: producer 0 (pingpong: the requester); side B: the
  *          consumer (pingpong: replies through the SPSC ring "ba");
  *          side C: producer 1 (pinshm-mpsc-2p stream only), on a third
- *          allowed CPU, else on A's CPU (said in the output).
+ *          allowed CPU, else on A's CPU (said in the output). The fan-in
+ *          ring "fi" the same way: A lane 0, C lane 1, B the consumer.
  *   bcast  side A: the writer; side B: reader 1 (pingpong: replies through
  *          the SPSC ring "ba"); sides C...: readers 2..N (stream only), on
  *          further CPUs, else sharing the readers' CPUs (said too); they
@@ -220,6 +222,8 @@ struct bench_side {
 	struct pinshm_spsc tx, rx;	/* A: tx = ab, rx = ba; B: reverse */
 	struct pinshm_mpsc mp;	/* mpsc: A, C */
 	struct pinshm_mpsc mc;	/* mpsc: B */
+	struct pinshm_fanin fp;	/* mpsc: A (lane 0), C (lane 1) */
+	struct pinshm_fanin fc;	/* mpsc: B */
 	struct pinshm_bcast bw;	/* bcast: A */
 	struct pinshm_bcast br;	/* bcast: B, C... */
 	struct bscratch *scr;
@@ -305,6 +309,7 @@ void bench_spsc_oneway(struct bench_side *s, int sys, uint64_t warm,
 void bench_mpsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			 uint64_t n);
 double bench_mpsc_stream(struct bench_side *s, int sys, uint64_t n);
+double bench_fanin_stream(struct bench_side *s, int sys, uint64_t n);
 void bench_bcast_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			  uint64_t n);
 double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n);

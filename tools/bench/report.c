@@ -304,7 +304,7 @@ void bench_print_text(const struct bench_opts *o,
 	printf("\n");
 	if (o->group == GRP_MPSC)
 		printf("mpsc: producer 1 on cpu%d, consumer on cpu%d, "
-		       "producer 2 (pinshm-mpsc-2p) on cpu%d%s\n",
+		       "producer 2 (pinshm-mpsc-2p, pinshm-fanin-2p) on cpu%d%s\n",
 		       o->side_cpu[0], o->side_cpu[1], o->side_cpu[2],
 		       o->shared_cpu ? ": only two CPUs, the two producers "
 		       "SHARE cpu" : "");
@@ -418,7 +418,8 @@ void bench_print_text(const struct bench_opts *o,
 		printf("  (stream ratios: to raw-stream and to the pinshm-spsc "
 		       "stream of this run, the batch32 rows to their batched "
 		       "counterparts; pinshm-mpsc-2p: two producer "
-		       "processes, half the messages each; -batch32: one "
+		       "processes, half the messages each; pinshm-fanin: "
+		       "a lane per producer; -batch32: one "
 		       "claim and one commit per 32; every consumer peeks "
 		       "and releases as many at a time as the producer "
 		       "claims)\n");

@@ -45,6 +45,14 @@ void bench_side_attach(struct bench_side *s)
 						 &s->mp);
 		if (ret)
 			side_fail(s, "pinshm_mpsc_attach: %s", strerror(-ret));
+		if (s->id == 1)
+			ret = pinshm_fanin_attach(s->r, "fi", PINSHM_CONSUMER, &s->fc);
+		else
+			ret = pinshm_fanin_attach(s->r, "fi",
+						  PINSHM_PRODUCER_ID(s->id ? 1 : 0),
+						  &s->fp);
+		if (ret)
+			side_fail(s, "pinshm_fanin_attach: %s", strerror(-ret));
 	} else if (o->group == GRP_BCAST) {
 		if (s->id == 0)
 			ret = pinshm_bcast_attach(s->r, "bc", PINSHM_WRITER, &s->bw);
@@ -79,10 +87,13 @@ void bench_side_detach(struct bench_side *s)
 {
 	const struct bench_opts *o = s->o;
 
-	if (o->group == GRP_MPSC && s->id == 1)
+	if (o->group == GRP_MPSC && s->id == 1) {
 		pinshm_mpsc_detach(&s->mc);
-	else if (o->group == GRP_MPSC)
+		pinshm_fanin_detach(&s->fc);
+	} else if (o->group == GRP_MPSC) {
 		pinshm_mpsc_detach(&s->mp);
+		pinshm_fanin_detach(&s->fp);
+	}
 	else if (o->group == GRP_BCAST && s->id == 0)
 		pinshm_bcast_detach(&s->bw);
 	else if (o->group == GRP_BCAST)
@@ -558,6 +569,86 @@ double bench_mpsc_stream(struct bench_side *s, int sys, uint64_t n)
 	if (s->id == 1)
 		return mpsc_stream_consume(s, n, y->producers, y->batch);
 	mpsc_stream_produce(s, n, y->producers, y->batch);
+	return 0;
+}
+
+/*
+ * The fan-in ring: producer k (side A: lane 0, side C: lane 1) writes its
+ * share as the SPSC stream's producer does (claim and commit, or claim and
+ * stage batch records, then publish them at once); the consumer peeks
+ * batch records at a time across the lanes and releases them, as the SPSC
+ * stream's consumer does, and checks each producer's order.
+ */
+static void fanin_stream_produce(struct bench_side *s, uint64_t count,
+				 unsigned int nprod, unsigned int batch)
+{
+	unsigned int k = s->id == 0 ? 0 : 1, j, spins = 0;
+	uint64_t i = 0, n = mpsc_share(count, nprod, k);
+	uint32_t size = s->o->size;
+	void *dst;
+	int ret;
+
+	while (i < n) {
+		for (j = 0; j < batch && i < n; j++, i++) {
+			ret = pinshm_fanin_claim(&s->fp, size, &dst);
+			if (ret == -EAGAIN)
+				break;
+			if (ret)
+				side_fail(s, "pinshm_fanin_claim: %s",
+					  strerror(-ret));
+			put_seq(s, i);
+			memcpy(dst, s->tmpl, size);
+			if (batch <= 1)
+				pinshm_fanin_commit(&s->fp, size, k);
+			else
+				pinshm_fanin_stage(&s->fp, size, k);
+		}
+		if (j && batch > 1)
+			pinshm_fanin_publish(&s->fp);
+		if (!j)
+			spin_then_yield(&spins);
+	}
+}
+
+static double fanin_stream_consume(struct bench_side *s, uint64_t count,
+				   unsigned int nprod, unsigned int batch)
+{
+	struct pinshm_msg m[BENCH_BATCH];
+	uint64_t i = 0, t_first = 0, next[2] = { 0, 0 };
+	int n, j;
+
+	if (batch > BENCH_BATCH)
+		batch = BENCH_BATCH;
+	while (i < count) {
+		n = pinshm_fanin_peek_batch(&s->fc, m, batch);
+		if (n == 0) {
+			pinshm_cpu_relax();
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_fanin_peek_batch: %s",
+				  strerror(-n));
+		if (i == 0)
+			t_first = bench_now();
+		for (j = 0; j < n; j++, i++) {
+			if (m[j].type >= nprod)
+				side_fail(s, "pinshm-fanin stream: type %u from "
+					  "%u producers", m[j].type, nprod);
+			check_seq(s, m[j].data, m[j].len, next[m[j].type]++,
+				  "pinshm-fanin stream");
+		}
+		pinshm_fanin_release(&s->fc);
+	}
+	return bench_rate(s, count, t_first, bench_now());
+}
+
+double bench_fanin_stream(struct bench_side *s, int sys, uint64_t n)
+{
+	const struct bench_system *y = &bench_systems[sys];
+
+	if (s->id == 1)
+		return fanin_stream_consume(s, n, y->producers, y->batch);
+	fanin_stream_produce(s, n, y->producers, y->batch);
 	return 0;
 }
 

@@ -73,6 +73,24 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.batch = BENCH_BATCH, .producers = 2, .vs_spsc = true,
 		.all_sides = true, .stream = bench_mpsc_stream,
 	},
+	[SYS_FANIN] = {
+		.name = "pinshm-fanin", .kind = KIND_PINSHM, .pats = ST,
+		.groups = G_MPSC, .json_group = "mpsc", .batch = 1,
+		.producers = 1, .vs_spsc = true,
+		.stream = bench_fanin_stream,
+	},
+	[SYS_FANIN2] = {
+		.name = "pinshm-fanin-2p", .kind = KIND_PINSHM, .pats = ST,
+		.groups = G_MPSC, .json_group = "mpsc", .batch = 1,
+		.producers = 2, .vs_spsc = true, .all_sides = true,
+		.stream = bench_fanin_stream,
+	},
+	[SYS_FANIN2_B] = {
+		.name = "pinshm-fanin-2p-batch32", .kind = KIND_PINSHM,
+		.pats = ST, .groups = G_MPSC, .json_group = "mpsc",
+		.batch = BENCH_BATCH, .producers = 2, .vs_spsc = true,
+		.all_sides = true, .stream = bench_fanin_stream,
+	},
 	[SYS_BCAST] = {
 		.name = "pinshm-bcast", .kind = KIND_PINSHM, .pats = PP | ST,
 		.groups = G_BCAST, .json_group = "bcast", .batch = 1,

@@ -321,6 +321,7 @@ struct ctl_ring_type {
 	int (*tail)(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
 };
 
-extern const struct ctl_ring_type ctl_ring_spsc, ctl_ring_mpsc, ctl_ring_bcast, ctl_ring_slot;
+extern const struct ctl_ring_type ctl_ring_spsc, ctl_ring_mpsc, ctl_ring_bcast, ctl_ring_slot,
+	ctl_ring_fanin;
 
 #endif /* PINSHM_CMD_H */

@@ -16,6 +16,14 @@
 
 #define CTL_MAX_OBJS	PINSHM_DIR_MAX
 
+/* A fan-in ring's lanes, from its directory entry (size and lane capacity). */
+static uint64_t ctl_fanin_lanes(const struct pinshm_obj_info *oi)
+{
+	uint64_t lane = PINSHM_SPSC_HDR_SIZE + oi->capacity;
+
+	return oi->size > PINSHM_FANIN_HDR_SIZE ? (oi->size - PINSHM_FANIN_HDR_SIZE) / lane : 0;
+}
+
 static const char *ctl_access_name(unsigned int acc)
 {
 	switch (acc) {
@@ -176,6 +184,8 @@ static struct json_object *ctl_info_json(const struct pinshm_meta *m,
 		json_object_object_add(s, "size", ctl_json_u64(ob->info.size));
 		json_object_object_add(s, "capacity", ctl_json_u64(ob->info.capacity));
 		json_object_object_add(s, "max_record", ctl_json_u64(ob->info.max_record));
+		if (ob->info.type == PINSHM_OBJ_FANIN)
+			json_object_object_add(s, "lanes", ctl_json_u64(ctl_fanin_lanes(&ob->info)));
 		if (ob->st_err) {
 			json_object_object_add(s, "error",
 				json_object_new_string(ctl_strerror(ob->st_err, CTL_OBJECT)));
@@ -295,8 +305,15 @@ static void ctl_info_text(const struct pinshm_meta *m, const struct ctl_obj *obj
 		const struct ctl_obj *ob = &objs[k];
 		const char *tn = pinshm_obj_type_name(ob->info.type);
 
-		printf("  %-16s %-6s %8s %8s", ob->info.name, tn ? tn : "?",
-		       ctl_fmt_size(ob->info.capacity, b1, sizeof(b1)),
+		ctl_fmt_size(ob->info.capacity, b1, sizeof(b1));
+		if (ob->info.type == PINSHM_OBJ_FANIN) {
+			/* lanes x bytes per lane */
+			char b3[sizeof(b1) + 24];
+
+			snprintf(b3, sizeof(b3), "%" PRIu64 "x%s", ctl_fanin_lanes(&ob->info), b1);
+			snprintf(b1, sizeof(b1), "%.40s", b3);
+		}
+		printf("  %-16s %-6s %8s %8s", ob->info.name, tn ? tn : "?", b1,
 		       ctl_fmt_size(ob->info.max_record, b2, sizeof(b2)));
 		if (ob->st_err)
 			printf("  (%s)\n", ctl_strerror(ob->st_err, CTL_OBJECT));

@@ -16,6 +16,14 @@ static int ctl_ring_check(const char *ctx, int type, uint64_t cap, const char *c
 	char b1[32];
 
 	switch (type) {
+	case PINSHM_OBJ_FANIN:
+		if (cap > (1ULL << 32)) {
+			ctl_errorf("%s: invalid capacity %s (fanin: bytes per lane, a power of "
+				   "two, 1K to 4G)", ctx, cap_arg);
+			return -EINVAL;
+		}
+		/* each lane is an spsc ring */
+		__attribute__((fallthrough));
 	case PINSHM_OBJ_SPSC:
 		if (!ctl_is_power_of_two(cap) || cap < 1024) {
 			ctl_errorf("%s: invalid capacity %s (a power of two, at least 1K)", ctx,
@@ -73,10 +81,11 @@ static int ctl_ring_check(const char *ctx, int type, uint64_t cap, const char *c
 }
 
 static const struct ctl_opt ctl_ring_opts[] = {
-	{ "type", 't', "spsc|mpsc|bcast|slot", "the type, see above; required",
+	{ "type", 't', "spsc|mpsc|fanin|bcast|slot", "the type, see above; required",
 	  CTL_OPT_REQUIRED },
 	{ "capacity", 'c', "SIZE", "see above; K, M, G suffixes; required", CTL_OPT_REQUIRED },
-	{ "max-record", 'r', "SIZE", "largest payload (spsc, mpsc, bcast)", 0 },
+	{ "max-record", 'r', "SIZE", "largest payload (spsc, mpsc, fanin, bcast)", 0 },
+	{ "lanes", 'l', "N", "fanin: producer lanes, 1 to 64 (default 8)", 0 },
 	{ NULL },
 };
 
@@ -93,6 +102,10 @@ const struct ctl_cmd ctl_cmd_ring = {
 	"  mpsc   up to 64 producers (ids 0..63), one consumer.\n"
 	"         capacity: ring bytes, a power of two, 1K to 512M; max record:\n"
 	"         default capacity/4 - 8, with max_record + 8 <= capacity / 2\n"
+	"  fanin  up to 64 producers (ids 0..lanes-1, --lanes), one consumer; each\n"
+	"         producer has a lane of its own (an spsc ring): FIFO per producer, no\n"
+	"         order across producers (mpsc gives one order, at a shared tail's cost).\n"
+	"         capacity: bytes per lane, as spsc; max record: as spsc\n"
 	"  bcast  one writer, any number of readers at their own pace (the writer\n"
 	"         never waits: a slow reader is lapped and loses records).\n"
 	"         capacity: the number of records kept (slots), a power of two, 2 to\n"
@@ -104,6 +117,7 @@ const struct ctl_cmd ctl_cmd_ring = {
 	"  pinshm ring add md quotes --type spsc --capacity 1M\n"
 	"  pinshm ring add md big --type spsc --capacity 64K --max-record 16K\n"
 	"  pinshm ring add md orders --type mpsc --capacity 4M\n"
+	"  pinshm ring add md fills --type fanin --lanes 4 --capacity 256K\n"
 	"  pinshm ring add md feed --type bcast --capacity 64K\n"
 	"  pinshm ring add md book --type slot --capacity 256\n",
 };
@@ -112,6 +126,8 @@ struct ctl_ring_args {
 	const char *type_arg, *cap_arg;
 	uint64_t cap, maxrec;
 	bool maxrec_given;
+	uint64_t lanes;
+	bool lanes_given;
 };
 
 static int ctl_ring_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
@@ -134,6 +150,13 @@ static int ctl_ring_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, cons
 					       arg);
 		a->maxrec_given = true;
 		break;
+	case 'l':
+		if (ctl_parse_size(arg, &a->lanes) || a->lanes < 1 ||
+		    a->lanes > PINSHM_FANIN_LANES)
+			return ctl_usage_error(c, "bad --lanes '%s' (1 to %d)", arg,
+					       PINSHM_FANIN_LANES);
+		a->lanes_given = true;
+		break;
 	}
 	return 0;
 }
@@ -142,7 +165,7 @@ int cmd_ring(int argc, char **argv)
 {
 	static const char *const need[] = { "region NAME", "RING", NULL };
 	const struct ctl_cmd *c = &ctl_cmd_ring;
-	struct ctl_ring_args a = { NULL };
+	struct ctl_ring_args a = { .lanes = 8 };
 	const char *name, *ring;
 	struct pinshm_region *r;
 	char ctx[160];
@@ -165,7 +188,7 @@ int cmd_ring(int argc, char **argv)
 		return ctl_usage_error(c, "missing --type");
 	type = pinshm_obj_type_parse(a.type_arg);
 	if (type < 0)
-		return ctl_usage_error(c, "unknown --type '%s' (spsc, mpsc, bcast or slot)",
+		return ctl_usage_error(c, "unknown --type '%s' (spsc, mpsc, fanin, bcast or slot)",
 				       a.type_arg);
 	if (!a.cap_arg)
 		return ctl_usage_error(c, "missing --capacity");
@@ -179,8 +202,10 @@ int cmd_ring(int argc, char **argv)
 		ctl_errorf("%s: %s", ctx, ctl_obj_name_rule());
 		return -EINVAL;
 	}
+	if (a.lanes_given && type != PINSHM_OBJ_FANIN)
+		return ctl_usage_error(c, "--lanes is for fanin rings only");
 	if (type != PINSHM_OBJ_SPSC && type != PINSHM_OBJ_MPSC && type != PINSHM_OBJ_BCAST &&
-	    type != PINSHM_OBJ_SLOT) {
+	    type != PINSHM_OBJ_SLOT && type != PINSHM_OBJ_FANIN) {
 		ctl_errorf("%s: %s rings are not supported yet", ctx, a.type_arg);
 		return -EOPNOTSUPP;
 	}
@@ -197,6 +222,9 @@ int cmd_ring(int argc, char **argv)
 		break;
 	case PINSHM_OBJ_MPSC:
 		ret = pinshm_mpsc_create(r, ring, a.cap, a.maxrec);
+		break;
+	case PINSHM_OBJ_FANIN:
+		ret = pinshm_fanin_create(r, ring, (unsigned int)a.lanes, a.cap, a.maxrec);
 		break;
 	case PINSHM_OBJ_BCAST:
 		/* Default: 48-byte payloads, one 64-byte line per slot. */

@@ -33,6 +33,13 @@ struct ctl_stat {
 };
 
 /* Refresh the list of rings and their counters; keeps earlier samples. */
+/* Rings whose head and tail are byte positions (a fan-in ring's: sums of its
+ * lanes'), so that tail - head is the backlog. */
+static bool ctl_queue_type(uint32_t type)
+{
+	return type == PINSHM_OBJ_SPSC || type == PINSHM_OBJ_MPSC || type == PINSHM_OBJ_FANIN;
+}
+
 static void ctl_stat_sample(struct ctl_stat *s)
 {
 	struct pinshm_obj_info infos[CTL_MAX_OBJS];
@@ -107,8 +114,7 @@ static void ctl_stat_print(const struct ctl_stat *s, bool json, double secs, uns
 		const struct ctl_stat_ring *sr = &s->rings[k];
 		const struct pinshm_ring_stats *c = &sr->cur, *p = &sr->prev;
 		/* bcast and slot keep no backlog: their head/tail are not bytes. */
-		uint64_t backlog = c->tail >= c->head && (sr->type == PINSHM_OBJ_SPSC ||
-							  sr->type == PINSHM_OBJ_MPSC) ?
+		uint64_t backlog = c->tail >= c->head && ctl_queue_type(sr->type) ?
 				   c->tail - c->head : 0;
 
 		if (!sr->have_prev)
@@ -247,8 +253,7 @@ static void ctl_stat_prom(const struct ctl_stat *s)
 		printf("pinshm_ring_backlog_bytes{region=\"%s\",ring=\"%s\",type=\"%s\"} %" PRIu64 "\n",
 		       ctl_prom_label(sr->region, la, sizeof(la)),
 		       ctl_prom_label(sr->name, lb, sizeof(lb)), t ? t : "unknown",
-		       c->tail >= c->head && (sr->type == PINSHM_OBJ_SPSC ||
-					      sr->type == PINSHM_OBJ_MPSC) ? c->tail - c->head : 0);
+		       c->tail >= c->head && ctl_queue_type(sr->type) ? c->tail - c->head : 0);
 	}
 	fflush(stdout);
 }

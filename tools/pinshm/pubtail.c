@@ -20,6 +20,7 @@ static const struct ctl_ring_type *ctl_ring_type(const char *ctx, uint32_t type)
 {
 	static const struct ctl_ring_type *const types[] = {
 		&ctl_ring_spsc, &ctl_ring_mpsc, &ctl_ring_bcast, &ctl_ring_slot,
+		&ctl_ring_fanin,
 	};
 	size_t i;
 

@@ -7,7 +7,7 @@
  *
  *   data + 0                 struct pinshm_dir: the object directory
  *   data + dir entry.offset  one object (a ring or a slot), 4 KiB aligned:
- *                            struct pinshm_{spsc,mpsc,bcast,slot}_shared
+ *                            struct pinshm_{spsc,mpsc,bcast,slot,fanin}_shared
  *
  * Every shared structure is here, and its size and the block of each
  * writer's fields are checked at compile time (the end of this file). The
@@ -41,6 +41,7 @@
 #define PINSHM_OBJ_MPSC		2
 #define PINSHM_OBJ_BCAST	3
 #define PINSHM_OBJ_SLOT		4
+#define PINSHM_OBJ_FANIN	5
 
 struct pinshm_dir_entry {
 	char name[PINSHM_OBJ_NAME_MAX];	/* [A-Za-z0-9._-], NUL-terminated */
@@ -343,6 +344,50 @@ struct pinshm_slot_shared {
 };
 
 /* ------------------------------------------------------------------ */
+/* Fan-in ring: one SPSC lane per producer, one consumer               */
+/* ------------------------------------------------------------------ */
+
+#define PINSHM_FANIN_MAGIC	0x4e494e46U	/* "FNIN" */
+#define PINSHM_FANIN_VERSION	1
+#define PINSHM_FANIN_LANES	64	/* most lanes (producers) a ring has */
+#define PINSHM_FANIN_HDR_SIZE	512u
+
+/*
+ * The header, then lanes lanes of lane_size bytes each: lane i at
+ * lane_off + i * lane_size is a whole SPSC ring (struct
+ * pinshm_spsc_shared, its buffer after it) whose producer role is producer
+ * i's. The lanes' own consumer role words and wait queues are not used:
+ * the ring has one consumer (its role word here) and one wait queue (here)
+ * that every lane's commit kicks.
+ */
+struct pinshm_fanin_shared {
+	/* Block 0: written once by the creator, before the directory entry
+	 * that points here is published (D1). */
+	uint32_t magic;
+	uint32_t version;
+	uint32_t lanes;		/* 1..PINSHM_FANIN_LANES */
+	uint32_t __pad0;
+	uint64_t lane_capacity;	/* record buffer bytes of each lane */
+	uint64_t max_record;	/* largest payload */
+	uint64_t lane_off;	/* header to lane 0: PINSHM_FANIN_HDR_SIZE */
+	uint64_t lane_size;	/* PINSHM_SPSC_HDR_SIZE + lane_capacity */
+	uint8_t __pad0b[PINSHM_BLOCK - 48];
+
+	/* Block 1: consumer only. */
+	struct pinshm_role consumer;
+	uint64_t corrupt;	/* lanes found corrupt (then skipped) */
+	uint8_t __pad1[PINSHM_BLOCK - 24];
+
+	/* Block 2: the consumer's wait queue (waiters: the consumer asleep;
+	 * seq: every lane producer's wakes). */
+	struct pinshm_waitq waitq;
+	uint8_t __pad2[PINSHM_WAITQ_PAD];
+
+	/* Block 3: reserved. */
+	uint8_t __reserved[PINSHM_BLOCK];
+};
+
+/* ------------------------------------------------------------------ */
 /* Checked at compile time: sizes, and each writer's fields in its own */
 /* block                                                               */
 /* ------------------------------------------------------------------ */
@@ -409,5 +454,12 @@ _Static_assert(__PINSHM_OFF(pinshm_slot_shared, seq) == 384,
 	       "slot seqlock line");
 _Static_assert(__PINSHM_OFF(pinshm_slot_shared, value) ==
 	       PINSHM_SLOT_VALUE_OFF, "slot value offset");
+
+_Static_assert(sizeof(struct pinshm_fanin_shared) == PINSHM_FANIN_HDR_SIZE,
+	       "fanin header size");
+_Static_assert(__PINSHM_OFF(pinshm_fanin_shared, consumer) == PINSHM_BLOCK,
+	       "fanin consumer block");
+_Static_assert(__PINSHM_OFF(pinshm_fanin_shared, waitq) == 2 * PINSHM_BLOCK,
+	       "fanin wait queue block");
 
 #endif /* PINSHM_LAYOUT_H */

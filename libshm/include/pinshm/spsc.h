@@ -89,6 +89,8 @@ struct pinshm_spsc {
 	bool blocked;		/* producer: last claim was refused */
 	bool held;		/* producer: first staged header kept back */
 	struct pinshm_waitq_ref wref;	/* the consumer's wait queue */
+	struct pinshm_waitq *kwq;	/* that queue: the ring's own, or the
+					 * fan-in ring's that the lane is of */
 
 	/* producer */
 	uint64_t tail;		/* end of everything staged */
@@ -244,7 +246,7 @@ static inline void __pinshm_spsc_published(struct pinshm_spsc *r)
 	PINSHM_WRITE_ONCE(r->sh->msgs_in, r->msgs_in);
 	PINSHM_WRITE_ONCE(r->sh->bytes_in, r->bytes_in);
 	/* (W1) of wait.h: a sleeping consumer, if any, gets a wake. */
-	__pinshm_waitq_kick(&r->sh->waitq, &r->wref);
+	__pinshm_waitq_kick(r->kwq, &r->wref);
 }
 
 /* Make every staged record visible to the consumer at once. */
