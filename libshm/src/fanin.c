@@ -286,21 +286,17 @@ __pinshm_export int pinshm_fanin_attach(struct pinshm_region *r,
 					const char *name, int role,
 					struct pinshm_fanin *out)
 {
+	int id = -1;
+
 	if (!r || !out)
 		return -EINVAL;
-	/* PINSHM_PRODUCER_ID(id), id -1 (PINSHM_PRODUCER) included. */
-	if (role > 0 && role % 256 == PINSHM_PRODUCER) {
-		if (role / 256 - 1 >= PINSHM_FANIN_LANES)
-			return -EINVAL;
-		if (!r->writable)
-			return -EACCES;
-		return producer_attach(r, name, role / 256 - 1, out);
-	}
-	if (role != PINSHM_CONSUMER)
-		return -EINVAL;
+	role = __pinshm_role_parse(role, PINSHM_FANIN_LANES, &id);
+	if (role < 0)
+		return role;
 	if (!r->writable)
 		return -EACCES;
-	return consumer_attach(r, name, out);
+	return role == PINSHM_PRODUCER ? producer_attach(r, name, id, out) :
+					 consumer_attach(r, name, out);
 }
 
 __pinshm_export int pinshm_fanin_detach(struct pinshm_fanin *h)

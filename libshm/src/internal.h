@@ -81,6 +81,23 @@ int __pinshm_dir_get(const struct pinshm_region *r, const char *name,
 /* dead: the holder replaced (a dead one's pid), 0 if the word was free */
 int __pinshm_role_take(struct pinshm_role *role, uint32_t *dead);
 void __pinshm_role_drop(struct pinshm_role *role);
+/*
+ * A role of pinshm_X_attach() for a ring with ids producer slots:
+ * PINSHM_CONSUMER, or PINSHM_PRODUCER with *id set (-1: the first free
+ * one, from PINSHM_PRODUCER_ID(-1) alias PINSHM_PRODUCER); -EINVAL for
+ * anything else, an id out of range included.
+ */
+static inline int __pinshm_role_parse(int role, int ids, int *id)
+{
+	if (role == PINSHM_CONSUMER)
+		return PINSHM_CONSUMER;
+	if (role <= 0 || role % 256 != PINSHM_PRODUCER ||
+	    role / 256 - 1 >= ids)
+		return -EINVAL;
+	*id = role / 256 - 1;
+	return PINSHM_PRODUCER;
+}
+
 /* This process's role word: PINSHM_ROLE_WORD(pid, start fingerprint) */
 uint64_t __pinshm_role_self(void);
 
