@@ -370,7 +370,7 @@ static int parse(int argc, char **argv, struct demo_opts *o)
 					   "what its socket buffers held with it, so "
 					   "nothing could reconcile; --chaos runs on "
 					   "pinshm only",
-					   demo_transport_name(o->transport[i]));
+					   tr_transport_name(o->transport[i]));
 		o->transport[0] = T_PINSHM;
 		o->ntransports = 1;
 	}
@@ -426,7 +426,7 @@ int main(int argc, char **argv)
 	       o.strategies == 1 ? "y" : "ies");
 	for (i = 0; i < o.ntransports; i++)
 		printf("%s %s", i ? (i + 1 == o.ntransports ? " then" : ",") : "",
-		       demo_transport_name(o.transport[i]));
+		       tr_transport_name(o.transport[i]));
 	if (o.ticks)
 		printf("; %llu ticks", (unsigned long long)o.ticks);
 	if (o.seconds > 0)
@@ -446,7 +446,7 @@ int main(int argc, char **argv)
 		if (ret) {
 			failed = 1;
 			printf("\n%s: FAILED: %s\n",
-			       demo_transport_name(o.transport[i]), run[n].why);
+			       tr_transport_name(o.transport[i]), run[n].why);
 		}
 		n++;
 	}

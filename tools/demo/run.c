@@ -93,19 +93,6 @@ unsigned int demo_procs(unsigned int strategies, int *procs)
 	return n;
 }
 
-const char *demo_transport_name(enum tr_transport t)
-{
-	switch (t) {
-	case T_PINSHM:
-		return "pinshm";
-	case T_UNIX:
-		return "unix";
-	case T_TCP:
-		return "tcp";
-	}
-	return "?";
-}
-
 static double since_s(uint64_t t0_ns)
 {
 	return (double)(bench_mono_ns() - t0_ns) / 1e9;
@@ -549,11 +536,11 @@ static int log_path(const struct demo_opts *o, struct demo_run *r,
 		n = snprintf(r->log_path, sizeof(r->log_path), "%s", o->log);
 	else if (o->log)
 		n = snprintf(r->log_path, sizeof(r->log_path), "%s.%s", o->log,
-			     demo_transport_name(t));
+			     tr_transport_name(t));
 	else
 		n = snprintf(r->log_path, sizeof(r->log_path),
 			     "%s/pinshm-demo.%d.%s.log", tmp && *tmp ? tmp : "/tmp",
-			     (int)getpid(), demo_transport_name(t));
+			     (int)getpid(), tr_transport_name(t));
 	if (n < 0 || (size_t)n >= sizeof(r->log_path))
 		return -ENAMETOOLONG;
 	r->log_temp = !o->log;
@@ -626,12 +613,12 @@ int demo_run(const struct demo_opts *o, const struct bench_clock *clk,
 	place(&x);
 	ret = tr_setup(x.sh);
 	if (ret) {
-		set_why(r, "%s setup: %s", demo_transport_name(t), strerror(-ret));
+		set_why(r, "%s setup: %s", tr_transport_name(t), strerror(-ret));
 		tr_teardown(x.sh);	/* whatever it made before failing */
 		goto out_dir;
 	}
 	tr_describe(x.sh, r->describe, sizeof(r->describe));
-	printf("\n== %s: %s\n", demo_transport_name(t), r->describe);
+	printf("\n== %s: %s\n", tr_transport_name(t), r->describe);
 	printf("   %u strategies, %u ticks/s, %s, seed %llu, log %s\n",
 	       o->strategies, o->rate, o->chaos && t == T_PINSHM ?
 	       "chaos (kill -9 and restart)" : "no chaos",

@@ -85,7 +85,6 @@ void demo_run_free(struct demo_run *r);
 const char *demo_proc_name(int proc);
 /* The processes of a run with these options, in start order. */
 unsigned int demo_procs(unsigned int strategies, int *procs);
-const char *demo_transport_name(enum tr_transport t);
 const char *demo_hop_name(int hop);
 /* "exit 0", "killed by signal 9 (Killed)" */
 void demo_status_text(int st, char *buf, size_t len);

@@ -125,7 +125,7 @@ void demo_show_status(const struct demo_run *r, double t_s, bool tty)
 		restarts += sh->restarts[i];
 	dt = t_s - prev_t > 0.01 ? t_s - prev_t : 1;
 	off += (size_t)snprintf(line + off, sizeof(line) - off, "[%s %3.0fs%s] ",
-				demo_transport_name(r->transport), t_s,
+				tr_transport_name(r->transport), t_s,
 				__atomic_load_n(&sh->stop, __ATOMIC_RELAXED) ?
 				" drain" : "");
 	for (i = 0; i < sizeof(shown) / sizeof(shown[0]); i++) {
@@ -247,7 +247,7 @@ void demo_show_run(const struct demo_opts *o, const struct demo_run *r)
 {
 	(void)o;
 	printf("\n-- %s: %.1f s of ticks, drained in %.2f s%s%s%s\n",
-	       demo_transport_name(r->transport), r->active_s, r->drain_s,
+	       tr_transport_name(r->transport), r->active_s, r->drain_s,
 	       r->interrupted ? ", interrupted" : "",
 	       r->failed ? ", FAILED: " : "", r->failed ? r->why : "");
 	show_latency(r);
@@ -341,7 +341,7 @@ void demo_show_compare(const struct demo_run *r, unsigned int n)
 			continue;
 		for (j = 0; j < 2; j++)
 			printf("  %-8s %-14s %9.0f %9.0f %9.0f %10llu%s\n",
-			       j ? "" : demo_transport_name(r[i].transport),
+			       j ? "" : tr_transport_name(r[i].transport),
 			       hop_names[hops[j]], pct_ns(&r[i], hops[j], 50),
 			       pct_ns(&r[i], hops[j], 99),
 			       pct_ns(&r[i], hops[j], 99.9),
@@ -353,7 +353,7 @@ void demo_show_compare(const struct demo_run *r, unsigned int n)
 	for (i = 0; i < n; i++) {
 		if (i == base || !r[i].sh)
 			continue;
-		printf("  %s vs pinshm:", demo_transport_name(r[i].transport));
+		printf("  %s vs pinshm:", tr_transport_name(r[i].transport));
 		for (j = 0; j < 2; j++) {
 			double a50 = pct_ns(&r[base], hops[j], 50);
 			double a99 = pct_ns(&r[base], hops[j], 99);
@@ -389,7 +389,7 @@ int demo_plot(const char *path, const struct demo_run *r, unsigned int n)
 			clk = &r[j].sh->clk;
 			snprintf(legend[i][c], sizeof(legend[i][c]),
 				 "%s (p50 %.0f ns, p99 %.0f ns)",
-				 demo_transport_name(r[j].transport),
+				 tr_transport_name(r[j].transport),
 				 pct_ns(&r[j], h, 50), pct_ns(&r[j], h, 99));
 			curve[i][c].legend = legend[i][c];
 			curve[i][c].h = &r[j].sh->hop[h];

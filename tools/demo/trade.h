@@ -205,6 +205,9 @@ struct tr_pos {
 
 enum tr_transport { T_PINSHM, T_UNIX, T_TCP };
 
+/* "pinshm", "unix", "tcp" */
+const char *tr_transport_name(enum tr_transport t);
+
 struct tr_cfg {
 	enum tr_transport transport;
 	int backend;		/* pinshm: PINSHM_BACKEND_KMOD or _SHM */

@@ -68,9 +68,6 @@ const struct tr_xp_ops *tr_xp_ops(const struct tr_cfg *cfg);
 /* The same, for a run (never NULL: the sockets' table for non-pinshm). */
 const struct tr_xp_ops *xp_ops(const struct tr_shared *sh);
 
-/* "pinshm", "unix", "tcp" (or "?"). */
-const char *tr_transport_name(enum tr_transport t);
-
 /* ---- the links ---------------------------------------------------------- */
 
 enum tr_link_kind { LK_BCAST, LK_MPSC, LK_SPSC, LK_SLOT };

@@ -80,26 +80,6 @@ static struct xp_pio *pio(struct tr_io *io)
 	return (struct xp_pio *)io;	/* io is the first member */
 }
 
-static void link_name(int link, char *buf, size_t len)
-{
-	if (link == L_TICKS)
-		snprintf(buf, len, "ticks");
-	else if (link == L_RISK_IN)
-		snprintf(buf, len, "risk.in");
-	else if (link == L_OMS_IN)
-		snprintf(buf, len, "oms.in");
-	else if (link == L_EXEC_IN)
-		snprintf(buf, len, "exec.in");
-	else if (link == L_LOG)
-		snprintf(buf, len, "log");
-	else if (link >= L_RPT0 && link < L_RPT0 + TR_MAX_STRAT)
-		snprintf(buf, len, "rpt.%d", link - L_RPT0);
-	else if (link >= L_POS0 && link < L_POS0 + TR_MAX_STRAT)
-		snprintf(buf, len, "pos.%d", link - L_POS0);
-	else
-		snprintf(buf, len, "book.%d", link - L_BOOK0);
-}
-
 static void region_name(const struct tr_shared *sh, const char *what,
 			char *buf, size_t len)
 {
@@ -161,7 +141,7 @@ static int xp_setup(struct tr_shared *sh)
 		goto out;
 	ret = pinshm_bcast_create(md, "ticks", XP_TICK_SLOTS, TR_MSG);
 	for (i = 0; !ret && i < TR_INSTR; i++) {
-		link_name(L_BOOK(i), n, sizeof(n));
+		tr_link_name(L_BOOK(i), n, sizeof(n));
 		ret = pinshm_slot_create(md, n, sizeof(struct tr_tick));
 	}
 	if (ret)
@@ -170,7 +150,7 @@ static int xp_setup(struct tr_shared *sh)
 	if (ret)
 		goto out;
 	for (i = 0; !ret && i < sh->cfg.strategies; i++) {
-		link_name(L_POS(i), n, sizeof(n));
+		tr_link_name(L_POS(i), n, sizeof(n));
 		ret = pinshm_slot_create(risk, n, sizeof(struct tr_pos));
 	}
 	if (ret)
@@ -186,7 +166,7 @@ static int xp_setup(struct tr_shared *sh)
 	if (!ret)
 		ret = pinshm_spsc_create(ord, "exec.in", XP_SPSC_CAP, TR_MSG);
 	for (i = 0; !ret && i < sh->cfg.strategies; i++) {
-		link_name(L_RPT(i), n, sizeof(n));
+		tr_link_name(L_RPT(i), n, sizeof(n));
 		ret = pinshm_spsc_create(ord, n, XP_SPSC_CAP, TR_MSG);
 	}
 out_objs:
@@ -260,7 +240,7 @@ static int attach(struct xp_pio *p, int link, enum xp_kind kind, int prod_id)
 		r = p->risk;
 	else
 		r = p->ord;
-	link_name(link, n, sizeof(n));
+	tr_link_name(link, n, sizeof(n));
 	for (tries = 0; ; tries++) {
 		switch (kind) {
 		case K_BCAST_W:
