@@ -79,12 +79,21 @@ static const char *rname(const char *tag, int i)
 static struct loop_res loop(const char *tag, uid_t uid, rlim_t memlock,
 			    const char *cg, int max, int destroy)
 {
-	struct loop_res res = { 0, 0, EIO };
-	int pfd[2], st;
+	struct loop_res res = { 0, 0, EIO }, *out;
+	int st;
 	pid_t pid;
 
-	if (pipe(pfd))
-		tap_bail("pipe: %s", strerror(errno));
+	/*
+	 * The result comes back in a page both sides have touched before
+	 * the fork, not through a pipe: a child at its cgroup's memory.max
+	 * would need a charged page (a pipe buffer, a page table) to tell,
+	 * and the OOM killer would take it.
+	 */
+	out = mmap(NULL, sizeof(*out), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (out == MAP_FAILED)
+		tap_bail("mmap: %s", strerror(errno));
+	*out = res;
 	pid = fork();
 	if (pid < 0)
 		tap_bail("fork: %s", strerror(errno));
@@ -93,9 +102,17 @@ static struct loop_res loop(const char *tag, uid_t uid, rlim_t memlock,
 		char me[32];
 		int fd;
 
-		close(pfd[0]);
+		out->made = 0;	/* our page table entry, before the cgroup */
 		res.setup = 0;
 		snprintf(me, sizeof(me), "%d", (int)getpid());
+		/*
+		 * At memory.max, an allocation the kernel makes for a CREATE
+		 * outside the module (the fd's struct file) may call the
+		 * cgroup's OOM killer, which would kill us, its only member;
+		 * unkillable, we see that allocation fail with ENOMEM too.
+		 */
+		if (cg && write_file("/proc/self/oom_score_adj", "-1000"))
+			res.setup = errno;
 		if (cg && write_file(CG "/cgroup.procs", me))
 			res.setup = errno;
 		if (setrlimit(RLIMIT_MEMLOCK, &rl))
@@ -117,17 +134,16 @@ static struct loop_res loop(const char *tag, uid_t uid, rlim_t memlock,
 			}
 			res.made++;
 		}
-		if (write(pfd[1], &res, sizeof(res)) != sizeof(res))
-			_exit(2);
+		*out = res;
 		_exit(0);
 	}
-	close(pfd[1]);
-	if (read(pfd[0], &res, sizeof(res)) != sizeof(res))
-		res.setup = EIO;
-	close(pfd[0]);
 	st = wait_child(pid, 200000);
-	if (!WIFEXITED(st) || WEXITSTATUS(st))
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
 		tap_diag("loop %s: child status 0x%x", tag, st);
+		out->setup = EIO;
+	}
+	res = *out;
+	munmap(out, sizeof(*out));
 	return res;
 }
 
@@ -278,7 +294,7 @@ static void test_memcg(void)
 	       "DESTROY uncharges it: memory.current -%ld KiB",
 	       (after - gone) >> 10);
 
-	/* At memory.max the creator gets ENOMEM, nothing is killed. */
+	/* At memory.max the creator gets ENOMEM (an unkillable one: loop()). */
 	param_set("max_regions_per_uid", 100000);
 	param_set("max_regions", 100000);
 	max = cg_current() + (4L << 20);
