@@ -36,14 +36,16 @@ esac
 dpkg --compare-versions "$debver" ge "$version" ||
 	fail "DEB_VERSION=$debver is older than VERSION $version"
 
-# the copy: the files git tracks (with their uncommitted changes), else all but build/
+# the copy: the files git has or would add (with uncommitted changes), else all but build/
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src=$out/src/pinshm-$debver
 rm -rf "$src"
 mkdir -p "$src"
 if git -C "$root" rev-parse --git-dir >/dev/null 2>&1; then
-	git -C "$root" ls-files -z | (cd "$root" && xargs -0 cp -P --parents -t "$src")
+	git -C "$root" ls-files -z -co --exclude-standard |
+		(cd "$root" && xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
+		 xargs -0 cp -P --parents -t "$src")
 else
 	tar -C "$root" --exclude=./build -cf - . | tar -C "$src" -xf -
 fi
