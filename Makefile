@@ -7,7 +7,8 @@
 #   make demo       the main job: producer and consumer over a ring, with latencies
 #   make install    library, headers, pkg-config file, tools, man pages (DESTDIR, PREFIX, LIBDIR)
 #   make deb        Debian packages in build/deb/ (DEB_VERSION=X.Y.Z: another version, for
-#                   upgrade tests); check-deb installs, upgrades and purges them in a qemu guest
+#                   upgrade tests); check-deb (in make check, after the kernel tests) installs,
+#                   upgrades and purges them in a qemu guest
 # V=1 shows full commands. Kbuild sees only Kbuild and kmod/Kbuild.
 
 ifneq ($(KERNELRELEASE),)
@@ -195,6 +196,7 @@ ifeq ($(NEWER_KERNELS),1)
 else
 	@echo "== kernel tests on 6.12: left out (NEWER_KERNELS=$(NEWER_KERNELS))"
 endif
+	$(Q)$(MAKE) --no-print-directory check-deb
 	@echo "pinshm: make check passed"
 
 check-unit: $(B)/tests/unit/pinshm-unit
@@ -331,6 +333,24 @@ DEB_VERSION ?= $(VERSION)
 DEB_OUT := $(B)/deb
 deb: | $(B)/.deps-check
 	$(Q)scripts/build-deb.sh $(VERSION) $(DEB_VERSION) $(DEB_OUT)
+
+# check-deb: the packages of VERSION and of VERSION with its last number + 1, installed,
+# used, upgraded (a region open, the module loaded) and purged in a qemu guest of Debian's
+# 6.1 on a debootstrapped root file system (cached in $(B)/deb-guest/cache; tests/deb/vm.sh).
+# Transcript: $(B)/deb-guest.log.
+DEB_UPGRADE_VERSION := $(shell echo $(VERSION) | awk -F. -v OFS=. '{ $$NF = $$NF + 1; print }')
+DEB_PKGS = $(DEB_OUT)/pinshm-dkms_$(1)_all.deb $(DEB_OUT)/libpinshm1_$(1)_amd64.deb \
+	$(DEB_OUT)/libpinshm-dev_$(1)_amd64.deb $(DEB_OUT)/pinshm-tools_$(1)_amd64.deb
+DEB_TIMEOUT ?= 1200
+check-deb: | $(B)/.deps-check
+	@echo "== Debian packages: make deb ($(VERSION) and $(DEB_UPGRADE_VERSION)), lintian"
+	$(Q)rm -f $(DEB_OUT)/*.deb
+	$(Q)$(MAKE) --no-print-directory deb
+	$(Q)$(MAKE) --no-print-directory deb DEB_VERSION=$(DEB_UPGRADE_VERSION)
+	@echo "== Debian packages: install, upgrade, purge in a guest of Debian $(KVER) (qemu TCG)"
+	$(Q)KVER=$(KVER) OUT=$(CURDIR)/$(B)/deb-guest LOG=$(CURDIR)/$(B)/deb-guest.log \
+		OLD_DEBS="$(call DEB_PKGS,$(VERSION))" NEW_DEBS="$(call DEB_PKGS,$(DEB_UPGRADE_VERSION))" \
+		QEMU_TIMEOUT=$$(($(DEB_TIMEOUT) - 300)) timeout -k 10 $(DEB_TIMEOUT) tests/deb/vm.sh
 
 demo: lib $(B)/pinshm-demo
 	$(Q)$(B)/pinshm-demo
