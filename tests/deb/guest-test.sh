@@ -36,6 +36,11 @@ mount -t tmpfs tmpfs /tmp
 mkdir -p /dev/pts /dev/shm /run/lock
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
+# what systemd would make in /dev (dkms's <(...) needs /dev/fd)
+ln -sfn /proc/self/fd /dev/fd
+ln -sfn /proc/self/fd/0 /dev/stdin
+ln -sfn /proc/self/fd/1 /dev/stdout
+ln -sfn /proc/self/fd/2 /dev/stderr
 mount -o remount,rw /
 t0=$(cut -d. -f1 /proc/uptime)
 echo "PINSHM-DEB-BOOTED kernel=$(uname -r) cpus=$(nproc)"
@@ -92,7 +97,7 @@ else
 fi
 if run_as outsider pinshm ls > /tmp/outsider.out 2>&1; then
 	bad "non-member: pinshm ls worked: $(cat /tmp/outsider.out)"
-elif grep -q 'Permission denied' /tmp/outsider.out; then
+elif grep -qi 'permission denied' /tmp/outsider.out; then
 	ok "non-member refused: $(head -n 1 /tmp/outsider.out)"
 else
 	bad "non-member: failed, but not with EACCES: $(cat /tmp/outsider.out)"

@@ -38,8 +38,9 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 OLD_DEBS=${OLD_DEBS:-}
 NEW_DEBS=${NEW_DEBS:-}
 # What the guest needs besides the packages under test: dkms and its compiler, udev for the
-# rule, adduser for the postinst, and what pinshm-tools links (no network in the guest).
-INCLUDE=dkms,make,gcc,kmod,udev,adduser,libbpf1,libjson-c5,libelf1
+# rule, adduser for the postinst, pahole (pinshm-dkms recommends it: the module's BTF) and what
+# pinshm-tools links: the guest has no network.
+INCLUDE=dkms,make,gcc,kmod,udev,adduser,pahole,libbpf1,libjson-c5,libelf1
 
 fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
 note() { echo "check-deb: $*"; }
@@ -58,15 +59,15 @@ mkdir -p "$OUT" "$CACHE" || fail "cannot create $OUT"
 T0=$(date +%s)
 
 # ---------------------------------------------------------------- 1. root file system
-# The kernel's headers, exactly the host's: same package versions as /boot's kernel.
-hdr_pkgs="linux-headers-$KVER"
-common=$(dpkg-query -W -f='${Depends}' "linux-headers-$KVER" 2>/dev/null | tr ',' '\n' |
-	 sed -n 's/^ *\(linux-headers-[^ ]*-common[^ ]*\) .*/\1/p')
-kbuild=$(dpkg-query -W -f='${Depends}' "linux-headers-$KVER" 2>/dev/null | tr ',' '\n' |
-	 sed -n 's/^ *\(linux-kbuild-[^ ]*\) .*/\1/p')
-[ -n "$common" ] && [ -n "$kbuild" ] ||
-	fail "linux-headers-$KVER is not installed on the host (scripts/deps.sh build)"
-hdr_pkgs="$hdr_pkgs $common $kbuild"
+# The kernel's headers, exactly the host's: the packages and versions installed for /boot's
+# kernel (linux-headers-KVER and the linux-* packages it depends on: -common, kbuild, compiler).
+hdr_pkgs="linux-headers-$KVER $(dpkg-query -W -f='${Depends}' "linux-headers-$KVER" 2>/dev/null |
+	tr ',' '\n' | sed -n 's/^ *\(linux-[^ ]*\).*/\1/p' | tr '\n' ' ')"
+for p in $hdr_pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		fail "$p is not installed on the host (scripts/deps.sh build)"
+done
+[ "$hdr_pkgs" != "linux-headers-$KVER " ] || fail "linux-headers-$KVER is not installed on the host"
 # bump "recipe N" below when what is done to the root file system changes
 key=$(printf '%s\n' "$KVER" "$INCLUDE" "$MIRROR" \
 	$(for p in $hdr_pkgs; do dpkg-query -W -f='${Package}=${Version}\n' "$p"; done) \
