@@ -341,7 +341,7 @@ deb: | $(B)/.deps-check
 DEB_UPGRADE_VERSION := $(shell echo $(VERSION) | awk -F. -v OFS=. '{ $$NF = $$NF + 1; print }')
 DEB_PKGS = $(DEB_OUT)/pinshm-dkms_$(1)_all.deb $(DEB_OUT)/libpinshm1_$(1)_amd64.deb \
 	$(DEB_OUT)/libpinshm-dev_$(1)_amd64.deb $(DEB_OUT)/pinshm-tools_$(1)_amd64.deb
-DEB_TIMEOUT ?= 1200
+DEB_TIMEOUT ?= 900
 check-deb: | $(B)/.deps-check
 	@echo "== Debian packages: make deb ($(VERSION) and $(DEB_UPGRADE_VERSION)), lintian"
 	$(Q)rm -f $(DEB_OUT)/*.deb
@@ -350,7 +350,7 @@ check-deb: | $(B)/.deps-check
 	@echo "== Debian packages: install, upgrade, purge in a guest of Debian $(KVER) (qemu TCG)"
 	$(Q)KVER=$(KVER) OUT=$(CURDIR)/$(B)/deb-guest LOG=$(CURDIR)/$(B)/deb-guest.log \
 		OLD_DEBS="$(call DEB_PKGS,$(VERSION))" NEW_DEBS="$(call DEB_PKGS,$(DEB_UPGRADE_VERSION))" \
-		QEMU_TIMEOUT=$$(($(DEB_TIMEOUT) - 300)) timeout -k 10 $(DEB_TIMEOUT) tests/deb/vm.sh
+		QEMU_TIMEOUT=$$(($(DEB_TIMEOUT) - 240)) timeout -k 10 $(DEB_TIMEOUT) tests/deb/vm.sh
 
 demo: lib $(B)/pinshm-demo
 	$(Q)$(B)/pinshm-demo

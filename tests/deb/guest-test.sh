@@ -103,6 +103,24 @@ else
 	bad "non-member: failed, but not with EACCES: $(cat /tmp/outsider.out)"
 fi
 
+# ---- pinshm-metrics.service's commands, as installed (no systemd in this guest: run them)
+unit=$(ls /lib/systemd/system/pinshm-metrics.service /usr/lib/systemd/system/pinshm-metrics.service 2>/dev/null | head -n 1)
+if [ -z "$unit" ]; then
+	bad "metrics: no pinshm-metrics.service installed"
+elif ls /etc/systemd/system/*.wants/pinshm-metrics.service >/dev/null 2>&1; then
+	bad "metrics: pinshm-metrics.service is enabled by default"
+else
+	ok "metrics: $unit installed, not enabled"
+	start=$(sed -n 's/^ExecStart=//p' "$unit") stop=$(sed -n 's/^ExecStop=//p' "$unit")
+	if $start > /tmp/metrics.out 2>&1 && /usr/bin/pinshm metrics show >> /tmp/metrics.out 2>&1 &&
+	   $stop >> /tmp/metrics.out 2>&1 && [ ! -e /sys/fs/bpf/pinshm ]; then
+		ok "metrics: the unit's ExecStart ($start), show and ExecStop ($stop) work"
+	else
+		bad "metrics: $(tail -n 3 /tmp/metrics.out)"
+	fi
+	sed 's/^/  metrics: /' /tmp/metrics.out | grep -iE 'loaded|tp_btf|raw_tp|libpinshm|error' | head -n 4
+fi
+
 # ---- upgrade while the module is loaded and the region in use
 step "upgrade: apt-get install ./*.deb (the higher version), tail waiting on md/q"
 run_as trader pinshm tail md q --check-seq --count 200 --quiet > /tmp/tail2.out 2>&1 &

@@ -176,7 +176,7 @@ grep -q '^PINSHM-DEB-BOOTED' "$LOG" || {
 	tail -n 30 "$LOG" >&2
 	fail "the guest did not boot (qemu exit $qrc); see $LOG"
 }
-grep -E '^PINSHM-DEB-(BOOTED|STEP|OK|FAIL|END)|^  (dkms status|info|diff|note):' "$LOG" | sed 's/^/  /'
+grep -E '^PINSHM-DEB-(BOOTED|STEP|OK|FAIL|END)|^  (dkms status|info|diff|note|metrics):' "$LOG" | sed 's/^/  /'
 end=$(grep -m1 '^PINSHM-DEB-END' "$LOG")
 [ -n "$end" ] || fail "the guest did not finish (qemu exit $qrc, ${guest_s}s); see $LOG"
 note "guest ${guest_s}s, all $(( $(date +%s) - T0 ))s"
