@@ -95,6 +95,13 @@ if wait $tp; then
 else
 	bad "member: tail failed: $(cat /tmp/tail1.out)"
 fi
+if run_as outsider sh -c 'exec 3< /dev/pinshm' > /tmp/outsider.out 2>&1; then
+	bad "non-member: opened /dev/pinshm"
+elif grep -q 'Permission denied' /tmp/outsider.out; then
+	ok "non-member: open(/dev/pinshm) refused: $(head -n 1 /tmp/outsider.out)"
+else
+	bad "non-member: open(/dev/pinshm) failed, but not with EACCES: $(cat /tmp/outsider.out)"
+fi
 if run_as outsider pinshm ls > /tmp/outsider.out 2>&1; then
 	bad "non-member: pinshm ls worked: $(cat /tmp/outsider.out)"
 elif grep -qi 'permission denied' /tmp/outsider.out; then
