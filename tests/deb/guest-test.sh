@@ -110,6 +110,14 @@ else
 	bad "non-member: failed, but not with EACCES: $(cat /tmp/outsider.out)"
 fi
 
+# ---- libpinshm-dev: the README's example, built with the installed headers and library
+if gcc -O2 -o /tmp/example $T/example.c -lpinshm > /tmp/example.out 2>&1 &&
+   PINSHM_BACKEND=shm /tmp/example >> /tmp/example.out 2>&1; then
+	ok "dev: the README example builds with -lpinshm and runs ($(ldd /tmp/example | grep -o 'libpinshm[^ ]* => [^ ]*'))"
+else
+	bad "dev: the README example: $(tail -n 3 /tmp/example.out)"
+fi
+
 # ---- pinshm-metrics.service's commands, as installed (no systemd in this guest: run them)
 unit=$(ls /lib/systemd/system/pinshm-metrics.service /usr/lib/systemd/system/pinshm-metrics.service 2>/dev/null | head -n 1)
 if [ -z "$unit" ]; then

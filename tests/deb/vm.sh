@@ -38,9 +38,10 @@ BUSYBOX=${BUSYBOX:-/bin/busybox}
 OLD_DEBS=${OLD_DEBS:-}
 NEW_DEBS=${NEW_DEBS:-}
 # What the guest needs besides the packages under test: dkms and its compiler, udev for the
-# rule, adduser for the postinst, pahole (pinshm-dkms recommends it: the module's BTF) and what
-# pinshm-tools links: the guest has no network.
-INCLUDE=dkms,make,gcc,kmod,udev,adduser,pahole,libbpf1,libjson-c5,libelf1
+# rule, adduser for the postinst, pahole (pinshm-dkms recommends it: the module's BTF),
+# libc6-dev (libpinshm-dev's headers include libc's) and what pinshm-tools links: the guest
+# has no network.
+INCLUDE=dkms,make,gcc,libc6-dev,kmod,udev,adduser,pahole,libbpf1,libjson-c5,libelf1
 
 fail() { echo "check-deb: FAIL: $*" >&2; exit 1; }
 note() { echo "check-deb: $*"; }
@@ -115,6 +116,8 @@ mkdir -p "$rootfs/pinshm-test/old" "$rootfs/pinshm-test/new"
 cp $OLD_DEBS "$rootfs/pinshm-test/old/"
 cp $NEW_DEBS "$rootfs/pinshm-test/new/"
 install -m 755 "$here/guest-test.sh" "$rootfs/pinshm-test/guest-test.sh"
+# the README's API example, built in the guest against libpinshm-dev
+awk '/^```c$/{f=1;next} /^```$/{f=0} f' "$root/README.md" > "$rootfs/pinshm-test/example.c"
 img=$OUT/rootfs.img
 rm -f "$img"
 truncate -s 3G "$img"
