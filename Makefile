@@ -6,7 +6,10 @@
 #                   bookworm-backports too; NEWER_KERNELS=0 leaves it out, for offline machines)
 #   make demo       the main job: a trading system of processes over pinshm, then over
 #                   UNIX sockets, compared (check-demo: short runs of it, asserted)
-#   make install    library, headers, pkg-config file, tools, man pages (DESTDIR, PREFIX)
+#   make install    library, headers, pkg-config file, tools, man pages (DESTDIR, PREFIX, LIBDIR)
+#   make deb        Debian packages in build/deb/ (DEB_VERSION=X.Y.Z: another version, for
+#                   upgrade tests); check-deb (in make check, after the kernel tests) installs,
+#                   upgrades and purges them in a qemu guest
 # V=1 shows full commands. Kbuild sees only Kbuild and kmod/Kbuild.
 
 ifneq ($(KERNELRELEASE),)
@@ -17,6 +20,9 @@ else
 .SUFFIXES:
 
 PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib
+# The one place the version is written: debian/changelog's newest entry and dkms.conf must agree
+# (make deb checks it), a package of DEB_VERSION gets it everywhere (scripts/build-deb.sh).
 VERSION := 0.2.0
 # The ABI: the soname's number and libshm/libshm.map's version node.
 SONAME := libpinshm.so.1
@@ -84,15 +90,17 @@ BPF_SKEL := $(B)/bpf/pinshm_metrics.skel.h
 .SECONDARY: $(B)/bpf/pinshm_metrics.bpf.o
 
 .PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-demo-xp check-readme check-usdt check-cli check-sanitize check-fuzz \
-	check-tsan check-static check-kernel check-kernel-newer check-bench check-demo demo install clean
+	check-tsan check-static check-kernel check-kernel-newer check-bench check-demo check-deb deb demo install clean
 
 all: lib tools kmod
 
 deps: $(B)/.deps-build
 deps-check: $(B)/.deps-check
+# NODEPS=1: neither check nor install Debian packages (a package build: debian/control's
+# Build-Depends are checked by dpkg-buildpackage).
 $(B)/.deps-%: scripts/deps.sh
 	@mkdir -p $(B)
-	$(Q)scripts/deps.sh $*
+	$(Q)$(if $(filter 1,$(NODEPS)),:,scripts/deps.sh $*)
 	@touch $@
 
 lib: $(B)/libpinshm.a $(B)/libpinshm.so $(B)/pinshm.pc
@@ -106,19 +114,20 @@ $(B)/libpinshm.a: $(LIB_OBJS)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(B)/libpinshm.so: $(LIB_OBJS) libshm/libshm.map
-	$(call say,LD,$@)$(CC) -shared -Wl,-soname,$(SONAME) \
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) \
 		-Wl,--version-script=libshm/libshm.map -o $@.$(VERSION) $(LIB_OBJS) && \
 		ln -sf libpinshm.so.$(VERSION) $(B)/$(SONAME) && \
 		ln -sf libpinshm.so.$(VERSION) $@
 
 $(B)/pinshm.pc: libshm/pinshm.pc.in
 	@mkdir -p $(dir $@)
-	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) tools/pinshm/cmd.h $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a \
 		$(BPF_SKEL) tools/bpf/pinshm_metrics.h
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools/bench -Itools/bpf -I$(B)/bpf \
-		$(BASE_CFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) $(B)/libpinshm.a -ljson-c \
+		$(BASE_CFLAGS) $(LDFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) $(B)/libpinshm.a -ljson-c \
 		$$(pkg-config --libs libbpf) -lelf
 
 # ---- BPF (tools/bpf/): vmlinux.h from the build host's BTF, the object, its skeleton
@@ -209,6 +218,7 @@ ifeq ($(NEWER_KERNELS),1)
 else
 	@echo "== kernel tests on 6.12: left out (NEWER_KERNELS=$(NEWER_KERNELS))"
 endif
+	$(Q)$(MAKE) --no-print-directory check-deb
 	@echo "pinshm: make check passed"
 
 check-unit: $(B)/tests/unit/pinshm-unit
@@ -358,22 +368,49 @@ check-kernel-newer: $(KTEST_BINS) tools | $(B)/.deps-check
 			OUT=$(CURDIR)/$(B)/kernel-$$k EXTRA_BINS="$(CURDIR)/$(B)/pinshm $(CURDIR)/$(B)/pinshm-demo" tests/kernel/vm.sh; \
 	done
 
+# ---- Debian packages ---------------------------------------------------------
+# make deb: pinshm-dkms, libpinshm1, libpinshm-dev and pinshm-tools in $(B)/deb/, built by
+# dpkg-buildpackage in a copy of the tree, then lintian (scripts/build-deb.sh).
+# DEB_VERSION=X.Y.Z builds another version (at least VERSION), as check-deb's upgrade does.
+DEB_VERSION ?= $(VERSION)
+DEB_OUT := $(B)/deb
+deb: | $(B)/.deps-check
+	$(Q)scripts/build-deb.sh $(VERSION) $(DEB_VERSION) $(DEB_OUT)
+
+# check-deb: the packages of VERSION and of VERSION with its last number + 1, installed,
+# used, upgraded (a region open, the module loaded) and purged in a qemu guest of Debian's
+# 6.1 on a debootstrapped root file system (cached in $(B)/deb-guest/cache; tests/deb/vm.sh).
+# Transcript: $(B)/deb-guest.log.
+DEB_UPGRADE_VERSION := $(shell echo $(VERSION) | awk -F. -v OFS=. '{ $$NF = $$NF + 1; print }')
+DEB_PKGS = $(DEB_OUT)/pinshm-dkms_$(1)_all.deb $(DEB_OUT)/libpinshm1_$(1)_amd64.deb \
+	$(DEB_OUT)/libpinshm-dev_$(1)_amd64.deb $(DEB_OUT)/pinshm-tools_$(1)_amd64.deb
+DEB_TIMEOUT ?= 900
+check-deb: | $(B)/.deps-check
+	@echo "== Debian packages: make deb ($(VERSION) and $(DEB_UPGRADE_VERSION)), lintian"
+	$(Q)rm -f $(DEB_OUT)/*.deb
+	$(Q)$(MAKE) --no-print-directory deb
+	$(Q)$(MAKE) --no-print-directory deb DEB_VERSION=$(DEB_UPGRADE_VERSION)
+	@echo "== Debian packages: install, upgrade, purge in a guest of Debian $(KVER) (qemu TCG)"
+	$(Q)KVER=$(KVER) OUT=$(CURDIR)/$(B)/deb-guest LOG=$(CURDIR)/$(B)/deb-guest.log \
+		OLD_DEBS="$(call DEB_PKGS,$(VERSION))" NEW_DEBS="$(call DEB_PKGS,$(DEB_UPGRADE_VERSION))" \
+		QEMU_TIMEOUT=$$(($(DEB_TIMEOUT) - 240)) timeout -k 10 $(DEB_TIMEOUT) tests/deb/vm.sh
+
 demo: lib $(B)/pinshm-demo
 	$(Q)$(B)/pinshm-demo
 
 install: lib $(B)/pinshm $(B)/pinshm-demo
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pinshm \
-		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PREFIX)/include/pinshm \
+		$(DESTDIR)$(PREFIX)/include/linux $(DESTDIR)$(LIBDIR)/pkgconfig \
 		$(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 		$(DESTDIR)$(PREFIX)/share/man/man3
-	install -m 644 $(B)/libpinshm.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(B)/libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
-	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libpinshm.so
+	install -m 644 $(B)/libpinshm.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libpinshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libpinshm.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libpinshm.so
 	install -m 644 libshm/include/pinshm.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 libshm/include/pinshm/*.h $(DESTDIR)$(PREFIX)/include/pinshm/
 	install -m 644 kmod/include/uapi/linux/pinshm.h $(DESTDIR)$(PREFIX)/include/linux/
-	install -m 644 $(B)/pinshm.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 $(B)/pinshm.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 755 $(B)/pinshm $(B)/pinshm-demo $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 tools/pinshm.1 tools/pinshm-demo.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 libshm/libpinshm.3 $(DESTDIR)$(PREFIX)/share/man/man3/

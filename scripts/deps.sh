@@ -2,7 +2,8 @@
 # Install what pinshm needs from Debian's archive, or say exactly what to
 # install. Usage: scripts/deps.sh build|check|newer
 #   build: compile the library, the tools and the module
-#   check: everything `make check` runs (tests, qemu guest, static checks)
+#   check: everything `make check` runs (tests, qemu guest, static checks, the
+#          Debian packages and the guest they are installed in)
 #   newer: the 6.12 kernels of `make check-kernel-newer` (below)
 set -euo pipefail
 
@@ -11,7 +12,8 @@ build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev clang libbpf-dev
 	    pahole lz4 zstd)
 check_pkgs=("${build_pkgs[@]}" libcriterion-dev qemu-system-x86 busybox-static
 	    linux-image-cloud-amd64 cpio gzip sparse linux-source-6.1 xz-utils
-	    clang libclang-rt-14-dev groff-base)
+	    clang libclang-rt-14-dev groff-base
+	    debhelper dh-dkms dkms dpkg-dev fakeroot lintian debootstrap e2fsprogs)
 
 # newer: the newest Linux 6.12 and 6.12 PREEMPT_RT images and headers of
 # Debian's bookworm-backports (versioned packages: the metapackages, and so
