@@ -149,7 +149,7 @@ $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o
 DEMO_SRCS := $(wildcard tools/demo/*.c)
 DEMO_HDRS := $(wildcard tools/demo/*.h)
 $(B)/pinshm-demo: $(DEMO_SRCS) $(DEMO_HDRS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a
-	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(BASE_CFLAGS) -o $@ $(DEMO_SRCS) \
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/demo -Itools/bench $(BASE_CFLAGS) $(LDFLAGS) -o $@ $(DEMO_SRCS) \
 		$(BENCH_LIB_SRCS) $(B)/libpinshm.a -lm -lpthread
 
 # The same under ASan/UBSan (check-demo runs a short pinshm and unix run with it).
