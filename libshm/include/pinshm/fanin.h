@@ -224,20 +224,26 @@ bad:
 	return ret;
 }
 
-/* Peek up to n records; how many (0 when all lanes are empty), or
- * -EBADMSG as pinshm_fanin_peek() when it meets a corrupt lane first. */
+/* Peek up to n records; how many (0 when all lanes are empty; c->id: the
+ * lane of the last), or -EBADMSG as pinshm_fanin_peek() when it meets a
+ * corrupt lane first. */
 static inline int pinshm_fanin_peek_batch(struct pinshm_fanin *c,
 					  struct pinshm_msg *m, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, id = c->id;
 	int ret;
 
 	for (i = 0; i < n; i++) {
 		ret = pinshm_fanin_peek(c, &m[i]);
 		if (ret == -EAGAIN)
 			break;
-		if (ret)
-			return i ? (int)i : ret;
+		if (ret) {
+			if (!i)
+				return ret;
+			c->id = id;	/* the lane of m[i - 1], not the bad one */
+			return (int)i;
+		}
+		id = c->id;
 	}
 	return (int)i;
 }
