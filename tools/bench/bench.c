@@ -182,11 +182,12 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, allowed[CPU_SETSIZE], n, i, k, extra[CPU_SETSIZE], nextra;
+	int opt, allowed[CPU_SETSIZE], n, i, k, extra[CPU_SETSIZE], nextra, ret;
 	bool have_cpus = false, have_readers = false, ok0, ok1;
 	uint64_t v;
 	long l;
 	char bad[64];
+	unsigned int vs_asked = 0;
 	const struct ctl_cmd *c = ctl_find_cmd("bench");
 
 	memset(o, 0, sizeof(*o));
@@ -224,8 +225,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			have_cpus = true;
 			break;
 		case 'v':
-			if (bench_parse_vs(optarg, &o->vs, bad, sizeof(bad)))
-				return ctl_usage_error(c, "unknown system '%s' in --vs (pipe, unix, tcp, eventfd, mq, all)",
+			ret = bench_parse_vs(optarg, &vs_asked, bad, sizeof(bad));
+			if (ret == -ENOPKG) {
+				ctl_errorf("bench: --vs %s: not built in: install %s (apt-get install -y %s, "
+					   "or scripts/deps.sh build as root), then make",
+					   optarg, bad, bad);
+				return ret;
+			}
+			if (ret)
+				return ctl_usage_error(c, "unknown system '%s' in --vs (pipe, unix, tcp, eventfd, mq, "
+						       "pinshm-spsc-sleep, ck, rte, all)",
 						       bad);
 			break;
 		case 'r':
@@ -292,7 +301,6 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			 * baselines and the SPSC ring; no kernel IPC. */
 			o->group = p[0] == 'b' ? GRP_BCAST : GRP_MPSC;
 			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
-			o->vs = bench_group_vs(o->group);
 		} else {
 			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, oneway, bcast, mpsc)",
 					       p);
@@ -302,6 +310,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 		o->pat[PAT_ONEWAY] = o->size >= 16;
 	}
+	/* The group's systems, and those of --vs that run in it. */
+	o->vs = bench_group_vs(o->group) | bench_vs_in_group(vs_asked, o->group);
 	if (o->pat[PAT_ONEWAY] && o->size < 16)
 		return ctl_usage_error(c, "the oneway pattern needs --size 16 or more (a sequence number and a stamp)");
 	/* Rings big enough for 8 records of the largest size. */
@@ -589,7 +599,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_side *s;
 	struct bshared *sh;
 	struct harness h;
-	uint64_t cap, rbytes, scratch, need;
+	uint64_t cap, scratch, need, peers_off;
 	unsigned int nruns, nt, i;
 	char why[256];
 	void *scr;
@@ -636,9 +646,7 @@ int cmd_bench(int argc, char **argv)
 	s->region = region;
 	s->shape = bench_raw_shape_of(o.size, cap);
 	s->interval = bench_ns_to_ticks(&clk, o.interval_ns);
-	rbytes = (bench_raw_ring_bytes(&s->shape) + BENCH_BLOCK - 1) &
-		 ~(uint64_t)(BENCH_BLOCK - 1);
-	scratch = (sizeof(struct bscratch) + 3 * rbytes + 4095) & ~4095ULL;
+	scratch = bench_scratch_bytes(&o, &s->shape, &peers_off);
 	/* Directory, two rings (header + buffer, page-rounded), scratch. */
 	need = 8192 + 2 * (PINSHM_SPSC_HDR_SIZE + cap + 4096) + scratch +
 	       65536;
@@ -680,6 +688,8 @@ int cmd_bench(int argc, char **argv)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
 	if (!ret)
 		ret = bench_region_scratch(r, scratch, &scr);
+	if (!ret)
+		ret = bench_peers_init(&o, (uint8_t *)scr + peers_off);
 	if (ret) {
 		ctl_errorf("bench: set up region %s: %s", region,
 			   ctl_strerror(ret, CTL_OBJ_CREATE));
