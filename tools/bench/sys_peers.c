@@ -72,7 +72,7 @@ static struct {
 	uint8_t *batch;			/* BENCH_BATCH elements */
 } ps;
 
-static uint64_t align_up(uint64_t v)
+static inline uint64_t align_up(uint64_t v)
 {
 	return (v + PEER_ALIGN - 1) & ~(PEER_ALIGN - 1);
 }
@@ -87,7 +87,7 @@ static uint32_t ring_entries(uint64_t cap, uint32_t bytes)
 	return n;
 }
 
-static bool want_peer(const struct bench_opts *o, const char *peer)
+static inline bool want_peer(const struct bench_opts *o, const char *peer)
 {
 	int k;
 
@@ -230,13 +230,13 @@ void bench_peers_detach(struct bench_side *s)
 }
 
 /* Producer k of nprod: its share of count messages. */
-static uint64_t share_of(uint64_t count, unsigned int nprod, unsigned int k)
+static inline uint64_t share_of(uint64_t count, unsigned int nprod, unsigned int k)
 {
 	return count / nprod + (k < count % nprod);
 }
 
 /* As sys_pinshm.c's: for a producer that may share its core. */
-static void spin_then_yield(unsigned int *spins)
+static inline void spin_then_yield(unsigned int *spins)
 {
 	pinshm_cpu_relax();
 	if (++*spins >= PINSHM_YIELD_SPINS) {
