@@ -40,6 +40,7 @@
  *              (pingpong: one buffer each way; stream: an inline ring, one
  *              eventfd write per message, the consumer drains per wakeup)
  *     mq       POSIX message queues (unlinked at once: nothing to clean)
+ *     ck, rte  other libraries' rings (sys_peers.c), when built in
  *     pinshm-spsc-sleep  the SPSC rings, but a receiver that finds nothing
  *              sleeps in pinshm_spsc_wait() at once (a futex, or the
  *              module's WAIT), without spinning first: the ring's
@@ -98,7 +99,7 @@ static const char bench_help[] =
 	"             nothing (a target with --readers 2 or more); pingpong: request\n"
 	"             via bcast, reply via SPSC. JSON patterns mpsc-stream,\n"
 	"             mpsc-pingpong, bcast-stream, bcast-pingpong; --vs applies to\n"
-	"             pingpong and stream only\n"
+	"             pingpong and stream only (mpsc: the rte many-producer peers)\n"
 	"Always measured, with every result's ratio to it: raw-pingpong (one cache line\n"
 	"each way between the two cores) and raw-stream (a plain inline ring). Also\n"
 	"raw-ring-pingpong: raw-pingpong's protocol over two rings of one-line slots,\n"
@@ -115,8 +116,13 @@ static const char bench_help[] =
 	"                     tcp (127.0.0.1, TCP_NODELAY), eventfd (payload in shared\n"
 	"                     memory), mq (POSIX queues), pinshm-spsc-sleep (the SPSC\n"
 	"                     rings with a receiver that sleeps in pinshm_spsc_wait()\n"
-	"                     at once instead of spinning, as the kernel's do), or\n"
-	"                     all; comma-separated\n"
+	"                     at once instead of spinning, as the kernel's do); peers,\n"
+	"                     when built in (libck-dev, libdpdk-dev): ck (ck-spsc,\n"
+	"                     Concurrency Kit's ck_ring), rte (rte-spsc,\n"
+	"                     rte-spsc-burst32; with mpsc: rte-mp, rte-rts, rte-hts\n"
+	"                     and their -2p rows: DPDK's rte_ring), each moving the\n"
+	"                     payload through its ring in the same region; or all;\n"
+	"                     comma-separated\n"
 	"  -r, --reps R       repetitions, 1..64 (default 5)\n"
 	"  -R, --readers N    bcast: readers, 1..16 (default 1), one process each\n"
 	"  -j, --json         {\"results\": [{system, pattern, size, rtt_ns {p50, p90, p99,\n"
@@ -135,6 +141,7 @@ static const char bench_help[] =
 	"\n"
 	"Examples:\n"
 	"  pinshm bench pingpong --vs unix,tcp\n"
+	"  pinshm bench --vs ck,rte; pinshm bench mpsc --vs rte\n"
 	"  pinshm bench --vs all --json --plot latency.png\n"
 	"  pinshm bench bcast --readers 2 --count 1M\n";
 

@@ -475,6 +475,12 @@ static double rte_mp_stream(struct bench_side *s, int ring, uint64_t count,
 				  (unsigned long long)seq,
 				  (unsigned long long)next[k] - 1);
 	}
+	for (k = 0; k < nprod; k++)
+		if (next[k] != share_of(count, nprod, k))
+			side_fail(s, "%s stream: %llu messages from producer "
+				  "%u, want %llu", what,
+				  (unsigned long long)next[k], k,
+				  (unsigned long long)share_of(count, nprod, k));
 	return bench_rate(s, count, t_first, bench_now());
 }
 
