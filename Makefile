@@ -70,6 +70,8 @@ BENCH_SRCS := $(BENCH_LIB_SRCS) $(addprefix tools/bench/,bench.c systems.c sys_p
 	sys_kernel.c report.c)
 # Its peers (--vs ck, rte), built in when libck-dev / libdpdk-dev are installed: found by
 # scripts/bench-peers.sh after the dependency step (line 1: flags of sys_peers.c, line 2: libraries).
+# BENCH_PEERS=no leaves them out whatever is installed (the Debian packages do).
+BENCH_PEERS ?= auto
 PEERS_FLAGS := $(B)/bench-peers.flags
 PEERS_OBJ := $(B)/obj/bench/sys_peers.o
 BENCH_HDRS := $(wildcard tools/bench/*.h)
@@ -129,7 +131,7 @@ $(B)/pinshm.pc: libshm/pinshm.pc.in
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(PEERS_FLAGS): scripts/bench-peers.sh FORCE | $(B)/.deps-build
-	$(Q)CC="$(CC)" scripts/bench-peers.sh $@
+	$(Q)CC="$(CC)" BENCH_PEERS=$(BENCH_PEERS) scripts/bench-peers.sh $@
 
 $(PEERS_OBJ): tools/bench/sys_peers.c $(BENCH_HDRS) $(LIB_HDRS) $(PEERS_FLAGS)
 	@mkdir -p $(dir $@)
