@@ -68,6 +68,12 @@ BENCH_LIB_SRCS := $(addprefix tools/bench/,clock.c hist.c cpu.c raw.c harness.c 
 # pinshm bench, linked into pinshm (cmd_bench).
 BENCH_SRCS := $(BENCH_LIB_SRCS) $(addprefix tools/bench/,bench.c systems.c sys_pinshm.c \
 	sys_kernel.c report.c)
+# Its peers (--vs ck, rte), built in when libck-dev / libdpdk-dev are installed: found by
+# scripts/bench-peers.sh after the dependency step (line 1: flags of sys_peers.c, line 2: libraries).
+# BENCH_PEERS=no leaves them out whatever is installed (the Debian packages do).
+BENCH_PEERS ?= auto
+PEERS_FLAGS := $(B)/bench-peers.flags
+PEERS_OBJ := $(B)/obj/bench/sys_peers.o
 BENCH_HDRS := $(wildcard tools/bench/*.h)
 TOOLS_TEST_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
@@ -89,7 +95,7 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_SKEL := $(B)/bpf/pinshm_metrics.skel.h
 .SECONDARY: $(B)/bpf/pinshm_metrics.bpf.o
 
-.PHONY: all lib tools kmod deps deps-check check check-unit check-tools check-demo-xp check-readme check-usdt check-cli check-sanitize check-fuzz \
+.PHONY: FORCE all lib tools kmod deps deps-check check check-unit check-tools check-demo-xp check-readme check-usdt check-cli check-sanitize check-fuzz \
 	check-tsan check-static check-kernel check-kernel-newer check-bench check-demo check-deb deb demo install clean
 
 all: lib tools kmod
@@ -124,11 +130,19 @@ $(B)/pinshm.pc: libshm/pinshm.pc.in
 	$(call say,GEN,$@)sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@VERSION@|$(VERSION)|' $< > $@
 
+$(PEERS_FLAGS): scripts/bench-peers.sh FORCE | $(B)/.deps-build
+	$(Q)CC="$(CC)" BENCH_PEERS=$(BENCH_PEERS) scripts/bench-peers.sh $@
+
+$(PEERS_OBJ): tools/bench/sys_peers.c $(BENCH_HDRS) $(LIB_HDRS) $(PEERS_FLAGS)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools/bench $(BASE_CFLAGS) \
+		$$(sed -n 1p $(PEERS_FLAGS)) -c -o $@ $<
+
 $(B)/pinshm: $(CTL_SRCS) $(BENCH_SRCS) tools/pinshm/cmd.h $(BENCH_HDRS) $(LIB_HDRS) $(B)/libpinshm.a \
-		$(BPF_SKEL) tools/bpf/pinshm_metrics.h
+		$(BPF_SKEL) tools/bpf/pinshm_metrics.h $(PEERS_OBJ)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itools/pinshm -Itools/bench -Itools/bpf -I$(B)/bpf \
-		$(BASE_CFLAGS) $(LDFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) $(B)/libpinshm.a -ljson-c \
-		$$(pkg-config --libs libbpf) -lelf
+		$(BASE_CFLAGS) $(LDFLAGS) -o $@ $(CTL_SRCS) $(BENCH_SRCS) $(PEERS_OBJ) $(B)/libpinshm.a -ljson-c \
+		$$(pkg-config --libs libbpf) -lelf $$(sed -n 2p $(PEERS_FLAGS))
 
 # ---- BPF (tools/bpf/): vmlinux.h from the build host's BTF, the object, its skeleton
 

@@ -10,6 +10,11 @@ set -euo pipefail
 build_pkgs=(gcc make pkg-config libjson-c-dev systemtap-sdt-dev clang libbpf-dev bpftool libelf-dev
 	    linux-headers-cloud-amd64 python3 gnuplot-nox
 	    pahole lz4 zstd)
+# pinshm bench's peers (--vs ck, rte): Concurrency Kit's ring and DPDK's
+# rte_ring (libdpdk-dev holds DPDK's only headers; it brings librte-ring23).
+# Installed when we can (root); without them the bench is built without
+# the peers (scripts/bench-peers.sh), so they never fail a build.
+peer_pkgs=(libck-dev libdpdk-dev)
 check_pkgs=("${build_pkgs[@]}" libcriterion-dev qemu-system-x86 busybox-static
 	    linux-image-cloud-amd64 cpio gzip sparse linux-source-6.1 xz-utils
 	    clang libclang-rt-14-dev groff-base
@@ -62,19 +67,32 @@ newer_kernels() {
 }
 
 case "${1:-build}" in
-build) want=("${build_pkgs[@]}") ;;
-check) want=("${check_pkgs[@]}") ;;
+build) want=("${build_pkgs[@]}"); optional=("${peer_pkgs[@]}") ;;
+check) want=("${check_pkgs[@]}"); optional=("${peer_pkgs[@]}") ;;
 newer) newer_kernels; exit 0 ;;
 *) echo "usage: $0 build|check|newer" >&2; exit 2 ;;
 esac
 
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
 missing=()
 for p in "${want[@]}"; do
-	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
-	     grep -q 'install ok installed'; then
-		missing+=("$p")
-	fi
+	installed "$p" || missing+=("$p")
 done
+opt_missing=()
+for p in "${optional[@]}"; do
+	installed "$p" || opt_missing+=("$p")
+done
+if [ ${#opt_missing[@]} -gt 0 ]; then
+	if [ "$(id -u)" -eq 0 ]; then
+		missing+=("${opt_missing[@]}")
+	else
+		echo "pinshm: bench peers (--vs ck, rte) left out; as root:" >&2
+		echo "  apt-get install -y ${opt_missing[*]}" >&2
+	fi
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

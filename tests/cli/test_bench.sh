@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # bench (issue 5): runs end to end with every system, --json parses and has
 # the contract's fields, --plot writes a PNG, bad arguments are refused;
-# the paced one-way pattern, --capacity and --rt (issue 13).
+# the paced one-way pattern, --capacity and --rt (issue 13); the peers.
 # Correctness only: no timing is asserted (the CPUs are shared).
 . "$(dirname "$0")/lib.sh"
 
@@ -165,6 +165,59 @@ ok bench bcast --count 1000 --reps 1
 out_has '^    reader 1 \(cpu[0-9]+\): .* lost [0-9]+, lapped [0-9]+ times'
 rc 2 bench mpsc --readers 2
 err_has 'readers is for the bcast pattern'
+
+# The peers (--vs ck, rte): Concurrency Kit's and DPDK's rings, when built
+# in. Their sides check every message's sequence number (per producer) and
+# fail on a gap, duplicate or reorder, and the consumer takes exactly
+# --count of them, so a run that ends is a run where every message arrived.
+run bench pingpong --count 100 --reps 1 --vs ck
+if [ "$RC" = 0 ]; then
+	ok bench --count 3000 --reps 2 --size 64 --vs ck,rte --json
+	pyjson '
+r = {(x["pattern"], x["system"]): x for x in d["results"]}
+for s in ("ck-spsc", "rte-spsc"):
+    for p in ("pingpong", "stream"):
+        assert (p, s) in r, (p, s, set(r))
+assert ("stream", "rte-spsc-burst32") in r, set(r)
+assert ("pingpong", "rte-spsc-burst32") not in r, set(r)
+assert not [k for k in r if k[1].startswith("rte-mp")], set(r)
+for (p, s), x in r.items():
+    if not s.startswith(("ck-", "rte-")):
+        continue
+    assert x["size"] == 64 and x["msgs_per_s"] > 0 and x["ratio_to_raw"] > 0, x
+    if p == "pingpong":
+        assert 0 < x["rtt_ns"]["p50"] <= x["rtt_ns"]["p99"] <= x["rtt_ns"]["max"], x
+    if p == "stream":
+        assert x["ratio_to_spsc"] > 0, x
+        assert x["baseline"] == ("raw-stream-batch32" if s.endswith("burst32")
+                                 else "raw-stream"), x
+'
+	ok bench mpsc --count 3000 --reps 1 --size 56 --vs rte --json
+	pyjson '
+r = {(x["pattern"], x["system"]): x for x in d["results"]}
+for s in ("rte-mp", "rte-mp-2p", "rte-rts", "rte-rts-2p", "rte-hts", "rte-hts-2p"):
+    x = r[("mpsc-stream", s)]
+    assert x["msgs_per_s"] > 0 and x["ratio_to_spsc"] > 0, x
+    assert x["producers"] == (2 if s.endswith("-2p") else 1), x
+assert ("mpsc-pingpong", "rte-mp") not in r, set(r)
+assert not [k for k in r if k[1] in ("ck-spsc", "rte-spsc")], set(r)
+'
+	ok bench stream --count 1000 --reps 1 --vs all
+	for s in ck-spsc rte-spsc rte-spsc-burst32 pipe; do
+		out_has "^  $s "
+	done
+	ok bench pingpong --count 1000 --reps 1 --vs rte-spsc
+	out_has '^  rte-spsc '
+	! grep -q '^  ck-spsc ' "$TMP/out" || fail "ck-spsc ran without being asked"
+else
+	# Not built in: the package to install, and nothing run.
+	[ "$RC" = 1 ] || fail "--vs ck: exit $RC"
+	err_has '^pinshm: bench: --vs ck: not built in: install libck-dev'
+	rc 1 bench --vs rte --count 100
+	err_has 'not built in: install libdpdk-dev'
+	ok bench stream --count 1000 --reps 1 --vs all
+	! grep -q '^  \(ck\|rte\)-' "$TMP/out" || fail "--vs all ran a peer not built in"
+fi
 
 # Usage errors: exit 2, one message and the usage line.
 rc 2 bench --size 4

@@ -40,6 +40,7 @@
  *              (pingpong: one buffer each way; stream: an inline ring, one
  *              eventfd write per message, the consumer drains per wakeup)
  *     mq       POSIX message queues (unlinked at once: nothing to clean)
+ *     ck, rte  other libraries' rings (sys_peers.c), when built in
  *     pinshm-spsc-sleep  the SPSC rings, but a receiver that finds nothing
  *              sleeps in pinshm_spsc_wait() at once (a futex, or the
  *              module's WAIT), without spinning first: the ring's
@@ -98,7 +99,7 @@ static const char bench_help[] =
 	"             nothing (a target with --readers 2 or more); pingpong: request\n"
 	"             via bcast, reply via SPSC. JSON patterns mpsc-stream,\n"
 	"             mpsc-pingpong, bcast-stream, bcast-pingpong; --vs applies to\n"
-	"             pingpong and stream only\n"
+	"             pingpong and stream only (mpsc: the rte many-producer peers)\n"
 	"Always measured, with every result's ratio to it: raw-pingpong (one cache line\n"
 	"each way between the two cores) and raw-stream (a plain inline ring). Also\n"
 	"raw-ring-pingpong: raw-pingpong's protocol over two rings of one-line slots,\n"
@@ -115,8 +116,13 @@ static const char bench_help[] =
 	"                     tcp (127.0.0.1, TCP_NODELAY), eventfd (payload in shared\n"
 	"                     memory), mq (POSIX queues), pinshm-spsc-sleep (the SPSC\n"
 	"                     rings with a receiver that sleeps in pinshm_spsc_wait()\n"
-	"                     at once instead of spinning, as the kernel's do), or\n"
-	"                     all; comma-separated\n"
+	"                     at once instead of spinning, as the kernel's do); peers,\n"
+	"                     when built in (libck-dev, libdpdk-dev): ck (ck-spsc,\n"
+	"                     Concurrency Kit's ck_ring), rte (rte-spsc,\n"
+	"                     rte-spsc-burst32; with mpsc: rte-mp, rte-rts, rte-hts\n"
+	"                     and their -2p rows: DPDK's rte_ring), each moving the\n"
+	"                     payload through its ring in the same region; or all;\n"
+	"                     comma-separated\n"
 	"  -r, --reps R       repetitions, 1..64 (default 5)\n"
 	"  -R, --readers N    bcast: readers, 1..16 (default 1), one process each\n"
 	"  -j, --json         {\"results\": [{system, pattern, size, rtt_ns {p50, p90, p99,\n"
@@ -135,6 +141,7 @@ static const char bench_help[] =
 	"\n"
 	"Examples:\n"
 	"  pinshm bench pingpong --vs unix,tcp\n"
+	"  pinshm bench --vs ck,rte; pinshm bench mpsc --vs rte\n"
 	"  pinshm bench --vs all --json --plot latency.png\n"
 	"  pinshm bench bcast --readers 2 --count 1M\n";
 
@@ -182,11 +189,12 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int opt, allowed[CPU_SETSIZE], n, i, k, extra[CPU_SETSIZE], nextra;
+	int opt, allowed[CPU_SETSIZE], n, i, k, extra[CPU_SETSIZE], nextra, ret;
 	bool have_cpus = false, have_readers = false, ok0, ok1;
 	uint64_t v;
 	long l;
 	char bad[64];
+	unsigned int vs_asked = 0;
 	const struct ctl_cmd *c = ctl_find_cmd("bench");
 
 	memset(o, 0, sizeof(*o));
@@ -224,8 +232,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			have_cpus = true;
 			break;
 		case 'v':
-			if (bench_parse_vs(optarg, &o->vs, bad, sizeof(bad)))
-				return ctl_usage_error(c, "unknown system '%s' in --vs (pipe, unix, tcp, eventfd, mq, all)",
+			ret = bench_parse_vs(optarg, &vs_asked, bad, sizeof(bad));
+			if (ret == -ENOPKG) {
+				ctl_errorf("bench: --vs %s: not built in: install %s (apt-get install -y %s, "
+					   "or scripts/deps.sh build as root), then make",
+					   optarg, bad, bad);
+				return ret;
+			}
+			if (ret)
+				return ctl_usage_error(c, "unknown system '%s' in --vs (pipe, unix, tcp, eventfd, mq, "
+						       "pinshm-spsc-sleep, ck, rte, all)",
 						       bad);
 			break;
 		case 'r':
@@ -292,7 +308,6 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			 * baselines and the SPSC ring; no kernel IPC. */
 			o->group = p[0] == 'b' ? GRP_BCAST : GRP_MPSC;
 			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
-			o->vs = bench_group_vs(o->group);
 		} else {
 			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, oneway, bcast, mpsc)",
 					       p);
@@ -302,6 +317,8 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 		o->pat[PAT_ONEWAY] = o->size >= 16;
 	}
+	/* The group's systems, and those of --vs that run in it. */
+	o->vs = bench_group_vs(o->group) | bench_vs_in_group(vs_asked, o->group);
 	if (o->pat[PAT_ONEWAY] && o->size < 16)
 		return ctl_usage_error(c, "the oneway pattern needs --size 16 or more (a sequence number and a stamp)");
 	/* Rings big enough for 8 records of the largest size. */
@@ -589,7 +606,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_side *s;
 	struct bshared *sh;
 	struct harness h;
-	uint64_t cap, rbytes, scratch, need;
+	uint64_t cap, scratch, need, peers_off;
 	unsigned int nruns, nt, i;
 	char why[256];
 	void *scr;
@@ -636,9 +653,7 @@ int cmd_bench(int argc, char **argv)
 	s->region = region;
 	s->shape = bench_raw_shape_of(o.size, cap);
 	s->interval = bench_ns_to_ticks(&clk, o.interval_ns);
-	rbytes = (bench_raw_ring_bytes(&s->shape) + BENCH_BLOCK - 1) &
-		 ~(uint64_t)(BENCH_BLOCK - 1);
-	scratch = (sizeof(struct bscratch) + 3 * rbytes + 4095) & ~4095ULL;
+	scratch = bench_scratch_bytes(&o, &s->shape, &peers_off);
 	/* Directory, two rings (header + buffer, page-rounded), scratch. */
 	need = 8192 + 2 * (PINSHM_SPSC_HDR_SIZE + cap + 4096) + scratch +
 	       65536;
@@ -680,6 +695,8 @@ int cmd_bench(int argc, char **argv)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
 	if (!ret)
 		ret = bench_region_scratch(r, scratch, &scr);
+	if (!ret)
+		ret = bench_peers_init(&o, (uint8_t *)scr + peers_off);
 	if (ret) {
 		ctl_errorf("bench: set up region %s: %s", region,
 			   ctl_strerror(ret, CTL_OBJ_CREATE));

@@ -6,6 +6,7 @@
  *   systems.c      the systems measured and their properties
  *   sys_pinshm.c   the pinshm rings and the raw baselines in the region
  *   sys_kernel.c   kernel IPC: pipe, unix, tcp, eventfd, mq
+ *   sys_peers.c    other libraries' rings: ck_ring, DPDK's rte_ring
  *   report.c       results, targets, text, JSON, the gnuplot plot
  *   harness.c      processes, barrier, reaping (shared with the demo)
  *   clock.c hist.c cpu.c raw.c   the instrument
@@ -66,8 +67,13 @@ enum bench_sys {
 	SYS_BCAST, SYS_BCAST_KEEP,	/* pattern bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
+	/* Peers (--vs ck, rte), when built in: sys_peers.c. */
+	SYS_CK_SPSC, SYS_RTE_SPSC, SYS_RTE_SPSC_B,
+	SYS_RTE_MP, SYS_RTE_MP2, SYS_RTE_RTS, SYS_RTE_RTS2,	/* mpsc */
+	SYS_RTE_HTS, SYS_RTE_HTS2,				/* mpsc */
 	NR_SYS
 };
+_Static_assert(NR_SYS <= 32, "a bit per system in bench_opts.vs");
 
 /*
  * Pattern groups: `pinshm bench` and `pinshm bench pingpong|stream` run
@@ -91,6 +97,7 @@ enum bench_kind {
 	KIND_RAW,	/* a physical baseline: raw lines or the raw ring */
 	KIND_PINSHM,	/* a pinshm ring */
 	KIND_KERNEL,	/* kernel IPC */
+	KIND_PEER,	/* another library's ring (sys_peers.c) */
 };
 
 #define MAX_READERS	16
@@ -106,6 +113,9 @@ struct bench_system {
 	unsigned int pats;	/* bit per enum bench_pat it runs in */
 	unsigned int groups;	/* bit per enum bench_group: run by default */
 	bool vs;		/* chosen with --vs */
+	unsigned int vs_groups;	/* --vs adds it to these groups; 0: spsc */
+	const char *peer;	/* --vs name of its library: ck, rte */
+	const char *pkg;	/* the Debian package it is built with */
 	const char *json[NR_PAT];	/* JSON system name; NULL: name */
 	const char *json_group;	/* JSON patterns GROUP-PATTERN; NULL: PATTERN */
 	unsigned int batch;	/* stream: messages per publication */
@@ -288,10 +298,17 @@ const char *bench_sys_json_name(const struct bench_run *run);
 int bench_find_run(const struct bench_run *runs, unsigned int nruns, int pat,
 		   int sys);
 unsigned int bench_group_vs(int group);
+unsigned int bench_vs_in_group(unsigned int vs, int group);
+/* 0; -EINVAL: bad names an unknown system; -ENOPKG: bad names the
+ * package a peer asked for needs (not built in). */
 int bench_parse_vs(const char *s, unsigned int *vs, char *bad, size_t len);
 unsigned int bench_plan(const struct bench_opts *o, struct bench_run *runs);
 
 /* sys_pinshm.c: a side's region, rings and scratch area */
+/* The scratch area: bscratch, three raw rings, then the peers' rings. */
+uint64_t bench_scratch_bytes(const struct bench_opts *o,
+			     const struct bench_raw_shape *shape,
+			     uint64_t *peers_off);
 void bench_side_attach(struct bench_side *s);
 void bench_side_detach(struct bench_side *s);
 void bench_raw_pingpong(struct bench_side *s, int sys, uint64_t warm,
@@ -313,6 +330,19 @@ double bench_fanin_stream(struct bench_side *s, int sys, uint64_t n);
 void bench_bcast_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			  uint64_t n);
 double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n);
+
+/* sys_peers.c: the peers' rings in the scratch area, after the raw rings */
+bool bench_peer_built(int sys);
+uint64_t bench_peers_bytes(const struct bench_opts *o);
+int bench_peers_init(const struct bench_opts *o, void *area);
+void bench_peers_attach(struct bench_side *s, void *area);
+void bench_peers_detach(struct bench_side *s);
+void bench_ck_pingpong(struct bench_side *s, int sys, uint64_t warm,
+		       uint64_t n);
+double bench_ck_stream(struct bench_side *s, int sys, uint64_t n);
+void bench_rte_pingpong(struct bench_side *s, int sys, uint64_t warm,
+			uint64_t n);
+double bench_rte_stream(struct bench_side *s, int sys, uint64_t n);
 
 /* sys_kernel.c */
 void bench_fds_init(struct bench_fds *k);

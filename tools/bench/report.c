@@ -304,7 +304,7 @@ void bench_print_text(const struct bench_opts *o,
 	printf("\n");
 	if (o->group == GRP_MPSC)
 		printf("mpsc: producer 1 on cpu%d, consumer on cpu%d, "
-		       "producer 2 (pinshm-mpsc-2p, pinshm-fanin-2p) on cpu%d%s\n",
+		       "producer 2 (the -2p rows) on cpu%d%s\n",
 		       o->side_cpu[0], o->side_cpu[1], o->side_cpu[2],
 		       o->shared_cpu ? ": only two CPUs, the two producers "
 		       "SHARE cpu" : "");

@@ -20,11 +20,22 @@
 /* A side's region: rings and scratch area                           */
 /* ---------------------------------------------------------------- */
 
+uint64_t bench_scratch_bytes(const struct bench_opts *o,
+			     const struct bench_raw_shape *shape,
+			     uint64_t *peers_off)
+{
+	uint64_t rbytes = (bench_raw_ring_bytes(shape) + BENCH_BLOCK - 1) &
+			  ~(uint64_t)(BENCH_BLOCK - 1);
+
+	*peers_off = (sizeof(struct bscratch) + 3 * rbytes + 4095) & ~4095ULL;
+	return *peers_off + bench_peers_bytes(o);
+}
+
 void bench_side_attach(struct bench_side *s)
 {
 	const struct bench_opts *o = s->o;
 	const char *tx = s->id ? "ba" : "ab", *rx = s->id ? "ab" : "ba";
-	uint64_t rbytes = bench_raw_ring_bytes(&s->shape);
+	uint64_t rbytes, peers_off;
 	void *scr;
 	int ret;
 
@@ -64,6 +75,13 @@ void bench_side_attach(struct bench_side *s)
 			side_fail(s, "pinshm_bcast_attach: %s",
 				  strerror(-ret));
 	}
+	rbytes = bench_scratch_bytes(o, &s->shape, &peers_off);
+	ret = bench_region_scratch(s->r, rbytes, &scr);
+	if (ret)
+		side_fail(s, "scratch area: %s", strerror(-ret));
+	/* The extra producer (mpsc) needs the peers' rings too. */
+	if (o->group != GRP_BCAST)
+		bench_peers_attach(s, (uint8_t *)scr + peers_off);
 	if (s->id >= 2)
 		return;	/* extra producer or readers: that ring only */
 	ret = pinshm_spsc_attach(s->r, tx, PINSHM_PRODUCER, &s->tx);
@@ -71,11 +89,8 @@ void bench_side_attach(struct bench_side *s)
 		ret = pinshm_spsc_attach(s->r, rx, PINSHM_CONSUMER, &s->rx);
 	if (ret)
 		side_fail(s, "pinshm_spsc_attach: %s", strerror(-ret));
-	rbytes = (rbytes + BENCH_BLOCK - 1) & ~(uint64_t)(BENCH_BLOCK - 1);
-	ret = bench_region_scratch(s->r, sizeof(struct bscratch) + 3 * rbytes,
-				   &scr);
-	if (ret)
-		side_fail(s, "scratch area: %s", strerror(-ret));
+	rbytes = (bench_raw_ring_bytes(&s->shape) + BENCH_BLOCK - 1) &
+		 ~(uint64_t)(BENCH_BLOCK - 1);
 	s->scr = scr;
 	s->raw = (struct bench_raw_ring *)((uint8_t *)scr +
 					   sizeof(struct bscratch));
@@ -98,6 +113,8 @@ void bench_side_detach(struct bench_side *s)
 		pinshm_bcast_detach(&s->bw);
 	else if (o->group == GRP_BCAST)
 		pinshm_bcast_detach(&s->br);
+	if (o->group != GRP_BCAST)
+		bench_peers_detach(s);
 	if (s->id < 2) {
 		pinshm_spsc_detach(&s->tx);
 		pinshm_spsc_detach(&s->rx);

@@ -133,6 +133,64 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.pats = PP | ST, .vs = true, .batch = 1, .sleep = true,
 		.pingpong = bench_spsc_pingpong, .stream = bench_spsc_stream,
 	},
+	/* Peers (sys_peers.c): --vs ck, rte (or a name, or all when built). */
+	[SYS_CK_SPSC] = {
+		.name = "ck-spsc", .kind = KIND_PEER, .pats = PP | ST,
+		.vs = true, .peer = "ck", .pkg = "libck-dev", .batch = 1,
+		.vs_spsc = true,
+		.pingpong = bench_ck_pingpong, .stream = bench_ck_stream,
+	},
+	[SYS_RTE_SPSC] = {
+		.name = "rte-spsc", .kind = KIND_PEER, .pats = PP | ST,
+		.vs = true, .peer = "rte", .pkg = "libdpdk-dev", .batch = 1,
+		.vs_spsc = true,
+		.pingpong = bench_rte_pingpong, .stream = bench_rte_stream,
+	},
+	[SYS_RTE_SPSC_B] = {
+		.name = "rte-spsc-burst32", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .peer = "rte", .pkg = "libdpdk-dev",
+		.batch = BENCH_BATCH, .vs_spsc = true,
+		.stream = bench_rte_stream,
+	},
+	[SYS_RTE_MP] = {
+		.name = "rte-mp", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
+		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
+		.producers = 1, .vs_spsc = true, .stream = bench_rte_stream,
+	},
+	[SYS_RTE_MP2] = {
+		.name = "rte-mp-2p", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
+		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
+		.producers = 2, .vs_spsc = true, .all_sides = true,
+		.stream = bench_rte_stream,
+	},
+	[SYS_RTE_RTS] = {
+		.name = "rte-rts", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
+		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
+		.producers = 1, .vs_spsc = true, .stream = bench_rte_stream,
+	},
+	[SYS_RTE_RTS2] = {
+		.name = "rte-rts-2p", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
+		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
+		.producers = 2, .vs_spsc = true, .all_sides = true,
+		.stream = bench_rte_stream,
+	},
+	[SYS_RTE_HTS] = {
+		.name = "rte-hts", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
+		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
+		.producers = 1, .vs_spsc = true, .stream = bench_rte_stream,
+	},
+	[SYS_RTE_HTS2] = {
+		.name = "rte-hts-2p", .kind = KIND_PEER, .pats = ST,
+		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
+		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
+		.producers = 2, .vs_spsc = true, .all_sides = true,
+		.stream = bench_rte_stream,
+	},
 };
 
 /* JSON pattern name: mpsc-pingpong, bcast-stream, ... for the new rings. */
@@ -179,29 +237,61 @@ unsigned int bench_group_vs(int group)
 	return vs;
 }
 
+/* Of the systems in vs, those --vs adds to group's runs. */
+unsigned int bench_vs_in_group(unsigned int vs, int group)
+{
+	unsigned int in = 0, g;
+	int k;
+
+	for (k = 0; k < NR_SYS; k++) {
+		g = bench_systems[k].vs_groups ? bench_systems[k].vs_groups :
+		    G_SPSC;
+		if ((vs & (1u << k)) && (g & (1u << group)))
+			in |= 1u << k;
+	}
+	return in;
+}
+
+/*
+ * A comma-separated list of --vs names: a system, a peer's library (ck,
+ * rte: its systems), or all (every one built in).
+ */
 int bench_parse_vs(const char *s, unsigned int *vs, char *bad, size_t len)
 {
 	char buf[256], *tok, *save = NULL;
+	const struct bench_system *y;
+	bool found;
 	int k;
 
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (tok = strtok_r(buf, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		if (!strcmp(tok, "all")) {
-			for (k = 0; k < NR_SYS; k++)
-				if (bench_systems[k].vs)
+		bool all = !strcmp(tok, "all");
+
+		found = all;
+		for (k = 0; k < NR_SYS; k++) {
+			y = &bench_systems[k];
+			if (!y->vs)
+				continue;
+			if (all) {
+				if (bench_peer_built(k))
 					*vs |= 1u << k;
-			continue;
+				continue;
+			}
+			if (strcmp(tok, y->name) &&
+			    (!y->peer || strcmp(tok, y->peer)))
+				continue;
+			if (!bench_peer_built(k)) {
+				snprintf(bad, len, "%s", y->pkg);
+				return -ENOPKG;
+			}
+			*vs |= 1u << k;
+			found = true;
 		}
-		for (k = 0; k < NR_SYS; k++)
-			if (bench_systems[k].vs &&
-			    !strcmp(tok, bench_systems[k].name))
-				break;
-		if (k == NR_SYS) {
+		if (!found) {
 			snprintf(bad, len, "%s", tok);
 			return -EINVAL;
 		}
-		*vs |= 1u << k;
 	}
 	return 0;
 }
