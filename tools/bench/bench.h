@@ -63,7 +63,7 @@ enum bench_sys {
 	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
 	SYS_FANIN, SYS_FANIN2, SYS_FANIN2_B,	/* pattern mpsc only */
-	SYS_BCAST, SYS_BCAST_KEEP,	/* pattern bcast only */
+	SYS_BCAST, SYS_BCAST_KEEP, SYS_BCAST_LOSSLESS,	/* pattern bcast only */
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
 	NR_SYS
@@ -112,6 +112,8 @@ struct bench_system {
 	unsigned int producers;	/* mpsc stream: producer processes */
 	bool bcast;		/* the broadcast ring: readers, lapping */
 	bool keepup;		/* bcast: the bench holds the writer back */
+	bool lossless;		/* bcast: the lossless ring "bcl", gated
+				 * readers hold the writer back */
 	bool sleep;		/* the receiver sleeps at once: count wakes */
 	bool vs_spsc;		/* stream: a ratio to the SPSC stream too */
 	bool all_sides;		/* stream: the extra processes take part */
@@ -226,6 +228,8 @@ struct bench_side {
 	struct pinshm_fanin fc;	/* mpsc: B */
 	struct pinshm_bcast bw;	/* bcast: A */
 	struct pinshm_bcast br;	/* bcast: B, C... */
+	struct pinshm_bcast blw;	/* bcast, lossless ring: A */
+	struct pinshm_bcast blr;	/* bcast, lossless ring: B, C... (gated) */
 	struct bscratch *scr;
 	struct bench_raw_ring *raw, *evr, *rback;
 	struct bench_raw_shape shape;

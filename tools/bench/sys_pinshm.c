@@ -28,10 +28,9 @@ void bench_side_attach(struct bench_side *s)
 	void *scr;
 	int ret;
 
-	/* The extra broadcast readers need no more than a read-only map. */
-	ret = pinshm_region_open(s->region, o->group == GRP_BCAST &&
-				 s->id >= 2 ? PINSHM_RDONLY : PINSHM_RDWR,
-				 o->backend, &s->r);
+	/* Broadcast readers register with the lossless ring: they write
+	 * their gates, so every side maps the region read-write. */
+	ret = pinshm_region_open(s->region, PINSHM_RDWR, o->backend, &s->r);
 	if (ret)
 		side_fail(s, "open region %s: %s", s->region,
 			  strerror(-ret));
@@ -55,11 +54,14 @@ void bench_side_attach(struct bench_side *s)
 			side_fail(s, "pinshm_fanin_attach: %s", strerror(-ret));
 	} else if (o->group == GRP_BCAST) {
 		if (s->id == 0)
-			ret = pinshm_bcast_attach(s->r, "bc", PINSHM_WRITER, &s->bw);
+			ret = pinshm_bcast_attach(s->r, "bc", PINSHM_WRITER, &s->bw) ?:
+			      pinshm_bcast_attach(s->r, "bcl", PINSHM_WRITER, &s->blw);
 		else
 			ret = pinshm_bcast_attach(s->r, "bc",
 						  PINSHM_READER,
-						  &s->br);
+						  &s->br) ?:
+			      pinshm_bcast_attach(s->r, "bcl", PINSHM_READER |
+						  PINSHM_BCAST_GATING, &s->blr);
 		if (ret)
 			side_fail(s, "pinshm_bcast_attach: %s",
 				  strerror(-ret));
@@ -94,10 +96,13 @@ void bench_side_detach(struct bench_side *s)
 		pinshm_mpsc_detach(&s->mp);
 		pinshm_fanin_detach(&s->fp);
 	}
-	else if (o->group == GRP_BCAST && s->id == 0)
+	else if (o->group == GRP_BCAST && s->id == 0) {
 		pinshm_bcast_detach(&s->bw);
-	else if (o->group == GRP_BCAST)
+		pinshm_bcast_detach(&s->blw);
+	} else if (o->group == GRP_BCAST) {
 		pinshm_bcast_detach(&s->br);
+		pinshm_bcast_detach(&s->blr);
+	}
 	if (s->id < 2) {
 		pinshm_spsc_detach(&s->tx);
 		pinshm_spsc_detach(&s->rx);
@@ -720,7 +725,7 @@ static uint64_t bcast_slowest(const struct bench_side *s)
  * back instead, so readers keep up: what they lose then is a bug.
  */
 static double bcast_stream_write(struct bench_side *s, uint64_t count,
-				 bool keep)
+				 bool keep, struct pinshm_bcast *w)
 {
 	uint32_t size = s->o->size;
 	uint64_t i, t0 = bench_now(), slowest = 0;
@@ -739,12 +744,15 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
 			if (i - slowest >= BENCH_BCAST_SLOTS / 2)
 				spin_then_yield(&spins);
 		}
-		ret = pinshm_bcast_claim(&s->bw, size, &dst);
+		/* lossless: -EAGAIN while a registered reader has not read
+		 * the record in the slot (the library holds the writer). */
+		while ((ret = pinshm_bcast_claim(w, size, &dst)) == -EAGAIN)
+			spin_then_yield(&spins);
 		if (ret)
 			side_fail(s, "pinshm_bcast_claim: %s", strerror(-ret));
 		put_seq(s, i);
 		memcpy(dst, s->tmpl, size);
-		pinshm_bcast_commit(&s->bw, size, 0);
+		pinshm_bcast_commit(w, size, 0);
 	}
 	return bench_rate(s, count + 1, t0, bench_now());
 }
@@ -759,7 +767,8 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
  * credited with its drain rate.
  */
 static void bcast_stream_read(struct bench_side *s, uint64_t count,
-			      unsigned int run, unsigned int rep, bool keep)
+			      unsigned int run, unsigned int rep, bool keep,
+			      bool yield, struct pinshm_bcast *br)
 {
 	struct pinshm_bcast_stats st0, st1;
 	unsigned int k = (unsigned int)s->id - 1, spins = 0;
@@ -768,11 +777,11 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 	uint32_t len;
 	int ret;
 
-	pinshm_bcast_stats(&s->br, &st0);
+	pinshm_bcast_stats(br, &st0);
 	for (;;) {
-		ret = pinshm_bcast_peek(&s->br, &bm);
+		ret = pinshm_bcast_peek(br, &bm);
 		if (ret == -EAGAIN) {
-			if (keep)
+			if (yield)
 				spin_then_yield(&spins);
 			else
 				pinshm_cpu_relax();
@@ -784,7 +793,7 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 			side_fail(s, "pinshm_bcast_peek: %s", strerror(-ret));
 		memcpy(&seq, bm.data, sizeof(seq));
 		len = bm.len;
-		if (pinshm_bcast_release(&s->br))
+		if (pinshm_bcast_release(br))
 			continue;	/* overwritten while we read it */
 		t_last = bench_now();
 		if (got++ == 0) {
@@ -801,7 +810,7 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 		if (seq == count - 1)
 			break;
 	}
-	pinshm_bcast_stats(&s->br, &st1);
+	pinshm_bcast_stats(br, &st1);
 	(void)t_first;
 	s->sh->bc_mps[run][k][rep] = bench_rate(s, got + 1, s->sh->bc_t0,
 					     t_last);
@@ -817,9 +826,12 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n)
 {
 	bool keep = bench_systems[sys].keepup;
+	bool ll = bench_systems[sys].lossless;
 
 	if (s->id == 0)
-		return bcast_stream_write(s, n, keep);
-	bcast_stream_read(s, n, s->run, s->rep, keep);
+		return bcast_stream_write(s, n, keep, ll ? &s->blw : &s->bw);
+	/* Lossless readers share cores as keepup's do: spin, then yield. */
+	bcast_stream_read(s, n, s->run, s->rep, keep, keep || ll,
+			  ll ? &s->blr : &s->br);
 	return 0;
 }
