@@ -647,8 +647,8 @@ int cmd_bench(int argc, char **argv)
 		need += PINSHM_MPSC_HDR_SIZE + cap + 4096 +
 			PINSHM_FANIN_HDR_SIZE + 2 * (PINSHM_SPSC_HDR_SIZE + cap) + 4096;
 	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
-		need += 2 * (65536 + BENCH_BCAST_SLOTS *
-			     ((o.size + 16 + 63) & ~63ULL));
+		need += 2 * 65536 + (BENCH_BCAST_SLOTS + BENCH_BCAST_LL_SLOTS) *
+			((o.size + 16 + 63) & ~63ULL);
 	need = (need + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 
 	bench_fds_init(&k);
@@ -680,7 +680,7 @@ int cmd_bench(int argc, char **argv)
 	if (!ret && o.group == GRP_BCAST)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
 	if (!ret && o.group == GRP_BCAST)
-		ret = pinshm_bcast_create_flags(r, "bcl", BENCH_BCAST_SLOTS,
+		ret = pinshm_bcast_create_flags(r, "bcl", BENCH_BCAST_LL_SLOTS,
 						o.size, PINSHM_BCAST_LOSSLESS);
 	if (!ret)
 		ret = bench_region_scratch(r, scratch, &scr);

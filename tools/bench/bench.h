@@ -53,6 +53,9 @@ int cmd_bench(int argc, char **argv);
 #define BENCH_CAPACITY		(64 * 1024)
 #define BENCH_SOCK_TIMEOUT_S	10
 #define BENCH_BCAST_SLOTS	1024
+/* The lossless ring: readers sharing a core take turns, a ring each. */
+#define BENCH_BCAST_LL_SLOTS	8192
+#define BENCH_BCAST_LL_SPINS	64	/* pauses before a reader yields */
 #define BENCH_MAX_CAPACITY	(256ULL << 20)
 #define BENCH_INTERVAL_NS	2000	/* oneway: default pacing */
 #define BENCH_SKEW_PROBES	20000

@@ -781,7 +781,13 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 	for (;;) {
 		ret = pinshm_bcast_peek(br, &bm);
 		if (ret == -EAGAIN) {
-			if (yield)
+			if (yield && br == &s->blr &&
+			    ++spins >= BENCH_BCAST_LL_SPINS) {
+				/* Caught up: the writer waits for the
+				 * other reader, maybe on our core. */
+				spins = 0;
+				sched_yield();
+			} else if (yield)
 				spin_then_yield(&spins);
 			else
 				pinshm_cpu_relax();
