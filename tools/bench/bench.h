@@ -67,6 +67,7 @@ enum bench_sys {
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
 	SYS_FANIN, SYS_FANIN2, SYS_FANIN2_B,	/* pattern mpsc only */
 	SYS_BCAST, SYS_BCAST_KEEP, SYS_BCAST_LOSSLESS,	/* pattern bcast only */
+	SYS_BCAST_LOSSLESS_P,
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
 	NR_SYS
@@ -117,6 +118,8 @@ struct bench_system {
 	bool keepup;		/* bcast: the bench holds the writer back */
 	bool lossless;		/* bcast: the lossless ring "bcl", gated
 				 * readers hold the writer back */
+	unsigned int poll;	/* bcast readers: records peeked per
+				 * release (0, 1: one at a time) */
 	bool sleep;		/* the receiver sleeps at once: count wakes */
 	bool vs_spsc;		/* stream: a ratio to the SPSC stream too */
 	bool all_sides;		/* stream: the extra processes take part */

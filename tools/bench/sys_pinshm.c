@@ -826,6 +826,63 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 }
 
 /*
+ * pinshm-bcast-lossless-poll32: a registered reader peeks up to `poll`
+ * records, checks them and releases them at once (one gate store per
+ * poll), as an Aeron subscriber polls up to its fragment limit. Nothing
+ * may be lost: a release that fails is a failure.
+ */
+static void bcast_stream_poll(struct bench_side *s, uint64_t count,
+			      unsigned int run, unsigned int rep,
+			      unsigned int poll, struct pinshm_bcast *br)
+{
+	struct pinshm_bcast_msg bm[BENCH_BATCH];
+	unsigned int k = (unsigned int)s->id - 1, spins = 0, i;
+	uint64_t seq[BENCH_BATCH], base = 0, got = 0, t_last = 0;
+	int n;
+
+	if (poll > BENCH_BATCH)
+		poll = BENCH_BATCH;
+	for (;;) {
+		n = pinshm_bcast_peek_batch(br, bm, poll);
+		if (n == 0) {
+			if (++spins >= BENCH_BCAST_LL_SPINS) {
+				spins = 0;	/* see bcast_stream_read() */
+				sched_yield();
+			} else {
+				pinshm_cpu_relax();
+			}
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_bcast_peek_batch: %s",
+				  strerror(-n));
+		for (i = 0; i < (unsigned int)n; i++)
+			memcpy(&seq[i], bm[i].data, sizeof(seq[i]));
+		if (pinshm_bcast_release(br))
+			side_fail(s, "pinshm-bcast-lossless: a registered "
+				  "reader's record was overwritten");
+		t_last = bench_now();
+		if (got == 0)
+			base = bm[0].seq - seq[0];
+		for (i = 0; i < (unsigned int)n; i++)
+			if (bm[i].seq - seq[i] != base ||
+			    bm[i].len != s->o->size || seq[i] >= count)
+				side_fail(s, "pinshm-bcast stream: record %llu "
+					  "holds seq %llu len %u",
+					  (unsigned long long)bm[i].seq,
+					  (unsigned long long)seq[i], bm[i].len);
+		got += (uint64_t)n;
+		if (seq[n - 1] == count - 1)
+			break;
+	}
+	s->sh->bc_mps[run][k][rep] = bench_rate(s, got + 1, s->sh->bc_t0,
+					     t_last);
+	s->sh->bc_msgs[run][k][rep] = got;
+	s->sh->bc_lost[run][k][rep] = count - got;
+	s->sh->bc_lapped[run][k][rep] = 0;
+}
+
+/*
  * The writer's rate (side A), or 0: the readers store theirs, per reader,
  * for the run and rep being measured.
  */
@@ -836,6 +893,11 @@ double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n)
 
 	if (s->id == 0)
 		return bcast_stream_write(s, n, keep, ll ? &s->blw : &s->bw);
+	if (bench_systems[sys].poll > 1) {
+		bcast_stream_poll(s, n, s->run, s->rep, bench_systems[sys].poll,
+				  &s->blr);
+		return 0;
+	}
 	/* Lossless readers share cores as keepup's do: spin, then yield. */
 	bcast_stream_read(s, n, s->run, s->rep, keep, keep || ll,
 			  ll ? &s->blr : &s->br);
