@@ -430,3 +430,53 @@ Test(bcast_lossless, a_writer_and_two_reader_processes_lose_nothing,
 	cr_assert_eq(st.msgs_in, MP_COUNT);
 	munmap(s, 4096);
 }
+
+Test(bcast_lossless, a_registered_reader_seeks_forward_only)
+{
+	struct pinshm_bcast w, a;
+	uint64_t n;
+
+	mk_ring(16, PINSHM_BCAST_LOSSLESS);
+	T_OK(pinshm_bcast_attach(g_r, "b", PINSHM_WRITER, &w));
+	gattach(&a);
+	for (n = 0; n < 10; n++)
+		T_OK(send_n(&w, n));
+	expect_n(&a, 0);
+	expect_n(&a, 1);
+	/* OLDEST would go back behind the gate: stays at 2. */
+	T_OK(pinshm_bcast_seek(&a, PINSHM_BCAST_OLDEST));
+	expect_n(&a, 2);
+	/* NEWEST goes forward, and so does the gate. */
+	T_OK(pinshm_bcast_seek(&a, PINSHM_BCAST_NEWEST));
+	cr_assert_eq(gate(0)->pos, 9);
+	expect_n(&a, 9);
+	for (n = 10; n < 10 + 16; n++)
+		T_OK(send_n(&w, n));
+	T_ERR(send_n(&w, n), -EAGAIN);
+}
+
+Test(bcast_lossless, a_forked_copy_of_a_registered_handle_leaves_the_gate_alone)
+{
+	struct pinshm_bcast a;
+	uint64_t holder, owner;
+	pid_t pid;
+	int st;
+
+	mk_ring(16, PINSHM_BCAST_LOSSLESS);
+	gattach(&a);
+	holder = gate(0)->role.holder;
+	owner = gate(0)->owner;
+	cr_assert_neq(holder, 0);
+	cr_assert_eq(owner, holder);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0)
+		_exit(pinshm_bcast_detach(&a) == 0 ? 0 : 1);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	cr_assert_eq(gate(0)->role.holder, holder);
+	cr_assert_eq(gate(0)->owner, holder);
+	T_OK(pinshm_bcast_detach(&a));
+	cr_assert_eq(gate(0)->role.holder, 0);
+	cr_assert_eq(gate(0)->owner, 0);
+}
