@@ -713,9 +713,11 @@ int pinshm_bcast_detach(struct pinshm_bcast *h);
  */
 int pinshm_bcast_seek(struct pinshm_bcast *rd, int from);
 
-/* Reader: its own counters (process-local). -EINVAL, -EPERM (the writer). */
-/* (Writer's back-pressure and dropped gates: pinshm_obj_stats(),
- * full_events and recoveries.) */
+/*
+ * Reader: its own counters (process-local). -EINVAL, -EPERM (the writer).
+ * A lossless writer's refused claims and the dead readers' gates it
+ * dropped are shared: pinshm_obj_stats(), full_events and recoveries.
+ */
 int pinshm_bcast_stats(const struct pinshm_bcast *rd,
 		       struct pinshm_bcast_stats *out);
 
