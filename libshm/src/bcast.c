@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Broadcast ring setup, the writer role and its recovery, reader
- * positioning, readers' sleep; the per-message paths and the ordering
- * protocol (W1)-(W4), (R1)-(R4), (K1)/(K2) are in include/pinshm/bcast.h.
+ * positioning, readers' sleep; lossless rings' gates: registering,
+ * leaving, the writer's refresh of its limit and its dropping of dead
+ * readers. The per-message paths and the ordering protocol (W1)-(W4),
+ * (R1)-(R4), (K1)/(K2), (G1)-(G7) are in include/pinshm/bcast.h.
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "probes.h"
@@ -13,7 +16,14 @@
 struct bcast_init {
 	uint64_t slots;
 	uint64_t slot_size;
+	uint32_t flags;
+	uint32_t gates;
 };
+
+static uint64_t data_off_for(uint32_t gates)
+{
+	return PINSHM_BCAST_HDR_SIZE + (uint64_t)gates * PINSHM_BCAST_GATE_SIZE;
+}
 
 static uint64_t slot_size_for(uint64_t max_payload)
 {
@@ -26,32 +36,46 @@ static void bcast_init_obj(void *obj, void *arg)
 	struct pinshm_bcast_shared *sh = obj;
 	const struct bcast_init *in = arg;
 
-	memset(sh, 0, PINSHM_BCAST_HDR_SIZE + in->slots * in->slot_size);
+	memset(sh, 0, data_off_for(in->gates) + in->slots * in->slot_size);
 	sh->magic = PINSHM_BCAST_MAGIC;
-	sh->version = PINSHM_BCAST_VERSION;
+	sh->version = in->flags ? PINSHM_BCAST_VERSION_GATED :
+				  PINSHM_BCAST_VERSION;
 	sh->slots = in->slots;
 	sh->slot_size = in->slot_size;
 	sh->max_payload = in->slot_size - PINSHM_BCAST_SLOT_HDR;
-	sh->data_off = PINSHM_BCAST_HDR_SIZE;
+	sh->data_off = data_off_for(in->gates);
+	sh->flags = in->flags;
+	sh->gates = in->gates;
 	/* Published by the directory's (D1). */
+}
+
+__pinshm_export int pinshm_bcast_create_flags(struct pinshm_region *r,
+					      const char *name, uint64_t slots,
+					      uint32_t max_payload,
+					      uint32_t flags)
+{
+	struct bcast_init in;
+
+	if (!r || !__pinshm_is_pow2(slots) || slots < 2 ||
+	    slots > PINSHM_BCAST_MAX_SLOTS ||
+	    max_payload > PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR ||
+	    (flags & ~PINSHM_BCAST_LOSSLESS))
+		return -EINVAL;
+	in.slots = slots;
+	in.slot_size = slot_size_for(max_payload);
+	in.flags = flags;
+	in.gates = (flags & PINSHM_BCAST_LOSSLESS) ? PINSHM_BCAST_GATES : 0;
+	return __pinshm_dir_add(r, name, PINSHM_OBJ_BCAST,
+				data_off_for(in.gates) + slots * in.slot_size,
+				slots, in.slot_size - PINSHM_BCAST_SLOT_HDR,
+				bcast_init_obj, &in);
 }
 
 __pinshm_export int pinshm_bcast_create(struct pinshm_region *r,
 					const char *name, uint64_t slots,
 					uint32_t max_payload)
 {
-	struct bcast_init in;
-
-	if (!r || !__pinshm_is_pow2(slots) || slots < 2 ||
-	    slots > PINSHM_BCAST_MAX_SLOTS ||
-	    max_payload > PINSHM_BCAST_MAX_SLOT - PINSHM_BCAST_SLOT_HDR)
-		return -EINVAL;
-	in.slots = slots;
-	in.slot_size = slot_size_for(max_payload);
-	return __pinshm_dir_add(r, name, PINSHM_OBJ_BCAST,
-				PINSHM_BCAST_HDR_SIZE + slots * in.slot_size,
-				slots, in.slot_size - PINSHM_BCAST_SLOT_HDR,
-				bcast_init_obj, &in);
+	return pinshm_bcast_create_flags(r, name, slots, max_payload, 0);
 }
 
 /* A validated copy of the ring's geometry. */
@@ -60,6 +84,9 @@ struct bcast_geom {
 	uint64_t slots;
 	uint64_t slot_size;
 	uint64_t max_payload;
+	uint64_t data_off;	/* header (and gates) to slot 0 */
+	uint32_t flags;
+	uint32_t gates;		/* 0, or PINSHM_BCAST_GATES (lossless) */
 };
 
 /* Find the ring, check its header against its directory entry. */
@@ -68,6 +95,7 @@ static int bcast_lookup(const struct pinshm_region *r, const char *name,
 {
 	struct pinshm_obj_info info;
 	struct pinshm_bcast_shared *sh;
+	uint32_t ver;
 	int ret;
 
 	ret = __pinshm_dir_get(r, name, &info);
@@ -82,27 +110,42 @@ static int bcast_lookup(const struct pinshm_region *r, const char *name,
 	g->slots = PINSHM_READ_ONCE(sh->slots);
 	g->slot_size = PINSHM_READ_ONCE(sh->slot_size);
 	g->max_payload = PINSHM_READ_ONCE(sh->max_payload);
+	g->data_off = PINSHM_READ_ONCE(sh->data_off);
+	g->flags = PINSHM_READ_ONCE(sh->flags);
+	g->gates = PINSHM_READ_ONCE(sh->gates);
+	ver = PINSHM_READ_ONCE(sh->version);
 	if (PINSHM_READ_ONCE(sh->magic) == PINSHM_BCAST_MAGIC &&
-	    PINSHM_READ_ONCE(sh->version) != PINSHM_BCAST_VERSION)
+	    ver != PINSHM_BCAST_VERSION && ver != PINSHM_BCAST_VERSION_GATED)
 		return -EPROTONOSUPPORT;	/* another library's layout */
+	/* Version 3 has zeros where flags and gates are; version 4 is
+	 * lossless, with its gate table between header and slots. */
+	if (ver == PINSHM_BCAST_VERSION ? g->flags || g->gates :
+	    g->flags != PINSHM_BCAST_LOSSLESS || g->gates != PINSHM_BCAST_GATES)
+		return -EBADMSG;
 	if (PINSHM_READ_ONCE(sh->magic) != PINSHM_BCAST_MAGIC ||
-	    PINSHM_READ_ONCE(sh->version) != PINSHM_BCAST_VERSION ||
-	    PINSHM_READ_ONCE(sh->data_off) != PINSHM_BCAST_HDR_SIZE ||
+	    g->data_off != data_off_for(g->gates) ||
 	    !__pinshm_is_pow2(g->slots) || g->slots < 2 ||
 	    g->slots > PINSHM_BCAST_MAX_SLOTS || g->slots != info.capacity ||
 	    g->slot_size < PINSHM_BCAST_SLOT_ALIGN ||
 	    g->slot_size > PINSHM_BCAST_MAX_SLOT ||
 	    g->slot_size % PINSHM_BCAST_SLOT_ALIGN ||
 	    g->max_payload != g->slot_size - PINSHM_BCAST_SLOT_HDR ||
-	    g->slots * g->slot_size > info.size - PINSHM_BCAST_HDR_SIZE)
+	    info.size < g->data_off ||
+	    g->slots * g->slot_size > info.size - g->data_off)
 		return -EBADMSG;
 	return 0;
 }
 
+static struct pinshm_bcast_gate *ggates(const struct bcast_geom *g)
+{
+	return g->gates ? (struct pinshm_bcast_gate *)((uint8_t *)g->sh +
+						       PINSHM_BCAST_HDR_SIZE) :
+			  NULL;
+}
+
 static struct pinshm_bcast_slot *gslot(const struct bcast_geom *g, uint64_t i)
 {
-	return (struct pinshm_bcast_slot *)((uint8_t *)g->sh +
-					    PINSHM_BCAST_HDR_SIZE +
+	return (struct pinshm_bcast_slot *)((uint8_t *)g->sh + g->data_off +
 					    (i & (g->slots - 1)) * g->slot_size);
 }
 
@@ -169,7 +212,15 @@ static int writer_attach(struct pinshm_region *r, const char *name,
 	memset(&w, 0, sizeof(w));
 	w.sh = g.sh;
 	w.role = PINSHM_WRITER;
-	w.base = (uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
+	w.base = (uint8_t *)g.sh + g.data_off;
+	w.kgates = ggates(&g);
+	w.ngates = g.gates;
+	w.region = r;
+	/* Lossless: the first claim reads the gates (and stores limit,
+	 * (G3)); lossy: never. */
+	w.limit = w.kgates ? 0 : UINT64_MAX;
+	w.full_events = PINSHM_READ_ONCE(g.sh->full_events);
+	w.dropped = PINSHM_READ_ONCE(g.sh->dropped);
 	w.slots = g.slots;
 	w.mask = g.slots - 1;
 	w.slot_size = g.slot_size;
@@ -222,8 +273,73 @@ static uint64_t start_pos(const struct pinshm_bcast *rd, int from)
 	}
 }
 
+/*
+ * Register: take a free gate, name ourselves in it, and start where no
+ * record we will read can have been overwritten, (G4)/(G5). Returns the
+ * gate and the starting position, -ENOSPC, -EPERM.
+ */
+static int gate_register(struct pinshm_region *r, const struct bcast_geom *g,
+			 struct pinshm_bcast_gate **gatep, uint64_t *posp)
+{
+	struct pinshm_bcast_gate *gt = ggates(g);
+	uint64_t self = __pinshm_role_self(), start = 0, cur, p, lim, t2;
+	uint32_t k;
+	int ret;
+
+	ret = __pinshm_self_meta_start(r, &start);
+	if (ret)
+		return ret;
+	for (k = 0; k < g->gates; k++, gt++) {
+		cur = 0;
+		/* (G7): acquire, pairs with the last holder's release. */
+		if (atomic_compare_exchange_strong_explicit(
+			    (_Atomic uint64_t *)&gt->role.holder, &cur, self,
+			    memory_order_acquire, memory_order_relaxed))
+			break;
+	}
+	if (k == g->gates)
+		return -ENOSPC;
+	PINSHM_WRITE_ONCE(gt->owner_pid, (uint32_t)getpid());
+	PINSHM_WRITE_ONCE(gt->owner_start, start);
+	/* (G5) pairs with (G6): our identity before the word vouching
+	 * for it. */
+	pinshm_store_release(&gt->owner, self);
+	/* (R4) pairs with (W4): records below tail are published. */
+	p = pinshm_load_acquire(&g->sh->tail);
+	PINSHM_WRITE_ONCE(gt->pos, p);
+	/* (G4) pairs with (G3): our gate before the writer's limit. */
+	pinshm_smp_mb();
+	/* (G3'): acquire, pairs with the writer's release of limit: the
+	 * tail it was computed from is published, so t2 >= limit - slots. */
+	lim = pinshm_load_acquire(&g->sh->limit);
+	/* (R4) pairs with (W4): a real limit is at most tail + slots. */
+	t2 = pinshm_load_acquire(&g->sh->tail);
+	if (lim >= g->slots && lim - g->slots > p) {
+		p = lim - g->slots < t2 ? lim - g->slots : t2;
+		/* (G1): we read nothing yet; pos only moves forward. */
+		pinshm_store_release(&gt->pos, p);
+	}
+	*gatep = gt;
+	*posp = p;
+	return 0;
+}
+
+/* Give a gate back (G7): it names us no more, then it is free. A gate
+ * that is not ours (a forked child's copy of the handle, or dropped) is
+ * left alone. */
+static void gate_leave(struct pinshm_bcast_gate *gt)
+{
+	if (PINSHM_READ_ONCE(gt->role.holder) != __pinshm_role_self())
+		return;
+	PINSHM_WRITE_ONCE(gt->owner, 0);
+	/* (G7), inside: CAS self -> 0, release, pairs with the next taker's
+	 * acquire; a gate the writer dropped (we were judged dead: we are
+	 * not, but left the region) is left alone. */
+	__pinshm_role_drop(&gt->role);
+}
+
 static int reader_attach(struct pinshm_region *r, const char *name,
-			 struct pinshm_bcast *out)
+			 bool gating, struct pinshm_bcast *out)
 {
 	struct pinshm_bcast rd;
 	struct bcast_geom g;
@@ -232,10 +348,16 @@ static int reader_attach(struct pinshm_region *r, const char *name,
 	ret = bcast_lookup(r, name, &g);
 	if (ret)
 		return ret;
+	if (gating && !g.gates)
+		return -EOPNOTSUPP;
+	if (gating && !r->writable)
+		return -EACCES;
 	memset(&rd, 0, sizeof(rd));
 	rd.sh = g.sh;
 	rd.role = PINSHM_READER;
-	rd.base = (uint8_t *)g.sh + PINSHM_BCAST_HDR_SIZE;
+	rd.base = (uint8_t *)g.sh + g.data_off;
+	rd.kgates = ggates(&g);
+	rd.ngates = g.gates;
 	rd.slots = g.slots;
 	rd.mask = g.slots - 1;
 	rd.slot_size = g.slot_size;
@@ -244,7 +366,14 @@ static int reader_attach(struct pinshm_region *r, const char *name,
 	__pinshm_waitq_ref_init(&rd.wref, r, &g.sh->waitq);
 	rd.wref.probe = __pinshm_probe_intern(r->name, name, PINSHM_OBJ_BCAST,
 					      -1);
-	rd.pos = rd.rpos = start_pos(&rd, PINSHM_BCAST_NEXT);
+	if (gating) {
+		ret = gate_register(r, &g, &rd.kgate, &rd.pos);
+		if (ret)
+			return ret;
+		rd.rpos = rd.pos;
+	} else {
+		rd.pos = rd.rpos = start_pos(&rd, PINSHM_BCAST_NEXT);
+	}
 	/* Readers take no role word: never a takeover. */
 	__pinshm_probe_role_attach(rd.wref.probe, PINSHM_READER, 0);
 	*out = rd;
@@ -260,7 +389,9 @@ __pinshm_export int pinshm_bcast_attach(struct pinshm_region *r,
 	if (role == PINSHM_WRITER)
 		return writer_attach(r, name, out);
 	if (role == PINSHM_READER)
-		return reader_attach(r, name, out);
+		return reader_attach(r, name, false, out);
+	if (role == (PINSHM_READER | PINSHM_BCAST_GATING))
+		return reader_attach(r, name, true, out);
 	return -EINVAL;
 }
 
@@ -271,6 +402,9 @@ __pinshm_export int pinshm_bcast_detach(struct pinshm_bcast *h)
 	if (h->role == PINSHM_WRITER) {
 		pinshm_bcast_publish(h);
 		__pinshm_role_drop(&h->sh->writer);
+	} else if (h->kgate) {
+		gate_leave(h->kgate);
+		h->kgate = NULL;
 	}
 	__pinshm_probe_role_detach(h->wref.probe, h->role);
 	h->sh = NULL;
@@ -286,6 +420,18 @@ __pinshm_export int pinshm_bcast_seek(struct pinshm_bcast *rd, int from)
 		return -EPERM;
 	rd->npeeked = 0;
 	rd->peeked_bytes = 0;
+	if (rd->kgate) {
+		uint64_t p = start_pos(rd, from);
+
+		/* Behind the gate, records may be gone: forward only. */
+		if (p > rd->pos) {
+			rd->pos = p;
+			/* (G1) pairs with (G2): done with what is below. */
+			pinshm_store_release(&rd->kgate->pos, p);
+		}
+		rd->rpos = rd->pos;
+		return 0;
+	}
 	rd->pos = rd->rpos = start_pos(rd, from);
 	return 0;
 }
@@ -305,6 +451,114 @@ __pinshm_export int pinshm_bcast_stats(const struct pinshm_bcast *rd,
 	out->corrupt = rd->corrupt;
 	out->pos = rd->pos;
 	return 0;
+}
+
+/*
+ * The slowest registered reader's position: the least gate position at or
+ * below the writer's tail (a gate ahead of it is corrupt: ignored), or
+ * the tail when no gate holds one. Bounded by the gate count.
+ */
+static uint64_t gates_min(const struct pinshm_bcast *w)
+{
+	const struct pinshm_bcast_gate *gt = w->kgates;
+	uint64_t m = w->tail, p;
+	uint32_t k;
+
+	for (k = 0; k < w->ngates; k++, gt++) {
+		/* Relaxed: a holder seen is judged by its pos below. */
+		if (!PINSHM_READ_ONCE(gt->role.holder))
+			continue;
+		/* (G2) pairs with (G1): its reads before our overwrite. */
+		p = pinshm_load_acquire(&gt->pos);
+		if (p <= w->tail && p < m)
+			m = p;
+	}
+	return m;
+}
+
+/*
+ * Blocked for long: drop the gates, holding us back, whose owners the
+ * metadata page shows gone. Returns how many were dropped.
+ */
+static unsigned int gates_drop_dead(struct pinshm_bcast *w)
+{
+	struct pinshm_bcast_gate *gt = w->kgates;
+	uint64_t hold[PINSHM_BCAST_GATES], start[PINSHM_BCAST_GATES], h, p;
+	uint32_t pid[PINSHM_BCAST_GATES], k;
+	struct pinshm_meta m;
+	unsigned int n = 0;
+
+	for (k = 0; k < w->ngates; k++) {
+		hold[k] = 0;
+		h = pinshm_load_acquire(&gt[k].role.holder);	/* (G6) */
+		p = pinshm_load_acquire(&gt[k].pos);		/* (G2) */
+		if (!h || p > w->tail || p + w->slots > w->next)
+			continue;	/* free, corrupt, or not in the way */
+		/* (G6) pairs with (G5): the identity h vouched for. */
+		if (pinshm_load_acquire(&gt[k].owner) != h)
+			continue;	/* being taken: alive */
+		pid[k] = PINSHM_READ_ONCE(gt[k].owner_pid);
+		start[k] = PINSHM_READ_ONCE(gt[k].owner_start);
+		hold[k] = h;
+	}
+	/* The metadata after the owners: an owner we saw is in it. */
+	if (w->region->backend == PINSHM_BACKEND_SHM)
+		pinshm_region_recover(w->region);	/* mark the dead */
+	if (pinshm_region_meta(w->region, &m))
+		return 0;
+	for (k = 0; k < w->ngates; k++) {
+		h = hold[k];
+		if (!h || !__pinshm_meta_owner_gone(&m, pid[k], start[k]))
+			continue;
+		/* Acq_rel: the dead holder's writes are all there is (it can
+		 * write no more); the next taker's acquire pairs with it. */
+		if (!atomic_compare_exchange_strong_explicit(
+			    (_Atomic uint64_t *)&gt[k].role.holder, &h, 0,
+			    memory_order_acq_rel, memory_order_relaxed))
+			continue;
+		n++;
+		__pinshm_probe_recovery(w->wref.probe, 1);
+	}
+	if (n) {
+		w->dropped += n;
+		PINSHM_WRITE_ONCE(w->sh->dropped, w->dropped);
+	}
+	return n;
+}
+
+__pinshm_export int __pinshm_bcast_gate(struct pinshm_bcast *w)
+{
+	uint64_t lim = w->tail + w->slots;
+
+	if (!w->kgates) {
+		w->limit = UINT64_MAX;
+		return 0;
+	}
+	if (lim > w->limit_pub) {
+		w->limit_pub = lim;
+		/* (G3'): release, pairs with the registering reader's
+		 * acquire: the tail this limit comes from is seen with it. */
+		pinshm_store_release(&w->sh->limit, lim);
+	}
+	/* (G3) pairs with (G4): limit before we read the gates (the last
+	 * store of limit is before this fence, or an earlier one). */
+	pinshm_smp_mb();
+	w->limit = gates_min(w) + w->slots;
+	if (w->next < w->limit) {
+		w->blocked = 0;
+		return 0;
+	}
+	if (++w->blocked >= PINSHM_BCAST_DEATH_CHECK) {
+		w->blocked = 0;
+		if (gates_drop_dead(w)) {
+			w->limit = gates_min(w) + w->slots;
+			if (w->next < w->limit)
+				return 0;
+		}
+	}
+	PINSHM_WRITE_ONCE(w->sh->full_events, ++w->full_events);
+	__pinshm_probe_backpressure(w->wref.probe);
+	return -EAGAIN;
 }
 
 /*
@@ -380,7 +634,10 @@ __pinshm_export int pinshm_bcast_wait(struct pinshm_bcast *rd,
 /*
  * Shared counters only: readers keep theirs private (they may not write),
  * so lapped, msgs_out and corrupt stay 0 here; head is the oldest record
- * still valid between two writes, tail the number published.
+ * still valid between two writes (lossless: the slowest registered
+ * reader's position), tail the number published; full_events counts the
+ * lossless writer's refused claims, recoveries include dead readers'
+ * gates dropped.
  */
 int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,
 			 struct pinshm_ring_stats *out)
@@ -396,6 +653,20 @@ int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,
 	out->recoveries = PINSHM_READ_ONCE(g.sh->recoveries);
 	out->tail = PINSHM_READ_ONCE(g.sh->tail);
 	out->head = out->tail >= g.slots ? out->tail - g.slots : 0;
+	out->full_events = PINSHM_READ_ONCE(g.sh->full_events);
+	out->recoveries += PINSHM_READ_ONCE(g.sh->dropped);
+	if (g.gates) {
+		const struct pinshm_bcast_gate *gt = ggates(&g);
+		uint64_t p, m = out->tail;
+		uint32_t k;
+
+		/* Lossless: head is the slowest registered reader. */
+		for (k = 0; k < g.gates; k++)
+			if (PINSHM_READ_ONCE(gt[k].role.holder) &&
+			    (p = PINSHM_READ_ONCE(gt[k].pos)) <= m)
+				m = p;
+		out->head = m;
+	}
 	out->producer_pid = PINSHM_ROLE_PID(
 		PINSHM_READ_ONCE(g.sh->writer.holder));
 	return 0;

@@ -71,6 +71,13 @@ int __pinshm_meta_check(const struct pinshm_meta *m, int backend,
 void __pinshm_meta_write_begin(struct pinshm_meta *m);
 void __pinshm_meta_write_end(struct pinshm_meta *m);
 
+/* mpsc.c: this process's start time as the metadata page records it
+ * (-EPERM: no attach of its own); and whether (pid, start) has no
+ * ATTACHED entry left in m, so can never write the region again */
+int __pinshm_self_meta_start(struct pinshm_region *r, uint64_t *out);
+bool __pinshm_meta_owner_gone(const struct pinshm_meta *m, uint32_t pid,
+			      uint64_t start);
+
 /* dir.c */
 void __pinshm_dir_init(struct pinshm_region *r);
 int __pinshm_dir_add(struct pinshm_region *r, const char *name, uint32_t type,

@@ -49,7 +49,7 @@
  * "Alive" is never decided by a timeout, only by the metadata page: an
  * owner is dead once no ATTACHED entry with its pid and start time is left
  * (DIED, EXEC, DETACHED, or a DIED entry the shm backend recycled; see
- * owner_dead()). The shm backend's metadata learns of deaths from
+ * __pinshm_meta_owner_gone()). The shm backend's metadata learns of deaths from
  * pinshm_region_recover(), which the consumer calls before it looks.
  */
 #include <errno.h>
@@ -179,7 +179,7 @@ __pinshm_export int __pinshm_mpsc_claim_refresh(struct pinshm_mpsc *p,
 }
 
 /* Our own start time as the metadata page records it. */
-static int self_meta_start(struct pinshm_region *r, uint64_t *out)
+int __pinshm_self_meta_start(struct pinshm_region *r, uint64_t *out)
 {
 	struct pinshm_meta m;
 	uint64_t mine = 0, best = UINT64_MAX;
@@ -315,7 +315,7 @@ static int producer_attach(struct pinshm_region *r, const char *name, int id,
 	ret = mpsc_lookup(r, name, &p.sh, &cap, &max_record);
 	if (ret)
 		return ret;
-	ret = self_meta_start(r, &meta_start);
+	ret = __pinshm_self_meta_start(r, &meta_start);
 	if (ret)
 		return ret;
 	p.role = PINSHM_PRODUCER;
@@ -506,8 +506,8 @@ __pinshm_export int __pinshm_mpsc_corrupt(struct pinshm_mpsc *c)
  * region no more and can never write to it again. An attacher whose death
  * is not recorded yet is still ATTACHED: we wait for it.
  */
-static bool owner_dead(const struct pinshm_meta *m, uint32_t pid,
-		       uint64_t start)
+bool __pinshm_meta_owner_gone(const struct pinshm_meta *m, uint32_t pid,
+			      uint64_t start)
 {
 	uint32_t i;
 
@@ -643,7 +643,7 @@ static int recover_one(struct pinshm_mpsc *c, bool *reaped)
 		id = (v >> PINSHM_MPSC_ID_SHIFT) & PINSHM_MPSC_ID_MASK;
 		if (rsize < PINSHM_REC_HDR || (h & c->mask) + rsize > c->cap)
 			return __pinshm_mpsc_corrupt(c);
-		if (!owner_dead(&m, in[id].pid, in[id].start))
+		if (!__pinshm_meta_owner_gone(&m, in[id].pid, in[id].start))
 			return 0;	/* alive (or not known dead): wait */
 		end = h + rsize;
 		if (in[id].size && h - in[id].pos < in[id].size)
@@ -654,7 +654,7 @@ static int recover_one(struct pinshm_mpsc *c, bool *reaped)
 		for (i = 0; i < PINSHM_MPSC_PRODUCERS; i++) {
 			if (!in[i].size || h - in[i].pos >= in[i].size)
 				continue;
-			if (!owner_dead(&m, in[i].pid, in[i].start))
+			if (!__pinshm_meta_owner_gone(&m, in[i].pid, in[i].start))
 				return 0;	/* a live candidate: wait */
 			cand |= 1ULL << i;
 			if (in[i].pos == h) {

@@ -459,8 +459,9 @@ static void side_run(struct harness *h, int id, void *arg)
 				/* Readers start at the next record: past what
 				 * earlier runs left (the writer is idle). */
 				if (id)
-					pinshm_bcast_seek(&s->br,
-								 PINSHM_BCAST_NEXT);
+					pinshm_bcast_seek(y->lossless ? &s->blr :
+							  &s->br,
+							  PINSHM_BCAST_NEXT);
 				harness_sync(h, id);
 			}
 			if (a) {
@@ -661,7 +662,7 @@ int cmd_bench(int argc, char **argv)
 		need += PINSHM_MPSC_HDR_SIZE + cap + 4096 +
 			PINSHM_FANIN_HDR_SIZE + 2 * (PINSHM_SPSC_HDR_SIZE + cap) + 4096;
 	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
-		need += 65536 + BENCH_BCAST_SLOTS *
+		need += 2 * 65536 + (BENCH_BCAST_SLOTS + BENCH_BCAST_LL_SLOTS) *
 			((o.size + 16 + 63) & ~63ULL);
 	need = (need + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 
@@ -693,6 +694,9 @@ int cmd_bench(int argc, char **argv)
 		ret = pinshm_fanin_create(r, "fi", 2, cap, 0);
 	if (!ret && o.group == GRP_BCAST)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
+	if (!ret && o.group == GRP_BCAST)
+		ret = pinshm_bcast_create_flags(r, "bcl", BENCH_BCAST_LL_SLOTS,
+						o.size, PINSHM_BCAST_LOSSLESS);
 	if (!ret)
 		ret = bench_region_scratch(r, scratch, &scr);
 	if (!ret)

@@ -54,6 +54,9 @@ int cmd_bench(int argc, char **argv);
 #define BENCH_CAPACITY		(64 * 1024)
 #define BENCH_SOCK_TIMEOUT_S	10
 #define BENCH_BCAST_SLOTS	1024
+/* The lossless ring: readers sharing a core take turns, a ring each. */
+#define BENCH_BCAST_LL_SLOTS	8192
+#define BENCH_BCAST_LL_SPINS	64	/* pauses before a reader yields */
 #define BENCH_MAX_CAPACITY	(256ULL << 20)
 #define BENCH_INTERVAL_NS	2000	/* oneway: default pacing */
 #define BENCH_SKEW_PROBES	20000
@@ -64,7 +67,8 @@ enum bench_sys {
 	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
 	SYS_FANIN, SYS_FANIN2, SYS_FANIN2_B,	/* pattern mpsc only */
-	SYS_BCAST, SYS_BCAST_KEEP,	/* pattern bcast only */
+	SYS_BCAST, SYS_BCAST_KEEP, SYS_BCAST_LOSSLESS,	/* pattern bcast only */
+	SYS_BCAST_LOSSLESS_P,
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
 	/* Peers (--vs ck, rte), when built in: sys_peers.c. */
@@ -122,6 +126,10 @@ struct bench_system {
 	unsigned int producers;	/* mpsc stream: producer processes */
 	bool bcast;		/* the broadcast ring: readers, lapping */
 	bool keepup;		/* bcast: the bench holds the writer back */
+	bool lossless;		/* bcast: the lossless ring "bcl", gated
+				 * readers hold the writer back */
+	unsigned int poll;	/* bcast readers: records peeked per
+				 * release (0, 1: one at a time) */
 	bool sleep;		/* the receiver sleeps at once: count wakes */
 	bool vs_spsc;		/* stream: a ratio to the SPSC stream too */
 	bool all_sides;		/* stream: the extra processes take part */
@@ -236,6 +244,8 @@ struct bench_side {
 	struct pinshm_fanin fc;	/* mpsc: B */
 	struct pinshm_bcast bw;	/* bcast: A */
 	struct pinshm_bcast br;	/* bcast: B, C... */
+	struct pinshm_bcast blw;	/* bcast, lossless ring: A */
+	struct pinshm_bcast blr;	/* bcast, lossless ring: B, C... (gated) */
 	struct bscratch *scr;
 	struct bench_raw_ring *raw, *evr, *rback;
 	struct bench_raw_shape shape;

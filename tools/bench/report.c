@@ -394,6 +394,9 @@ void bench_print_text(const struct bench_opts *o,
 				       o->side_cpu[0],
 				       fmt_spread(b[2], sizeof(b[2]), r->wr_mps,
 						  1e6, 2),
+				       y->lossless ?
+				       "held by the library at the slowest "
+				       "registered reader (-EAGAIN)" :
 				       !y->keepup ?
 				       "never waits for readers" :
 				       "held within half the ring of the "
@@ -429,7 +432,9 @@ void bench_print_text(const struct bench_opts *o,
 		       "slower readers, who lose records: counted, not an "
 		       "error; pinshm-bcast-keepup: the bench holds the "
 		       "writer back so that readers keep up: they must lose "
-		       "nothing)\n");
+		       "nothing; pinshm-bcast-lossless: a lossless ring, the "
+		       "library holds the writer at its slowest registered "
+		       "reader: they must lose nothing)\n");
 	if (o->group != GRP_SPSC && o->pat[PAT_PINGPONG])
 		printf("  (%s-pingpong: request through the %s ring, reply "
 		       "through an SPSC ring)\n",
@@ -650,7 +655,9 @@ void bench_print_json(const struct bench_opts *o,
 		"over this run's pinshm-spsc stream; bcast-stream msgs_per_s: "
 		"the slowest reader's records delivered per second, lost: "
 		"records it never got, summed over reps; pinshm-bcast-keepup: "
-		"the writer held back by the bench so that readers keep up); "
+		"the writer held back by the bench so that readers keep up; "
+		"pinshm-bcast-lossless: a lossless ring, the writer held by the "
+		"library at its slowest registered reader); "
 		"oneway: oneway_ns is the receiver's TSC minus the sender's "
 		"stamp, one message every interval_ns, its ratio_to_raw over "
 		"raw-oneway; tsc.skew_ns: the TSC offset between the cores)"));

@@ -39,10 +39,9 @@ void bench_side_attach(struct bench_side *s)
 	void *scr;
 	int ret;
 
-	/* The extra broadcast readers need no more than a read-only map. */
-	ret = pinshm_region_open(s->region, o->group == GRP_BCAST &&
-				 s->id >= 2 ? PINSHM_RDONLY : PINSHM_RDWR,
-				 o->backend, &s->r);
+	/* Broadcast readers register with the lossless ring: they write
+	 * their gates, so every side maps the region read-write. */
+	ret = pinshm_region_open(s->region, PINSHM_RDWR, o->backend, &s->r);
 	if (ret)
 		side_fail(s, "open region %s: %s", s->region,
 			  strerror(-ret));
@@ -66,11 +65,14 @@ void bench_side_attach(struct bench_side *s)
 			side_fail(s, "pinshm_fanin_attach: %s", strerror(-ret));
 	} else if (o->group == GRP_BCAST) {
 		if (s->id == 0)
-			ret = pinshm_bcast_attach(s->r, "bc", PINSHM_WRITER, &s->bw);
+			ret = pinshm_bcast_attach(s->r, "bc", PINSHM_WRITER, &s->bw) ?:
+			      pinshm_bcast_attach(s->r, "bcl", PINSHM_WRITER, &s->blw);
 		else
 			ret = pinshm_bcast_attach(s->r, "bc",
 						  PINSHM_READER,
-						  &s->br);
+						  &s->br) ?:
+			      pinshm_bcast_attach(s->r, "bcl", PINSHM_READER |
+						  PINSHM_BCAST_GATING, &s->blr);
 		if (ret)
 			side_fail(s, "pinshm_bcast_attach: %s",
 				  strerror(-ret));
@@ -108,11 +110,13 @@ void bench_side_detach(struct bench_side *s)
 	} else if (o->group == GRP_MPSC) {
 		pinshm_mpsc_detach(&s->mp);
 		pinshm_fanin_detach(&s->fp);
-	}
-	else if (o->group == GRP_BCAST && s->id == 0)
+	} else if (o->group == GRP_BCAST && s->id == 0) {
 		pinshm_bcast_detach(&s->bw);
-	else if (o->group == GRP_BCAST)
+		pinshm_bcast_detach(&s->blw);
+	} else if (o->group == GRP_BCAST) {
 		pinshm_bcast_detach(&s->br);
+		pinshm_bcast_detach(&s->blr);
+	}
 	if (o->group != GRP_BCAST)
 		bench_peers_detach(s);
 	if (s->id < 2) {
@@ -737,7 +741,7 @@ static uint64_t bcast_slowest(const struct bench_side *s)
  * back instead, so readers keep up: what they lose then is a bug.
  */
 static double bcast_stream_write(struct bench_side *s, uint64_t count,
-				 bool keep)
+				 bool keep, struct pinshm_bcast *w)
 {
 	uint32_t size = s->o->size;
 	uint64_t i, t0 = bench_now(), slowest = 0;
@@ -756,12 +760,15 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
 			if (i - slowest >= BENCH_BCAST_SLOTS / 2)
 				spin_then_yield(&spins);
 		}
-		ret = pinshm_bcast_claim(&s->bw, size, &dst);
+		/* lossless: -EAGAIN while a registered reader has not read
+		 * the record in the slot (the library holds the writer). */
+		while ((ret = pinshm_bcast_claim(w, size, &dst)) == -EAGAIN)
+			spin_then_yield(&spins);
 		if (ret)
 			side_fail(s, "pinshm_bcast_claim: %s", strerror(-ret));
 		put_seq(s, i);
 		memcpy(dst, s->tmpl, size);
-		pinshm_bcast_commit(&s->bw, size, 0);
+		pinshm_bcast_commit(w, size, 0);
 	}
 	return bench_rate(s, count + 1, t0, bench_now());
 }
@@ -776,7 +783,8 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
  * credited with its drain rate.
  */
 static void bcast_stream_read(struct bench_side *s, uint64_t count,
-			      unsigned int run, unsigned int rep, bool keep)
+			      unsigned int run, unsigned int rep, bool keep,
+			      bool yield, struct pinshm_bcast *br)
 {
 	struct pinshm_bcast_stats st0, st1;
 	unsigned int k = (unsigned int)s->id - 1, spins = 0;
@@ -785,11 +793,17 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 	uint32_t len;
 	int ret;
 
-	pinshm_bcast_stats(&s->br, &st0);
+	pinshm_bcast_stats(br, &st0);
 	for (;;) {
-		ret = pinshm_bcast_peek(&s->br, &bm);
+		ret = pinshm_bcast_peek(br, &bm);
 		if (ret == -EAGAIN) {
-			if (keep)
+			if (yield && br == &s->blr &&
+			    ++spins >= BENCH_BCAST_LL_SPINS) {
+				/* Caught up: the writer waits for the
+				 * other reader, maybe on our core. */
+				spins = 0;
+				sched_yield();
+			} else if (yield)
 				spin_then_yield(&spins);
 			else
 				pinshm_cpu_relax();
@@ -801,7 +815,7 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 			side_fail(s, "pinshm_bcast_peek: %s", strerror(-ret));
 		memcpy(&seq, bm.data, sizeof(seq));
 		len = bm.len;
-		if (pinshm_bcast_release(&s->br))
+		if (pinshm_bcast_release(br))
 			continue;	/* overwritten while we read it */
 		t_last = bench_now();
 		if (got++ == 0) {
@@ -818,7 +832,7 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 		if (seq == count - 1)
 			break;
 	}
-	pinshm_bcast_stats(&s->br, &st1);
+	pinshm_bcast_stats(br, &st1);
 	(void)t_first;
 	s->sh->bc_mps[run][k][rep] = bench_rate(s, got + 1, s->sh->bc_t0,
 					     t_last);
@@ -828,15 +842,80 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 }
 
 /*
+ * pinshm-bcast-lossless-poll32: a registered reader peeks up to `poll`
+ * records, checks them and releases them at once (one gate store per
+ * poll), as an Aeron subscriber polls up to its fragment limit. Nothing
+ * may be lost: a release that fails is a failure.
+ */
+static void bcast_stream_poll(struct bench_side *s, uint64_t count,
+			      unsigned int run, unsigned int rep,
+			      unsigned int poll, struct pinshm_bcast *br)
+{
+	struct pinshm_bcast_msg bm[BENCH_BATCH];
+	unsigned int k = (unsigned int)s->id - 1, spins = 0, i;
+	uint64_t seq[BENCH_BATCH], base = 0, got = 0, t_last = 0;
+	int n;
+
+	if (poll > BENCH_BATCH)
+		poll = BENCH_BATCH;
+	for (;;) {
+		n = pinshm_bcast_peek_batch(br, bm, poll);
+		if (n == 0) {
+			if (++spins >= BENCH_BCAST_LL_SPINS) {
+				spins = 0;	/* see bcast_stream_read() */
+				sched_yield();
+			} else {
+				pinshm_cpu_relax();
+			}
+			continue;
+		}
+		if (n < 0)
+			side_fail(s, "pinshm_bcast_peek_batch: %s",
+				  strerror(-n));
+		for (i = 0; i < (unsigned int)n; i++)
+			memcpy(&seq[i], bm[i].data, sizeof(seq[i]));
+		if (pinshm_bcast_release(br))
+			side_fail(s, "pinshm-bcast-lossless: a registered "
+				  "reader's record was overwritten");
+		t_last = bench_now();
+		if (got == 0)
+			base = bm[0].seq - seq[0];
+		for (i = 0; i < (unsigned int)n; i++)
+			if (bm[i].seq - seq[i] != base ||
+			    bm[i].len != s->o->size || seq[i] >= count)
+				side_fail(s, "pinshm-bcast stream: record %llu "
+					  "holds seq %llu len %u",
+					  (unsigned long long)bm[i].seq,
+					  (unsigned long long)seq[i], bm[i].len);
+		got += (uint64_t)n;
+		if (seq[n - 1] == count - 1)
+			break;
+	}
+	s->sh->bc_mps[run][k][rep] = bench_rate(s, got + 1, s->sh->bc_t0,
+					     t_last);
+	s->sh->bc_msgs[run][k][rep] = got;
+	s->sh->bc_lost[run][k][rep] = count - got;
+	s->sh->bc_lapped[run][k][rep] = 0;
+}
+
+/*
  * The writer's rate (side A), or 0: the readers store theirs, per reader,
  * for the run and rep being measured.
  */
 double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n)
 {
 	bool keep = bench_systems[sys].keepup;
+	bool ll = bench_systems[sys].lossless;
 
 	if (s->id == 0)
-		return bcast_stream_write(s, n, keep);
-	bcast_stream_read(s, n, s->run, s->rep, keep);
+		return bcast_stream_write(s, n, keep, ll ? &s->blw : &s->bw);
+	if (bench_systems[sys].poll > 1) {
+		bcast_stream_poll(s, n, s->run, s->rep, bench_systems[sys].poll,
+				  &s->blr);
+		return 0;
+	}
+	/* Lossless readers share cores as keepup's do: spin, then yield. */
+	bcast_stream_read(s, n, s->run, s->rep, keep, keep || ll,
+			  ll ? &s->blr : &s->br);
 	return 0;
 }

@@ -103,6 +103,18 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.bcast = true, .keepup = true, .vs_spsc = true,
 		.all_sides = true, .stream = bench_bcast_stream,
 	},
+	[SYS_BCAST_LOSSLESS] = {	/* a stream only */
+		.name = "pinshm-bcast-lossless", .kind = KIND_PINSHM,
+		.pats = ST, .groups = G_BCAST, .json_group = "bcast",
+		.batch = 1, .bcast = true, .lossless = true, .vs_spsc = true,
+		.all_sides = true, .stream = bench_bcast_stream,
+	},
+	[SYS_BCAST_LOSSLESS_P] = {	/* readers poll up to 32 at a time */
+		.name = "pinshm-bcast-lossless-poll32", .kind = KIND_PINSHM,
+		.pats = ST, .groups = G_BCAST, .json_group = "bcast",
+		.batch = 1, .bcast = true, .lossless = true, .poll = BENCH_BATCH,
+		.vs_spsc = true, .all_sides = true, .stream = bench_bcast_stream,
+	},
 	[SYS_PIPE] = {
 		.name = "pipe", .kind = KIND_KERNEL, .pats = PP | ST,
 		.vs = true, .batch = 1,

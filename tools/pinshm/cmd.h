@@ -317,6 +317,8 @@ struct ctl_ring_type {
 	uint32_t type;			/* PINSHM_OBJ_* */
 	enum ctl_tail_kind kind;	/* what tail checks */
 	int tail_access;		/* PINSHM_RDWR: a consumer; PINSHM_RDONLY: a reader */
+	/* If set: the access tail needs for this ring (r: an observer) */
+	int (*tail_access_of)(struct pinshm_region *r, const char *ring);
 	int (*pub)(struct ctl_pub *o, struct pinshm_region *r, const char *ring);
 	int (*tail)(struct ctl_tail *t, struct pinshm_region *r, const char *ring);
 };

@@ -86,6 +86,7 @@ static const struct ctl_opt ctl_ring_opts[] = {
 	{ "capacity", 'c', "SIZE", "see above; K, M, G suffixes; required", CTL_OPT_REQUIRED },
 	{ "max-record", 'r', "SIZE", "largest payload (spsc, mpsc, fanin, bcast)", 0 },
 	{ "lanes", 'l', "N", "fanin: producer lanes, 1 to 64 (default 8)", 0 },
+	{ "lossless", 'L', NULL, "bcast: the writer waits for its registered readers", 0 },
 	{ NULL },
 };
 
@@ -107,7 +108,11 @@ const struct ctl_cmd ctl_cmd_ring = {
 	"         order across producers (mpsc gives one order, at a shared tail's cost).\n"
 	"         capacity: bytes per lane, as spsc; max record: as spsc\n"
 	"  bcast  one writer, any number of readers at their own pace (the writer\n"
-	"         never waits: a slow reader is lapped and loses records).\n"
+	"         never waits: a slow reader is lapped and loses records). With\n"
+	"         --lossless, the writer waits for its slowest registered reader (up\n"
+	"         to 16; tail registers) and nothing is lost; readers that cannot\n"
+	"         write the region still read, lossily. Pick lossy for market data\n"
+	"         that must never wait, lossless when every record must arrive.\n"
 	"         capacity: the number of records kept (slots), a power of two, 2 to\n"
 	"         16M; max record: payload per slot, 1 to 1M - 16, default 48 (one\n"
 	"         64-byte line per record); rounded up to fill 64-byte lines\n"
@@ -119,6 +124,7 @@ const struct ctl_cmd ctl_cmd_ring = {
 	"  pinshm ring add md orders --type mpsc --capacity 4M\n"
 	"  pinshm ring add md fills --type fanin --lanes 4 --capacity 256K\n"
 	"  pinshm ring add md feed --type bcast --capacity 64K\n"
+	"  pinshm ring add md fills --type bcast --lossless --capacity 4K\n"
 	"  pinshm ring add md book --type slot --capacity 256\n",
 };
 
@@ -128,6 +134,7 @@ struct ctl_ring_args {
 	bool maxrec_given;
 	uint64_t lanes;
 	bool lanes_given;
+	bool lossless;
 };
 
 static int ctl_ring_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, const char *arg,
@@ -156,6 +163,9 @@ static int ctl_ring_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, cons
 			return ctl_usage_error(c, "bad --lanes '%s' (1 to %d)", arg,
 					       PINSHM_FANIN_LANES);
 		a->lanes_given = true;
+		break;
+	case 'L':
+		a->lossless = true;
 		break;
 	}
 	return 0;
@@ -204,6 +214,8 @@ int cmd_ring(int argc, char **argv)
 	}
 	if (a.lanes_given && type != PINSHM_OBJ_FANIN)
 		return ctl_usage_error(c, "--lanes is for fanin rings only");
+	if (a.lossless && type != PINSHM_OBJ_BCAST)
+		return ctl_usage_error(c, "--lossless is for bcast rings only");
 	if (type != PINSHM_OBJ_SPSC && type != PINSHM_OBJ_MPSC && type != PINSHM_OBJ_BCAST &&
 	    type != PINSHM_OBJ_SLOT && type != PINSHM_OBJ_FANIN) {
 		ctl_errorf("%s: %s rings are not supported yet", ctx, a.type_arg);
@@ -228,9 +240,11 @@ int cmd_ring(int argc, char **argv)
 		break;
 	case PINSHM_OBJ_BCAST:
 		/* Default: 48-byte payloads, one 64-byte line per slot. */
-		ret = pinshm_bcast_create(r, ring, a.cap,
-					  a.maxrec_given ? (uint32_t)a.maxrec :
-					  PINSHM_BCAST_SLOT_ALIGN - PINSHM_BCAST_SLOT_HDR);
+		ret = pinshm_bcast_create_flags(r, ring, a.cap,
+						a.maxrec_given ? (uint32_t)a.maxrec :
+						PINSHM_BCAST_SLOT_ALIGN -
+						PINSHM_BCAST_SLOT_HDR,
+						a.lossless ? PINSHM_BCAST_LOSSLESS : 0);
 		break;
 	default:
 		ret = pinshm_slot_create(r, ring, (uint32_t)a.cap);

@@ -585,7 +585,7 @@ int cmd_tail(int argc, char **argv)
 	struct pinshm_region *r;
 	char ctx[160];
 	const struct ctl_ring_type *rt;
-	int ret, err;
+	int ret, err, access;
 
 	ret = ctl_parse(c, argc, argv, ctl_tail_opt, &a);
 	if (ret)
@@ -606,8 +606,10 @@ int cmd_tail(int argc, char **argv)
 	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], PINSHM_OBSERVE, &r, &oi);
 	if (ret)
 		return ret;
-	pinshm_region_close(r);
 	rt = ctl_ring_type(ctx, oi.type);
+	access = !rt ? 0 : rt->tail_access_of ? rt->tail_access_of(r, oi.name) :
+		 rt->tail_access;
+	pinshm_region_close(r);
 	if (!rt)
 		return -EOPNOTSUPP;
 	t.kind = rt->kind;
@@ -623,7 +625,7 @@ int cmd_tail(int argc, char **argv)
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
 	ctl_install_signals();
-	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], rt->tail_access, &r, &oi);
+	ret = ctl_open_ring(ctx, argv[optind], argv[optind + 1], access, &r, &oi);
 	if (ret) {
 		free(t.prod);
 		return ret;

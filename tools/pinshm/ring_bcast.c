@@ -18,6 +18,11 @@
  * records lost to lapping, and at the end (a tail that started at the
  * ring's first record) every lost record must be such a gap: received +
  * lost accounts for every sequence, exactly.
+ *
+ * On a lossless ring tail opens the region read-write and registers
+ * (PINSHM_BCAST_GATING): the writer waits for it, and it is never lapped;
+ * it starts at the writer's position (records published before it
+ * registered are not its). pub waits while a registered reader is behind.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -244,7 +249,10 @@ static int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const cha
 	struct pinshm_bcast_stats st;
 	int ret, err;
 
-	ret = pinshm_bcast_attach(r, ring, PINSHM_READER, &bt.rd);
+	/* A lossless ring, opened read-write for it: register. */
+	ret = pinshm_bcast_attach(r, ring, PINSHM_READER | PINSHM_BCAST_GATING, &bt.rd);
+	if (ret == -EOPNOTSUPP || ret == -EACCES)
+		ret = pinshm_bcast_attach(r, ring, PINSHM_READER, &bt.rd);
 	if (!ret)
 		ret = pinshm_bcast_seek(&bt.rd, PINSHM_BCAST_OLDEST);
 	if (ret)
@@ -266,7 +274,20 @@ static int ctl_tail_bcast(struct ctl_tail *t, struct pinshm_region *r, const cha
 	return err;
 }
 
+/* A lossless ring's reader registers, which takes a writable mapping. */
+static int ctl_bcast_tail_access(struct pinshm_region *r, const char *ring)
+{
+	struct pinshm_bcast rd;
+	bool gated;
+
+	if (pinshm_bcast_attach(r, ring, PINSHM_READER, &rd))
+		return PINSHM_RDONLY;	/* tail itself says what is wrong */
+	gated = rd.kgates != NULL;
+	pinshm_bcast_detach(&rd);
+	return gated ? PINSHM_RDWR : PINSHM_RDONLY;
+}
+
 const struct ctl_ring_type ctl_ring_bcast = {
 	.type = PINSHM_OBJ_BCAST, .kind = CTL_TAIL_BCAST, .tail_access = PINSHM_RDONLY,
-	.pub = ctl_pub_bcast, .tail = ctl_tail_bcast,
+	.tail_access_of = ctl_bcast_tail_access, .pub = ctl_pub_bcast, .tail = ctl_tail_bcast,
 };

@@ -101,6 +101,59 @@
  * Shared memory is untrusted: a len above max_payload, or a seq that names
  * a record in another slot or too far ahead of tail gives -EBADMSG (and
  * bumps the reader's corrupt counter); every loop is bounded.
+ *
+ * Lossless rings (pinshm_bcast_create_flags(), PINSHM_BCAST_LOSSLESS): the
+ * header is followed by a table of PINSHM_BCAST_GATES reader gates, one
+ * 128-byte block each (struct pinshm_bcast_gate), and the writer never
+ * overwrites a record a registered reader has not released. A reader
+ * attaching with PINSHM_READER | PINSHM_BCAST_GATING takes a free gate (a
+ * CAS of its holder word from 0), starts at the writer's position and
+ * store-releases its position into the gate at every release; leaving
+ * gives the gate back. The writer keeps a private limit (the slowest
+ * gate's position plus slots, as the Disruptor's cached gating sequence):
+ * claiming record n < limit costs one compare; at the limit it rescans the
+ * gates out of line (__pinshm_bcast_gate()) and, still blocked, refuses
+ * with -EAGAIN, counts sh->full_events and fires the backpressure probe.
+ * A gate whose owner the region's metadata page shows no longer attached
+ * (died, exec, detached) is dropped by the writer while it is blocked on
+ * it; never on a timeout, so a slow or stopped live reader is never
+ * dropped. A gate position ahead of the writer's tail is corrupt and
+ * ignored; a gate behind (however far) holds the writer: that is the
+ * mode's promise, and the writer only ever gets -EAGAIN, never a hang.
+ * Readers without a gate (PINSHM_READER, read-only mappings) still read a
+ * lossless ring, lossily: they may be lapped.
+ *
+ * Shared fields of a lossless ring and their single writer:
+ *   sh->flags, sh->gates, the gate table's place .. creator, before (D1)
+ *   sh->limit, full_events, dropped .............. the writer role
+ *   gate holder ................................. CAS: a reader 0 -> self,
+ *                                                 self -> 0; the writer
+ *                                                 dead -> 0
+ *   gate pos, owner, owner_pid, owner_start ..... the gate's holder
+ * Ordering (lossless):
+ *   (G1) reader, release: the reads of records below pos, then
+ *        store-release gate pos
+ *     pairs with
+ *   (G2) writer, refresh: load-acquire gate pos, then overwrite (W1) the
+ *        slots of records below it.
+ *   (G3) writer, refresh: store-release limit' = tail + slots (raised
+ *        only), full fence, then read the gates; it claims below
+ *        min(gates, tail) + slots <= limit'
+ *     pairs with
+ *   (G4) reader, register: CAS the holder, store pos = p (tail), full
+ *        fence, then load-acquire limit and move to max(p, limit -
+ *        slots) (at most tail, which the acquire makes at least limit -
+ *        slots). Dekker: either the writer's scan sees the gate, or the
+ *        reader sees limit' and starts where nothing it will read can
+ *        have been overwritten.
+ *   (G5) reader, register: owner_pid and owner_start, then store-release
+ *        owner = holder word
+ *     pairs with
+ *   (G6) writer, death check: load-acquire owner; equal to the holder it
+ *        loaded, owner_pid/owner_start are that holder's; else the gate is
+ *        being taken, and counts as alive.
+ *   (G7) reader, leave: owner = 0, then CAS holder self -> 0, release,
+ *        pairs with the next taker's acquire CAS (role words, dir.c).
  */
 #ifndef PINSHM_BCAST_H
 #define PINSHM_BCAST_H
@@ -131,6 +184,14 @@ struct pinshm_region;
 /* recv: records found overwritten after copying before -EAGAIN. */
 #define PINSHM_BCAST_RECV_STALE	64
 
+/* pinshm_bcast_create_flags() */
+#define PINSHM_BCAST_F_LOSSLESS	PINSHM_BCAST_LOSSLESS
+/* Or'ed into PINSHM_READER by pinshm_bcast_attach(): register a gate. */
+#define PINSHM_BCAST_GATING	0x10000
+/* Blocked refreshes in a row before the writer asks the metadata page
+ * whether the readers holding it back are alive. */
+#define PINSHM_BCAST_DEATH_CHECK	256
+
 /* A record handed out by peek (data in the ring) or recv (data = buf). */
 struct pinshm_bcast_msg {
 	const void *data;
@@ -154,8 +215,20 @@ struct pinshm_bcast {
 	uint32_t max_payload;
 	int role;		/* PINSHM_WRITER or PINSHM_READER */
 	struct pinshm_waitq_ref wref;	/* the readers' wait queue */
+	struct pinshm_bcast_gate *kgates;	/* lossless: the gate table;
+						 * NULL otherwise */
+	uint32_t ngates;
 	union {
 		struct {	/* writer */
+			uint64_t limit;		/* claims below this need no
+						 * look at the gates;
+						 * UINT64_MAX when lossy */
+			uint64_t limit_pub;	/* the highest sh->limit
+						 * stored (G3) */
+			uint64_t full_events;
+			uint64_t dropped;
+			uint32_t blocked;	/* refreshes refused in a row */
+			struct pinshm_region *region;	/* its metadata */
 			bool claimed;	/* slot of `next` marked 2i+1 */
 			bool held;	/* a batch is staged; its first seq
 					 * held back */
@@ -168,6 +241,7 @@ struct pinshm_bcast {
 			uint64_t bytes_in;
 		};
 		struct {	/* reader */
+			struct pinshm_bcast_gate *kgate; /* ours, or NULL */
 			uint32_t npeeked;	/* records peeked since the last
 						 * release */
 			bool may_wait;		/* writable mapping: may sleep
@@ -220,12 +294,23 @@ __pinshm_bcast_rslot(const struct pinshm_bcast *r, uint64_t i)
 /* ---- writer ------------------------------------------------------------ */
 
 /*
+ * Slow path of the claim on a lossless ring, src/bcast.c: the cached limit
+ * says record w->next may still be unread. Rescan the gates (dropping
+ * dead readers' when blocked long enough) and set w->limit. 0: claim on;
+ * -EAGAIN: a registered reader has not read the record in that slot;
+ * -EBADMSG.
+ */
+int __pinshm_bcast_gate(struct pinshm_bcast *w);
+
+/*
  * Claim the slot of the next record and point *out at its payload (room
  * for max_payload bytes; len is checked against it). Claiming marks the
  * slot as being written: the record it held before is gone for readers.
  * Claiming again without staging returns the same slot. Returns 0,
  * -EMSGSIZE (len > max_payload), -ENOBUFS (a staged batch already holds
- * slots - 1 records: publish first). Never waits.
+ * slots - 1 records: publish first), and on a lossless ring -EAGAIN (a
+ * registered reader has not read the record in that slot yet: try again;
+ * a staged batch may be published meanwhile). Never waits.
  */
 static inline int pinshm_bcast_claim(struct pinshm_bcast *w,
 				     uint32_t len, void **out)
@@ -238,6 +323,13 @@ static inline int pinshm_bcast_claim(struct pinshm_bcast *w,
 		return -ENOBUFS;
 	sl = __pinshm_bcast_wslot(w, w->next);
 	if (!w->claimed) {
+		if (w->next >= w->limit) {
+			/* Lossless, at the cached gate: (G2) inside. */
+			int ret = __pinshm_bcast_gate(w);
+
+			if (ret)
+				return ret;
+		}
 		PINSHM_WRITE_ONCE(sl->seq, 2 * w->next + 1);
 		/* (W1) pairs with (R3): odd seq before any payload byte. */
 		__pinshm_seq_wmb();
@@ -310,7 +402,7 @@ static inline void pinshm_bcast_commit(struct pinshm_bcast *w,
 
 /*
  * Copy helper: claim, copy, commit (publishing any staged batch with it).
- * Never waits. 0, -EMSGSIZE, -ENOBUFS (as claim).
+ * Never waits. 0, -EMSGSIZE, -ENOBUFS, -EAGAIN (lossless; as claim).
  */
 static inline int pinshm_bcast_send(struct pinshm_bcast *w,
 				    const void *p, uint32_t len, uint32_t type)
@@ -475,6 +567,10 @@ static inline int pinshm_bcast_release(struct pinshm_bcast *r)
 	r->pos = r->rpos;
 	r->npeeked = 0;
 	r->peeked_bytes = 0;
+	if (r->kgate)
+		/* (G1) pairs with (G2): our reads of the records below pos
+		 * before the writer's claim of their slots. */
+		pinshm_store_release(&r->kgate->pos, r->pos);
 	return 0;
 }
 
@@ -574,6 +670,15 @@ int pinshm_bcast_create(struct pinshm_region *r, const char *name,
 			uint64_t slots, uint32_t max_payload);
 
 /*
+ * The same, with flags: 0 (a lossy ring, as pinshm_bcast_create()) or
+ * PINSHM_BCAST_LOSSLESS: the writer is gated by its registered readers
+ * (up to PINSHM_BCAST_GATES of them; see the top). Unknown flags: -EINVAL.
+ */
+int pinshm_bcast_create_flags(struct pinshm_region *r, const char *name,
+			      uint64_t slots, uint32_t max_payload,
+			      uint32_t flags);
+
+/*
  * Take a role of a ring. PINSHM_WRITER: -EBUSY while a live process holds
  * it; a dead writer's role is taken over and the ring continues after its
  * last published record (records it had claimed or staged are withdrawn);
@@ -581,23 +686,38 @@ int pinshm_bcast_create(struct pinshm_region *r, const char *name,
  * to be published (pinshm_bcast_seek() moves it). Works on read-only
  * regions: readers never write shared memory (except to sleep in
  * pinshm_bcast_wait(), which read-only readers do through the metadata
- * page, see the top). Any number of readers, no registration. Either:
+ * page, see the top). Any number of readers, no registration.
+ * PINSHM_READER | PINSHM_BCAST_GATING, on a lossless ring: a registered
+ * reader, which takes a gate, starts at the next record to be published
+ * and is never lapped (the writer waits for it); pinshm_bcast_detach()
+ * gives the gate back, and a reader that dies keeps it until the writer,
+ * blocked on it, finds the death in the metadata page. -EACCES (read-only
+ * region: it could not write its gate), -ENOSPC (every gate taken),
+ * -EOPNOTSUPP (a lossy ring), -EPERM (the process has no attach of its own
+ * in the metadata page: a forked child could never be told dead). Either:
  * -EINVAL, -ENOENT, -EPROTOTYPE, -EBADMSG, -EPROTONOSUPPORT (another
  * library version's ring).
  */
 int pinshm_bcast_attach(struct pinshm_region *r, const char *name, int role,
 			struct pinshm_bcast *out);
 
-/* The writer publishes anything staged and gives the role back. */
+/* The writer publishes anything staged and gives the role back; a
+ * registered reader gives its gate back. */
 int pinshm_bcast_detach(struct pinshm_bcast *h);
 
 /*
  * Reader: move to PINSHM_BCAST_OLDEST, _NEWEST or _NEXT (dropping its
- * peeks), e.g. past a corrupt record. -EINVAL, -EPERM (the writer).
+ * peeks), e.g. past a corrupt record. A registered reader only moves
+ * forward (records behind its gate may be gone): a place behind its
+ * position leaves it where it is. -EINVAL, -EPERM (the writer).
  */
 int pinshm_bcast_seek(struct pinshm_bcast *rd, int from);
 
-/* Reader: its own counters (process-local). -EINVAL, -EPERM (the writer). */
+/*
+ * Reader: its own counters (process-local). -EINVAL, -EPERM (the writer).
+ * A lossless writer's refused claims and the dead readers' gates it
+ * dropped are shared: pinshm_obj_stats(), full_events and recoveries.
+ */
 int pinshm_bcast_stats(const struct pinshm_bcast *rd,
 		       struct pinshm_bcast_stats *out);
 

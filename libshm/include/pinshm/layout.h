@@ -263,11 +263,36 @@ struct pinshm_mpsc_shared {
 
 #define PINSHM_BCAST_MAGIC	0x54534342U	/* "BCST" */
 #define PINSHM_BCAST_VERSION	3	/* 2: waitq.pending; 3: one-word roles */
+/* A lossless ring's version: 3, plus flags, gates and the gate table
+ * (a library that knows only 3 refuses it with -EPROTONOSUPPORT instead
+ * of writing over records its readers have not read). */
+#define PINSHM_BCAST_VERSION_GATED	4
 #define PINSHM_BCAST_HDR_SIZE	512u
 #define PINSHM_BCAST_SLOT_HDR	16u
 #define PINSHM_BCAST_SLOT_ALIGN	64u
 #define PINSHM_BCAST_MAX_SLOT	(1u << 20)	/* largest slot, bytes */
 #define PINSHM_BCAST_MAX_SLOTS	(1u << 24)
+/* pinshm_bcast_shared.flags */
+#define PINSHM_BCAST_LOSSLESS	0x1u	/* the writer is gated by its readers */
+#define PINSHM_BCAST_GATES	16u	/* reader gates of a lossless ring */
+#define PINSHM_BCAST_GATE_SIZE	PINSHM_BLOCK
+
+/*
+ * A registered reader's gate, one 128-byte block each, after the header of
+ * a lossless ring. Taken by a reader with a CAS of holder from 0 (the
+ * role word protocol, dir.c), written by that reader only, until the
+ * writer drops it: a CAS of holder back to 0, once the metadata page says
+ * its owner died.
+ */
+struct pinshm_bcast_gate {
+	struct pinshm_role role;	/* holder: 0 free, else the reader */
+	uint64_t pos;		/* next record the reader reads: (G1)/(G2) */
+	uint64_t owner;		/* holder's word once owner_* are valid (G5) */
+	uint32_t owner_pid;	/* the reader, as the metadata page */
+	uint32_t __pad0;	/* knows it: pid and start time */
+	uint64_t owner_start;
+	uint8_t __pad1[PINSHM_BCAST_GATE_SIZE - 48];
+};
 
 struct pinshm_bcast_shared {
 	/* Block 0: written once by the creator. */
@@ -276,8 +301,12 @@ struct pinshm_bcast_shared {
 	uint64_t slots;		/* number of slots, power of two */
 	uint64_t slot_size;	/* bytes per slot, multiple of 64 */
 	uint64_t max_payload;	/* slot_size - PINSHM_BCAST_SLOT_HDR */
-	uint64_t data_off;	/* PINSHM_BCAST_HDR_SIZE */
-	uint8_t __pad0[PINSHM_BLOCK - 40];
+	uint64_t data_off;	/* PINSHM_BCAST_HDR_SIZE + gates *
+				 * PINSHM_BCAST_GATE_SIZE */
+	uint32_t flags;		/* PINSHM_BCAST_LOSSLESS (version 4) */
+	uint32_t gates;		/* gate table entries: 0, or
+				 * PINSHM_BCAST_GATES when lossless */
+	uint8_t __pad0[PINSHM_BLOCK - 48];
 
 	/* Block 1: the writer only. */
 	uint64_t tail;		/* records published: (W4)/(R4) */
@@ -285,7 +314,12 @@ struct pinshm_bcast_shared {
 	uint64_t bytes_in;
 	uint64_t recoveries;	/* takeovers that withdrew staged records */
 	struct pinshm_role writer;
-	uint8_t __pad1[PINSHM_BLOCK - 48];
+	uint64_t limit;		/* lossless: the writer claims below
+				 * limit; (G3)/(G4) */
+	uint64_t full_events;	/* lossless: claims refused, a reader
+				 * behind */
+	uint64_t dropped;	/* lossless: dead readers' gates dropped */
+	uint8_t __pad1[PINSHM_BLOCK - 72];
 
 	/* Block 2: the readers' wait queue (waiters: sleeping readers, with a
 	 * writable mapping; seq: the writer's wakes). */
@@ -445,6 +479,13 @@ _Static_assert(__PINSHM_OFF(pinshm_bcast_shared, waitq) == 256,
 	       "bcast wait queue block");
 _Static_assert(sizeof(struct pinshm_bcast_slot) == PINSHM_BCAST_SLOT_HDR,
 	       "bcast slot header");
+_Static_assert(__PINSHM_OFF(pinshm_bcast_shared, gates) == 44,
+	       "bcast gates in the constant block");
+_Static_assert(__PINSHM_BLOCK_OF(pinshm_bcast_shared, dropped) == 1,
+	       "bcast lossless counters in the writer block");
+_Static_assert(sizeof(struct pinshm_bcast_gate) == PINSHM_BCAST_GATE_SIZE &&
+	       __PINSHM_OFF(pinshm_bcast_gate, pos) == 16,
+	       "bcast gate: one block");
 
 _Static_assert(__PINSHM_OFF(pinshm_slot_shared, writes) == 128,
 	       "slot writer block");
