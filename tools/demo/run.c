@@ -61,38 +61,6 @@ struct runner {
 	unsigned int next_kill;
 };
 
-static const char *const proc_names[P_STRAT0] = {
-	[P_MD] = "md", [P_RISK] = "risk", [P_OMS] = "oms", [P_EXEC] = "exec",
-	[P_LOG] = "log",
-};
-
-const char *demo_proc_name(int proc)
-{
-	static const char *const strat[TR_MAX_STRAT] = { "strat0", "strat1",
-		"strat2", "strat3", "strat4", "strat5", "strat6", "strat7" };
-
-	if (proc >= 0 && proc < P_STRAT0)
-		return proc_names[proc];
-	if (proc >= P_STRAT0 && proc < TR_MAX_PROCS)
-		return strat[proc - P_STRAT0];
-	return "?";
-}
-
-/* Consumers first, md last: the ticks find every reader there. */
-unsigned int demo_procs(unsigned int strategies, int *procs)
-{
-	unsigned int n = 0, s;
-
-	procs[n++] = P_LOG;
-	procs[n++] = P_EXEC;
-	procs[n++] = P_OMS;
-	procs[n++] = P_RISK;
-	for (s = 0; s < strategies && s < TR_MAX_STRAT; s++)
-		procs[n++] = P_STRAT(s);
-	procs[n++] = P_MD;
-	return n;
-}
-
 static double since_s(uint64_t t0_ns)
 {
 	return (double)(bench_mono_ns() - t0_ns) / 1e9;
@@ -108,17 +76,6 @@ static void set_why(struct demo_run *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->why, sizeof(r->why), fmt, ap);
 	va_end(ap);
-}
-
-void demo_status_text(int st, char *buf, size_t len)
-{
-	if (WIFEXITED(st))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
-	else if (WIFSIGNALED(st))
-		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
-			 strsignal(WTERMSIG(st)));
-	else
-		snprintf(buf, len, "status 0x%x", st);
 }
 
 static void cpus_text(const int *cpu, int n, char *buf, size_t len)

@@ -81,6 +81,7 @@ int demo_run(const struct demo_opts *o, const struct bench_clock *clk,
 	     enum tr_transport t, struct demo_run *r);
 void demo_run_free(struct demo_run *r);
 
+/* show.c */
 /* Names: "md", "risk", "oms", "exec", "log", "strat0".. */
 const char *demo_proc_name(int proc);
 /* The processes of a run with these options, in start order. */
@@ -88,8 +89,6 @@ unsigned int demo_procs(unsigned int strategies, int *procs);
 const char *demo_hop_name(int hop);
 /* "exit 0", "killed by signal 9 (Killed)" */
 void demo_status_text(int st, char *buf, size_t len);
-
-/* show.c */
 void demo_show_status(const struct demo_run *r, double t_s, bool tty);
 void demo_show_run(const struct demo_opts *o, const struct demo_run *r);
 void demo_show_regions(const struct demo_opts *o, const struct demo_run *r);

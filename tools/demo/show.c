@@ -2,8 +2,9 @@
 /*
  * pinshm-demo: what the runner prints. The live status line (stderr), the
  * report of one run (latencies, hops, rings, processes, kills), the
- * regions (pinshm ls), the comparison of the transports and the plot.
- * Everything here only reads the run's shared state.
+ * regions (pinshm ls), the comparison of the transports and the plot,
+ * and the names they use (stages, hops, exit statuses). Everything here
+ * only reads the run's shared state.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,49 @@
 
 #include "plot.h"
 #include "runner.h"
+
+static const char *const proc_names[P_STRAT0] = {
+	[P_MD] = "md", [P_RISK] = "risk", [P_OMS] = "oms", [P_EXEC] = "exec",
+	[P_LOG] = "log",
+};
+
+const char *demo_proc_name(int proc)
+{
+	static const char *const strat[TR_MAX_STRAT] = { "strat0", "strat1",
+		"strat2", "strat3", "strat4", "strat5", "strat6", "strat7" };
+
+	if (proc >= 0 && proc < P_STRAT0)
+		return proc_names[proc];
+	if (proc >= P_STRAT0 && proc < TR_MAX_PROCS)
+		return strat[proc - P_STRAT0];
+	return "?";
+}
+
+/* Consumers first, md last: the ticks find every reader there. */
+unsigned int demo_procs(unsigned int strategies, int *procs)
+{
+	unsigned int n = 0, s;
+
+	procs[n++] = P_LOG;
+	procs[n++] = P_EXEC;
+	procs[n++] = P_OMS;
+	procs[n++] = P_RISK;
+	for (s = 0; s < strategies && s < TR_MAX_STRAT; s++)
+		procs[n++] = P_STRAT(s);
+	procs[n++] = P_MD;
+	return n;
+}
+
+void demo_status_text(int st, char *buf, size_t len)
+{
+	if (WIFEXITED(st))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(st),
+			 strsignal(WTERMSIG(st)));
+	else
+		snprintf(buf, len, "status 0x%x", st);
+}
 
 static const char *const hop_names[TR_HOPS] = {
 	[H_MD_STRAT] = "md -> strat (ticks)",

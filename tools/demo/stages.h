@@ -196,6 +196,12 @@ bool st_turn(struct stage *g, bool got);
 int st_exit_code(const struct stage *g);
 uint64_t st_rand(uint64_t *s);
 
+/* A flag the runner writes (sh->stop, sh->quit): relaxed, seen eventually. */
+static inline uint32_t st_flag(const uint32_t *f)
+{
+	return __atomic_load_n(f, __ATOMIC_RELAXED);
+}
+
 int tr_md_main(struct stage *g);
 int tr_strat_main(struct stage *g);
 int tr_risk_main(struct stage *g);

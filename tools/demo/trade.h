@@ -260,7 +260,7 @@ enum tr_hop {
 /*
  * Recovery state of the stages, the H1 stages' own; the runner only
  * zeroes it before the first start and reads it for the accounting.
- * (Filled in by the stages; see stages.c.)
+ * (Filled in by the stages; stages.h has it.)
  */
 struct tr_recovery;
 
@@ -321,7 +321,7 @@ int tr_slot_read(struct tr_io *io, int link, void *v, size_t len);
  */
 int tr_last(struct tr_io *io, int link, uint64_t *word);
 
-/* ---- stages (stages.c) -------------------------------------------------- */
+/* ---- stages (entry.c, stage_*.c) ---------------------------------------- */
 
 /* The body of process proc; returns its exit status. */
 int tr_stage_main(struct tr_shared *sh, int proc, bool restarted);
