@@ -192,10 +192,14 @@ for (p, s), x in r.items():
         assert x["baseline"] == ("raw-stream-batch32" if s.endswith("burst32")
                                  else "raw-stream"), x
 '
-	ok bench mpsc --count 3000 --reps 1 --size 56 --vs rte --json
+	# Not rte-mp-2p: its two producers share a core here, and one
+	# preempted in its enqueue holds the other for a time slice (291
+	# msgs/s in one run; docs/performance.md).
+	ok bench mpsc --count 3000 --reps 1 --size 56 --vs rte-mp,rte-rts,rte-rts-2p,rte-hts,rte-hts-2p --json
 	pyjson '
 r = {(x["pattern"], x["system"]): x for x in d["results"]}
-for s in ("rte-mp", "rte-mp-2p", "rte-rts", "rte-rts-2p", "rte-hts", "rte-hts-2p"):
+assert ("mpsc-stream", "rte-mp-2p") not in r, set(r)
+for s in ("rte-mp", "rte-rts", "rte-rts-2p", "rte-hts", "rte-hts-2p"):
     x = r[("mpsc-stream", s)]
     assert x["msgs_per_s"] > 0 and x["ratio_to_spsc"] > 0, x
     assert x["producers"] == (2 if s.endswith("-2p") else 1), x
