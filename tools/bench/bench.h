@@ -119,6 +119,8 @@ struct bench_system {
 	bool vs;		/* chosen with --vs */
 	unsigned int vs_groups;	/* --vs adds it to these groups; 0: spsc */
 	const char *peer;	/* --vs name of its library: ck, rte */
+	bool named_only;	/* --vs takes it by its own name only, not
+				 * as part of its peer's or of all */
 	const char *pkg;	/* the Debian package it is built with */
 	const char *json[NR_PAT];	/* JSON system name; NULL: name */
 	const char *json_group;	/* JSON patterns GROUP-PATTERN; NULL: PATTERN */
