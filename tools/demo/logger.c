@@ -241,12 +241,12 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 		const void *m;
 		int r;
 
-		/* Pairs with the runner's release stores of stop and quit. */
-		uint32_t stop = __atomic_load_n(&sh->stop, __ATOMIC_ACQUIRE);
+		/* Relaxed, as every flag of sh (trade.h). */
+		uint32_t stop = __atomic_load_n(&sh->stop, __ATOMIC_RELAXED);
 
 		if (stop == 2)
 			goto out;
-		bool quit = __atomic_load_n(&sh->quit, __ATOMIC_ACQUIRE);
+		bool quit = __atomic_load_n(&sh->quit, __ATOMIC_RELAXED);
 
 		/* After quit, what is still there, then leave. After a
 		 * record, a look without a wait: an empty ring then naps. */
@@ -270,14 +270,14 @@ int tr_logger_main(struct tr_shared *sh, bool restarted)
 			if (!empty_since)
 				empty_since = now;
 			if (stop && now - empty_since >= LOG_IDLE_NS)
-				/* Read by the runner (acquire): drained. */
-				__atomic_store_n(&st->idle, 1, __ATOMIC_RELEASE);
+				/* Drained; relaxed, as every flag of sh. */
+				__atomic_store_n(&st->idle, 1, __ATOMIC_RELAXED);
 			continue;
 		}
 		empty_since = 0;
 		got = true;
 		if (st->idle)
-			__atomic_store_n(&st->idle, 0, __ATOMIC_RELEASE);
+			__atomic_store_n(&st->idle, 0, __ATOMIC_RELAXED);
 
 		struct tr_log rec;
 

@@ -188,8 +188,8 @@ static void kill_all(struct runner *x)
 	unsigned int k;
 	int st, p;
 
-	/* Release: pairs with the stages' acquire load of stop. */
-	__atomic_store_n(&x->sh->stop, 2, __ATOMIC_RELEASE);
+	/* Relaxed, as every flag of sh (trade.h): it carries no data. */
+	__atomic_store_n(&x->sh->stop, 2, __ATOMIC_RELAXED);
 	for (k = 0; k < x->nprocs; k++) {
 		p = x->procs[k];
 		if (x->alive[p])
@@ -335,9 +335,8 @@ static bool all_idle(const struct runner *x, char *busy, size_t len)
 		p = x->procs[k];
 		if (!x->alive[p])
 			continue;
-		/* Acquire: pairs with the stage's store of idle after its
-		 * input stayed empty. */
-		if (__atomic_load_n(&x->sh->st[p].idle, __ATOMIC_ACQUIRE))
+		/* Relaxed (trade.h): idle only says when to look again. */
+		if (__atomic_load_n(&x->sh->st[p].idle, __ATOMIC_RELAXED))
 			continue;
 		idle = false;
 		if (off < len)
@@ -351,8 +350,8 @@ static void begin_stop(struct runner *x)
 {
 	x->stop_ns = bench_mono_ns();
 	x->r->active_s = (double)(x->stop_ns - x->t0_ns) / 1e9;
-	/* Release: pairs with the stages' acquire load of stop. */
-	__atomic_store_n(&x->sh->stop, 1, __ATOMIC_RELEASE);
+	/* Relaxed (trade.h): the stages see it within a wait's timeout. */
+	__atomic_store_n(&x->sh->stop, 1, __ATOMIC_RELAXED);
 	x->phase = PH_DRAIN;
 }
 
@@ -414,9 +413,8 @@ static void watch(struct runner *x)
 				still_since = now;
 			} else if (now - still_since >= DRAIN_STABLE_MS * 1000000ULL) {
 				r->drain_s = (double)(now - x->stop_ns) / 1e9;
-				/* Release: pairs with the stages' acquire
-				 * load of quit. */
-				__atomic_store_n(&x->sh->quit, 1, __ATOMIC_RELEASE);
+				/* Relaxed (trade.h): a flag, no data. */
+				__atomic_store_n(&x->sh->quit, 1, __ATOMIC_RELAXED);
 				x->phase = PH_QUIT;
 				drain_start = now;
 			}
@@ -557,6 +555,10 @@ int demo_run(const struct demo_opts *o, const struct bench_clock *clk,
 	x.sh->clk = *clk;
 	for (h = 0; h < TR_HOPS; h++)
 		bench_hist_reset(&x.sh->hop[h]);
+	for (h = 0; h < TR_MAX_STRAT; h++) {
+		bench_hist_reset(&x.sh->strat_hop[h][0]);
+		bench_hist_reset(&x.sh->strat_hop[h][1]);
+	}
 	r->rec_size = tr_recovery_size(&x.sh->cfg);
 	r->rec = mmap(NULL, r->rec_size ? r->rec_size : 1, PROT_READ | PROT_WRITE,
 		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -598,6 +600,7 @@ int demo_run(const struct demo_opts *o, const struct bench_clock *clk,
 		watch(&x);
 	if (!r->active_s)
 		r->active_s = since_s(x.t0_ns);
+	tr_merge_hops(x.sh);	/* every stage is reaped */
 	r->log_ret = tr_log_read(r->log_path, &r->log);
 	demo_show_run(o, r);
 	if (!r->failed) {

@@ -78,7 +78,7 @@ static void oms_order(struct stage *g, struct oms_seq *q,
 	unsigned int s = TR_ORDER_STRAT(o->id);
 	struct tr_order x;
 
-	st_hop(g, H_RISK_OMS, o->t_send, false);
+	st_hop(g, H_RISK_OMS, o->t_send);
 	if (!e || o->instr >= TR_INSTR || o->side > SIDE_SELL ||
 	    o->verdict == V_NEW || o->verdict > V_REJECT_NOTIONAL) {
 		k->bad++;
@@ -121,7 +121,7 @@ static void oms_report(struct stage *g, struct oms_seq *q,
 	unsigned int s = TR_ORDER_STRAT(rp->order_id);
 	int ev;
 
-	st_hop(g, H_EXEC_OMS, rp->t_send, false);
+	st_hop(g, H_EXEC_OMS, rp->t_send);
 	if (rp->seq <= k->exec_hw) {
 		k->exec_dups++;
 		return;
@@ -136,7 +136,7 @@ static void oms_report(struct stage *g, struct oms_seq *q,
 	switch (rp->kind) {
 	case R_PARTIAL:
 	case R_FILLED:
-		st_hop(g, H_TICK_TO_TRADE, rp->t_tick, false);
+		st_hop(g, H_TICK_TO_TRADE, rp->t_tick);
 		e->filled += rp->qty;
 		k->fills[s]++;
 		if (e->filled < e->qty) {
@@ -235,8 +235,8 @@ static void exec_order(struct stage *g, uint64_t *seq, const struct tr_order *o)
 	int64_t px = 0;
 	unsigned int s = o->strat;
 
-	st_hop(g, H_OMS_EXEC, o->t_send, false);
-	st_hop(g, H_TICK_TO_ORDER, o->t_tick, false);
+	st_hop(g, H_OMS_EXEC, o->t_send);
+	st_hop(g, H_TICK_TO_ORDER, o->t_tick);
 	if (s >= g->sh->cfg.strategies || o->instr >= TR_INSTR ||
 	    o->side > SIDE_SELL || o->qty == 0)
 		return;

@@ -83,7 +83,7 @@ static int on_order(struct stage *g, struct tr_risk_rec *r,
 		       TR_NOTIONAL_DEFAULT;
 	int64_t q = o.qty;
 
-	st_hop(g, H_STRAT_RISK, o.t_send, false);
+	st_hop(g, H_STRAT_RISK, o.t_send);
 	if (s >= g->sh->cfg.strategies || TR_ORDER_STRAT(o.id) != s ||
 	    i >= TR_INSTR || o.side > SIDE_SELL || o.qty == 0 ||
 	    o.px <= 0 || seq == 0) {
@@ -132,7 +132,7 @@ static int on_report(struct stage *g, struct tr_risk_rec *r,
 	unsigned int s = rp.strat, i = rp.instr;
 	int64_t q = rp.qty;
 
-	st_hop(g, H_OMS_RISK, rp.t_send, false);
+	st_hop(g, H_OMS_RISK, rp.t_send);
 	if (s >= g->sh->cfg.strategies || i >= TR_INSTR ||
 	    rp.side > SIDE_SELL || rp.kind > R_CANCELLED || rp.seq == 0) {
 		r->s[r->cur & 1].bad++;

@@ -111,7 +111,7 @@ static void on_report(struct stage *g, unsigned int s,
 	struct tr_report rp = *m;
 	int64_t q;
 
-	st_hop(g, H_OMS_STRAT, rp.t_send, true);
+	st_hop(g, H_OMS_STRAT, rp.t_send);
 	if (rp.seq <= r->s[r->cur & 1].rpt_hw)
 		return;		/* seen before a kill */
 	n = strat_next(r);
@@ -177,7 +177,7 @@ int tr_strat_main(struct stage *g)
 			memcpy(&t, m, sizeof(t));
 			tr_release(g->io, L_TICKS);
 			g->st->in[L_TICKS]++;
-			st_hop(g, H_MD_STRAT, t.t_send, true);
+			st_hop(g, H_MD_STRAT, t.t_send);
 			on_tick(g, s, &t);
 			got = true;
 		}

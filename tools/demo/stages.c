@@ -143,43 +143,34 @@ void st_log_resync(struct stage *g)
 	g->rec->log[g->proc].seq = g->log_seq;
 }
 
-/* bench_hist_add() with atomic operations, for a histogram with several
- * writers (the strategies'); all relaxed: statistics, read after the run. */
-static void hist_add_shared(struct bench_hist *h, uint64_t v)
+/* The strategies' two hops: a histogram each, strat_hop[s][i]. */
+static int strat_hop_index(int hop)
 {
-	uint64_t old;
-	double s, ns;
-
-	__atomic_fetch_add(&h->bucket[bench_hist_index(v)], 1,
-			   __ATOMIC_RELAXED);
-	__atomic_fetch_add(&h->count, 1, __ATOMIC_RELAXED);
-	old = __atomic_load_n(&h->min, __ATOMIC_RELAXED);
-	while (v < old && !__atomic_compare_exchange_n(&h->min, &old, v, true,
-			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-	old = __atomic_load_n(&h->max, __ATOMIC_RELAXED);
-	while (v > old && !__atomic_compare_exchange_n(&h->max, &old, v, true,
-			__ATOMIC_RELAXED, __ATOMIC_RELAXED))
-		;
-	__atomic_load(&h->sum, &s, __ATOMIC_RELAXED);
-	do {
-		ns = s + (double)v;
-	} while (!__atomic_compare_exchange(&h->sum, &s, &ns, true,
-					    __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED));
+	return hop == H_MD_STRAT ? 0 : hop == H_OMS_STRAT ? 1 : -1;
 }
 
-void st_hop(struct stage *g, int hop, uint64_t t0, bool shared)
+void st_hop(struct stage *g, int hop, uint64_t t0)
 {
 	uint64_t now = bench_now();
 	uint64_t d = now > t0 ? now - t0 : 0;	/* TSC skew: clamp */
+	int i = strat_hop_index(hop);
 
 	if (hop < 0 || hop >= TR_HOPS || t0 == 0)
 		return;
-	if (shared)
-		hist_add_shared(&g->sh->hop[hop], d);
+	if (g->proc >= P_STRAT0 && i >= 0)
+		bench_hist_add(&g->sh->strat_hop[g->proc - P_STRAT0][i], d);
 	else
 		bench_hist_add(&g->sh->hop[hop], d);
+}
+
+void tr_merge_hops(struct tr_shared *sh)
+{
+	unsigned int s;
+
+	for (s = 0; s < TR_MAX_STRAT; s++) {
+		bench_hist_merge(&sh->hop[H_MD_STRAT], &sh->strat_hop[s][0]);
+		bench_hist_merge(&sh->hop[H_OMS_STRAT], &sh->strat_hop[s][1]);
+	}
 }
 
 bool st_turn(struct stage *g, bool got)

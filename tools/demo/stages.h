@@ -190,7 +190,7 @@ void ob_log(struct stage *g, struct tr_outbox *ob, int event,
 int ob_flush(struct stage *g, const struct tr_outbox *ob, bool recovering);
 /* The log seq after whatever was committed (tr_last of L_LOG). */
 void st_log_resync(struct stage *g);
-void st_hop(struct stage *g, int hop, uint64_t t0, bool shared);
+void st_hop(struct stage *g, int hop, uint64_t t0);
 /* After each turn of a stage's loop: idle and quit. true: leave. */
 bool st_turn(struct stage *g, bool got);
 int st_exit_code(const struct stage *g);

@@ -239,9 +239,9 @@ struct tr_proc_stats {
 
 /*
  * Latency in TSC ticks (sh->clk converts), each histogram written by the
- * process that receives; H_MD_STRAT and H_OMS_STRAT have one writer per
- * strategy, which add with atomic operations. The runner bench_hist_reset()s
- * them before the first fork.
+ * one process that receives; the strategies' two hops go to strat_hop[s]
+ * first, merged into hop[] after the run. The runner bench_hist_reset()s
+ * them all before the first fork.
  */
 enum tr_hop {
 	H_MD_STRAT,		/* ticks: md -> strategy (commit to peek) */
@@ -264,6 +264,14 @@ enum tr_hop {
  */
 struct tr_recovery;
 
+/*
+ * The flags (stop, quit, each st[].idle) are loaded and stored relaxed:
+ * they publish no data. A stage sees stop or quit within its wait's
+ * timeout; the runner takes idle as a hint and still waits for the
+ * counters to stand still; and it reads the stages' counters, histograms
+ * and recovery state for the report only after waitpid() has reaped them,
+ * which orders every store of theirs before its loads.
+ */
 struct tr_shared {
 	struct tr_cfg cfg;			/* runner, before any fork */
 	struct bench_clock clk;			/* runner, before any fork */
@@ -274,6 +282,10 @@ struct tr_shared {
 	uint32_t restarts[TR_MAX_PROCS];	/* runner */
 	struct tr_proc_stats st[TR_MAX_PROCS];
 	struct bench_hist hop[TR_HOPS];		/* see enum tr_hop */
+	/* Strategy s's H_MD_STRAT and H_OMS_STRAT samples, its own (no
+	 * shared write per tick); the runner merges them into hop[] after
+	 * the run (tr_merge_hops()). */
+	struct bench_hist strat_hop[TR_MAX_STRAT][2];
 	struct tr_recovery *rec;		/* runner: its own mapping */
 };
 
@@ -325,6 +337,9 @@ int tr_last(struct tr_io *io, int link, uint64_t *word);
 
 /* The body of process proc; returns its exit status. */
 int tr_stage_main(struct tr_shared *sh, int proc, bool restarted);
+
+/* After the run: the strategies' histograms into hop[]. */
+void tr_merge_hops(struct tr_shared *sh);
 
 /* Bytes of struct tr_recovery (the runner maps that many, zeroed). */
 size_t tr_recovery_size(const struct tr_cfg *cfg);

@@ -341,8 +341,8 @@ static int send_all(struct xp_sock_io *x, int fd, const void *buf, size_t len)
 			continue;
 		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return -errno;
-		/* Pairs with the runner's store of stop: a failure ends waits. */
-		if (__atomic_load_n(&x->io.sh->stop, __ATOMIC_ACQUIRE) == 2)
+		/* A failure ends waits (relaxed: trade.h). */
+		if (__atomic_load_n(&x->io.sh->stop, __ATOMIC_RELAXED) == 2)
 			return -ECANCELED;
 		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
@@ -534,9 +534,9 @@ static bool conn_has(const struct xp_conn *c, uint32_t rec)
  */
 static int conn_closed(struct xp_sock_io *x, const struct xp_conn *c)
 {
-	/* Pairs with the runner's store of quit: the peer may leave now. */
+	/* The peer may leave now (relaxed: trade.h). */
 	if (c->rlen == c->roff &&
-	    __atomic_load_n(&x->io.sh->quit, __ATOMIC_ACQUIRE))
+	    __atomic_load_n(&x->io.sh->quit, __ATOMIC_RELAXED))
 		return 0;
 	return -EPIPE;
 }
@@ -828,7 +828,7 @@ static int sock_peek(struct tr_io *io, int link, const void **m,
 		if (r)
 			return r;
 		if (timeout_ns <= 0 ||
-		    __atomic_load_n(&io->sh->stop, __ATOMIC_ACQUIRE) == 2)
+		    __atomic_load_n(&io->sh->stop, __ATOMIC_RELAXED) == 2)
 			return 0;	/* pairs with the runner's store of stop */
 		uint64_t now = now_ns();
 
@@ -1044,7 +1044,7 @@ static int ticks_wait_readers(struct xp_sock_io *x)
 	uint64_t end = now_ns() + XP_READERS_MS * 1000000ULL;
 
 	while (L->nouts < L->expect && now_ns() < end &&
-	       !__atomic_load_n(&x->io.sh->stop, __ATOMIC_ACQUIRE)) {
+	       !__atomic_load_n(&x->io.sh->stop, __ATOMIC_RELAXED)) {
 		struct pollfd pfd = { .fd = L->lfd, .events = POLLIN };
 		int r;
 
