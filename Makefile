@@ -299,7 +299,7 @@ check-demo: tools $(B)/asan/pinshm-demo
 
 check-cli: tools $(B)/tests/usdt/provoke
 	@echo "== command-line tests"
-	$(Q)PINSHM=$(CURDIR)/$(B)/pinshm PINSHM_BACKEND=shm tests/cli/run.sh
+	$(Q)PINSHM=$(CURDIR)/$(B)/pinshm PINSHM_BACKEND=shm BENCH_PEERS=$(BENCH_PEERS) tests/cli/run.sh
 
 # The README's API example must compile and run.
 $(B)/readme-example: README.md $(B)/libpinshm.a
