@@ -304,13 +304,16 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				break;
 		if (k < NR_PAT) {
 			o->pat[k] = true;
-		} else if (!strcmp(p, "bcast") || !strcmp(p, "mpsc")) {
+		} else if (!strcmp(p, "bcast") || !strcmp(p, "mpsc") ||
+			   !strcmp(p, "peers")) {
 			/* The ring's pingpong and stream, beside the raw
-			 * baselines and the SPSC ring; no kernel IPC. */
-			o->group = p[0] == 'b' ? GRP_BCAST : GRP_MPSC;
+			 * baselines and the SPSC ring; no kernel IPC.
+			 * peers: the rows of its table, and the peers. */
+			o->group = p[0] == 'b' ? GRP_BCAST :
+				   p[0] == 'm' ? GRP_MPSC : GRP_PEERS;
 			o->pat[PAT_PINGPONG] = o->pat[PAT_STREAM] = true;
 		} else {
-			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, oneway, bcast, mpsc)",
+			return ctl_usage_error(c, "unknown pattern '%s' (pingpong, stream, oneway, bcast, mpsc, peers)",
 					       p);
 		}
 	} else {
@@ -378,7 +381,7 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->side_cpu[0] = o->cpus[0];
 	o->side_cpu[1] = o->cpus[1];
 	o->nsides = 2;
-	if (o->group == GRP_MPSC) {
+	if (bench_group_mpsc(o->group)) {
 		o->nsides = 3;
 		o->side_cpu[2] = nextra ? extra[0] : o->cpus[0];
 		o->shared_cpu = !nextra;
@@ -659,7 +662,7 @@ int cmd_bench(int argc, char **argv)
 	/* Directory, two rings (header + buffer, page-rounded), scratch. */
 	need = 8192 + 2 * (PINSHM_SPSC_HDR_SIZE + cap + 4096) + scratch +
 	       65536;
-	if (o.group == GRP_MPSC)	/* the MPSC ring, the 2-lane fan-in ring */
+	if (bench_group_mpsc(o.group))	/* the MPSC ring, the 2-lane fan-in ring */
 		need += PINSHM_MPSC_HDR_SIZE + cap + 4096 +
 			PINSHM_FANIN_HDR_SIZE + 2 * (PINSHM_SPSC_HDR_SIZE + cap) + 4096;
 	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
@@ -689,9 +692,9 @@ int cmd_bench(int argc, char **argv)
 	ret = pinshm_spsc_create(r, "ab", cap, 0);
 	if (!ret)
 		ret = pinshm_spsc_create(r, "ba", cap, 0);
-	if (!ret && o.group == GRP_MPSC)
+	if (!ret && bench_group_mpsc(o.group))
 		ret = pinshm_mpsc_create(r, "mp", cap, 0);
-	if (!ret && o.group == GRP_MPSC)
+	if (!ret && bench_group_mpsc(o.group))
 		ret = pinshm_fanin_create(r, "fi", 2, cap, 0);
 	if (!ret && o.group == GRP_BCAST)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);

@@ -94,8 +94,18 @@ _Static_assert(NR_SYS <= 32, "a bit per system in bench_opts.vs");
  *          the SPSC ring "ba"); sides C...: readers 2..N (stream only), on
  *          further CPUs, else sharing the readers' CPUs (said too); they
  *          open the region read-only.
+ *   peers  `pinshm bench peers`: the rows of the peers table in one run,
+ *          the SPSC ring's pingpong and streams and the mpsc group's
+ *          streams, beside ck_ring and rte_ring where built in, with the
+ *          mpsc group's processes and rings (bench_group_mpsc()).
  */
-enum bench_group { GRP_SPSC, GRP_MPSC, GRP_BCAST, NR_GRP };
+enum bench_group { GRP_SPSC, GRP_MPSC, GRP_BCAST, GRP_PEERS, NR_GRP };
+
+/* Does the group run the mpsc group's three processes and its rings? */
+static inline bool bench_group_mpsc(int group)
+{
+	return group == GRP_MPSC || group == GRP_PEERS;
+}
 
 enum bench_kind {
 	KIND_RAW,	/* a physical baseline: raw lines or the raw ring */

@@ -302,7 +302,7 @@ void bench_print_text(const struct bench_opts *o,
 		printf(", rings of %llu KiB",
 		       (unsigned long long)o->capacity / 1024);
 	printf("\n");
-	if (o->group == GRP_MPSC)
+	if (bench_group_mpsc(o->group))
 		printf("mpsc: producer 1 on cpu%d, consumer on cpu%d, "
 		       "producer 2 (the -2p rows) on cpu%d%s\n",
 		       o->side_cpu[0], o->side_cpu[1], o->side_cpu[2],
@@ -417,7 +417,7 @@ void bench_print_text(const struct bench_opts *o,
 	if (o->pat[PAT_STREAM] && o->group == GRP_SPSC)
 		printf("  (stream ratios: to raw-stream, the batch32 rows to "
 		       "raw-stream-batch32)\n");
-	if (o->pat[PAT_STREAM] && o->group == GRP_MPSC)
+	if (o->pat[PAT_STREAM] && bench_group_mpsc(o->group))
 		printf("  (stream ratios: to raw-stream and to the pinshm-spsc "
 		       "stream of this run, the batch32 rows to their batched "
 		       "counterparts; pinshm-mpsc-2p: two producer "
@@ -435,7 +435,8 @@ void bench_print_text(const struct bench_opts *o,
 		       "nothing; pinshm-bcast-lossless: a lossless ring, the "
 		       "library holds the writer at its slowest registered "
 		       "reader: they must lose nothing)\n");
-	if (o->group != GRP_SPSC && o->pat[PAT_PINGPONG])
+	if ((o->group == GRP_MPSC || o->group == GRP_BCAST) &&
+	    o->pat[PAT_PINGPONG])
 		printf("  (%s-pingpong: request through the %s ring, reply "
 		       "through an SPSC ring)\n",
 		       o->group == GRP_MPSC ? "mpsc" : "bcast",

@@ -46,7 +46,7 @@ void bench_side_attach(struct bench_side *s)
 		side_fail(s, "open region %s: %s", s->region,
 			  strerror(-ret));
 	memset(s->tmpl, 0xa5, sizeof(s->tmpl));
-	if (o->group == GRP_MPSC) {
+	if (bench_group_mpsc(o->group)) {
 		if (s->id == 1)
 			ret = pinshm_mpsc_attach(s->r, "mp", PINSHM_CONSUMER, &s->mc);
 		else
@@ -104,10 +104,10 @@ void bench_side_detach(struct bench_side *s)
 {
 	const struct bench_opts *o = s->o;
 
-	if (o->group == GRP_MPSC && s->id == 1) {
+	if (bench_group_mpsc(o->group) && s->id == 1) {
 		pinshm_mpsc_detach(&s->mc);
 		pinshm_fanin_detach(&s->fc);
-	} else if (o->group == GRP_MPSC) {
+	} else if (bench_group_mpsc(o->group)) {
 		pinshm_mpsc_detach(&s->mp);
 		pinshm_fanin_detach(&s->fp);
 	} else if (o->group == GRP_BCAST && s->id == 0) {

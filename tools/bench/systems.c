@@ -17,7 +17,8 @@
 #define G_SPSC	(1u << GRP_SPSC)
 #define G_MPSC	(1u << GRP_MPSC)
 #define G_BCAST	(1u << GRP_BCAST)
-#define G_ALL	(G_SPSC | G_MPSC | G_BCAST)
+#define G_PEERS	(1u << GRP_PEERS)
+#define G_ALL	(G_SPSC | G_MPSC | G_BCAST | G_PEERS)
 
 const char *const bench_pat_names[NR_PAT] = { "pingpong", "stream",
 					       "oneway" };
@@ -46,24 +47,24 @@ const struct bench_system bench_systems[NR_SYS] = {
 	},
 	[SYS_RAW_B] = {
 		.name = "raw-batch32", .kind = KIND_RAW, .pats = ST,
-		.groups = G_SPSC | G_MPSC, .batch = BENCH_BATCH,
+		.groups = G_SPSC | G_MPSC | G_PEERS, .batch = BENCH_BATCH,
 		.json = { [PAT_STREAM] = "raw-stream-batch32" },
 		.stream = bench_raw_stream,
 	},
 	[SYS_SPSC_B] = {
 		.name = "pinshm-spsc-batch32", .kind = KIND_PINSHM, .pats = ST,
-		.groups = G_SPSC | G_MPSC, .batch = BENCH_BATCH,
+		.groups = G_SPSC | G_MPSC | G_PEERS, .batch = BENCH_BATCH,
 		.stream = bench_spsc_stream,
 	},
 	[SYS_MPSC] = {
 		.name = "pinshm-mpsc", .kind = KIND_PINSHM, .pats = PP | ST,
-		.groups = G_MPSC, .json_group = "mpsc", .batch = 1,
+		.groups = G_MPSC | G_PEERS, .json_group = "mpsc", .batch = 1,
 		.producers = 1, .vs_spsc = true,
 		.pingpong = bench_mpsc_pingpong, .stream = bench_mpsc_stream,
 	},
 	[SYS_MPSC2] = {
 		.name = "pinshm-mpsc-2p", .kind = KIND_PINSHM, .pats = ST,
-		.groups = G_MPSC, .json_group = "mpsc", .batch = 1,
+		.groups = G_MPSC | G_PEERS, .json_group = "mpsc", .batch = 1,
 		.producers = 2, .vs_spsc = true, .all_sides = true,
 		.stream = bench_mpsc_stream,
 	},
@@ -75,13 +76,13 @@ const struct bench_system bench_systems[NR_SYS] = {
 	},
 	[SYS_FANIN] = {
 		.name = "pinshm-fanin", .kind = KIND_PINSHM, .pats = ST,
-		.groups = G_MPSC, .json_group = "mpsc", .batch = 1,
+		.groups = G_MPSC | G_PEERS, .json_group = "mpsc", .batch = 1,
 		.producers = 1, .vs_spsc = true,
 		.stream = bench_fanin_stream,
 	},
 	[SYS_FANIN2] = {
 		.name = "pinshm-fanin-2p", .kind = KIND_PINSHM, .pats = ST,
-		.groups = G_MPSC, .json_group = "mpsc", .batch = 1,
+		.groups = G_MPSC | G_PEERS, .json_group = "mpsc", .batch = 1,
 		.producers = 2, .vs_spsc = true, .all_sides = true,
 		.stream = bench_fanin_stream,
 	},
@@ -145,30 +146,32 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.pats = PP | ST, .vs = true, .batch = 1, .sleep = true,
 		.pingpong = bench_spsc_pingpong, .stream = bench_spsc_stream,
 	},
-	/* Peers (sys_peers.c): --vs ck, rte (or a name, or all when built). */
+	/* Peers (sys_peers.c): --vs ck, rte (or a name, or all when built);
+	 * the peers group runs those built in (rte-mp-2p only when named). */
 	[SYS_CK_SPSC] = {
 		.name = "ck-spsc", .kind = KIND_PEER, .pats = PP | ST,
-		.vs = true, .peer = "ck", .pkg = "libck-dev", .batch = 1,
-		.vs_spsc = true,
+		.vs = true, .groups = G_PEERS, .peer = "ck",
+		.pkg = "libck-dev", .batch = 1, .vs_spsc = true,
 		.pingpong = bench_ck_pingpong, .stream = bench_ck_stream,
 	},
 	[SYS_RTE_SPSC] = {
 		.name = "rte-spsc", .kind = KIND_PEER, .pats = PP | ST,
-		.vs = true, .peer = "rte", .pkg = "libdpdk-dev", .batch = 1,
-		.vs_spsc = true,
+		.vs = true, .groups = G_PEERS, .peer = "rte",
+		.pkg = "libdpdk-dev", .batch = 1, .vs_spsc = true,
 		.pingpong = bench_rte_pingpong, .stream = bench_rte_stream,
 	},
 	[SYS_RTE_SPSC_B] = {
 		.name = "rte-spsc-burst32", .kind = KIND_PEER, .pats = ST,
-		.vs = true, .peer = "rte", .pkg = "libdpdk-dev",
-		.batch = BENCH_BATCH, .vs_spsc = true,
+		.vs = true, .groups = G_PEERS, .peer = "rte",
+		.pkg = "libdpdk-dev", .batch = BENCH_BATCH, .vs_spsc = true,
 		.stream = bench_rte_stream,
 	},
 	[SYS_RTE_MP] = {
 		.name = "rte-mp", .kind = KIND_PEER, .pats = ST,
-		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
-		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
-		.producers = 1, .vs_spsc = true, .stream = bench_rte_stream,
+		.vs = true, .groups = G_PEERS, .vs_groups = G_MPSC,
+		.peer = "rte", .pkg = "libdpdk-dev", .json_group = "mpsc",
+		.batch = 1, .producers = 1, .vs_spsc = true,
+		.stream = bench_rte_stream,
 	},
 	[SYS_RTE_MP2] = {
 		/* Two producers that share a core stall each other: one
@@ -183,28 +186,30 @@ const struct bench_system bench_systems[NR_SYS] = {
 	},
 	[SYS_RTE_RTS] = {
 		.name = "rte-rts", .kind = KIND_PEER, .pats = ST,
-		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
-		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
-		.producers = 1, .vs_spsc = true, .stream = bench_rte_stream,
+		.vs = true, .groups = G_PEERS, .vs_groups = G_MPSC,
+		.peer = "rte", .pkg = "libdpdk-dev", .json_group = "mpsc",
+		.batch = 1, .producers = 1, .vs_spsc = true,
+		.stream = bench_rte_stream,
 	},
 	[SYS_RTE_RTS2] = {
 		.name = "rte-rts-2p", .kind = KIND_PEER, .pats = ST,
-		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
-		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
-		.producers = 2, .vs_spsc = true, .all_sides = true,
+		.vs = true, .groups = G_PEERS, .vs_groups = G_MPSC,
+		.peer = "rte", .pkg = "libdpdk-dev", .json_group = "mpsc",
+		.batch = 1, .producers = 2, .vs_spsc = true, .all_sides = true,
 		.stream = bench_rte_stream,
 	},
 	[SYS_RTE_HTS] = {
 		.name = "rte-hts", .kind = KIND_PEER, .pats = ST,
-		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
-		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
-		.producers = 1, .vs_spsc = true, .stream = bench_rte_stream,
+		.vs = true, .groups = G_PEERS, .vs_groups = G_MPSC,
+		.peer = "rte", .pkg = "libdpdk-dev", .json_group = "mpsc",
+		.batch = 1, .producers = 1, .vs_spsc = true,
+		.stream = bench_rte_stream,
 	},
 	[SYS_RTE_HTS2] = {
 		.name = "rte-hts-2p", .kind = KIND_PEER, .pats = ST,
-		.vs = true, .vs_groups = G_MPSC, .peer = "rte",
-		.pkg = "libdpdk-dev", .json_group = "mpsc", .batch = 1,
-		.producers = 2, .vs_spsc = true, .all_sides = true,
+		.vs = true, .groups = G_PEERS, .vs_groups = G_MPSC,
+		.peer = "rte", .pkg = "libdpdk-dev", .json_group = "mpsc",
+		.batch = 1, .producers = 2, .vs_spsc = true, .all_sides = true,
 		.stream = bench_rte_stream,
 	},
 };
@@ -241,28 +246,32 @@ int bench_find_run(const struct bench_run *runs, unsigned int nruns, int pat,
 	return -1;
 }
 
-/* The systems a group runs without --vs. */
+/* The systems a group runs without --vs (peers: those built in). */
 unsigned int bench_group_vs(int group)
 {
 	unsigned int vs = 0;
 	int k;
 
 	for (k = 0; k < NR_SYS; k++)
-		if (bench_systems[k].groups & (1u << group))
+		if ((bench_systems[k].groups & (1u << group)) &&
+		    bench_peer_built(k))
 			vs |= 1u << k;
 	return vs;
 }
 
-/* Of the systems in vs, those --vs adds to group's runs. */
+/* Of the systems in vs, those --vs adds to group's runs (the peers
+ * group: those of the spsc and of the mpsc group). */
 unsigned int bench_vs_in_group(unsigned int vs, int group)
 {
 	unsigned int in = 0, g;
+	unsigned int want = group == GRP_PEERS ? G_SPSC | G_MPSC :
+			    1u << group;
 	int k;
 
 	for (k = 0; k < NR_SYS; k++) {
 		g = bench_systems[k].vs_groups ? bench_systems[k].vs_groups :
 		    G_SPSC;
-		if ((vs & (1u << k)) && (g & (1u << group)))
+		if ((vs & (1u << k)) && (g & want))
 			in |= 1u << k;
 	}
 	return in;
@@ -322,6 +331,11 @@ unsigned int bench_plan(const struct bench_opts *o, struct bench_run *runs)
 		for (sys = 0; o->pat[pat] && sys < NR_SYS; sys++) {
 			if (!(o->vs & (1u << sys)) ||
 			    !(bench_systems[sys].pats & (1u << pat)))
+				continue;
+			/* peers: the many-producer rings' streams only,
+			 * the rows of its table. */
+			if (o->group == GRP_PEERS && pat == PAT_PINGPONG &&
+			    bench_systems[sys].producers)
 				continue;
 			runs[n].pat = pat;
 			runs[n++].sys = sys;
