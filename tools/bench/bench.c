@@ -100,6 +100,16 @@ static const char bench_help[] =
 	"             via bcast, reply via SPSC. JSON patterns mpsc-stream,\n"
 	"             mpsc-pingpong, bcast-stream, bcast-pingpong; --vs applies to\n"
 	"             pingpong and stream only (mpsc: the rte many-producer peers)\n"
+	"  peers      pinshm against the peers built in (--vs ck,rte implied) in\n"
+	"             one run: pingpong, stream, stream batch 32 and mpsc's streams\n"
+	"             from one producer and from two (no rte-mp-2p unless named),\n"
+	"             then their table: a row per shape, a column per library\n"
+	"             (pinshm's names its ring: spsc, mpsc, fanin), each figure the\n"
+	"             median [min-max] with its ratio to the row's first pinshm\n"
+	"             one, round trips also over raw-pingpong; its head counts the\n"
+	"             reps on each placement of the two cores (near, far: told\n"
+	"             apart by raw-pingpong); a column not built in names the\n"
+	"             package that adds it\n"
 	"Always measured, with every result's ratio to it: raw-pingpong (one cache line\n"
 	"each way between the two cores) and raw-stream (a plain inline ring). Also\n"
 	"raw-ring-pingpong: raw-pingpong's protocol over two rings of one-line slots,\n"
@@ -129,7 +139,9 @@ static const char bench_help[] =
 	"  -j, --json         {\"results\": [{system, pattern, size, rtt_ns {p50, p90, p99,\n"
 	"                     p999, p9999, max}, rtt_ns_spread, msgs_per_s, ratio_to_raw,\n"
 	"                     ...}], tsc, noise, targets}; oneway rows have oneway_ns\n"
-	"                     and oneway_ns_spread (rtt_ns is null)\n"
+	"                     and oneway_ns_spread (rtt_ns is null); peers adds\n"
+	"                     \"peers\": {placement, not_built_in, rows: [{shape,\n"
+	"                     reference, pinshm, ck_ring, rte_ring}]}\n"
 	"  -p, --plot FILE    draw the pingpong percentile curves into a PNG (gnuplot)\n"
 	"  -t, --timeout S    give up after S seconds (default 1800)\n"
 	"  -C, --capacity B   ring bytes, a power of two, 4K..256M (default 64K, more\n"
@@ -142,6 +154,7 @@ static const char bench_help[] =
 	"\n"
 	"Examples:\n"
 	"  pinshm bench pingpong --vs unix,tcp\n"
+	"  pinshm bench peers --size 64\n"
 	"  pinshm bench --vs ck,rte; pinshm bench mpsc --vs rte\n"
 	"  pinshm bench --vs all --json --plot latency.png\n"
 	"  pinshm bench bcast --readers 2 --count 1M\n";
@@ -600,6 +613,7 @@ int cmd_bench(int argc, char **argv)
 	struct bench_run runs[MAX_RUNS];
 	struct bench_result res[MAX_RUNS];
 	struct bench_target tg[BENCH_MAX_TARGETS] = { 0 };
+	struct bench_placement pl, *ppl = NULL;
 	struct pinshm_region_opts ro;
 	struct pinshm_region *r = NULL;
 	char region[PINSHM_NAME_MAX];
@@ -626,6 +640,8 @@ int cmd_bench(int argc, char **argv)
 		return 0;
 	}
 	nruns = bench_plan(&o, runs);
+	if (o.group == GRP_PEERS)
+		bench_peers_missing();
 
 	ctl_install_signals();
 	bench_clock_init(&clk, 100);
@@ -721,10 +737,14 @@ int cmd_bench(int argc, char **argv)
 		goto out_destroy;
 	bench_results(&o, sh, &clk, runs, nruns, res);
 	nt = bench_targets(&o, res, runs, nruns, tg);
+	if (o.group == GRP_PEERS) {	/* and its table */
+		bench_placement_of(&o, sh, runs, nruns, &pl);
+		ppl = &pl;
+	}
 	if (o.json)
-		bench_print_json(&o, &clk, &nz, res, nruns, tg, nt);
+		bench_print_json(&o, &clk, &nz, res, nruns, tg, nt, ppl);
 	else
-		bench_print_text(&o, &clk, &nz, res, nruns, tg, nt);
+		bench_print_text(&o, &clk, &nz, res, nruns, tg, nt, ppl);
 	if (o.plot) {
 		ret = bench_plot(&o, sh, &clk, res, nruns);
 		if (ret)

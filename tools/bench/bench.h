@@ -421,6 +421,20 @@ struct bench_target {
 };
 #define BENCH_MAX_TARGETS	12
 
+/*
+ * Where the hypervisor (or the machine) put the two cores in each rep, told
+ * apart by that rep's raw-pingpong p50: two placements when the reps fall
+ * in two groups at least BENCH_PLACEMENT_GAP apart (docs/performance.md:
+ * "near" and "far"), else one.
+ */
+#define BENCH_PLACEMENT_GAP	2.0
+
+struct bench_placement {
+	unsigned int n;		/* 0 (no raw-pingpong), 1, 2: near, far */
+	unsigned int reps[2];	/* reps on each */
+	struct bench_spread raw_p50[2];	/* their raw-pingpong p50, ns */
+};
+
 void bench_results(const struct bench_opts *o, const struct bshared *sh,
 		   const struct bench_clock *clk, const struct bench_run *runs,
 		   unsigned int nruns, struct bench_result *res);
@@ -428,16 +442,25 @@ unsigned int bench_targets(const struct bench_opts *o,
 			   const struct bench_result *res,
 			   const struct bench_run *runs, unsigned int nruns,
 			   struct bench_target *t);
+void bench_placement_of(const struct bench_opts *o, const struct bshared *sh,
+			const struct bench_run *runs, unsigned int nruns,
+			struct bench_placement *pl);
+/* The peers group: say on stderr which columns of its table are missing,
+ * and the package that adds each. */
+void bench_peers_missing(void);
+/* pl: the run's placement, for the peers table (the peers group). */
 void bench_print_text(const struct bench_opts *o,
 		      const struct bench_clock *clk,
 		      const struct bench_noise *nz,
 		      const struct bench_result *res, unsigned int nruns,
-		      const struct bench_target *t, unsigned int nt);
+		      const struct bench_target *t, unsigned int nt,
+		      const struct bench_placement *pl);
 void bench_print_json(const struct bench_opts *o,
 		      const struct bench_clock *clk,
 		      const struct bench_noise *nz,
 		      const struct bench_result *res, unsigned int nruns,
-		      const struct bench_target *t, unsigned int nt);
+		      const struct bench_target *t, unsigned int nt,
+		      const struct bench_placement *pl);
 /* The pingpong percentile curves into o->plot: 0, -EIO (gnuplot
  * failed) or -errno. */
 int bench_plot(const struct bench_opts *o, const struct bshared *sh,

@@ -14,6 +14,7 @@
 #include <json-c/json.h>
 
 #include "bench.h"
+#include "cmd.h"
 #include "plot.h"
 
 /* JSON keys of the percentiles reported (struct bench_lat). */
@@ -283,11 +284,340 @@ static const char *fmt_spread(char *buf, size_t len, struct bench_spread s,
 	return buf;
 }
 
+/* ---------------------------------------------------------------- */
+/* The peers table (pinshm bench peers)                              */
+/* ---------------------------------------------------------------- */
+
+void bench_placement_of(const struct bench_opts *o, const struct bshared *sh,
+			const struct bench_run *runs, unsigned int nruns,
+			struct bench_placement *pl)
+{
+	int raw = bench_find_run(runs, nruns, PAT_PINGPONG, SYS_RAW);
+	double v[BENCH_MAX_REPS], part[2][BENCH_MAX_REPS], x, cut = 0;
+	double gap = 0;
+	unsigned int rep, j, k;
+
+	memset(pl, 0, sizeof(*pl));
+	if (raw < 0)
+		return;
+	/* The reps' p50s sorted, and the widest step between neighbours. */
+	for (rep = 0; rep < o->reps; rep++) {
+		x = sh->lat[raw][rep].p50;
+		for (j = rep; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	for (j = 1; j < o->reps; j++)
+		if (v[j - 1] > 0 && v[j] / v[j - 1] > gap) {
+			gap = v[j] / v[j - 1];
+			cut = v[j - 1];
+		}
+	pl->n = gap >= BENCH_PLACEMENT_GAP ? 2 : 1;
+	for (rep = 0; rep < o->reps; rep++) {
+		x = sh->lat[raw][rep].p50;
+		k = pl->n == 2 && x > cut;
+		part[k][pl->reps[k]++] = x;
+	}
+	for (k = 0; k < pl->n; k++)
+		pl->raw_p50[k] = bench_spread_of(part[k], pl->reps[k]);
+}
+
+enum { PC_PINSHM, PC_CK, PC_RTE, NR_PCOL };	/* the columns */
+#define PCELL_MAX	3	/* systems in one cell */
+
+static const struct {
+	const char *title;	/* text */
+	const char *key;	/* JSON */
+	const char *peer;	/* --vs name of its library; NULL: pinshm */
+} pcols[NR_PCOL] = {
+	[PC_PINSHM] = { "pinshm", "pinshm", NULL },
+	[PC_CK] = { "ck_ring", "ck_ring", "ck" },
+	[PC_RTE] = { "DPDK rte_ring", "rte_ring", "rte" },
+};
+
+/*
+ * A row per shape of docs/performance.md's comparison, a cell per column:
+ * the systems measured for it. The first pinshm one that ran is the row's
+ * reference: the row's other figures are given over it too.
+ */
+static const struct {
+	const char *shape;	/* text */
+	const char *key;	/* JSON */
+	int pat;
+	int sys[NR_PCOL][PCELL_MAX];	/* 0 (SYS_RAW) ends a cell */
+} prows[] = {
+	{ "round trip", "round_trip", PAT_PINGPONG,
+	  { { SYS_SPSC }, { SYS_CK_SPSC }, { SYS_RTE_SPSC } } },
+	{ "stream", "stream", PAT_STREAM,
+	  { { SYS_SPSC }, { SYS_CK_SPSC }, { SYS_RTE_SPSC } } },
+	{ "stream, batch 32", "stream_batch32", PAT_STREAM,
+	  { { SYS_SPSC_B }, { 0 }, { SYS_RTE_SPSC_B } } },
+	{ "one producer", "one_producer", PAT_STREAM,
+	  { { SYS_MPSC, SYS_FANIN }, { 0 },
+	    { SYS_RTE_MP, SYS_RTE_RTS, SYS_RTE_HTS } } },
+	{ "two producers", "two_producers", PAT_STREAM,
+	  { { SYS_MPSC2, SYS_FANIN2 }, { 0 },
+	    { SYS_RTE_MP2, SYS_RTE_RTS2, SYS_RTE_HTS2 } } },
+};
+#define NR_PROW		(sizeof(prows) / sizeof(prows[0]))
+
+/* The package that adds column c, when its library is not built in. */
+static const char *pcol_missing(int c)
+{
+	int k;
+
+	for (k = 0; pcols[c].peer && k < NR_SYS; k++)
+		if (bench_systems[k].peer &&
+		    !strcmp(bench_systems[k].peer, pcols[c].peer))
+			return bench_peer_built(k) ? NULL : bench_systems[k].pkg;
+	return NULL;
+}
+
+void bench_peers_missing(void)
+{
+	const char *pkg;
+	int c;
+
+	for (c = 0; c < NR_PCOL; c++) {
+		pkg = pcol_missing(c);
+		if (pkg)
+			ctl_warnf("bench: peers: %s not built in: install %s "
+				  "(apt-get install -y %s, or scripts/deps.sh "
+				  "build as root), then make",
+				  pcols[c].title, pkg, pkg);
+	}
+}
+
+/* The results of row r's cell c that ran, in the table's order. */
+static unsigned int pcell_res(const struct bench_result *res,
+			      unsigned int nruns, unsigned int r, int c,
+			      const struct bench_result **out)
+{
+	unsigned int n = 0, i, k;
+
+	for (k = 0; k < PCELL_MAX && prows[r].sys[c][k]; k++)
+		for (i = 0; i < nruns; i++)
+			if (res[i].run->pat == prows[r].pat &&
+			    res[i].run->sys == prows[r].sys[c][k])
+				out[n++] = &res[i];
+	return n;
+}
+
+/* The row's reference: its first pinshm result, or NULL. */
+static const struct bench_result *pref(const struct bench_result *res,
+				       unsigned int nruns, unsigned int r)
+{
+	const struct bench_result *x[PCELL_MAX];
+
+	return pcell_res(res, nruns, r, PC_PINSHM, x) ? x[0] : NULL;
+}
+
+/* a / b, or 0 when there is no b. */
+static double pratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+/* Without its library's prefix: pinshm-spsc, ck-spsc, rte-mp-2p... */
+static const char *pshort(const char *name)
+{
+	const char *p = strchr(name, '-');
+
+	return p ? p + 1 : name;
+}
+
+#define PT_LINES	16
+#define PT_CELL		96
+
+/* Row r's label on its first line (round trips: of pass, below). */
+static void prow_label(char *cell, const struct bench_opts *o,
+		       unsigned int r, unsigned int pass)
+{
+	const char *p = pass < 2 ? "50" : "99";
+
+	if (prows[r].pat != PAT_PINGPONG)
+		snprintf(cell, PT_CELL, "%s",
+			 !strcmp(prows[r].key, "two_producers") &&
+			 o->shared_cpu ? "two producers, one core" :
+			 prows[r].shape);
+	else if (pass & 1)
+		snprintf(cell, PT_CELL, "  p%s / raw-pingpong", p);
+	else
+		snprintf(cell, PT_CELL, "%s p%s, ns", prows[r].shape, p);
+}
+
+static bool ran(const struct bench_result *res, unsigned int nruns, int sys)
+{
+	unsigned int i;
+
+	for (i = 0; i < nruns; i++)
+		if (res[i].run->sys == sys)
+			return true;
+	return false;
+}
+
+/* y's median over the reference's (round trips: of pct[p]); 0: none. */
+static double pref_ratio(const struct bench_result *y,
+			 const struct bench_result *ref, bool rtt, int p)
+{
+	if (!ref)
+		return 0;
+	return rtt ? pratio(y->pct[p].median, ref->pct[p].median) :
+		     pratio(y->mps.median, ref->mps.median);
+}
+
+/*
+ * One text cell: system y (round trips: percentile pct[p]) as name,
+ * median [min-max], and its ratio to the row's reference ref.
+ */
+static void pcell_text(char *cell, const struct bench_result *y,
+		       const struct bench_result *ref, bool rtt, int p)
+{
+	double ratio = pref_ratio(y, ref, rtt, p);
+	char b[48];
+
+	if (rtt)
+		fmt_spread(b, sizeof(b), y->pct[p], 1, 0);
+	else
+		fmt_spread(b, sizeof(b), y->mps, 1e6, 2);
+	if (y == ref || !ratio)
+		snprintf(cell, PT_CELL, "%s %s", pshort(y->system), b);
+	else
+		snprintf(cell, PT_CELL, "%s %s %.2fx", pshort(y->system), b,
+			 ratio);
+}
+
+/*
+ * The table's text, cell by cell: t[line][0] the shape, t[line][1 + c]
+ * column c; a line per system of a cell, and for round trips four: p50,
+ * its ratio to raw-pingpong, p99, its ratio. Returns the lines.
+ */
+static unsigned int peers_cells(const struct bench_opts *o,
+				const struct bench_result *res,
+				unsigned int nruns,
+				char t[PT_LINES][1 + NR_PCOL][PT_CELL])
+{
+	const struct bench_result *x[NR_PCOL][PCELL_MAX], *ref;
+	unsigned int n = 0, r, k, m, nx[NR_PCOL], pass;
+	int c;
+
+	memset(t, 0, sizeof(char) * PT_LINES * (1 + NR_PCOL) * PT_CELL);
+	for (r = 0; r < NR_PROW; r++) {
+		bool rtt = prows[r].pat == PAT_PINGPONG;
+
+		ref = pref(res, nruns, r);
+		for (c = 0, m = 1; c < NR_PCOL; c++) {
+			nx[c] = pcell_res(res, nruns, r, c, x[c]);
+			if (nx[c] > m)
+				m = nx[c];
+		}
+		for (pass = 0; pass < (rtt ? 4u : 1u); pass++) {
+			int p = pass < 2 ? 0 : 2;	/* pct[]: p50, p99 */
+			bool xraw = rtt && (pass & 1);
+
+			for (k = 0; k < m && n < PT_LINES; k++, n++) {
+				if (!k)
+					prow_label(t[n][0], o, r, pass);
+				for (c = 0; c < NR_PCOL; c++) {
+					char *cell = t[n][1 + c];
+					const char *pkg = prows[r].sys[c][0] ?
+							  pcol_missing(c) : NULL;
+
+					if (k < nx[c] && xraw)
+						snprintf(cell, PT_CELL, "%.2fx",
+							 p ? x[c][k]->ratio_p99 :
+							 x[c][k]->ratio);
+					else if (k < nx[c])
+						pcell_text(cell, x[c][k], ref,
+							   rtt, p);
+					else if (!k && !pass && pkg)
+						snprintf(cell, PT_CELL,
+							 "not built in: %s", pkg);
+					else if (!k && !pkg)
+						snprintf(cell, PT_CELL, "-");
+				}
+			}
+		}
+	}
+	return n;
+}
+
+static void print_place(const char *name, struct bench_spread s,
+			unsigned int reps)
+{
+	if (s.min == s.max)
+		printf("%s (%.0f ns) in %u", name, s.min, reps);
+	else
+		printf("%s (%.0f-%.0f ns) in %u", name, s.min, s.max, reps);
+}
+
+static void print_placement(const struct bench_opts *o,
+			    const struct bench_placement *pl)
+{
+	static const char *const name[2] = { "near", "far" };
+	unsigned int k = pl->reps[1] > pl->reps[0];	/* most reps first */
+	struct bench_spread s = pl->raw_p50[0];
+
+	printf("  placement, by each rep's raw-pingpong p50: ");
+	if (pl->n == 2) {
+		print_place(name[k], pl->raw_p50[k], pl->reps[k]);
+		printf(" of %u reps, ", o->reps);
+		print_place(name[!k], pl->raw_p50[!k], pl->reps[!k]);
+		printf("\n");
+	} else if (o->reps == 1) {
+		printf("one rep (%.0f ns)\n", s.median);
+	} else {
+		printf("the same in all %u reps (%.0f [%.0f-%.0f] ns)\n",
+		       o->reps, s.median, s.min, s.max);
+	}
+}
+
+static void print_peers(const struct bench_opts *o,
+			const struct bench_result *res, unsigned int nruns,
+			const struct bench_placement *pl)
+{
+	char t[1 + PT_LINES][1 + NR_PCOL][PT_CELL], line[512];
+	unsigned int n, i;
+	int w[1 + NR_PCOL], c, len;
+
+	printf("\npeers: pinshm, ck_ring and DPDK rte_ring in this run, %u B: "
+	       "median [min-max] of %u rep%s;\n  round trips in ns, streams in "
+	       "M msgs/s; a ratio after a figure: over the row's first pinshm "
+	       "one\n",
+	       o->size, o->reps, o->reps > 1 ? "s" : "");
+	print_placement(o, pl);
+	/* The head, the cells, each column as wide as its widest. */
+	n = 1 + peers_cells(o, res, nruns, t + 1);
+	snprintf(t[0][0], PT_CELL, "shape");
+	for (c = 0; c < NR_PCOL; c++)
+		snprintf(t[0][1 + c], PT_CELL, "%s", pcols[c].title);
+	for (c = 0; c <= NR_PCOL; c++)
+		for (i = 0, w[c] = 0; i < n; i++)
+			if ((int)strlen(t[i][c]) > w[c])
+				w[c] = (int)strlen(t[i][c]);
+	for (i = 0; i < n; i++) {
+		for (c = 0, len = 0; c <= NR_PCOL; c++)
+			len += snprintf(line + len, sizeof(line) - len, "  %-*s",
+					w[c], t[i][c]);
+		while (len > 0 && line[len - 1] == ' ')
+			len--;
+		printf("%.*s\n", len, line);
+	}
+	if (!pcol_missing(PC_RTE) && !ran(res, nruns, SYS_RTE_MP2))
+		printf("  (rte-mp-2p only with --vs rte-mp-2p: its two "
+		       "producers stall each other when they share a core)\n");
+	for (c = 0; c < NR_PCOL; c++)
+		if (pcol_missing(c))
+			printf("  (%s: not built in: install %s, then make)\n",
+			       pcols[c].title, pcol_missing(c));
+}
+
 void bench_print_text(const struct bench_opts *o,
 		      const struct bench_clock *clk,
 		      const struct bench_noise *nz,
 		      const struct bench_result *res, unsigned int nruns,
-		      const struct bench_target *t, unsigned int nt)
+		      const struct bench_target *t, unsigned int nt,
+		      const struct bench_placement *pl)
 {
 	char b[3][64];
 	unsigned int i;
@@ -456,6 +786,8 @@ void bench_print_text(const struct bench_opts *o,
 			       t[k].at_least ? ">=" : "<=", t[k].want,
 			       target_met(&t[k]) ? "met" : "MISSED");
 	}
+	if (pl)
+		print_peers(o, res, nruns, pl);
 }
 
 /* A number with a fixed number of decimals in the JSON text. */
@@ -477,11 +809,101 @@ static struct json_object *jspread(struct bench_spread s, int prec)
 	return o;
 }
 
+/* One system of a cell of the peers table. */
+static struct json_object *jpcell(const struct bench_result *y,
+				  const struct bench_result *ref, bool rtt)
+{
+	struct json_object *x = json_object_new_object(), *z;
+
+	json_object_object_add(x, "system", json_object_new_string(y->system));
+	if (!rtt) {
+		json_object_object_add(x, "msgs_per_s", jspread(y->mps, 0));
+		json_object_object_add(x, "ratio_to_reference",
+				       jnum(pref_ratio(y, ref, false, 0), 4));
+		return x;
+	}
+	z = json_object_new_object();
+	json_object_object_add(z, "p50", jspread(y->pct[0], 1));
+	json_object_object_add(z, "p99", jspread(y->pct[2], 1));
+	json_object_object_add(x, "rtt_ns", z);
+	json_object_object_add(x, "ratio_to_raw", jnum(y->ratio, 4));
+	json_object_object_add(x, "ratio_to_raw_p99", jnum(y->ratio_p99, 4));
+	json_object_object_add(x, "ratio_to_reference",
+			       jnum(pref_ratio(y, ref, true, 0), 4));
+	json_object_object_add(x, "ratio_to_reference_p99",
+			       jnum(pref_ratio(y, ref, true, 2), 4));
+	return x;
+}
+
+/*
+ * The peers table: {placement, not_built_in, rows: [{shape, pattern,
+ * reference, pinshm: [...], ck_ring: [...], rte_ring: [...]}]}, each
+ * cell an array of its systems that ran.
+ */
+static struct json_object *jpeers(const struct bench_opts *o,
+				  const struct bench_result *res,
+				  unsigned int nruns,
+				  const struct bench_placement *pl)
+{
+	static const char *const name[2] = { "near", "far" };
+	struct json_object *top = json_object_new_object(), *a, *x, *row;
+	const struct bench_result *y[PCELL_MAX], *ref;
+	unsigned int r, k, n;
+	int c;
+
+	a = json_object_new_array();
+	for (k = 0; k < pl->n; k++) {
+		x = json_object_new_object();
+		json_object_object_add(x, "placement", json_object_new_string(
+			pl->n == 1 ? "same" : name[k]));
+		json_object_object_add(x, "reps",
+				       json_object_new_int64(pl->reps[k]));
+		json_object_object_add(x, "raw_p50_ns",
+				       jspread(pl->raw_p50[k], 1));
+		json_object_array_add(a, x);
+	}
+	json_object_object_add(top, "placement", a);
+	x = json_object_new_object();
+	for (c = 0; c < NR_PCOL; c++)
+		if (pcol_missing(c))
+			json_object_object_add(x, pcols[c].key,
+				json_object_new_string(pcol_missing(c)));
+	json_object_object_add(top, "not_built_in", x);
+	a = json_object_new_array();
+	for (r = 0; r < NR_PROW; r++) {
+		bool rtt = prows[r].pat == PAT_PINGPONG;
+
+		ref = pref(res, nruns, r);
+		row = json_object_new_object();
+		json_object_object_add(row, "shape",
+				       json_object_new_string(prows[r].key));
+		json_object_object_add(row, "pattern", json_object_new_string(
+			ref ? bench_pat_json_name(ref->run) :
+			bench_pat_names[prows[r].pat]));
+		json_object_object_add(row, "reference", ref ?
+				       json_object_new_string(ref->system) : NULL);
+		if (!strcmp(prows[r].key, "two_producers"))
+			json_object_object_add(row, "shared_cpu",
+				json_object_new_boolean(o->shared_cpu));
+		for (c = 0; c < NR_PCOL; c++) {
+			x = json_object_new_array();
+			n = pcell_res(res, nruns, r, c, y);
+			for (k = 0; k < n; k++)
+				json_object_array_add(x, jpcell(y[k], ref, rtt));
+			json_object_object_add(row, pcols[c].key, x);
+		}
+		json_object_array_add(a, row);
+	}
+	json_object_object_add(top, "rows", a);
+	return top;
+}
+
 void bench_print_json(const struct bench_opts *o,
 		      const struct bench_clock *clk,
 		      const struct bench_noise *nz,
 		      const struct bench_result *res, unsigned int nruns,
-		      const struct bench_target *t, unsigned int nt)
+		      const struct bench_target *t, unsigned int nt,
+		      const struct bench_placement *pl)
 {
 	struct json_object *top = json_object_new_object(), *a, *x, *y;
 	unsigned int i;
@@ -646,6 +1068,8 @@ void bench_print_json(const struct bench_opts *o,
 		json_object_array_add(a, x);
 	}
 	json_object_object_add(top, "targets", a);
+	if (pl)
+		json_object_object_add(top, "peers", jpeers(o, res, nruns, pl));
 	json_object_object_add(top, "notes", json_object_new_string(
 		"latency: median across reps of each rep's percentile, from a "
 		"log-linear histogram of every sample (relative error < 0.8%); "
@@ -659,6 +1083,11 @@ void bench_print_json(const struct bench_opts *o,
 		"the writer held back by the bench so that readers keep up; "
 		"pinshm-bcast-lossless: a lossless ring, the writer held by the "
 		"library at its slowest registered reader); "
+		"peers: pinshm bench peers' table, a row per shape, in each "
+		"column the systems that ran, ratio_to_reference over the "
+		"row's reference (its first pinshm system), placement: the "
+		"reps told apart by their raw-pingpong p50 (near, far; same: "
+		"one placement); "
 		"oneway: oneway_ns is the receiver's TSC minus the sender's "
 		"stamp, one message every interval_ns, its ratio_to_raw over "
 		"raw-oneway; tsc.skew_ns: the TSC offset between the cores)"));
