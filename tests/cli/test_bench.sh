@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # bench (issue 5): runs end to end with every system, --json parses and has
 # the contract's fields, --plot writes a PNG, bad arguments are refused;
-# the paced one-way pattern, --capacity and --rt (issue 13); the peers.
+# the paced one-way pattern, --capacity and --rt (issue 13); the peers,
+# and their table in one run (bench peers).
 # Correctness only: no timing is asserted (the CPUs are shared).
 . "$(dirname "$0")/lib.sh"
 
@@ -11,6 +12,8 @@ out_has '^usage: pinshm bench'
 for o in --size --count --cpus --vs --reps --json --plot --capacity --interval --rt; do
 	out_has -- "$o"
 done
+out_has '^usage: pinshm bench \[pingpong\|stream\|oneway\|bcast\|mpsc\|peers\]'
+out_has '^  peers      pinshm against the peers built in'
 
 # A short run of everything: the rings, the baselines, all kernel IPC.
 ok bench --count 1000 --reps 2 --vs all
@@ -213,6 +216,73 @@ assert not [k for k in r if k[1] in ("ck-spsc", "rte-spsc")], set(r)
 	ok bench pingpong --count 1000 --reps 1 --vs rte-spsc
 	out_has '^  rte-spsc '
 	! grep -q '^  ck-spsc ' "$TMP/out" || fail "ck-spsc ran without being asked"
+
+	# bench peers: the rows of docs/performance.md's comparison in one
+	# run, then their table: a row per shape, a column per library, each
+	# figure median [min-max] and its ratio to the row's pinshm one.
+	ok bench peers --count 2000 --reps 1 --size 64
+	out_has '^peers: pinshm, ck_ring and DPDK rte_ring in this run, 64 B: median \[min-max\] of 1 rep;'
+	out_has "^  placement, by each rep's raw-pingpong p50: one rep \([0-9]+ ns\)$"
+	out_has '^  shape +pinshm +ck_ring +DPDK rte_ring$'
+	n='[0-9.]+ \[[0-9.]+-[0-9.]+\]'
+	for p in 50 99; do
+		out_has "^  round trip p$p, ns +spsc $n +spsc $n [0-9.]+x +spsc $n [0-9.]+x$"
+		out_has "^    p$p / raw-pingpong +[0-9.]+x +[0-9.]+x +[0-9.]+x$"
+	done
+	out_has "^  stream +spsc $n +spsc $n [0-9.]+x +spsc $n [0-9.]+x$"
+	out_has "^  stream, batch 32 +spsc-batch32 $n +- +spsc-burst32 $n [0-9.]+x$"
+	out_has "^  one producer +mpsc $n +- +mp $n [0-9.]+x$"
+	out_has "^ +fanin $n [0-9.]+x +rts $n [0-9.]+x$"
+	out_has "^ +hts $n [0-9.]+x$"
+	out_has "^  two producers(, one core)? +mpsc-2p $n +- +rts-2p $n [0-9.]+x$"
+	out_has "^ +fanin-2p $n [0-9.]+x +hts-2p $n [0-9.]+x$"
+	out_has '^  \(rte-mp-2p only with --vs rte-mp-2p'
+	! grep -q 'not built in' "$TMP/out" || fail "a column not built in, though they are"
+	ok bench peers --count 2000 --reps 2 --json
+	pyjson '
+p = d["peers"]
+assert p["not_built_in"] == {}, p
+pl = p["placement"]
+assert sum(x["reps"] for x in pl) == 2 and len(pl) in (1, 2), pl
+assert [x["placement"] for x in pl] in (["same"], ["near", "far"]), pl
+for x in pl:
+    s = x["raw_p50_ns"]
+    assert x["reps"] >= 1 and 0 < s["min"] <= s["median"] <= s["max"], x
+want = {"round_trip": (["pinshm-spsc"], ["ck-spsc"], ["rte-spsc"]),
+        "stream": (["pinshm-spsc"], ["ck-spsc"], ["rte-spsc"]),
+        "stream_batch32": (["pinshm-spsc-batch32"], [], ["rte-spsc-burst32"]),
+        "one_producer": (["pinshm-mpsc", "pinshm-fanin"], [],
+                         ["rte-mp", "rte-rts", "rte-hts"]),
+        "two_producers": (["pinshm-mpsc-2p", "pinshm-fanin-2p"], [],
+                          ["rte-rts-2p", "rte-hts-2p"])}
+assert [r["shape"] for r in p["rows"]] == list(want), p["rows"]
+for r in p["rows"]:
+    cols = tuple([x["system"] for x in r[c]]
+                 for c in ("pinshm", "ck_ring", "rte_ring"))
+    assert cols == want[r["shape"]], (r["shape"], cols)
+    assert r["reference"] == cols[0][0], r
+    assert r["pinshm"][0]["ratio_to_reference"] == 1, r
+    for x in r["pinshm"] + r["ck_ring"] + r["rte_ring"]:
+        assert x["ratio_to_reference"] > 0, x
+        if r["shape"] == "round_trip":
+            t = x["rtt_ns"]
+            assert 0 < t["p50"]["median"] <= t["p99"]["median"], x
+            assert x["ratio_to_raw"] > 0 and x["ratio_to_reference_p99"] > 0, x
+        else:
+            s = x["msgs_per_s"]
+            assert 0 < s["min"] <= s["median"] <= s["max"], x
+r = {(x["pattern"], x["system"]) for x in d["results"]}
+assert ("mpsc-pingpong", "pinshm-mpsc") not in r, r
+assert ("mpsc-stream", "pinshm-mpsc-2p-batch32") not in r, r
+assert d["processes"] == 3
+'
+	# rte-mp-2p joins the table when named (a short run: it may stall).
+	ok bench peers --count 2000 --reps 1 --vs rte-mp-2p --json
+	pyjson '
+r = [r for r in d["peers"]["rows"] if r["shape"] == "two_producers"][0]
+assert [x["system"] for x in r["rte_ring"]] == ["rte-mp-2p", "rte-rts-2p",
+                                                "rte-hts-2p"], r
+'
 else
 	# Not built in: the package to install, and nothing run. As root
 	# the dependency step installs the peers, so only BENCH_PEERS=no
@@ -225,6 +295,27 @@ else
 	err_has 'not built in: install libdpdk-dev'
 	ok bench stream --count 1000 --reps 1 --vs all
 	! grep -q '^  \(ck\|rte\)-' "$TMP/out" || fail "--vs all ran a peer not built in"
+	# bench peers runs pinshm's rows without them, and says which
+	# package adds each missing column.
+	ok bench peers --count 1000 --reps 1
+	err_has '^pinshm: warning: bench: peers: ck_ring not built in: install libck-dev '
+	err_has '^pinshm: warning: bench: peers: DPDK rte_ring not built in: install libdpdk-dev '
+	n='[0-9.]+ \[[0-9.]+-[0-9.]+\]'
+	out_has "^  round trip p50, ns +spsc $n +not built in: libck-dev +not built in: libdpdk-dev$"
+	out_has "^  stream, batch 32 +spsc-batch32 $n +- +not built in: libdpdk-dev$"
+	out_has "^  one producer +mpsc $n +- +not built in: libdpdk-dev$"
+	out_has "^ +fanin $n [0-9.]+x$"
+	out_has '^  \(ck_ring: not built in: install libck-dev, then make\)$'
+	out_has '^  \(DPDK rte_ring: not built in: install libdpdk-dev, then make\)$'
+	! grep -q '^  \(ck\|rte\)-' "$TMP/out" || fail "bench peers ran a peer not built in"
+	ok bench peers --count 1000 --reps 1 --json
+	pyjson '
+p = d["peers"]
+assert p["not_built_in"] == {"ck_ring": "libck-dev", "rte_ring": "libdpdk-dev"}, p
+for r in p["rows"]:
+    assert r["ck_ring"] == [] and r["rte_ring"] == [], r
+    assert r["pinshm"] and r["pinshm"][0]["system"] == r["reference"], r
+'
 fi
 
 # Usage errors: exit 2, one message and the usage line.
@@ -236,7 +327,9 @@ rc 2 bench --cpus 0,0
 err_has "bad --cpus '0,0'"
 rc 2 bench --reps 0
 rc 2 bench frobnicate
-err_has "unknown pattern 'frobnicate'"
+err_has "unknown pattern 'frobnicate' \(pingpong, stream, oneway, bcast, mpsc, peers\)"
+rc 2 bench peers --readers 2
+err_has 'readers is for the bcast pattern'
 rc 2 bench stream --plot "$TMP/x.png"
 err_has 'needs the pingpong pattern'
 rc 1 bench --cpus 0,1000 --count 1000
