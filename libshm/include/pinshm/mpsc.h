@@ -324,7 +324,7 @@ static inline int pinshm_mpsc_claim_batch(struct pinshm_mpsc *p,
 		uint64_t total;
 
 		off = tail & p->mask;
-		pad = off + need > p->cap ? p->cap - off : 0;
+		pad = __pinshm_wrap_pad(off, need, p->cap);
 		total = pad + need;
 		if ((tail & (PINSHM_REC_ALIGN - 1)) ||
 		    tail + total - p->zeroed_cache > p->cap) {

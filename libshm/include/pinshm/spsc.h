@@ -179,7 +179,7 @@ static inline int pinshm_spsc_claim(struct pinshm_spsc *r, uint32_t len,
 		return -EMSGSIZE;
 	size = __pinshm_rec_size(len);
 	off = r->tail & r->mask;
-	pad = off + size > r->cap ? r->cap - off : 0;
+	pad = __pinshm_wrap_pad(off, size, r->cap);
 	/*
 	 * The record, the filler before it, and the header after it, which
 	 * must stay zero: at zeroed + cap lies the newest released record,
