@@ -178,6 +178,96 @@ Test(fanin, serves_lanes_in_bursts_so_none_starves)
 	T_OK(pinshm_fanin_detach(&c));
 }
 
+/*
+ * peek_batch takes a lane's records in a row up to the burst, then moves
+ * on; every record once, FIFO per lane, over several batch sizes.
+ */
+Test(fanin, peek_batch_keeps_bursts_and_fifo_per_lane)
+{
+	static const unsigned int sizes[] = { 1, 5, 32, 64, 100 };
+	struct pinshm_fanin p[3], c;
+	struct pinshm_msg m[100];
+	uint32_t next[3], total = 3 * 3 * PINSHM_FANIN_BURST, got;
+	unsigned int l, k, run, lane;
+	int n, j;
+
+	mk_ring(3, 1 << 16, 64);
+	for (l = 0; l < 3; l++)
+		T_OK(pinshm_fanin_attach(g_r, "f", PINSHM_PRODUCER_ID(l), &p[l]));
+	T_OK(pinshm_fanin_attach(g_r, "f", PINSHM_CONSUMER, &c));
+	for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		for (l = 0; l < 3; l++) {
+			next[l] = 0;
+			for (j = 0; j < 3 * PINSHM_FANIN_BURST; j++)
+				send_one(&p[l], (uint32_t)j, 8 + (j % 3) * 8);
+		}
+		got = 0;
+		run = 0;
+		lane = 3;
+		while ((n = pinshm_fanin_peek_batch(&c, m, sizes[k])) > 0) {
+			cr_assert_leq((unsigned int)n, sizes[k]);
+			for (j = 0; j < n; j++) {
+				uint64_t w = word_of(&m[j]);
+
+				l = (unsigned int)(w >> 32);
+				cr_assert_lt(l, 3);
+				cr_assert_eq((uint32_t)w, next[l],
+					     "batch %u, lane %u: %u, want %u",
+					     sizes[k], l, (uint32_t)w, next[l]);
+				next[l]++;
+				run = l == lane ? run + 1 : 1;
+				lane = l;
+				cr_assert_leq(run, PINSHM_FANIN_BURST,
+					      "lane %u served %u in a row", l,
+					      run);
+			}
+			cr_assert_eq(c.id, lane, "c.id is the last one's lane");
+			got += (uint32_t)n;
+			pinshm_fanin_release(&c);
+		}
+		cr_assert_eq(n, 0);
+		cr_assert_eq(got, total, "batch %u: %u of %u", sizes[k], got,
+			     total);
+	}
+	T_OK(pinshm_fanin_detach(&c));
+}
+
+/* A corrupt record met in the middle of a batch ends the batch before it;
+ * that lane is dropped and the others go on. */
+Test(fanin, peek_batch_stops_at_a_corrupt_record)
+{
+	struct pinshm_fanin_shared *sh;
+	struct pinshm_fanin p[2], c;
+	struct pinshm_msg m[16];
+	struct pinshm_rec *rec;
+	int n;
+
+	sh = mk_ring(2, 4096, 0);
+	T_OK(pinshm_fanin_attach(g_r, "f", PINSHM_PRODUCER_ID(0), &p[0]));
+	T_OK(pinshm_fanin_attach(g_r, "f", PINSHM_PRODUCER_ID(1), &p[1]));
+	T_OK(pinshm_fanin_attach(g_r, "f", PINSHM_CONSUMER, &c));
+	send_one(&p[0], 0, 8);
+	send_one(&p[0], 1, 8);
+	send_one(&p[0], 2, 8);
+	send_one(&p[1], 7, 8);
+	/* Lane 0's third record (at 2 * 16) lies about its length. */
+	rec = (struct pinshm_rec *)((uint8_t *)lane_sh(sh, 0) +
+				    PINSHM_SPSC_HDR_SIZE + 32);
+	rec->len = PINSHM_REC_COMMIT | 100000;
+	n = pinshm_fanin_peek_batch(&c, m, 16);
+	cr_assert_eq(n, 2, "the two good records of lane 0: %d", n);
+	cr_assert_eq(c.id, 0);
+	cr_assert_eq(word_of(&m[1]), 1);
+	pinshm_fanin_release(&c);
+	n = pinshm_fanin_peek_batch(&c, m, 16);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(c.id, 1);
+	cr_assert_eq(word_of(&m[0]), (1ULL << 32) | 7);
+	pinshm_fanin_release(&c);
+	cr_assert_eq(pinshm_fanin_peek_batch(&c, m, 16), 0);
+	T_OK(pinshm_fanin_detach(&c));
+}
+
 Test(fanin, zero_copy_claim_commit_and_batches)
 {
 	struct pinshm_fanin p, c;

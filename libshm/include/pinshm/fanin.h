@@ -224,16 +224,21 @@ bad:
 	return ret;
 }
 
-/* Peek up to n records; how many (0 when all lanes are empty; c->id: the
+/*
+ * Peek up to n records; how many (0 when all lanes are empty; c->id: the
  * lane of the last), or -EBADMSG as pinshm_fanin_peek() when it meets a
- * corrupt lane first. */
+ * corrupt lane first. Once pinshm_fanin_peek() has found a lane with a
+ * record, the rest of the lane's burst comes from pinshm_spsc_peek_batch()
+ * on it: a record taken one by one through pinshm_fanin_peek() cost the
+ * consumer of a batched stream about a third of its rate.
+ */
 static inline int pinshm_fanin_peek_batch(struct pinshm_fanin *c,
 					  struct pinshm_msg *m, unsigned int n)
 {
-	unsigned int i, id = c->id;
+	unsigned int i = 0, id = c->id, more;
 	int ret;
 
-	for (i = 0; i < n; i++) {
+	while (i < n) {
 		ret = pinshm_fanin_peek(c, &m[i]);
 		if (ret == -EAGAIN)
 			break;
@@ -244,6 +249,22 @@ static inline int pinshm_fanin_peek_batch(struct pinshm_fanin *c,
 			return (int)i;
 		}
 		id = c->id;
+		i++;
+		more = PINSHM_FANIN_BURST - c->burst;
+		if (more > n - i)
+			more = n - i;
+		if (!more)
+			continue;
+		/* (B) of spsc.h, on the same lane. */
+		ret = pinshm_spsc_peek_batch(&c->lane_c[id], &m[i], more);
+		if (ret < 0) {
+			__pinshm_fanin_corrupt(c, id);
+			break;
+		}
+		i += (unsigned int)ret;
+		c->burst += (unsigned int)ret;
+		if ((unsigned int)ret < more)
+			continue;	/* the lane ran dry: look at the others */
 	}
 	return (int)i;
 }
