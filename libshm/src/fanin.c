@@ -4,7 +4,8 @@
  * per-message paths are inline in include/pinshm/fanin.h and are the SPSC
  * ring's, lane by lane (spsc.h has the ordering protocol (A)-(E); the
  * wait queue's (W1)/(W2) are wait.h's). Each lane is set up, taken over
- * and recovered by spsc.c's own steps.
+ * and recovered by spsc.c's own steps. The merge by key is here, out of
+ * line: it looks at every lane on each call.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -316,6 +317,103 @@ __pinshm_export int pinshm_fanin_detach(struct pinshm_fanin *h)
 	}
 	h->sh = NULL;
 	return 0;
+}
+
+/* The key of a record: key_off + 8 bytes within its length, else 0. */
+static uint64_t merge_key(const struct pinshm_msg *m, uint32_t key_off)
+{
+	uint64_t key = 0;
+
+	/* Payload after (B) of its lane; its length is checked, its key is
+	 * data that only decides the order. */
+	if ((uint64_t)key_off + sizeof(key) <= m->len)
+		memcpy(&key, (const uint8_t *)m->data + key_off, sizeof(key));
+	return key;
+}
+
+/*
+ * The record with the smallest key at the head of the lanes into *m;
+ * take: peek it (its lane moves on, c->id names it; returns 0), else only
+ * look (returns its lane). Every lane is put back where it was but the
+ * one taken from.
+ */
+static int fanin_merge(struct pinshm_fanin *c, struct pinshm_msg *m,
+		       uint32_t key_off, uint64_t *empty, bool take)
+{
+	struct pinshm_spsc *l;
+	struct pinshm_msg head;
+	uint64_t rpos, rlast, key, best_key = 0, none = 0;
+	uint64_t best_rpos = 0, best_rlast = 0, best_prev = 0;
+	unsigned int i, best = ~0u;
+	int ret;
+
+	if (!c || !c->sh || !m)
+		return -EINVAL;
+	if (c->role != PINSHM_CONSUMER)
+		return -EPERM;
+	for (i = 0; i < c->lanes; i++) {
+		if (c->bad >> i & 1)
+			continue;
+		l = &c->lane_c[i];
+		rpos = l->rpos;
+		rlast = l->rlast;
+		/* (B) of spsc.h, on lane i's next record, as peek does. */
+		ret = pinshm_spsc_peek(l, &head);
+		if (ret == -EAGAIN) {
+			none |= 1ULL << i;
+			continue;
+		}
+		if (ret) {
+			l->rpos = rpos;	/* a filler skipped before it */
+			c->id = i;
+			__pinshm_fanin_corrupt(c, i);
+			return ret;
+		}
+		key = merge_key(&head, key_off);
+		if (best == ~0u || key < best_key) {
+			best = i;
+			best_key = key;
+			best_rpos = l->rpos;
+			best_rlast = l->rlast;
+			best_prev = rlast;
+			*m = head;
+		}
+		/* Looked at, not taken: lane i stays where it was. */
+		l->rpos = rpos;
+		l->rlast = rlast;
+		l->peeked_msgs--;
+		l->peeked_bytes -= head.len;
+	}
+	if (empty)
+		*empty = none;
+	if (best == ~0u)
+		return -EAGAIN;
+	if (!take)
+		return (int)best;
+	/* Take the smallest: lane best as if pinshm_fanin_peek() had. */
+	c->id = best;
+	l = &c->lane_c[best];
+	l->rpos = best_rpos;
+	l->rlast = best_rlast;
+	l->peeked_msgs++;
+	l->peeked_bytes += m->len;
+	c->prev_rlast = best_prev;
+	c->peeked |= 1ULL << best;
+	return 0;
+}
+
+__pinshm_export int pinshm_fanin_peek_merged(struct pinshm_fanin *c,
+					     struct pinshm_msg *m,
+					     uint32_t key_off, uint64_t *empty)
+{
+	return fanin_merge(c, m, key_off, empty, true);
+}
+
+__pinshm_export int pinshm_fanin_look_merged(struct pinshm_fanin *c,
+					     struct pinshm_msg *m,
+					     uint32_t key_off, uint64_t *empty)
+{
+	return fanin_merge(c, m, key_off, empty, false);
 }
 
 /*

@@ -2,9 +2,11 @@
 /*
  * libFuzzer target: the fan-in ring (pinshm/fanin.h, src/fanin.c) with its
  * memory under the attacker's control: the consumer's attach, peek,
- * peek_batch, release, recv and wait(0) across the lanes, and a
- * producer's attach (the takeover walk over its lane). No crash, no hang,
- * nothing handed out outside the lane it came from. See fuzz.h for the
+ * peek_batch, release, recv, wait(0) and the merge by key (peek_merged,
+ * look_merged, at offsets inside records, past them and near UINT32_MAX)
+ * across the lanes, and a producer's attach (the takeover walk over its
+ * lane). No crash, no hang, nothing handed out outside the lane it came
+ * from, no lane both empty and corrupt. See fuzz.h for the
  * input layout. The ring has NR_LANES lanes of CAP bytes. Modes
  * (input[0] % 4):
  *   0  the whole ring (header and every lane) is fuzzer bytes; consumer;
@@ -32,22 +34,61 @@ static struct pinshm_spsc_shared *lane(unsigned int i)
 					     i * LANE_BYTES);
 }
 
-static void check_msg(const struct pinshm_fanin *c, const struct pinshm_msg *m)
+static void check_lane_msg(const struct pinshm_fanin *c, unsigned int id,
+			   const struct pinshm_msg *m)
 {
 	const struct pinshm_spsc *l;
 	volatile uint8_t sum = 0;
 	uint32_t i;
 
-	FZ_CHECK(c->id < c->lanes, "lane %u of %u", c->id, c->lanes);
-	l = &c->lane_c[c->id];
+	FZ_CHECK(id < c->lanes, "lane %u of %u", id, c->lanes);
+	l = &c->lane_c[id];
 	FZ_CHECK(fz_inside((const uint8_t *)m->data - PINSHM_REC_HDR,
 			   PINSHM_REC_HDR + (uint64_t)m->len, l->buf, l->cap),
-		 "record %p len %u outside lane %u", m->data, m->len, c->id);
+		 "record %p len %u outside lane %u", m->data, m->len, id);
 	FZ_CHECK(fz_inside(l->buf, l->cap, fz.data + RING_OFF, RING_BYTES),
 		 "lane buffer");
 	for (i = 0; i < m->len; i++)
 		sum += ((const uint8_t *)m->data)[i];
 	(void)sum;
+}
+
+static void check_msg(const struct pinshm_fanin *c, const struct pinshm_msg *m)
+{
+	check_lane_msg(c, c->id, m);
+}
+
+/* The merge: peek or only look, the key inside the records, past them,
+ * or where key_off + 8 overflows 32 bits. */
+static void merge_op(struct pinshm_fanin *c, unsigned int op)
+{
+	uint64_t empty = ~0ULL, all = c->lanes == 64 ? ~0ULL :
+		(1ULL << c->lanes) - 1;
+	unsigned int q = op / 6;	/* op % 6 chose the merge */
+	uint32_t key_off = (q >> 1) & 1 ? UINT32_MAX - (q >> 2) : (q >> 2) * 7;
+	struct pinshm_msg m;
+	int ret;
+
+	if (q & 1) {
+		ret = pinshm_fanin_look_merged(c, &m, key_off, &empty);
+		FZ_CHECK(ret >= 0 || ret == -EAGAIN || ret == -EBADMSG,
+			 "look_merged %d", ret);
+		if (ret >= 0)
+			check_lane_msg(c, (unsigned int)ret, &m);
+	} else {
+		ret = pinshm_fanin_peek_merged(c, &m, key_off, &empty);
+		FZ_CHECK(ret == 0 || ret == -EAGAIN || ret == -EBADMSG,
+			 "peek_merged %d", ret);
+		if (!ret)
+			check_msg(c, &m);
+	}
+	if (ret == -EBADMSG)
+		return;
+	FZ_CHECK(!(empty & ~all) && !(empty & c->bad), "empty %llx bad %llx",
+		 (unsigned long long)empty, (unsigned long long)c->bad);
+	if (ret == -EAGAIN)
+		FZ_CHECK(empty == (all & ~c->bad), "nothing, yet empty %llx",
+			 (unsigned long long)empty);
 }
 
 static void clear_roles(void)
@@ -80,7 +121,7 @@ static void consume(struct fz_ops *ops)
 		return;
 	for (it = 0; it < NR_LANES * CAP / 8 + 10; it++) {
 		op = fz_op(ops);
-		switch (op % 5) {
+		switch (op % 6) {
 		case 0:
 			ret = pinshm_fanin_peek(&c, &m[0]);
 			FZ_CHECK(ret == 0 || ret == -EAGAIN || ret == -EBADMSG,
@@ -117,6 +158,9 @@ static void consume(struct fz_ops *ops)
 			FZ_CHECK(ret == 0 || ret == -ETIMEDOUT ||
 				 ret == -ENOSYS || ret == -EOPNOTSUPP,
 				 "wait %d", ret);
+			break;
+		case 5:
+			merge_op(&c, op);
 			break;
 		}
 	}

@@ -4,14 +4,18 @@
  * lane of its own, and one consumer thread, over ring "f" in a region of
  * the shm backend (pinshm_region_create + pinshm_fanin_create).
  *
- * Two runs:
+ * Three runs:
  *   single  claim/commit one at a time; the consumer peeks one or a few
  *           records before releasing, and sleeps (PINSHM_WAIT_FUTEX recv)
  *           every so often, so the producers' kicks (W1) meet its sleeps
  *           (W2);
  *   batch   each producer stages a random number (1..64) of records, then
  *           publishes them at once; the consumer takes random peek_batch()
- *           sizes and releases once per batch.
+ *           sizes and releases once per batch;
+ *   merged  producers as in single; the consumer merges the lanes by the
+ *           u64 at offset 8 (pinshm_fanin_peek_merged(), looking first now
+ *           and then), releases every few records, and sleeps in
+ *           pinshm_fanin_wait() when every lane is empty.
  * Each record carries (producer << 48 | seq) in its first 8 bytes and a
  * pattern computed from it in the rest (8..200 bytes); the consumer checks
  * every byte and each producer's order, so a gap, duplicate, reordering
@@ -43,6 +47,7 @@ struct run {
 	struct pinshm_region *r;
 	uint64_t count;		/* per producer */
 	int batch;
+	int merge;		/* consumer: merged by the u64 at offset 8 */
 	int failed;		/* consumer's, read after join */
 	char err[256];
 };
@@ -154,6 +159,54 @@ static int check(struct run *run, const struct pinshm_msg *m, unsigned int id,
 	return 0;
 }
 
+/* The merged consumer: each record checked against its producer's order
+ * (the key only picks which lane goes next). */
+static void consume_merged(struct run *run, struct pinshm_fanin *c)
+{
+	struct pinshm_msg m;
+	uint64_t next[NPROD] = { 0 }, got = 0, total = run->count * NPROD;
+	uint64_t rnd = 77;
+	unsigned int held = 0;
+	int ret;
+
+	while (got < total && !run->failed) {
+		if (xs(&rnd) % 8 == 0) {
+			ret = pinshm_fanin_look_merged(c, &m, 8, NULL);
+			if (ret >= 0 && m.type != (uint32_t)ret) {
+				snprintf(run->err, sizeof(run->err),
+					 "look: lane %d type %u", ret, m.type);
+				run->failed = 1;
+				break;
+			}
+		}
+		ret = pinshm_fanin_peek_merged(c, &m, 8, NULL);
+		if (ret == -EAGAIN) {
+			pinshm_fanin_release(c);
+			held = 0;
+			/* (W2) against the producers' kicks. */
+			ret = pinshm_fanin_wait(c, 1000000);
+			if (ret && ret != -ETIMEDOUT && ret != -ENOSYS &&
+			    ret != -EOPNOTSUPP) {
+				snprintf(run->err, sizeof(run->err),
+					 "wait: %d", ret);
+				run->failed = 1;
+			}
+			continue;
+		}
+		if (ret) {
+			snprintf(run->err, sizeof(run->err), "merged: %d", ret);
+			run->failed = 1;
+			break;
+		}
+		run->failed = check(run, &m, c->id, next);
+		got++;
+		if (++held >= 1 + xs(&rnd) % 4) {
+			pinshm_fanin_release(c);
+			held = 0;
+		}
+	}
+}
+
 static void *consumer(void *arg)
 {
 	struct run *run = arg;
@@ -170,6 +223,11 @@ static void *consumer(void *arg)
 	if (ret) {
 		snprintf(run->err, sizeof(run->err), "attach: %d", ret);
 		run->failed = 1;
+		return NULL;
+	}
+	if (run->merge) {
+		consume_merged(run, &c);
+		pinshm_fanin_detach(&c);
 		return NULL;
 	}
 	while (got < total && !run->failed) {
@@ -258,16 +316,18 @@ static int run_one(struct run *run)
 int main(void)
 {
 	struct pinshm_region_opts o;
-	struct run runs[2] = {
+	struct run runs[3] = {
 		{ .what = "single (claim/commit, peek/release, futex sleeps)",
 		  .count = 300000, .batch = 0 },
 		{ .what = "batch (stage+publish, peek_batch)",
 		  .count = 300000, .batch = 1 },
+		{ .what = "merged (claim/commit, peek_merged/look_merged, "
+			  "waits)", .count = 100000, .merge = 1 },
 	};
 	char name[PINSHM_NAME_MAX];
 	int i, ret, failed = 0;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "tsan-fi-%d-%d", (int)getpid(), i);
 		pinshm_region_opts_init(&o);
 		o.size = NPROD * (LANE_CAP + 4096) + (64 << 10);

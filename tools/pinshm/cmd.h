@@ -260,6 +260,8 @@ struct ctl_tail {
 	uint32_t producers;
 	bool check, hex, quiet;
 	bool fresh;		/* reading from the ring's first record: seqs start at 1 */
+	bool merge;		/* fanin: lanes merged by the u64 at merge_off */
+	uint32_t merge_off;
 	enum ctl_tail_kind kind;
 
 	uint64_t records;

@@ -504,6 +504,10 @@ static const struct ctl_opt ctl_tail_opts[] = {
 	  "received + lost must account for every sequence; slot: sequences may skip, never "
 	  "repeat or go backwards", 0 },
 	{ "producers", 'p', "K", "producer ids 0..K-1 expected (default 1)", 0 },
+	{ "merge", 'm', "OFF", "fanin: take the lanes merged by the u64 at payload offset OFF "
+	  "(native byte order), smallest first, ties to the lower lane; a record too short for "
+	  "it counts as 0. The merge orders the records present when each is read. `pub --seq` "
+	  "records have their sequence number at 0", 0 },
 	{ "rate", 'r', "R", "read at most R records per second (a slow consumer)", 0 },
 	{ "hex", 'x', NULL, "hex dump of each payload", 0 },
 	{ "quiet", 'q', NULL, "print nothing per record", 0 },
@@ -521,10 +525,11 @@ const struct ctl_cmd ctl_cmd_tail = {
 	"(a read-only attach) from the oldest record still in the ring; when the\n"
 	"writer laps it, the records lost are reported on stderr (at most 10 lines a\n"
 	"second, gathered into later lines while stderr would block) and reading goes\n"
-	"on: lapping is not a failure. slot: a reader\n"
-	"(read-only) polling the latest value, one line per new version seen. Runs\n"
-	"until --count is reached or SIGINT/SIGTERM (then exits 0 unless an error\n"
-	"was seen).\n",
+	"on: lapping is not a failure. slot: a reader (read-only) polling the latest\n"
+	"value, one line per new version seen. fanin: the consumer, FIFO per producer\n"
+	"and the lanes in turn, or with --merge the lanes merged by a key in the\n"
+	"records. Runs until --count is reached or SIGINT/SIGTERM (then exits 0\n"
+	"unless an error was seen).\n",
 	.notes =
 	"A summary (records, last sequence per producer, rate; bcast: laps and\n"
 	"records lost) goes to stderr.\n",
@@ -532,6 +537,7 @@ const struct ctl_cmd ctl_cmd_tail = {
 	"  pinshm tail md quotes\n"
 	"  pinshm tail md quotes --check-seq --count 1000000 --quiet\n"
 	"  pinshm tail md orders --check-seq --producers 3 --count 1000000 --quiet\n"
+	"  pinshm tail md ticks --merge 0\n"
 	"  pinshm tail md feed --rate 1000\n",
 };
 
@@ -564,6 +570,12 @@ static int ctl_tail_opt(const struct ctl_cmd *c, const struct ctl_opt *opt, cons
 	case 'r':
 		if (ctl_parse_double(arg, &t->rate) || t->rate <= 0)
 			return ctl_usage_error(c, "bad --rate '%s' (records per second, > 0)", arg);
+		break;
+	case 'm':
+		if (ctl_parse_u64(arg, &v) || v > UINT32_MAX)
+			return ctl_usage_error(c, "bad --merge '%s' (a payload offset in bytes)", arg);
+		t->merge = true;
+		t->merge_off = (uint32_t)v;
 		break;
 	case 'x':
 		t->hex = true;
@@ -612,6 +624,11 @@ int cmd_tail(int argc, char **argv)
 	pinshm_region_close(r);
 	if (!rt)
 		return -EOPNOTSUPP;
+	if (t.merge && rt->type != PINSHM_OBJ_FANIN) {
+		ctl_errorf("%s: --merge takes the lanes of a fanin ring; this one is %s", ctx,
+			   pinshm_obj_type_name(rt->type));
+		return -EINVAL;
+	}
 	t.kind = rt->kind;
 	t.prod = calloc(t.producers, sizeof(*t.prod));
 	if (!t.prod)

@@ -9,9 +9,13 @@
  *
  * tail takes the consumer role: records come lane by lane, FIFO per
  * producer; --check-seq checks each producer id's sequence on its own
- * (--producers K). A restarted tail continues after the last release.
+ * (--producers K). With --merge OFF the lanes are merged by the u64 at
+ * payload offset OFF (pinshm_fanin_peek_merged()): the sequence number of
+ * `pub --seq` records at 0, say. A restarted tail continues after the
+ * last release.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 
 #include "cmd.h"
@@ -84,8 +88,8 @@ static int ctl_fanin_next(struct ctl_tail *t, void *ring, struct ctl_rec *rec)
 	struct pinshm_msg m = { 0 };	/* gcc cannot see peek fill it */
 	int ret;
 
-	(void)t;
-	ret = pinshm_fanin_peek(ring, &m);
+	ret = t->merge ? pinshm_fanin_peek_merged(ring, &m, t->merge_off, NULL) :
+			 pinshm_fanin_peek(ring, &m);
 	if (ret)
 		return ret;
 	*rec = (struct ctl_rec){ m.data, m.len, m.type };
@@ -109,6 +113,7 @@ static int ctl_tail_fanin(struct ctl_tail *t, struct pinshm_region *r, const cha
 	};
 	struct pinshm_fanin c;
 	unsigned int i;
+	uint64_t max;
 	int ret, err;
 
 	ret = pinshm_fanin_attach(r, ring, PINSHM_CONSUMER, &c);
@@ -116,6 +121,14 @@ static int ctl_tail_fanin(struct ctl_tail *t, struct pinshm_region *r, const cha
 		return ctl_role_busy(t->ctx, r, ring, "consumer", false);
 	if (ret)
 		return ctl_fail(t->ctx, ret, CTL_ROLE);
+	/* Constant since the ring was made, checked by the attach. */
+	max = PINSHM_READ_ONCE(c.sh->max_record);
+	if (t->merge && (uint64_t)t->merge_off + 8 > max) {
+		ctl_errorf("%s: --merge %u: the 8-byte key lies past the ring's max record "
+			   "(%" PRIu64 " bytes)", t->ctx, t->merge_off, max);
+		pinshm_fanin_detach(&c);
+		return -EINVAL;
+	}
 	t->fresh = true;
 	for (i = 0; i < c.lanes; i++)
 		if (!(c.bad >> i & 1) && c.lane_c[i].head != 0)

@@ -9,10 +9,13 @@
  * the lanes round-robin, staying on a lane for up to PINSHM_FANIN_BURST
  * records while it has them.
  *
- * Order: FIFO per producer (per lane), no order across producers. Use the
- * MPSC ring (pinshm/mpsc.h) when every consumer must see one total order
- * of all producers' records; use this one for throughput per producer
- * and isolation between them.
+ * Order: FIFO per producer (per lane), no order across producers unless
+ * the consumer asks for a merge by a key the producers write, e.g. a
+ * timestamp (pinshm_fanin_peek_merged(), below: it orders what is
+ * present). Use the MPSC ring (pinshm/mpsc.h) when every consumer must
+ * see one total order of all producers' records, in the order they were
+ * committed; use this one for throughput per producer and isolation
+ * between them.
  *
  * Ordering: that of spsc.h, lane by lane, (A)-(E) on each lane's own
  * words; the one thing added is the wait queue:
@@ -21,6 +24,9 @@
  *     pairs with
  *   (W2) consumer, pinshm_fanin_wait(): sleep on that queue, its re-check
  *        looking at every lane's next record with (B).
+ * The merge (pinshm_fanin_peek_merged()) adds nothing: it reads each
+ * lane's next record with (B), as peek does, and moves only the
+ * consumer's private read positions until a release (C).
  * Shared words and their single writer: each lane's as in spsc.h (its
  * producer block: lane i's producer; its consumer block: the ring's
  * consumer); the header's block 0: the creator; consumer and corrupt:
@@ -268,6 +274,59 @@ static inline int pinshm_fanin_peek_batch(struct pinshm_fanin *c,
 	}
 	return (int)i;
 }
+
+/*
+ * Merge by key: peek the record whose key is the smallest among the
+ * records at the head of every lane, the key being the uint64_t in native
+ * byte order at payload offset key_off (unaligned is fine); ties go to the
+ * lower lane. A record shorter than key_off + 8 bytes has key 0: it comes
+ * out as soon as it is at its lane's head. The other lanes' heads are
+ * looked at, not peeked: they stay where they are.
+ *
+ * What is handed out is peeked as by pinshm_fanin_peek(): c->id is its
+ * lane, pinshm_fanin_release() gives it back with everything else peeked,
+ * a consumer killed before that release is taken over and gets it again,
+ * and plain peeks, peek_batch and recv may be mixed in (they take the
+ * lanes in turn, not by key). Only the lane of the record handed out
+ * moves.
+ *
+ * The merge orders what is present: a record that arrives after one with
+ * a larger key was handed out is not put back in front of it. So the
+ * merged order is exact only while every live lane has a record waiting
+ * (a drained burst of every producer, say); *empty, when empty is not
+ * NULL, says which lanes had nothing waiting at this call (bit i: lane i;
+ * corrupt lanes aside, see c->bad): none of the lanes the caller expects
+ * records from means the record is the smallest it will ever see, as long
+ * as each producer's keys never go down. To hold a record back until the
+ * lanes have caught up, look first (pinshm_fanin_look_merged()).
+ *
+ * Keys are data from shared memory: they decide the order and nothing
+ * else (the record's length bounds the read); a producer that writes
+ * small keys is served first. Each call looks at the head of every lane,
+ * N loads (B) for N lanes: plain pinshm_fanin_peek() stays the cheap
+ * one. Sleep in pinshm_fanin_wait() when this says -EAGAIN, then call it
+ * again.
+ *
+ * Returns 0, -EAGAIN when every lane is empty, -EBADMSG as
+ * pinshm_fanin_peek() (once per corrupt lane, c->id naming it; the
+ * others go on), -EINVAL (a detached handle), -EPERM (not the consumer).
+ */
+int pinshm_fanin_peek_merged(struct pinshm_fanin *c, struct pinshm_msg *m,
+			     uint32_t key_off, uint64_t *empty);
+
+/*
+ * The record pinshm_fanin_peek_merged() would hand out now, and *empty,
+ * without taking it: no lane moves, c->id stays. m->data stays valid
+ * until the consumer releases past it (a release gives back only what
+ * was peeked, so at the earliest once it has been peeked and released).
+ * For a caller that holds the merge back while a lane it expects is
+ * empty, up to a staleness bound of its own, then peeks (which may hand
+ * out a record that came in meanwhile with a smaller key: the merge).
+ * Returns the record's lane (>= 0), or the errors of
+ * pinshm_fanin_peek_merged().
+ */
+int pinshm_fanin_look_merged(struct pinshm_fanin *c, struct pinshm_msg *m,
+			     uint32_t key_off, uint64_t *empty);
 
 /* Give every peeked record, of every lane, back to its producer: (C) of
  * spsc.h on each of those lanes. */
