@@ -267,10 +267,10 @@ static inline int pinshm_fanin_peek_batch(struct pinshm_fanin *c,
 			__pinshm_fanin_corrupt(c, id);
 			break;
 		}
+		/* Fewer than more: the lane ran dry, and the next
+		 * pinshm_fanin_peek() looks at the others. */
 		i += (unsigned int)ret;
 		c->burst += (unsigned int)ret;
-		if ((unsigned int)ret < more)
-			continue;	/* the lane ran dry: look at the others */
 	}
 	return (int)i;
 }
