@@ -454,26 +454,31 @@ __pinshm_export int pinshm_bcast_stats(const struct pinshm_bcast *rd,
 }
 
 /*
- * The slowest registered reader's position: the least gate position at or
- * below the writer's tail (a gate ahead of it is corrupt: ignored), or
- * the tail when no gate holds one. Bounded by the gate count.
+ * The slowest registered reader's position among n gates: the least gate
+ * position at or below tail (a gate ahead of it is corrupt: ignored), or
+ * tail when no gate holds one. Bounded by the gate count.
  */
-static uint64_t gates_min(const struct pinshm_bcast *w)
+static uint64_t gates_min_of(const struct pinshm_bcast_gate *gt, uint32_t n,
+			     uint64_t tail)
 {
-	const struct pinshm_bcast_gate *gt = w->kgates;
-	uint64_t m = w->tail, p;
+	uint64_t m = tail, p;
 	uint32_t k;
 
-	for (k = 0; k < w->ngates; k++, gt++) {
+	for (k = 0; k < n; k++, gt++) {
 		/* Relaxed: a holder seen is judged by its pos below. */
 		if (!PINSHM_READ_ONCE(gt->role.holder))
 			continue;
 		/* (G2) pairs with (G1): its reads before our overwrite. */
 		p = pinshm_load_acquire(&gt->pos);
-		if (p <= w->tail && p < m)
+		if (p < m)
 			m = p;
 	}
 	return m;
+}
+
+static uint64_t gates_min(const struct pinshm_bcast *w)
+{
+	return gates_min_of(w->kgates, w->ngates, w->tail);
 }
 
 /*
@@ -490,8 +495,10 @@ static unsigned int gates_drop_dead(struct pinshm_bcast *w)
 
 	for (k = 0; k < w->ngates; k++) {
 		hold[k] = 0;
-		h = pinshm_load_acquire(&gt[k].role.holder);	/* (G6) */
-		p = pinshm_load_acquire(&gt[k].pos);		/* (G2) */
+		/* Relaxed: the owner word below vouches for h (G6). */
+		h = PINSHM_READ_ONCE(gt[k].role.holder);
+		/* (G2) pairs with (G1), as in gates_min_of(). */
+		p = pinshm_load_acquire(&gt[k].pos);
 		if (!h || p > w->tail || p + w->slots > w->next)
 			continue;	/* free, corrupt, or not in the way */
 		/* (G6) pairs with (G5): the identity h vouched for. */
@@ -655,18 +662,8 @@ int __pinshm_bcast_stats(const struct pinshm_region *r, const char *name,
 	out->head = out->tail >= g.slots ? out->tail - g.slots : 0;
 	out->full_events = PINSHM_READ_ONCE(g.sh->full_events);
 	out->recoveries += PINSHM_READ_ONCE(g.sh->dropped);
-	if (g.gates) {
-		const struct pinshm_bcast_gate *gt = ggates(&g);
-		uint64_t p, m = out->tail;
-		uint32_t k;
-
-		/* Lossless: head is the slowest registered reader. */
-		for (k = 0; k < g.gates; k++)
-			if (PINSHM_READ_ONCE(gt[k].role.holder) &&
-			    (p = PINSHM_READ_ONCE(gt[k].pos)) <= m)
-				m = p;
-		out->head = m;
-	}
+	if (g.gates)	/* lossless: head is the slowest registered reader */
+		out->head = gates_min_of(ggates(&g), g.gates, out->tail);
 	out->producer_pid = PINSHM_ROLE_PID(
 		PINSHM_READ_ONCE(g.sh->writer.holder));
 	return 0;

@@ -184,8 +184,6 @@ struct pinshm_region;
 /* recv: records found overwritten after copying before -EAGAIN. */
 #define PINSHM_BCAST_RECV_STALE	64
 
-/* pinshm_bcast_create_flags() */
-#define PINSHM_BCAST_F_LOSSLESS	PINSHM_BCAST_LOSSLESS
 /* Or'ed into PINSHM_READER by pinshm_bcast_attach(): register a gate. */
 #define PINSHM_BCAST_GATING	0x10000
 /* Blocked refreshes in a row before the writer asks the metadata page
