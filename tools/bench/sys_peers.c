@@ -245,12 +245,74 @@ static inline void spin_then_yield(unsigned int *spins)
 	}
 }
 
+/* A peer's blocking send or receive of one message on ring 0 (ab) or 1
+ * (ba). */
+typedef void (*peer_io)(struct bench_side *s, int ring, void *msg);
+
+/*
+ * The round trip and the one-at-a-time stream, one loop for every peer:
+ * always inlined with constant send and recv, so that each peer's loop
+ * calls its own ring's code directly, with no pointer in the measured
+ * loop. A: ab out, ba back; B: the reverse.
+ */
+static inline __attribute__((always_inline, unused)) void
+peer_pingpong(struct bench_side *s, int sys, uint64_t warm, uint64_t n,
+	      peer_io send, peer_io recv)
+{
+	uint32_t size = s->o->size;
+	uint64_t i, t0, t1;
+	char req[64], reply[64];
+
+	snprintf(req, sizeof(req), "%s request", bench_systems[sys].name);
+	snprintf(reply, sizeof(reply), "%s reply", bench_systems[sys].name);
+	for (i = 0; i < warm + n; i++) {
+		if (s->id == 0) {
+			t0 = bench_now();
+			put_seq(s, i);
+			send(s, 0, s->tmpl);
+			recv(s, 1, s->buf);
+			check_seq(s, s->buf, size, i, reply);
+			t1 = bench_now();
+			if (i >= warm)
+				bench_hist_add(&s->sh->cur, t1 - t0);
+		} else {
+			recv(s, 0, s->buf);
+			check_seq(s, s->buf, size, i, req);
+			send(s, 1, s->buf);
+		}
+	}
+}
+
+static inline __attribute__((always_inline, unused)) double
+peer_stream(struct bench_side *s, int sys, uint64_t n, peer_io send,
+	    peer_io recv)
+{
+	uint64_t i, t_first = 0;
+	char what[64];
+
+	if (s->id == 0) {
+		for (i = 0; i < n; i++) {
+			put_seq(s, i);
+			send(s, 0, s->tmpl);
+		}
+		return 0;
+	}
+	snprintf(what, sizeof(what), "%s stream", bench_systems[sys].name);
+	for (i = 0; i < n; i++) {
+		recv(s, 0, s->buf);
+		if (i == 0)
+			t_first = bench_now();
+		check_seq(s, s->buf, s->o->size, i, what);
+	}
+	return bench_rate(s, n, t_first, bench_now());
+}
+
 /* ---------------------------------------------------------------- */
 /* ck_ring                                                           */
 /* ---------------------------------------------------------------- */
 
 #ifdef PINSHM_BENCH_CK
-static inline void ck_send(struct bench_side *s, int ring, const void *msg)
+static inline void ck_send(struct bench_side *s, int ring, void *msg)
 {
 	while (!_ck_ring_enqueue_sp(ps.ck_ring[ring], ps.ck_buf[ring], msg,
 				    s->o->size, NULL))
@@ -264,51 +326,15 @@ static inline void ck_recv(struct bench_side *s, int ring, void *msg)
 		pinshm_cpu_relax();
 }
 
-/* A: ab out, ba back; B: the reverse. */
 void bench_ck_pingpong(struct bench_side *s, int sys, uint64_t warm,
 		       uint64_t n)
 {
-	uint32_t size = s->o->size;
-	uint64_t i, t0, t1;
-
-	(void)sys;
-	for (i = 0; i < warm + n; i++) {
-		if (s->id == 0) {
-			t0 = bench_now();
-			put_seq(s, i);
-			ck_send(s, 0, s->tmpl);
-			ck_recv(s, 1, s->buf);
-			check_seq(s, s->buf, size, i, "ck-spsc reply");
-			t1 = bench_now();
-			if (i >= warm)
-				bench_hist_add(&s->sh->cur, t1 - t0);
-		} else {
-			ck_recv(s, 0, s->buf);
-			check_seq(s, s->buf, size, i, "ck-spsc request");
-			ck_send(s, 1, s->buf);
-		}
-	}
+	peer_pingpong(s, sys, warm, n, ck_send, ck_recv);
 }
 
 double bench_ck_stream(struct bench_side *s, int sys, uint64_t n)
 {
-	uint64_t i, t_first = 0;
-
-	(void)sys;
-	if (s->id == 0) {
-		for (i = 0; i < n; i++) {
-			put_seq(s, i);
-			ck_send(s, 0, s->tmpl);
-		}
-		return 0;
-	}
-	for (i = 0; i < n; i++) {
-		ck_recv(s, 0, s->buf);
-		if (i == 0)
-			t_first = bench_now();
-		check_seq(s, s->buf, s->o->size, i, "ck-spsc stream");
-	}
-	return bench_rate(s, n, t_first, bench_now());
+	return peer_stream(s, sys, n, ck_send, ck_recv);
 }
 #else
 void bench_ck_pingpong(struct bench_side *s, int sys, uint64_t warm,
@@ -331,14 +357,16 @@ double bench_ck_stream(struct bench_side *s, int sys, uint64_t n)
 /* ---------------------------------------------------------------- */
 
 #ifdef PINSHM_BENCH_RTE
-static inline void rte_send(int ring, void *msg)
+static inline void rte_send(struct bench_side *s, int ring, void *msg)
 {
+	(void)s;
 	while (rte_ring_sp_enqueue_elem(ps.rte[ring], msg, ps.l.esize))
 		pinshm_cpu_relax();
 }
 
-static inline void rte_recv(int ring, void *msg)
+static inline void rte_recv(struct bench_side *s, int ring, void *msg)
 {
+	(void)s;
 	while (rte_ring_sc_dequeue_elem(ps.rte[ring], msg, ps.l.esize))
 		pinshm_cpu_relax();
 }
@@ -346,44 +374,20 @@ static inline void rte_recv(int ring, void *msg)
 void bench_rte_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			uint64_t n)
 {
-	uint32_t size = s->o->size;
-	uint64_t i, t0, t1;
-
-	(void)sys;
-	for (i = 0; i < warm + n; i++) {
-		if (s->id == 0) {
-			t0 = bench_now();
-			put_seq(s, i);
-			rte_send(PR_AB, s->tmpl);
-			rte_recv(PR_BA, s->buf);
-			check_seq(s, s->buf, size, i, "rte-spsc reply");
-			t1 = bench_now();
-			if (i >= warm)
-				bench_hist_add(&s->sh->cur, t1 - t0);
-		} else {
-			rte_recv(PR_AB, s->buf);
-			check_seq(s, s->buf, size, i, "rte-spsc request");
-			rte_send(PR_BA, s->buf);
-		}
-	}
+	peer_pingpong(s, sys, warm, n, rte_send, rte_recv);
 }
 
 /* SP/SC, one at a time or bursts of up to batch. */
-static double rte_spsc_stream(struct bench_side *s, uint64_t n,
+static double rte_spsc_stream(struct bench_side *s, int sys, uint64_t n,
 			      unsigned int batch)
 {
 	uint32_t esize = ps.l.esize, size = s->o->size;
 	uint64_t i = 0, t_first = 0, seq;
 	unsigned int j, m, got;
 
+	if (batch <= 1)
+		return peer_stream(s, sys, n, rte_send, rte_recv);
 	if (s->id == 0) {
-		if (batch <= 1) {
-			for (i = 0; i < n; i++) {
-				put_seq(s, i);
-				rte_send(PR_AB, s->tmpl);
-			}
-			return 0;
-		}
 		while (i < n) {
 			m = n - i < batch ? (unsigned int)(n - i) : batch;
 			for (j = 0; j < m; j++) {
@@ -401,13 +405,6 @@ static double rte_spsc_stream(struct bench_side *s, uint64_t n,
 		return 0;
 	}
 	while (i < n) {
-		if (batch <= 1) {
-			rte_recv(PR_AB, s->buf);
-			if (i == 0)
-				t_first = bench_now();
-			check_seq(s, s->buf, size, i++, "rte-spsc stream");
-			continue;
-		}
 		got = rte_ring_sc_dequeue_burst_elem(ps.rte[PR_AB], ps.batch,
 						     esize, batch, NULL);
 		if (!got) {
@@ -460,7 +457,7 @@ static double rte_mp_stream(struct bench_side *s, int ring, uint64_t count,
 		return 0;
 	}
 	for (i = 0; i < count; i++) {
-		rte_recv(ring, s->buf);
+		rte_recv(s, ring, s->buf);
 		if (i == 0)
 			t_first = bench_now();
 		memcpy(&seq, s->buf, sizeof(seq));
@@ -499,7 +496,7 @@ double bench_rte_stream(struct bench_side *s, int sys, uint64_t n)
 	case SYS_RTE_HTS2:
 		return rte_mp_stream(s, PR_HTS, n, y->producers);
 	default:
-		return rte_spsc_stream(s, n, y->batch);
+		return rte_spsc_stream(s, sys, n, y->batch);
 	}
 }
 #else
