@@ -213,7 +213,7 @@ $(B)/asan/pinshm-tools-test: $(TOOLS_TEST_SRCS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) 
 		$(BENCH_LIB_SRCS) $(LIB_SRCS) -lcriterion -lpthread
 
 # clang: gcc refuses atomic_thread_fence() under -fsanitize=thread.
-$(B)/tsan/%: tests/tsan/%.c $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+$(B)/tsan/%: tests/tsan/%.c $(wildcard tests/tsan/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,TSANCC,$@)$(CLANG) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) $(TSAN) -o $@ $< $(LIB_SRCS) -lpthread
 

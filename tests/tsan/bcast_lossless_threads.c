@@ -35,66 +35,11 @@
 #define COUNT		300000ull
 
 static struct pinshm_region *g_r;
-static _Atomic int g_failed;
 static _Atomic int g_ready;	/* registered readers: the writer waits */
 static _Atomic int g_done;
 static uint64_t g_churns, g_churn_got;
 
-static uint32_t rec_len(uint64_t n)
-{
-	return 16 + (uint32_t)((n * 0x9E3779B97F4A7C15ull >> 40) % 33);
-}
-
-static uint64_t csum(const uint8_t *p, uint32_t len, uint64_t n)
-{
-	uint64_t h = 1469598103934665603ull ^ n;
-	uint32_t i;
-
-	for (i = 16; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static void fill(uint8_t *p, uint64_t n, uint32_t len)
-{
-	uint64_t c;
-	uint32_t i;
-
-	memcpy(p, &n, 8);
-	for (i = 16; i < len; i++)
-		p[i] = (uint8_t)(n * 31 + i);
-	c = csum(p, len, n);
-	memcpy(p + 8, &c, 8);
-}
-
-static int verify(const uint8_t *p, uint32_t len, uint64_t n)
-{
-	uint64_t s, c;
-
-	if (len < 16 || len > 48)
-		return 1;
-	memcpy(&s, p, 8);
-	memcpy(&c, p + 8, 8);
-	return s != n || len != rec_len(n) || c != csum(p, len, n);
-}
-
-static void fail(const char *who, const char *what, uint64_t n)
-{
-	printf("FAIL %s: %s at record %llu\n", who, what,
-	       (unsigned long long)n);
-	atomic_store(&g_failed, 1);
-}
-
-static void relax(unsigned int *spins)
-{
-	pinshm_cpu_relax();
-	if (++*spins >= 64) {
-		*spins = 0;
-		sched_yield();
-	}
-}
+#include "bcast_rec.h"
 
 static void *writer(void *arg)
 {
