@@ -235,8 +235,8 @@ bad:
  * lane of the last), or -EBADMSG as pinshm_fanin_peek() when it meets a
  * corrupt lane first. Once pinshm_fanin_peek() has found a lane with a
  * record, the rest of the lane's burst comes from pinshm_spsc_peek_batch()
- * on it: a record taken one by one through pinshm_fanin_peek() cost the
- * consumer of a batched stream about a third of its rate.
+ * on it: taken one by one through pinshm_fanin_peek(), records cost the
+ * consumer of a batched stream up to a third of its rate.
  */
 static inline int pinshm_fanin_peek_batch(struct pinshm_fanin *c,
 					  struct pinshm_msg *m, unsigned int n)
