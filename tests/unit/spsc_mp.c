@@ -413,6 +413,72 @@ Test(spsc_mp, a_tiny_ring_under_constant_back_pressure_loses_nothing)
 }
 
 /*
+ * The copying helpers with PINSHM_WAIT_BACKOFF on both sides: the
+ * producer backs off on a full ring, the consumer on an empty one, and
+ * every record still arrives, whole and in order.
+ */
+static void backoff_child(bool producer, uint64_t n)
+{
+	struct pinshm_region *r;
+	struct pinshm_spsc q;
+	struct pinshm_msg m;
+	uint8_t buf[64];
+	uint64_t seq;
+	uint32_t type;
+	int ret;
+
+	mp_pin(producer ? 0 : 1);
+	mp_attach(&r, &q, producer ? PINSHM_PRODUCER : PINSHM_CONSUMER);
+	for (seq = 0; seq < n; seq++) {
+		if (producer) {
+			mp_fill(buf, seq, mp_len(seq));
+			ret = pinshm_spsc_send(&q, buf, mp_len(seq),
+					       mp_len(seq),
+					       PINSHM_WAIT_BACKOFF);
+			if (ret)
+				mp_fail("send %llu: %s",
+					(unsigned long long)seq,
+					strerror(-ret));
+			continue;
+		}
+		ret = pinshm_spsc_recv(&q, buf, sizeof(buf), &type,
+				       PINSHM_WAIT_BACKOFF);
+		if (ret < 0)
+			mp_fail("recv %llu: %s", (unsigned long long)seq,
+				strerror(-ret));
+		m.data = buf;
+		m.len = (uint32_t)ret;
+		m.type = type;
+		mp_check(&m, seq);
+		atomic_store_explicit(&g_mp->next, seq + 1,
+				      memory_order_relaxed);
+	}
+	pinshm_spsc_detach(&q);
+	pinshm_region_close(r);
+	_exit(0);
+}
+
+Test(spsc_mp, send_and_recv_with_WAIT_BACKOFF_lose_nothing)
+{
+	const uint64_t n = 1000000;
+	pid_t pid[2];
+	int k;
+
+	mp_setup(4096);		/* full often, empty often */
+	for (k = 0; k < 2; k++) {
+		pid[k] = fork();
+		cr_assert_geq(pid[k], 0);
+		if (pid[k] == 0) {
+			t_child_init();
+			backoff_child(k == 0, n);
+		}
+	}
+	mp_reap_ok(pid[0], "producer");
+	mp_reap_ok(pid[1], "consumer");
+	cr_assert_eq(atomic_load(&g_mp->next), n);
+}
+
+/*
  * kill -9 the producer at random moments, mid-batch included, and start a
  * new one that resumes after pinshm_spsc_last(). See the top comment.
  */
