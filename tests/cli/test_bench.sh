@@ -18,7 +18,7 @@ out_has '^  peers      pinshm against the peers built in'
 # A short run of everything: the rings, the baselines, all kernel IPC.
 ok bench --count 1000 --reps 2 --vs all
 for s in raw-pingpong raw-ring-pingpong pinshm-spsc raw-stream raw-stream-batch32 \
-	 pinshm-spsc-batch32 pipe unix tcp eventfd mq pinshm-spsc-sleep; do
+	 pinshm-spsc-batch32 pinshm-spsc-backoff pipe unix tcp eventfd mq pinshm-spsc-sleep; do
 	out_has "^  $s "
 done
 out_has '^pingpong: round trip'
@@ -63,8 +63,8 @@ ok bench stream --count 1000 --reps 1 --vs pipe,eventfd,mq,pinshm-spsc-sleep --j
 pyjson '
 r = {x["system"]: x for x in d["results"]}
 assert set(r) == {"raw-stream", "pinshm-spsc", "raw-stream-batch32",
-                  "pinshm-spsc-batch32", "pipe", "eventfd", "mq",
-                  "pinshm-spsc-sleep"}, set(r)
+                  "pinshm-spsc-batch32", "pinshm-spsc-backoff", "pipe",
+                  "eventfd", "mq", "pinshm-spsc-sleep"}, set(r)
 assert r["raw-stream"]["ratio_to_raw"] == 1
 for x in r.values():
     assert x["pattern"] == "stream" and x["rtt_ns"] is None, x
@@ -161,6 +161,12 @@ for rd in k["readers"]:
 t = [t for t in d["targets"] if t["what"].startswith("bcast 2 readers keeping up")]
 assert len(t) == 1 and t[0]["value"] == 0 and t[0]["met"], d["targets"]
 assert ("bcast-pingpong", "pinshm-bcast-keepup") not in r, set(r)
+# Lossless, readers one record at a time, 32 at a time, backing off.
+for s in ("", "-poll32", "-backoff"):
+    ll = r[("bcast-stream", "pinshm-bcast-lossless" + s)]
+    assert len(ll["readers"]) == 2 and ll["msgs_per_s"] > 0, ll
+    for rd in ll["readers"]:
+        assert rd["delivered"] == 1000 and rd["lost"] == 0, (s, rd)
 y = r[("bcast-pingpong", "pinshm-bcast")]
 assert y["rtt_ns"]["p50"] > 0 and y["ratio_to_raw"] > 0, y
 '

@@ -64,11 +64,11 @@ int cmd_bench(int argc, char **argv);
 enum bench_pat { PAT_PINGPONG, PAT_STREAM, PAT_ONEWAY, NR_PAT };
 
 enum bench_sys {
-	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B,
+	SYS_RAW, SYS_RAW_RING, SYS_SPSC, SYS_RAW_B, SYS_SPSC_B, SYS_SPSC_BK,
 	SYS_MPSC, SYS_MPSC2, SYS_MPSC2_B,	/* pattern mpsc only */
 	SYS_FANIN, SYS_FANIN2, SYS_FANIN2_B,	/* pattern mpsc only */
 	SYS_BCAST, SYS_BCAST_KEEP, SYS_BCAST_LOSSLESS,	/* pattern bcast only */
-	SYS_BCAST_LOSSLESS_P,
+	SYS_BCAST_LOSSLESS_P, SYS_BCAST_LOSSLESS_BK,
 	SYS_PIPE, SYS_UNIX, SYS_TCP, SYS_EVENTFD, SYS_MQ,
 	SYS_SPSC_SLEEP,			/* --vs: the consumer sleeps at once */
 	/* Peers (--vs ck, rte), when built in: sys_peers.c. */
@@ -143,6 +143,8 @@ struct bench_system {
 	unsigned int poll;	/* bcast readers: records peeked per
 				 * release (0, 1: one at a time) */
 	bool sleep;		/* the receiver sleeps at once: count wakes */
+	int idle;		/* stream readers, finding nothing: 0, one
+				 * pause; PINSHM_WAIT_BACKOFF, its pauses */
 	bool vs_spsc;		/* stream: a ratio to the SPSC stream too */
 	bool all_sides;		/* stream: the extra processes take part */
 	/* warm + n round trips; side A times each into bshared.cur */

@@ -306,10 +306,11 @@ static void spsc_stream_produce(struct bench_side *s, uint64_t count,
 }
 
 static double spsc_stream_consume(struct bench_side *s, uint64_t count,
-				  unsigned int batch)
+				  unsigned int batch, int idle)
 {
 	struct pinshm_msg m[BENCH_BATCH];
 	uint64_t i = 0, t_first = 0;
+	unsigned int spins = 0;
 	int n, j;
 
 	if (batch > BENCH_BATCH)
@@ -319,6 +320,8 @@ static double spsc_stream_consume(struct bench_side *s, uint64_t count,
 		if (n == 0) {
 			if (s->sleep)
 				spsc_sleep(s);
+			else if (idle)
+				__pinshm_wait_step(idle, &spins);
 			else
 				pinshm_cpu_relax();
 			continue;
@@ -357,7 +360,7 @@ double bench_spsc_stream(struct bench_side *s, int sys, uint64_t n)
 		return 0;
 	}
 	s->sleep = bench_systems[sys].sleep;
-	mps = spsc_stream_consume(s, n, batch);
+	mps = spsc_stream_consume(s, n, batch, bench_systems[sys].idle);
 	s->sleep = false;
 	return mps;
 }
@@ -784,7 +787,7 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
  */
 static void bcast_stream_read(struct bench_side *s, uint64_t count,
 			      unsigned int run, unsigned int rep, bool keep,
-			      bool yield, struct pinshm_bcast *br)
+			      bool yield, int idle, struct pinshm_bcast *br)
 {
 	struct pinshm_bcast_stats st0, st1;
 	unsigned int k = (unsigned int)s->id - 1, spins = 0;
@@ -797,6 +800,8 @@ static void bcast_stream_read(struct bench_side *s, uint64_t count,
 	for (;;) {
 		ret = pinshm_bcast_peek(br, &bm);
 		if (ret == -EAGAIN) {
+			if (idle)	/* its pauses, then as the others */
+				__pinshm_wait_step(idle, &spins);
 			if (yield && br == &s->blr &&
 			    ++spins >= BENCH_BCAST_LL_SPINS) {
 				/* Caught up: the writer waits for the
@@ -917,6 +922,6 @@ double bench_bcast_stream(struct bench_side *s, int sys, uint64_t n)
 	}
 	/* Lossless readers share cores as keepup's do: spin, then yield. */
 	bcast_stream_read(s, n, s->run, s->rep, keep, keep || ll,
-			  ll ? &s->blr : &s->br);
+			  bench_systems[sys].idle, ll ? &s->blr : &s->br);
 	return 0;
 }

@@ -56,6 +56,11 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.groups = G_SPSC | G_MPSC | G_PEERS, .batch = BENCH_BATCH,
 		.stream = bench_spsc_stream,
 	},
+	[SYS_SPSC_BK] = {	/* the consumer backs off: PINSHM_WAIT_BACKOFF */
+		.name = "pinshm-spsc-backoff", .kind = KIND_PINSHM, .pats = ST,
+		.groups = G_SPSC, .batch = 1, .idle = PINSHM_WAIT_BACKOFF,
+		.vs_spsc = true, .stream = bench_spsc_stream,
+	},
 	[SYS_MPSC] = {
 		.name = "pinshm-mpsc", .kind = KIND_PINSHM, .pats = PP | ST,
 		.groups = G_MPSC | G_PEERS, .json_group = "mpsc", .batch = 1,
@@ -115,6 +120,13 @@ const struct bench_system bench_systems[NR_SYS] = {
 		.pats = ST, .groups = G_BCAST, .json_group = "bcast",
 		.batch = 1, .bcast = true, .lossless = true, .poll = BENCH_BATCH,
 		.vs_spsc = true, .all_sides = true, .stream = bench_bcast_stream,
+	},
+	[SYS_BCAST_LOSSLESS_BK] = {	/* readers back off */
+		.name = "pinshm-bcast-lossless-backoff", .kind = KIND_PINSHM,
+		.pats = ST, .groups = G_BCAST, .json_group = "bcast",
+		.batch = 1, .bcast = true, .lossless = true,
+		.idle = PINSHM_WAIT_BACKOFF, .vs_spsc = true, .all_sides = true,
+		.stream = bench_bcast_stream,
 	},
 	[SYS_PIPE] = {
 		.name = "pipe", .kind = KIND_KERNEL, .pats = PP | ST,
