@@ -153,7 +153,7 @@ $(B)/bpf/vmlinux.h: | $(B)/.deps-build
 	$(call say,GEN,$@)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
 
 $(B)/bpf/%.bpf.o: tools/bpf/%.bpf.c tools/bpf/%.h $(B)/bpf/vmlinux.h
-	$(call say,BPF,$@)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall $(WERROR) \
+	$(call say,BPF,$@)$(CLANG) -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall $(WERROR) \
 		-I$(B)/bpf -Itools/bpf -idirafter /usr/include/$(shell $(CC) -dumpmachine) -c $< -o $@
 
 $(B)/bpf/%.skel.h: $(B)/bpf/%.bpf.o

@@ -59,12 +59,31 @@ struct {
 	__type(value, struct pinshm_hist_slot);
 } wake_ns_log2 SEC(".maps");
 
+/*
+ * wake_pair (not pinned): one word per key that pairs a wake with its
+ * sleeper's return, whichever of their events comes first (they fire on
+ * two CPUs, the wake's after the wake itself):
+ *   0                     nothing pending
+ *   PINSHM_M_WAKE | t     a wake was made at t; its sleeper is not back
+ *   PINSHM_M_BACK | t     a sleeper woken (ret 0) was back at t, before
+ *                         the event of the wake that woke it
+ * Each side moves the word with a compare-and-swap, so the second event
+ * always finds the first one's mark: two CPUs that each looked, found
+ * nothing and then stored their own mark would lose the sample. Each
+ * tries four times (written out: no loop for the verifier); the other
+ * side moves the word once in between, and a wake may first count a
+ * sleeper back.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, PINSHM_M_MAX_RINGS);
 	__type(key, struct pinshm_key_wake);
 	__type(value, __u64);
-} wake_ts SEC(".maps");
+} wake_pair SEC(".maps");
+
+#define PINSHM_M_WAKE	(1ULL << 63)
+#define PINSHM_M_BACK	(1ULL << 62)
+#define PINSHM_M_TS	(PINSHM_M_BACK - 1)
 
 /*
  * tp_waited (not pinned): thread (pid_tgid) -> when the module's wait
@@ -82,19 +101,6 @@ struct {
 } tp_waited SEC(".maps");
 
 #define PINSHM_M_SAME_WAIT_NS	(1000ULL * 1000 * 1000)
-
-/*
- * woke_early (not pinned): a sleeper woken (ret 0) that found no wake time
- * for its key, and when. The wake tracepoint and probe fire after the wake
- * itself, so a sleeper on another CPU can be back first: the wake that
- * follows within PINSHM_M_SAME_WAIT_NS counts it as 0 ns (slot 0).
- */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, PINSHM_M_MAX_RINGS);
-	__type(key, struct pinshm_key_wake);
-	__type(value, __u64);
-} woke_early SEC(".maps");
 
 /* ---- helpers ----------------------------------------------------------- */
 
@@ -144,44 +150,80 @@ static __always_inline void *lookup_or_init(void *map, const void *key, const vo
 	return bpf_map_lookup_elem(map, key);
 }
 
-/* A sleeper on key is back at now (woken: ret 0): wake-to-running latency. */
+static const __u64 zero_u64;
+
+/*
+ * One attempt of a sleeper on key, back at now (woken: ret 0): the
+ * wake-to-running latency, from the wake's mark; without one, its own
+ * mark for the wake to find. Back from anything but a wake (ret != 0), it
+ * drops a wake's mark, which was not for it. False: the word moved under
+ * it, try again.
+ */
+static __always_inline bool back_try(__u64 *w, __u64 now, bool woken)
+{
+	__u64 old = *w, t;
+
+	if (old & PINSHM_M_WAKE) {
+		if (__sync_val_compare_and_swap(w, old, 0) != old)
+			return false;
+		t = old & PINSHM_M_TS;
+		/* Two CPUs' clocks may differ by a little: a sleeper back
+		 * "before" its wake took 0 ns. */
+		if (woken)
+			hist_add(&wake_ns_log2, now > t ? now - t : 0);
+		return true;
+	}
+	if (!woken)
+		return true;
+	return __sync_val_compare_and_swap(w, old, PINSHM_M_BACK | now) == old;
+}
+
 static __always_inline void sleeper_back(struct pinshm_key_wake *k, __u64 now, bool woken)
 {
-	__u64 *ts = bpf_map_lookup_elem(&wake_ts, k);
+	__u64 *w = lookup_or_init(&wake_pair, k, &zero_u64);
 
-	if (ts) {
-		if (woken && now >= *ts)
-			hist_add(&wake_ns_log2, now - *ts);
-		bpf_map_delete_elem(&wake_ts, k);
-	} else if (woken) {
-		bpf_map_update_elem(&woke_early, k, &now, BPF_ANY);
-	}
+	if (w && !back_try(w, now, woken) && !back_try(w, now, woken) &&
+	    !back_try(w, now, woken))
+		back_try(w, now, woken);
 }
 
 /*
- * A wake on key was made (nr sleepers woken, 1 when not known): a sleeper
- * already back counts 0 ns; the others measure from now.
+ * One attempt of a wake on key made at now (nr sleepers woken, 1 when not
+ * known): a sleeper already back counts 0 ns; the others measure from
+ * now. False: try again (the word moved, or a sleeper back was counted
+ * and others are left to measure).
  */
-static __always_inline void waker_done(struct pinshm_key_wake *k, __u64 now, __u32 nr)
+static __always_inline bool wake_try(__u64 *w, __u64 now, __u32 *nr)
 {
-	__u64 *early = bpf_map_lookup_elem(&woke_early, k);
+	__u64 old = *w, t, d;
 
-	if (early) {
-		/* Either order: two CPUs' clocks may differ by a little. */
-		__u64 d = now >= *early ? now - *early : *early - now;
-		bool same = d < PINSHM_M_SAME_WAIT_NS;
-
-		bpf_map_delete_elem(&woke_early, k);
-		if (same) {
+	if (old & PINSHM_M_BACK) {
+		if (__sync_val_compare_and_swap(w, old, 0) != old)
+			return false;
+		/* Either order: two CPUs' clocks may differ. */
+		t = old & PINSHM_M_TS;
+		d = now >= t ? now - t : t - now;
+		if (d < PINSHM_M_SAME_WAIT_NS) {
 			hist_add(&wake_ns_log2, 0);
-			if (nr <= 1)
-				return;
+			if (*nr <= 1)
+				return true;
+			(*nr)--;
 		}
+		return false;
 	}
 	/* Nobody left asleep to measure from this wake. */
-	if (!nr)
-		return;
-	bpf_map_update_elem(&wake_ts, k, &now, BPF_ANY);
+	if (!*nr)
+		return true;
+	return __sync_val_compare_and_swap(w, old, PINSHM_M_WAKE | now) == old;
+}
+
+static __always_inline void waker_done(struct pinshm_key_wake *k, __u64 now, __u32 nr)
+{
+	__u64 *w = lookup_or_init(&wake_pair, k, &zero_u64);
+
+	if (w && !wake_try(w, now, &nr) && !wake_try(w, now, &nr) &&
+	    !wake_try(w, now, &nr))
+		wake_try(w, now, &nr);
 }
 
 static const struct pinshm_region_metrics zero_region;
@@ -480,7 +522,7 @@ int BPF_USDT(usdt_woken, const char *region, const char *ring, int type, __u64 s
 		hist_add(&sleep_ns_log2, slept_ns);
 	wake_key_u(&k, region, ring);
 	if (counted)
-		bpf_map_delete_elem(&wake_ts, &k);
+		bpf_map_delete_elem(&wake_pair, &k);
 	else
 		sleeper_back(&k, now, ret == 0);
 	return 0;

@@ -80,7 +80,7 @@ struct pinshm_hist_slot {
 	__u64 sum_ns;		/* so that a histogram can give its sum */
 };
 
-/* wake_ts (not pinned): when a wake was made, until its sleeper returns. */
+/* wake_pair (not pinned): a wake and its sleeper's return, paired. */
 struct pinshm_key_wake {
 	char region[PINSHM_M_REGION_LEN];
 	char ring[PINSHM_M_RING_LEN];
