@@ -77,6 +77,8 @@ PEERS_OBJ := $(B)/obj/bench/sys_peers.o
 BENCH_HDRS := $(wildcard tools/bench/*.h)
 TOOLS_TEST_SRCS := $(wildcard tests/tools/*.c)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
+# Headers the tests share across suites (tests/unit, tests/tsan).
+TEST_HDRS := $(wildcard tests/*.h tests/unit/*.h)
 TSAN_SRCS := $(wildcard tests/tsan/*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
 FUZZ_SECONDS ?= 20
@@ -182,7 +184,7 @@ kmod: | $(B)/.deps-build
 
 # ---- tests -----------------------------------------------------------------
 # The unit suite, built three ways: plain, ASan+UBSan, and the TSan programs.
-$(B)/tests/unit/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+$(B)/tests/unit/pinshm-unit: $(UNIT_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
 
@@ -203,7 +205,7 @@ $(B)/tests/demo/pinshm-demo-test: $(DEMO_TEST_SRCS) $(wildcard tests/demo/*.h) $
 		$(DEMO_TEST_SRCS) $(DEMO_XP_SRCS) $(addprefix tools/bench/,clock.c hist.c cpu.c) \
 		$(B)/libpinshm.a -lcriterion -lpthread -lm
 
-$(B)/asan/pinshm-unit: $(UNIT_SRCS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+$(B)/asan/pinshm-unit: $(UNIT_SRCS) $(TEST_HDRS) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(TEST_CFLAGS) $(SAN) -o $@ $(UNIT_SRCS) $(LIB_SRCS) -lcriterion -lpthread
 
@@ -213,7 +215,7 @@ $(B)/asan/pinshm-tools-test: $(TOOLS_TEST_SRCS) $(BENCH_LIB_SRCS) $(BENCH_HDRS) 
 		$(BENCH_LIB_SRCS) $(LIB_SRCS) -lcriterion -lpthread
 
 # clang: gcc refuses atomic_thread_fence() under -fsanitize=thread.
-$(B)/tsan/%: tests/tsan/%.c $(wildcard tests/tsan/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
+$(B)/tsan/%: tests/tsan/%.c $(wildcard tests/tsan/*.h tests/*.h) $(LIB_SRCS) $(LIB_HDRS) | $(B)/.deps-check
 	@mkdir -p $(dir $@)
 	$(call say,TSANCC,$@)$(CLANG) $(CPPFLAGS) -std=gnu11 -O1 -g -Wall -Wextra $(WERROR) $(TSAN) -o $@ $< $(LIB_SRCS) -lpthread
 

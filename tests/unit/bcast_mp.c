@@ -27,6 +27,7 @@
 #include <stdatomic.h>
 
 #include "testutil.h"
+#include "../bcast_records.h"
 
 #define BMP_SLOTS	1024
 #define BMP_ERRLEN	256
@@ -77,49 +78,6 @@ bmp_fail(const char *fmt, ...)
 		va_end(ap);
 	}
 	_exit(1);
-}
-
-static inline uint32_t rec_len(uint64_t n)
-{
-	return 16 + (uint32_t)((n * 0x9E3779B97F4A7C15ull >> 40) % 33);
-}
-
-static inline uint64_t csum(const uint8_t *p, uint32_t len, uint64_t n)
-{
-	uint64_t h = 1469598103934665603ull ^ n;
-	uint32_t i;
-
-	for (i = 16; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static inline void fill(uint8_t *p, uint64_t n, uint32_t len)
-{
-	uint64_t c;
-	uint32_t i;
-
-	memcpy(p, &n, 8);
-	for (i = 16; i < len; i++)
-		p[i] = (uint8_t)(n * 31 + i);
-	c = csum(p, len, n);
-	memcpy(p + 8, &c, 8);
-}
-
-/* 0 when the record is whole and carries seq n. */
-static inline int verify(const uint8_t *p, uint32_t len, uint64_t n)
-{
-	uint64_t s, c;
-
-	if (len < 16 || len > 48)
-		return 1;
-	memcpy(&s, p, 8);
-	memcpy(&c, p + 8, 8);
-	if (s != n || len != rec_len(n) || c != csum(p, len, n))
-		return 1;
-	return 0;
 }
 
 static void relax(unsigned int *spins)
