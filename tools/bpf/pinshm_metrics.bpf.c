@@ -180,7 +180,9 @@ static __always_inline bool back_try(__u64 *w, __u64 now, bool woken)
 
 static __always_inline void sleeper_back(struct pinshm_key_wake *k, __u64 now, bool woken)
 {
-	__u64 *w = lookup_or_init(&wake_pair, k, &zero_u64);
+	/* Not woken, it has no mark to leave: only one to drop. */
+	__u64 *w = woken ? lookup_or_init(&wake_pair, k, &zero_u64) :
+			   bpf_map_lookup_elem(&wake_pair, k);
 
 	if (w && !back_try(w, now, woken) && !back_try(w, now, woken) &&
 	    !back_try(w, now, woken))
