@@ -243,8 +243,9 @@ void bench_raw_produce(struct bench_raw_ring *rr,
 			}
 		}
 		stamp = bench_raw_stamp(rr, sh, tail);
-		memcpy(tmpl, &i, sizeof(i));
+		/* In place, the number last: see put_msg() in bench.h. */
 		memcpy(stamp + 1, tmpl, sh->size);
+		memcpy(stamp + 1, &i, sizeof(i));
 		if (batch <= 1) {
 			/* (R1) pairs with (R2): payload before stamp. */
 			pinshm_store_release(stamp, tail + 1);
@@ -352,8 +353,8 @@ static inline void __bench_raw_ring_send(struct bench_raw_ring *out,
 		/* (R4) pairs with (R3): the consumer is done. */
 		*head_cache = pinshm_load_acquire(&out->head);
 	stamp = bench_raw_stamp(out, sh, *tail);
-	memcpy(tmpl, &seq, sizeof(seq));
 	memcpy(stamp + 1, tmpl, sh->size);
+	memcpy(stamp + 1, &seq, sizeof(seq));
 	/* (R1) pairs with (R2): payload before stamp. */
 	pinshm_store_release(stamp, *tail + 1);
 	++*tail;

@@ -240,8 +240,7 @@ static void spsc_pp_initiator(struct bench_side *s, uint64_t warm, uint64_t n)
 	for (i = 0; i < warm + n; i++) {
 		t0 = bench_now();
 		dst = spsc_claim_spin(s, size);
-		put_seq(s, i);
-		memcpy(dst, s->tmpl, size);
+		put_msg(s, dst, i);
 		pinshm_spsc_commit(&s->tx, size, 0);
 		spsc_peek_spin(s, &m);
 		check_seq(s, m.data, m.len, i, "pinshm-spsc reply");
@@ -280,8 +279,7 @@ static void spsc_stream_produce(struct bench_side *s, uint64_t count,
 	if (batch <= 1) {
 		for (i = 0; i < count; i++) {
 			dst = spsc_claim_spin(s, size);
-			put_seq(s, i);
-			memcpy(dst, s->tmpl, size);
+			put_msg(s, dst, i);
 			pinshm_spsc_commit(&s->tx, size, 0);
 		}
 		return;
@@ -294,8 +292,7 @@ static void spsc_stream_produce(struct bench_side *s, uint64_t count,
 			if (ret)
 				side_fail(s, "pinshm_spsc_claim: %s",
 					  strerror(-ret));
-			put_seq(s, i);
-			memcpy(dst, s->tmpl, size);
+			put_msg(s, dst, i);
 			pinshm_spsc_stage(&s->tx, size, 0);
 		}
 		if (k)
@@ -482,8 +479,7 @@ void bench_mpsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
 		if (s->id == 0) {
 			t0 = bench_now();
 			dst = mpsc_claim_spin(s, size);
-			put_seq(s, i);
-			memcpy(dst, s->tmpl, size);
+			put_msg(s, dst, i);
 			pinshm_mpsc_commit(&s->mp, size, 0);
 			spsc_peek_spin(s, &m);
 			check_seq(s, m.data, m.len, i, "pinshm-mpsc reply");
@@ -520,8 +516,7 @@ static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
 	if (batch <= 1) {
 		for (i = 0; i < n; i++) {
 			dst = mpsc_claim_spin(s, size);
-			put_seq(s, i);
-			memcpy(dst, s->tmpl, size);
+			put_msg(s, dst, i);
 			pinshm_mpsc_commit(&s->mp, size, k);
 		}
 		return;
@@ -541,8 +536,7 @@ static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
 			side_fail(s, "pinshm_mpsc_claim_batch: %s",
 				  strerror(-ret));
 		for (j = 0; j < m; j++) {
-			put_seq(s, i + j);
-			memcpy(outs[j], s->tmpl, size);
+			put_msg(s, outs[j], i + j);
 		}
 		pinshm_mpsc_commit_batch(&s->mp, lens, types);
 	}
@@ -620,8 +614,7 @@ static void fanin_stream_produce(struct bench_side *s, uint64_t count,
 			if (ret)
 				side_fail(s, "pinshm_fanin_claim: %s",
 					  strerror(-ret));
-			put_seq(s, i);
-			memcpy(dst, s->tmpl, size);
+			put_msg(s, dst, i);
 			if (batch <= 1)
 				pinshm_fanin_commit(&s->fp, size, k);
 			else
@@ -695,8 +688,7 @@ void bench_bcast_pingpong(struct bench_side *s, int sys, uint64_t warm,
 			if (ret)
 				side_fail(s, "pinshm_bcast_claim: %s",
 					  strerror(-ret));
-			put_seq(s, i);
-			memcpy(dst, s->tmpl, size);
+			put_msg(s, dst, i);
 			pinshm_bcast_commit(&s->bw, size, 0);
 			spsc_peek_spin(s, &m);
 			check_seq(s, m.data, m.len, i, "pinshm-bcast reply");
@@ -769,8 +761,7 @@ static double bcast_stream_write(struct bench_side *s, uint64_t count,
 			spin_then_yield(&spins);
 		if (ret)
 			side_fail(s, "pinshm_bcast_claim: %s", strerror(-ret));
-		put_seq(s, i);
-		memcpy(dst, s->tmpl, size);
+		put_msg(s, dst, i);
 		pinshm_bcast_commit(w, size, 0);
 	}
 	return bench_rate(s, count + 1, t0, bench_now());
