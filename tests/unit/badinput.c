@@ -944,6 +944,58 @@ Test(badinput, a_corrupt_record_length_makes_peek_return_EBADMSG)
 	}
 }
 
+/*
+ * peek_batch() hands out the records before a corrupt one, then reports it:
+ * whether the liar's header differs from the records' before it or repeats
+ * it (the batch takes a repeated header's size from the one before, and
+ * must still find that the record runs past the buffer).
+ */
+Test(badinput, peek_batch_returns_the_records_before_a_corrupt_one_then_EBADMSG)
+{
+	static const uint32_t lens[] = { 1009, 4096, 0x7fffffff, 0xffffffff,
+					 PINSHM_REC_PAD | 1, PINSHM_REC_PAD - 1,
+					 PINSHM_REC_PAD };
+	unsigned int i, k;
+
+	for (i = 0; i <= sizeof(lens) / sizeof(lens[0]); i++) {
+		bool repeat = i == sizeof(lens) / sizeof(lens[0]);
+		uint32_t len = repeat ? 1000 : 10, size = repeat ? 1008 : 24;
+		unsigned int good = repeat ? 4 : 3;
+		struct pinshm_spsc p, c;
+		struct pinshm_msg m[8];
+		struct pinshm_ring_stats s;
+		char buf[1000] = { 0 };
+
+		g_r = t_create("badbatch", 64 << 10, NULL);
+		T_OK(pinshm_spsc_create(g_r, "q", 4096, 0));	/* max 1008 */
+		T_OK(pinshm_spsc_attach(g_r, "q", PINSHM_PRODUCER, &p));
+		T_OK(pinshm_spsc_attach(g_r, "q", PINSHM_CONSUMER, &c));
+		for (k = 0; k < good + (repeat ? 0 : 2); k++)
+			T_OK(pinshm_spsc_send(&p, buf, len, k,
+					      PINSHM_WAIT_NONE));
+		/* Repeated: a fifth record of 1000 at 4032 would end at 5040. */
+		((struct pinshm_rec *)(c.buf + good * size))->len =
+			repeat ? PINSHM_REC_COMMIT | 1000 : lens[i];
+		cr_assert_eq(pinshm_spsc_peek_batch(&c, m, 8), (int)good,
+			     "liar %u", i);
+		for (k = 0; k < good; k++) {
+			cr_assert_eq(m[k].type, k);
+			cr_assert_eq(m[k].len, len);
+		}
+		T_ERR(pinshm_spsc_peek_batch(&c, m, 8), -EBADMSG);
+		pinshm_spsc_release(&c);
+		T_ERR(pinshm_spsc_peek_batch(&c, m, 8), -EBADMSG);
+		T_OK(pinshm_obj_stats(g_r, "q", &s));
+		cr_assert_geq(s.corrupt, 2, "liar %u: counted", i);
+		cr_assert_eq(s.msgs_out, good);
+		T_OK(pinshm_spsc_detach(&p));
+		T_OK(pinshm_spsc_detach(&c));
+		T_OK(pinshm_region_close(g_r));
+		g_r = NULL;
+		T_OK(pinshm_region_destroy(t_names[--t_nr_names], T_BACKEND));
+	}
+}
+
 /* A filler at offset 0 cannot be: there is nothing to skip. */
 Test(badinput, a_filler_at_the_start_of_the_buffer_gives_EBADMSG)
 {
