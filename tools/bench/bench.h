@@ -29,6 +29,7 @@
 #define PINSHM_BENCH_H
 
 #include <mqueue.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -316,6 +317,41 @@ static inline void put_msg(struct bench_side *s, void *dst, uint64_t seq)
 {
 	memcpy(dst, s->tmpl, s->o->size);
 	memcpy(dst, &seq, sizeof(seq));
+}
+
+/*
+ * Spin a while, then yield: for a side whose wait ends only when another
+ * side that may share its core runs. A full MPSC ring with two producers
+ * on one core stays full while the other producer is preempted between
+ * its claim and its commit (the consumer waits at that claim); two
+ * pinshm-bcast-keepup readers on one core hold the writer back in turn.
+ * Spinning would burn the rest of the time slice the other side needs.
+ */
+static inline void spin_then_yield(unsigned int *spins)
+{
+	pinshm_cpu_relax();
+	if (++*spins >= PINSHM_YIELD_SPINS) {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
+/*
+ * A producer of nprod found its ring full. When the producers share one
+ * core (two CPUs: o->shared_cpu), it yields at once: only the consumer,
+ * on the other core, can make room, and the other producer can use the
+ * core meanwhile; spinning first cost the fan-in ring's two producers a
+ * third of their stream on the far placement (docs/performance.md).
+ * Otherwise it spins a while first.
+ */
+static inline void producer_full_wait(struct bench_side *s,
+				      unsigned int nprod,
+				      unsigned int *spins)
+{
+	if (nprod > 1 && s->o->shared_cpu)
+		sched_yield();
+	else
+		spin_then_yield(spins);
 }
 
 /* Messages per second: count of them from t_first to t_last (TSC). */

@@ -235,16 +235,6 @@ static inline uint64_t share_of(uint64_t count, unsigned int nprod, unsigned int
 	return count / nprod + (k < count % nprod);
 }
 
-/* As sys_pinshm.c's: for a producer that may share its core. */
-static inline void spin_then_yield(unsigned int *spins)
-{
-	pinshm_cpu_relax();
-	if (++*spins >= PINSHM_YIELD_SPINS) {
-		*spins = 0;
-		sched_yield();
-	}
-}
-
 /* A peer's blocking send or receive of one message on ring 0 (ab) or 1
  * (ba). */
 typedef void (*peer_io)(struct bench_side *s, int ring, void *msg);
@@ -452,7 +442,7 @@ static double rte_mp_stream(struct bench_side *s, int ring, uint64_t count,
 			seq = i | (uint64_t)k << PEER_SEQ_BITS;
 			memcpy(s->tmpl, &seq, sizeof(seq));
 			while (!rte_mp_enqueue(ring, s->tmpl))
-				spin_then_yield(&spins);
+				producer_full_wait(s, nprod, &spins);
 		}
 		return 0;
 	}

@@ -425,31 +425,16 @@ void bench_spsc_oneway(struct bench_side *s, int sys, uint64_t warm,
 /* The MPSC and broadcast rings (patterns mpsc and bcast)            */
 /* ---------------------------------------------------------------- */
 
-/*
- * Spin a while, then yield: for a side whose wait ends only when another
- * side that may share its core runs. A full MPSC ring with two producers
- * on one core stays full while the other producer is preempted between
- * its claim and its commit (the consumer waits at that claim); two
- * pinshm-bcast-keepup readers on one core hold the writer back in turn.
- * Spinning would burn the rest of the time slice the other side needs.
- */
-static void spin_then_yield(unsigned int *spins)
-{
-	pinshm_cpu_relax();
-	if (++*spins >= PINSHM_YIELD_SPINS) {
-		*spins = 0;
-		sched_yield();
-	}
-}
-
-static void *mpsc_claim_spin(struct bench_side *s, uint32_t len)
+/* Claim on the MPSC ring as producer of nprod, waiting while it is full. */
+static void *mpsc_claim_spin(struct bench_side *s, uint32_t len,
+			     unsigned int nprod)
 {
 	unsigned int spins = 0;
 	void *dst;
 	int ret;
 
 	while ((ret = pinshm_mpsc_claim(&s->mp, len, &dst)) == -EAGAIN)
-		spin_then_yield(&spins);
+		producer_full_wait(s, nprod, &spins);
 	if (ret)
 		side_fail(s, "pinshm_mpsc_claim: %s", strerror(-ret));
 	return dst;
@@ -478,7 +463,7 @@ void bench_mpsc_pingpong(struct bench_side *s, int sys, uint64_t warm,
 	for (i = 0; i < warm + n; i++) {
 		if (s->id == 0) {
 			t0 = bench_now();
-			dst = mpsc_claim_spin(s, size);
+			dst = mpsc_claim_spin(s, size, 1);
 			put_msg(s, dst, i);
 			pinshm_mpsc_commit(&s->mp, size, 0);
 			spsc_peek_spin(s, &m);
@@ -515,7 +500,7 @@ static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
 
 	if (batch <= 1) {
 		for (i = 0; i < n; i++) {
-			dst = mpsc_claim_spin(s, size);
+			dst = mpsc_claim_spin(s, size, nprod);
 			put_msg(s, dst, i);
 			pinshm_mpsc_commit(&s->mp, size, k);
 		}
@@ -531,13 +516,12 @@ static void mpsc_stream_produce(struct bench_side *s, uint64_t count,
 
 		while ((ret = pinshm_mpsc_claim_batch(&s->mp, m, lens,
 						      outs)) == -EAGAIN)
-			spin_then_yield(&spins);
+			producer_full_wait(s, nprod, &spins);
 		if (ret)
 			side_fail(s, "pinshm_mpsc_claim_batch: %s",
 				  strerror(-ret));
-		for (j = 0; j < m; j++) {
+		for (j = 0; j < m; j++)
 			put_msg(s, outs[j], i + j);
-		}
 		pinshm_mpsc_commit_batch(&s->mp, lens, types);
 	}
 }
@@ -623,7 +607,7 @@ static void fanin_stream_produce(struct bench_side *s, uint64_t count,
 		if (j && batch > 1)
 			pinshm_fanin_publish(&s->fp);
 		if (!j)
-			spin_then_yield(&spins);
+			producer_full_wait(s, nprod, &spins);
 	}
 }
 
