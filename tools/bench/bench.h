@@ -321,11 +321,10 @@ static inline void put_msg(struct bench_side *s, void *dst, uint64_t seq)
 
 /*
  * Spin a while, then yield: for a side whose wait ends only when another
- * side that may share its core runs. A full MPSC ring with two producers
- * on one core stays full while the other producer is preempted between
- * its claim and its commit (the consumer waits at that claim); two
- * pinshm-bcast-keepup readers on one core hold the writer back in turn.
- * Spinning would burn the rest of the time slice the other side needs.
+ * side that may share its core runs. Two pinshm-bcast-keepup readers on
+ * one core hold the writer back in turn; a producer alone on its core
+ * (producer_full_wait()) waits here too. Spinning on would burn the rest
+ * of the time slice the other side needs.
  */
 static inline void spin_then_yield(unsigned int *spins)
 {
@@ -338,11 +337,13 @@ static inline void spin_then_yield(unsigned int *spins)
 
 /*
  * A producer of nprod found its ring full. When the producers share one
- * core (two CPUs: o->shared_cpu), it yields at once: only the consumer,
- * on the other core, can make room, and the other producer can use the
- * core meanwhile; spinning first cost the fan-in ring's two producers a
- * third of their stream on the far placement (docs/performance.md).
- * Otherwise it spins a while first.
+ * core (two CPUs: o->shared_cpu), it yields at once: the room comes from
+ * the consumer on the other core, or, on a shared MPSC ring, from the
+ * other producer, which may be preempted between its claim and its commit
+ * (the consumer waits at that claim); either way the core is better spent
+ * on the other producer. Spinning first cost the fan-in ring's two
+ * producers a third of their stream on the far placement
+ * (docs/performance.md). Otherwise it spins a while first.
  */
 static inline void producer_full_wait(struct bench_side *s,
 				      unsigned int nprod,
