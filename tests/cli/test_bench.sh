@@ -172,6 +172,22 @@ assert y["rtt_ns"]["p50"] > 0 and y["ratio_to_raw"] > 0, y
 '
 ok bench bcast --count 1000 --reps 1
 out_has '^    reader 1 \(cpu[0-9]+\): .* lost [0-9]+, lapped [0-9]+ times'
+out_has '; the lossless ring has 8192 slots$'
+# A lossless ring of 64 slots holds its writer at every lap: nothing lost.
+ok bench bcast --count 5000 --reps 1 --readers 2 --lossless-slots 64 --json
+pyjson '
+assert d["lossless_slots"] == 64, d.get("lossless_slots")
+r = {(x["pattern"], x["system"]): x for x in d["results"]}
+for s in ("", "-poll32", "-backoff"):
+    for rd in r[("bcast-stream", "pinshm-bcast-lossless" + s)]["readers"]:
+        assert rd["delivered"] == 5000 and rd["lost"] == 0, (s, rd)
+'
+rc 2 bench bcast --lossless-slots 100
+err_has "bad --lossless-slots '100'"
+rc 2 bench bcast --size 64 --lossless-slots 16M
+err_has 'lossless-slots 16777216 of 128 bytes is over 256M'
+rc 2 bench --lossless-slots 1024
+err_has 'lossless-slots is for the bcast pattern'
 rc 2 bench mpsc --readers 2
 err_has 'readers is for the bcast pattern'
 

@@ -152,6 +152,9 @@ static const char bench_help[] =
 	"  -t, --timeout S    give up after S seconds (default 1800)\n"
 	"  -C, --capacity B   ring bytes, a power of two, 4K..256M (default 64K, more\n"
 	"                     for large --size: 8 records)\n"
+	"  -L, --lossless-slots N\n"
+	"                     bcast: slots of the lossless ring, a power of two,\n"
+	"                     64..16M, at most 256M of slots (default 8192)\n"
 	"  -i, --interval NS  oneway: nanoseconds between messages (default 2000)\n"
 	"      --rt           sides A and B SCHED_FIFO (root): other work on the two\n"
 	"                     CPUs waits, except for the kernel's RT throttling\n"
@@ -204,13 +207,15 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "readers", required_argument, NULL, 'R' },
 		{ "capacity", required_argument, NULL, 'C' },
+		{ "lossless-slots", required_argument, NULL, 'L' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "rt", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt, allowed[CPU_SETSIZE], n, i, k, extra[CPU_SETSIZE], nextra, ret;
-	bool have_cpus = false, have_readers = false, ok0, ok1;
+	bool have_cpus = false, have_readers = false, have_ll_slots = false;
+	bool ok0, ok1;
 	uint64_t v;
 	long l;
 	char bad[64];
@@ -226,8 +231,9 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 	o->reps = 5;
 	o->timeout_s = 1800;
 	o->readers = 1;
+	o->ll_slots = BENCH_BCAST_LL_SLOTS;
 	o->vs = bench_group_vs(GRP_SPSC);
-	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:R:C:i:h", opts,
+	while ((opt = getopt_long(argc, argv, ":s:n:c:v:r:jp:t:R:C:L:i:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 's':
@@ -297,6 +303,14 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 			o->capacity = v;
 			o->capacity_given = true;
 			break;
+		case 'L':
+			if (ctl_parse_size(optarg, &v) || v < 64 ||
+			    v > PINSHM_BCAST_MAX_SLOTS || (v & (v - 1)))
+				return ctl_usage_error(c, "bad --lossless-slots '%s' (a power of two, 64..16M)",
+						       optarg);
+			o->ll_slots = (unsigned int)v;
+			have_ll_slots = true;
+			break;
 		case 'i':
 			if (ctl_parse_int(optarg, 1, 1000000000, &l))
 				return ctl_usage_error(c, "bad --interval '%s' (nanoseconds, 1..1000000000)",
@@ -354,6 +368,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 				       (unsigned long long)o->capacity, o->size);
 	if (have_readers && o->group != GRP_BCAST)
 		return ctl_usage_error(c, "--readers is for the bcast pattern");
+	if (have_ll_slots && o->group != GRP_BCAST)
+		return ctl_usage_error(c, "--lossless-slots is for the bcast pattern");
+	if ((uint64_t)o->ll_slots * ((o->size + 16 + 63) & ~63ULL) >
+	    BENCH_MAX_CAPACITY)
+		return ctl_usage_error(c, "--lossless-slots %u of %llu bytes is over 256M",
+				       o->ll_slots,
+				       (unsigned long long)((o->size + 16 + 63) & ~63ULL));
 	if (o->plot && !o->pat[PAT_PINGPONG])
 		return ctl_usage_error(c, "--plot draws latency: it needs the pingpong pattern");
 	if (o->plot && !bench_have_gnuplot()) {
@@ -688,7 +709,7 @@ int cmd_bench(int argc, char **argv)
 		need += PINSHM_MPSC_HDR_SIZE + cap + 4096 +
 			PINSHM_FANIN_HDR_SIZE + 2 * (PINSHM_SPSC_HDR_SIZE + cap) + 4096;
 	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
-		need += 2 * 65536 + (BENCH_BCAST_SLOTS + BENCH_BCAST_LL_SLOTS) *
+		need += 2 * 65536 + (BENCH_BCAST_SLOTS + (uint64_t)o.ll_slots) *
 			((o.size + 16 + 63) & ~63ULL);
 	need = (need + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 
@@ -721,7 +742,7 @@ int cmd_bench(int argc, char **argv)
 	if (!ret && o.group == GRP_BCAST)
 		ret = pinshm_bcast_create(r, "bc", BENCH_BCAST_SLOTS, o.size);
 	if (!ret && o.group == GRP_BCAST)
-		ret = pinshm_bcast_create_flags(r, "bcl", BENCH_BCAST_LL_SLOTS,
+		ret = pinshm_bcast_create_flags(r, "bcl", o.ll_slots,
 						o.size, PINSHM_BCAST_LOSSLESS);
 	if (!ret)
 		ret = bench_region_scratch(r, scratch, &scr);

@@ -55,7 +55,8 @@ int cmd_bench(int argc, char **argv);
 #define BENCH_CAPACITY		(64 * 1024)
 #define BENCH_SOCK_TIMEOUT_S	10
 #define BENCH_BCAST_SLOTS	1024
-/* The lossless ring: readers sharing a core take turns, a ring each. */
+/* The lossless ring (default; --lossless-slots): readers sharing a core
+ * take turns, a ring each. */
 #define BENCH_BCAST_LL_SLOTS	8192
 #define BENCH_BCAST_LL_SPINS	64	/* pauses before a reader yields */
 #define BENCH_MAX_CAPACITY	(256ULL << 20)
@@ -188,6 +189,7 @@ struct bench_opts {
 	int backend;		/* resolved */
 	int group;		/* enum bench_group */
 	unsigned int readers;	/* bcast */
+	unsigned int ll_slots;	/* bcast: the lossless ring's slots */
 	unsigned int nsides;	/* processes: 2, 3 (mpsc), 1 + readers */
 	int side_cpu[MAX_SIDES];
 	bool shared_cpu;	/* an extra side shares a CPU with another */

@@ -643,8 +643,9 @@ void bench_print_text(const struct bench_opts *o,
 		       o->readers, o->readers > 1 ? "s" : "");
 		for (i = 1; i <= o->readers; i++)
 			printf("%s%d", i > 1 ? "," : "", o->side_cpu[i]);
-		printf("%s\n", o->shared_cpu ? " (more readers than CPUs: "
-		       "readers SHARE cpus)" : "");
+		printf("%s; the lossless ring has %u slots\n",
+		       o->shared_cpu ? " (more readers than CPUs: "
+		       "readers SHARE cpus)" : "", o->ll_slots);
 	}
 	printf("TSC %.1f MHz (calibrated against CLOCK_MONOTONIC), "
 	       "constant_tsc %s, nonstop_tsc %s;\n"
@@ -929,9 +930,12 @@ void bench_print_json(const struct bench_opts *o,
 	json_object_object_add(top, "process_cpus", a);
 	json_object_object_add(top, "shared_cpu",
 			       json_object_new_boolean(o->shared_cpu));
-	if (o->group == GRP_BCAST)
+	if (o->group == GRP_BCAST) {
 		json_object_object_add(top, "readers",
 				       json_object_new_int64(o->readers));
+		json_object_object_add(top, "lossless_slots",
+				       json_object_new_int64(o->ll_slots));
+	}
 	x = json_object_new_object();
 	for (k = 0; k < NR_PAT; k++)
 		if (o->pat[k])
@@ -1081,8 +1085,9 @@ void bench_print_json(const struct bench_opts *o,
 		"the slowest reader's records delivered per second, lost: "
 		"records it never got, summed over reps; pinshm-bcast-keepup: "
 		"the writer held back by the bench so that readers keep up; "
-		"pinshm-bcast-lossless: a lossless ring, the writer held by the "
-		"library at its slowest registered reader); "
+		"pinshm-bcast-lossless: a lossless ring of lossless_slots "
+		"slots, the writer held by the library at its slowest "
+		"registered reader); "
 		"peers: pinshm bench peers' table, a row per shape, in each "
 		"column the systems that ran, ratio_to_reference over the "
 		"row's reference (its first pinshm system), placement: the "

@@ -55,8 +55,8 @@ static const struct ctl_cmd ctl_cmd_bench = {
 	.name = "bench", .run = cmd_bench,
 	/* Its options and --help are the bench code's (tools/bench/bench.c). */
 	.args = "[pingpong|stream|oneway|bcast|mpsc|peers] [--size B] [--count N] [--cpus A,B] "
-		"[--vs LIST] [--reps R] [--readers N] [--capacity B] [--interval NS] [--rt] "
-		"[--json] [--plot FILE.png] [--timeout S]",
+		"[--vs LIST] [--reps R] [--readers N] [--capacity B] [--lossless-slots N] "
+		"[--interval NS] [--rt] [--json] [--plot FILE.png] [--timeout S]",
 	.summary = "benchmark the rings",
 };
 
