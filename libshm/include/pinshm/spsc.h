@@ -292,61 +292,11 @@ static inline void pinshm_spsc_commit(struct pinshm_spsc *r, uint32_t len,
 }
 
 /*
- * Look at the next record without consuming it. Successive peeks walk
- * forward; pinshm_spsc_release() gives back everything peeked so far.
- * Returns 0, -EAGAIN when nothing is there, -EBADMSG when the ring holds
- * something no producer of ours could have written.
- */
-static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
-				   struct pinshm_msg *m)
-{
-	struct pinshm_rec *rec;
-	uint64_t off, size;
-	uint32_t len;
-
-	off = r->rpos & r->mask;
-	rec = (struct pinshm_rec *)(r->buf + off);
-	/* (B) pairs with (A): the payload is complete once len is seen. */
-	len = pinshm_load_acquire(&rec->len);
-	if (len == PINSHM_REC_PAD) {
-		if (off == 0)
-			goto corrupt;
-		r->rpos += r->cap - off;
-		rec = (struct pinshm_rec *)r->buf;
-		/* (B) again, for the record after the filler. */
-		len = pinshm_load_acquire(&rec->len);
-		off = 0;
-	}
-	if (len == 0)
-		return -EAGAIN;
-	if (!(len & PINSHM_REC_COMMIT) || (len & PINSHM_REC_PAD))
-		goto corrupt;
-	len &= PINSHM_REC_LEN_MASK;
-	size = __pinshm_rec_size(len);
-	/* Nothing lies past zeroed + cap: the producer never writes there.
-	 * This also bounds what release() zeroes to less than a ring. */
-	if (len > r->max_record || off + size > r->cap ||
-	    r->rpos + size - r->zeroed > r->cap)
-		goto corrupt;
-	m->data = rec + 1;
-	m->len = len;
-	m->type = rec->type;
-	r->rlast = r->rpos;
-	r->rpos += size;
-	r->peeked_msgs++;
-	r->peeked_bytes += len;
-	return 0;
-corrupt:
-	PINSHM_WRITE_ONCE(r->sh->corrupt, PINSHM_READ_ONCE(r->sh->corrupt) + 1);
-	return -EBADMSG;
-}
-
-/*
- * pinshm_spsc_peek() over a run of plain records, with the positions in
- * registers: each record's header is found from the one before, so the
- * handle's fields written back per record stood in that chain. Stops at
- * n, at an empty header (*empty set) and at anything else (filler, corrupt),
- * which pinshm_spsc_peek() then takes. Returns how many it took.
+ * Peek a run of up to n plain records, with the positions in registers:
+ * each record's header is found from the one before, so the handle's
+ * fields written back per record stood in that chain. Stops at n, at an
+ * empty header (*empty set) and at anything else (filler, corrupt), which
+ * pinshm_spsc_peek() then takes. Returns how many it took.
  */
 static inline unsigned int __pinshm_spsc_peek_run(struct pinshm_spsc *r,
 						  struct pinshm_msg *m,
@@ -383,12 +333,14 @@ static inline unsigned int __pinshm_spsc_peek_run(struct pinshm_spsc *r,
 				break;
 			}
 			if ((len & PINSHM_REC_LEN_MASK) > r->max_record)
-				break;	/* pinshm_spsc_peek() reports it */
+				break;
 			word = len;
 			size = __pinshm_rec_size(len & PINSHM_REC_LEN_MASK);
 		}
 		len &= PINSHM_REC_LEN_MASK;
-		/* As pinshm_spsc_peek() checks; it reports what fails. */
+		/* Nothing lies past zeroed + cap: the producer never writes
+		 * there. This also bounds what release() zeroes to less than
+		 * a ring. */
 		if (off + size > cap || rpos + size > end)
 			break;
 		m[i].data = (void *)(rec + 1);
@@ -403,6 +355,38 @@ static inline unsigned int __pinshm_spsc_peek_run(struct pinshm_spsc *r,
 	r->peeked_msgs += i;
 	r->peeked_bytes += bytes;
 	return i;
+}
+
+/*
+ * Look at the next record without consuming it. Successive peeks walk
+ * forward; pinshm_spsc_release() gives back everything peeked so far.
+ * Returns 0, -EAGAIN when nothing is there, -EBADMSG when the ring holds
+ * something no producer of ours could have written.
+ */
+static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
+				   struct pinshm_msg *m)
+{
+	uint64_t off = r->rpos & r->mask;
+	bool empty = false;
+
+	if (__pinshm_spsc_peek_run(r, m, 1, &empty))
+		return 0;
+	if (empty)
+		return -EAGAIN;
+	/* (B) again, for what stopped the run: a filler skips to the start
+	 * of the buffer (none can lie at offset 0), anything else is
+	 * corrupt. */
+	if (off != 0 &&
+	    pinshm_load_acquire(&__pinshm_spsc_rec(r, r->rpos)->len) ==
+	    PINSHM_REC_PAD) {
+		r->rpos += r->cap - off;
+		if (__pinshm_spsc_peek_run(r, m, 1, &empty))
+			return 0;
+		if (empty)
+			return -EAGAIN;
+	}
+	PINSHM_WRITE_ONCE(r->sh->corrupt, PINSHM_READ_ONCE(r->sh->corrupt) + 1);
+	return -EBADMSG;
 }
 
 /* Peek up to n records; returns how many (0 when empty) or -EBADMSG. */
