@@ -11,21 +11,11 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rec_csum.h"
+
 static inline uint32_t rec_len(uint64_t n)
 {
 	return 16 + (uint32_t)((n * 0x9E3779B97F4A7C15ull >> 40) % 33);
-}
-
-static inline uint64_t csum(const uint8_t *p, uint32_t len, uint64_t n)
-{
-	uint64_t h = 1469598103934665603ull ^ n;
-	uint32_t i;
-
-	for (i = 16; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
 }
 
 static inline void fill(uint8_t *p, uint64_t n, uint32_t len)
@@ -36,7 +26,7 @@ static inline void fill(uint8_t *p, uint64_t n, uint32_t len)
 	memcpy(p, &n, 8);
 	for (i = 16; i < len; i++)
 		p[i] = (uint8_t)(n * 31 + i);
-	c = csum(p, len, n);
+	c = rec_csum(p, len, n);
 	memcpy(p + 8, &c, 8);
 }
 
@@ -49,7 +39,7 @@ static inline int verify(const uint8_t *p, uint32_t len, uint64_t n)
 		return 1;
 	memcpy(&s, p, 8);
 	memcpy(&c, p + 8, 8);
-	return s != n || len != rec_len(n) || c != csum(p, len, n);
+	return s != n || len != rec_len(n) || c != rec_csum(p, len, n);
 }
 
 #endif /* PINSHM_TESTS_BCAST_RECORDS_H */

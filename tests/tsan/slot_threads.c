@@ -23,23 +23,13 @@
 
 #include <pinshm.h>
 
+#include "../rec_csum.h"
+
 #define SIZE	200u
 #define WRITES	300000ull
 
 static struct pinshm_region *g_r;
 static _Atomic int g_done, g_failed, g_ready;
-
-static uint64_t csum(const uint8_t *p, uint64_t s)
-{
-	uint64_t h = 1469598103934665603ull ^ s;
-	uint32_t i;
-
-	for (i = 16; i < SIZE; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
 
 static void fill(uint8_t *p, uint64_t s)
 {
@@ -49,7 +39,7 @@ static void fill(uint8_t *p, uint64_t s)
 	memcpy(p, &s, 8);
 	for (i = 16; i < SIZE; i++)
 		p[i] = (uint8_t)(s * 13 + i * 7);
-	c = csum(p, s);
+	c = rec_csum(p, SIZE, s);
 	memcpy(p + 8, &c, 8);
 }
 
@@ -135,7 +125,7 @@ static void *reader(void *arg)
 		}
 		memcpy(&s, buf, 8);
 		memcpy(&c, buf + 8, 8);
-		if (c != csum(buf, s)) {
+		if (c != rec_csum(buf, SIZE, s)) {
 			fail(name, "torn value", s);
 			break;
 		}

@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 
 #include "testutil.h"
+#include "../rec_csum.h"
 
 #define SMP_ERRLEN	256
 #define SMP_READERS	2
@@ -69,18 +70,6 @@ smp_fail(const char *fmt, ...)
 	_exit(1);
 }
 
-static uint64_t csum(const uint8_t *p, uint32_t len, uint64_t s)
-{
-	uint64_t h = 1469598103934665603ull ^ s;
-	uint32_t i;
-
-	for (i = 16; i < len; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static void fill(uint8_t *p, uint32_t len, uint64_t s)
 {
 	uint64_t c;
@@ -89,7 +78,7 @@ static void fill(uint8_t *p, uint32_t len, uint64_t s)
 	memcpy(p, &s, 8);
 	for (i = 16; i < len; i++)
 		p[i] = (uint8_t)(s * 13 + i * 7);
-	c = csum(p, len, s);
+	c = rec_csum(p, len, s);
 	memcpy(p + 8, &c, 8);
 }
 
@@ -100,7 +89,7 @@ static uint64_t check(const uint8_t *p, uint32_t len)
 
 	memcpy(&s, p, 8);
 	memcpy(&c, p + 8, 8);
-	if (c != csum(p, len, s))
+	if (c != rec_csum(p, len, s))
 		smp_fail("value %llu torn", (unsigned long long)s);
 	return s;
 }
