@@ -154,7 +154,7 @@ static const char bench_help[] =
 	"                     for large --size: 8 records)\n"
 	"  -L, --lossless-slots N\n"
 	"                     bcast: slots of the lossless ring, a power of two,\n"
-	"                     64..16M, at most 256M of slots (default 8192)\n"
+	"                     64..16M, at most 256 MiB in all (default 8192)\n"
 	"  -i, --interval NS  oneway: nanoseconds between messages (default 2000)\n"
 	"      --rt           sides A and B SCHED_FIFO (root): other work on the two\n"
 	"                     CPUs waits, except for the kernel's RT throttling\n"
