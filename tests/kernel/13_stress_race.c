@@ -23,6 +23,11 @@
 #define NNAMES 4
 #define SECONDS 8
 
+/*
+ * The workers' counts, in a shared mapping: relaxed adds, as nothing is
+ * ordered by them; the parent reads them only after it has reaped every
+ * worker, and waitpid() orders a child's writes before its return.
+ */
 struct shared {
 	unsigned long ops;
 	unsigned long bad;
