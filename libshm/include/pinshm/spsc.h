@@ -412,7 +412,8 @@ static inline int pinshm_spsc_peek_batch(struct pinshm_spsc *r,
 	return (int)i;
 }
 
-/* Zero [from, to) of the buffer, positions free-running. */
+/* Zero [from, to) of the buffer, positions free-running, and demote it
+ * (the producer's next writes go there). */
 static inline void __pinshm_spsc_zero(struct pinshm_spsc *r, uint64_t from,
 				      uint64_t to)
 {
@@ -420,10 +421,12 @@ static inline void __pinshm_spsc_zero(struct pinshm_spsc *r, uint64_t from,
 
 	if (off + len > r->cap) {
 		memset(r->buf + off, 0, r->cap - off);
+		__pinshm_demote(r->buf + off, r->cap - off);
 		len -= r->cap - off;
 		off = 0;
 	}
 	memset(r->buf + off, 0, len);
+	__pinshm_demote(r->buf + off, len);
 }
 
 /* Give every peeked record back to the producer. */
