@@ -38,8 +38,8 @@ static uint64_t zero_batch_of(uint64_t cap, uint64_t max_record)
 {
 	uint64_t spare = cap - 3 * (max_record + 2 * PINSHM_REC_HDR);
 
-	if (spare > PINSHM_SPSC_ZERO_BATCH)
-		spare = PINSHM_SPSC_ZERO_BATCH;
+	if (spare > PINSHM_SPSC_ZERO_MAX)
+		spare = PINSHM_SPSC_ZERO_MAX;
 	return spare & ~(uint64_t)(PINSHM_REC_ALIGN - 1);
 }
 

@@ -717,6 +717,73 @@ Test(spsc, peeked_records_hold_their_space_until_release)
 	T_OK(pinshm_spsc_detach(&c));
 }
 
+/* Bytes [from, to) of the ring's buffer are all zero. */
+static bool buf_zero(const struct pinshm_spsc *c, uint64_t from, uint64_t to)
+{
+	for (; from < to; from++)
+		if (c->buf[from & c->mask])
+			return false;
+	return true;
+}
+
+/*
+ * Released space is zeroed when the consumer finds nothing to read (once
+ * PINSHM_SPSC_ZERO_BATCH bytes are pending), or by a release once
+ * zero_batch are, and never while records are peeked but unreleased: an
+ * empty peek then leaves them, and the space, as they are.
+ */
+Test(spsc, released_space_is_zeroed_by_an_empty_peek_or_a_full_batch)
+{
+	struct pinshm_spsc p, c;
+	struct pinshm_msg m = { 0 };
+	uint64_t n = 0, i, z;
+
+	/* 64 KiB and records of 256 bytes: zero_batch is ZERO_MAX. */
+	mk_ring(65536, 1024);
+	attach2(&p, &c);
+	cr_assert_eq(c.zero_batch, PINSHM_SPSC_ZERO_MAX);
+	for (; n < 24; n++)
+		T_OK(send_seq(&p, n, 248));
+	for (i = 0; i < 24; i++)
+		expect_seq(&c, i, 248);
+	/* 23 records pending: more than ZERO_BATCH, less than ZERO_MAX. */
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 0);
+	cr_assert(!buf_zero(&c, 0, 8));
+	expect_empty(&c);
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 23 * 256);
+	cr_assert(buf_zero(&c, 0, 23 * 256));
+	cr_assert(!buf_zero(&c, 23 * 256, 23 * 256 + 8), "the newest kept");
+
+	/* Two records peeked, not released: an empty peek zeroes nothing. */
+	for (; n < 44; n++)
+		T_OK(send_seq(&p, n, 248));
+	for (; i < 42; i++)
+		expect_seq(&c, i, 248);
+	T_OK(pinshm_spsc_peek(&c, &m));
+	check_msg(&m, 42, 248);
+	T_OK(pinshm_spsc_peek(&c, &m));
+	expect_empty(&c);
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 23 * 256);
+	cr_assert(!buf_zero(&c, 42 * 256, 42 * 256 + 8));
+	check_msg(&m, 43, 248);
+	pinshm_spsc_release(&c);
+	i = 44;
+	expect_empty(&c);
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 43 * 256);
+	cr_assert(buf_zero(&c, 23 * 256, 43 * 256));
+
+	/* Never empty: the release that finds ZERO_MAX pending zeroes. */
+	for (z = 43 * 256; PINSHM_READ_ONCE(c.sh->zeroed) == z; i++) {
+		cr_assert_lt(i, 43 + 40, "nothing zeroed by release");
+		T_OK(send_seq(&p, n++, 248));
+		expect_seq(&c, i, 248);
+	}
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed) - z, PINSHM_SPSC_ZERO_MAX);
+	cr_assert(buf_zero(&c, z, z + PINSHM_SPSC_ZERO_MAX));
+	T_OK(pinshm_spsc_detach(&p));
+	T_OK(pinshm_spsc_detach(&c));
+}
+
 /*
  * Detach, re-attach: the producer continues after the last published
  * record, the consumer from the last release (peeked but unreleased

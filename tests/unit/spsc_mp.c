@@ -424,7 +424,7 @@ static void backoff_child(bool producer, uint64_t n)
 	struct pinshm_msg m;
 	uint8_t buf[64];
 	uint64_t seq;
-	uint32_t type;
+	uint32_t type = 0;	/* set by every recv that returns >= 0 */
 	int ret;
 
 	mp_pin(producer ? 0 : 1);

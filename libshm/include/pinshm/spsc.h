@@ -11,11 +11,14 @@
  * byte the producer may write next is zero: the consumer zeroes what it
  * has released and hands the space back through sh->zeroed. The newest
  * released record stays intact, so a restarted producer can read its last
- * message back; the rest is zeroed in batches of zero_batch bytes (at most
- * PINSHM_SPSC_ZERO_BATCH), not per release: on a machine whose two cores
- * sit far apart, writing each consumed line back at once made the
- * unbatched stream 2-4x slower (docs/performance.md). The producer reads
- * sh->zeroed only when its cached copy says the ring is full.
+ * message back; the rest is zeroed in batches, not per release: on a
+ * machine whose two cores sit far apart, writing each consumed line back
+ * at once made the unbatched stream 2-4x slower (docs/performance.md).
+ * A peek that finds nothing zeroes PINSHM_SPSC_ZERO_BATCH bytes or more,
+ * a release zero_batch (PINSHM_SPSC_ZERO_MAX at most), and the zeroed
+ * lines are demoted to the shared cache, where the producer's writes find
+ * them (__pinshm_demote()). The producer reads sh->zeroed only when its
+ * cached copy says the ring is full.
  *
  * Ownership of the buffer, by position (free-running byte counts):
  *   [zeroed, head)        consumer's: released, zeroed later (all but
@@ -34,8 +37,8 @@
  *     pairs with
  *   (B) consumer: load-acquire len, then read type and payload.
  *   (C) consumer: finish reading, store rlast, store-release head (a
- *       restart point: everything below is consumed); once zero_batch
- *       bytes are pending, zero [zeroed, rlast), then store-release zeroed
+ *       restart point: everything below is consumed); then or at a later
+ *       empty peek, zero [zeroed, rlast), then store-release zeroed
  *     pairs with
  *   (D) producer: load-acquire zeroed, then write into the bytes below
  *       zeroed + cap (they are zero and nobody reads them).
@@ -74,9 +77,14 @@ struct pinshm_region;
 
 /*
  * Released bytes the SPSC consumer lets pile up before it zeroes them in
- * one go (less on rings whose max_record leaves less room, see spsc.c).
+ * one go: a peek that finds nothing zeroes once PINSHM_SPSC_ZERO_BATCH are
+ * pending, a release once PINSHM_SPSC_ZERO_MAX are (both less on rings
+ * whose max_record leaves less room, see spsc.c). A consumer that always
+ * finds records waiting still zeroes; one that waits for them zeroes
+ * while it waits, not on its way to the next record.
  */
 #define PINSHM_SPSC_ZERO_BATCH	4096
+#define PINSHM_SPSC_ZERO_MAX	8192
 
 /* Process-private handle; fields without sh/buf point nowhere shared. */
 struct pinshm_spsc {
@@ -110,7 +118,8 @@ struct pinshm_spsc {
 	uint64_t rpos;		/* read position: head plus peeked records */
 	uint64_t rlast;		/* start of the last peeked record */
 	uint64_t zeroed;	/* our copy of sh->zeroed */
-	uint64_t zero_batch;	/* zero once this much is released */
+	uint64_t zero_batch;	/* release zeroes once this much is
+				 * pending (at most PINSHM_SPSC_ZERO_MAX) */
 	uint32_t peeked_msgs;
 	uint64_t peeked_bytes;
 	uint64_t msgs_out;
@@ -291,6 +300,44 @@ static inline void pinshm_spsc_commit(struct pinshm_spsc *r, uint32_t len,
 	__pinshm_spsc_published(r);
 }
 
+/* Zero [from, to) of the buffer, positions free-running, and demote it
+ * (the producer's next writes go there). */
+static inline void __pinshm_spsc_zero(struct pinshm_spsc *r, uint64_t from,
+				      uint64_t to)
+{
+	uint64_t off = from & r->mask, len = to - from;
+
+	if (off + len > r->cap) {
+		memset(r->buf + off, 0, r->cap - off);
+		__pinshm_demote(r->buf + off, r->cap - off);
+		len -= r->cap - off;
+		off = 0;
+	}
+	memset(r->buf + off, 0, len);
+	__pinshm_demote(r->buf + off, len);
+}
+
+/* (C): keep the newest released record, zero the rest, hand it over. */
+static inline void __pinshm_spsc_zero_released(struct pinshm_spsc *r)
+{
+	__pinshm_spsc_zero(r, r->zeroed, r->rlast);
+	r->zeroed = r->rlast;
+	/* (C) pairs with (D): the zeroes before the space is handed over. */
+	pinshm_store_release(&r->sh->zeroed, r->zeroed);
+}
+
+/*
+ * A peek found nothing: the consumer has time, so it zeroes what it has
+ * released once PINSHM_SPSC_ZERO_BATCH bytes are pending. Nothing may be
+ * peeked and unreleased: rlast is then the newest released record.
+ */
+static inline void __pinshm_spsc_idle(struct pinshm_spsc *r)
+{
+	if (r->rpos == r->head &&
+	    r->rlast - r->zeroed >= PINSHM_SPSC_ZERO_BATCH)
+		__pinshm_spsc_zero_released(r);
+}
+
 /*
  * Peek a run of up to n plain records, with the positions in registers:
  * each record's header is found from the one before, so the handle's
@@ -371,8 +418,10 @@ static inline int pinshm_spsc_peek(struct pinshm_spsc *r,
 
 	if (__pinshm_spsc_peek_run(r, m, 1, &empty))
 		return 0;
-	if (empty)
+	if (empty) {
+		__pinshm_spsc_idle(r);
 		return -EAGAIN;
+	}
 	/* (B) again, for what stopped the run: a filler skips to the start
 	 * of the buffer (none can lie at offset 0), anything else is
 	 * corrupt. */
@@ -399,8 +448,12 @@ static inline int pinshm_spsc_peek_batch(struct pinshm_spsc *r,
 
 	while (i < n) {
 		i += __pinshm_spsc_peek_run(r, m + i, n - i, &empty);
-		if (i == n || empty)
+		if (i == n)
 			break;
+		if (empty) {
+			__pinshm_spsc_idle(r);
+			break;
+		}
 		/* A filler, or something corrupt: the one-record way. */
 		ret = pinshm_spsc_peek(r, &m[i]);
 		if (ret == -EAGAIN)
@@ -410,23 +463,6 @@ static inline int pinshm_spsc_peek_batch(struct pinshm_spsc *r,
 		i++;
 	}
 	return (int)i;
-}
-
-/* Zero [from, to) of the buffer, positions free-running, and demote it
- * (the producer's next writes go there). */
-static inline void __pinshm_spsc_zero(struct pinshm_spsc *r, uint64_t from,
-				      uint64_t to)
-{
-	uint64_t off = from & r->mask, len = to - from;
-
-	if (off + len > r->cap) {
-		memset(r->buf + off, 0, r->cap - off);
-		__pinshm_demote(r->buf + off, r->cap - off);
-		len -= r->cap - off;
-		off = 0;
-	}
-	memset(r->buf + off, 0, len);
-	__pinshm_demote(r->buf + off, len);
 }
 
 /* Give every peeked record back to the producer. */
@@ -443,14 +479,8 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 	PINSHM_WRITE_ONCE(r->sh->rlast, r->rlast);
 	/* (C) our payload reads are done; below head is consumed. */
 	pinshm_store_release(&r->sh->head, r->head);
-	if (r->rlast - r->zeroed >= r->zero_batch) {
-		/* (C) keep the newest released record, zero the rest. */
-		__pinshm_spsc_zero(r, r->zeroed, r->rlast);
-		r->zeroed = r->rlast;
-		/* (C) pairs with (D): the zeroes before the space is
-		 * handed over. */
-		pinshm_store_release(&r->sh->zeroed, r->zeroed);
-	}
+	if (r->rlast - r->zeroed >= r->zero_batch)
+		__pinshm_spsc_zero_released(r);
 	PINSHM_WRITE_ONCE(r->sh->msgs_out, r->msgs_out);
 	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
 }
