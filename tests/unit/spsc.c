@@ -727,10 +727,11 @@ static bool buf_zero(const struct pinshm_spsc *c, uint64_t from, uint64_t to)
 }
 
 /*
- * Released space is zeroed when the consumer finds nothing to read (once
- * PINSHM_SPSC_ZERO_BATCH bytes are pending), or by a release once
- * zero_batch are, and never while records are peeked but unreleased: an
- * empty peek then leaves them, and the space, as they are.
+ * Released space is zeroed when the consumer finds nothing to read (the
+ * older half, once PINSHM_SPSC_ZERO_BATCH bytes are pending), or by a
+ * release once zero_batch are (all of it), and never while records are
+ * peeked but unreleased: an empty peek then leaves them, and the space,
+ * as they are.
  */
 Test(spsc, released_space_is_zeroed_by_an_empty_peek_or_a_full_batch)
 {
@@ -750,36 +751,45 @@ Test(spsc, released_space_is_zeroed_by_an_empty_peek_or_a_full_batch)
 	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 0);
 	cr_assert(!buf_zero(&c, 0, 8));
 	expect_empty(&c);
-	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 23 * 256);
-	cr_assert(buf_zero(&c, 0, 23 * 256));
-	cr_assert(!buf_zero(&c, 23 * 256, 23 * 256 + 8), "the newest kept");
+	z = PINSHM_SPSC_ZERO_BATCH / 2;
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), z);
+	cr_assert(buf_zero(&c, 0, z));
+	cr_assert(!buf_zero(&c, z, z + 8), "a record past the half kept");
+	/* Less than ZERO_BATCH left: the next empty peek leaves it. */
+	expect_empty(&c);
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), z);
 
 	/* Two records peeked, not released: an empty peek zeroes nothing. */
-	for (; n < 44; n++)
+	for (; n < 36; n++)
 		T_OK(send_seq(&p, n, 248));
-	for (; i < 42; i++)
+	for (; i < 34; i++)
 		expect_seq(&c, i, 248);
 	T_OK(pinshm_spsc_peek(&c, &m));
-	check_msg(&m, 42, 248);
+	check_msg(&m, 34, 248);
 	T_OK(pinshm_spsc_peek(&c, &m));
 	expect_empty(&c);
-	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 23 * 256);
-	cr_assert(!buf_zero(&c, 42 * 256, 42 * 256 + 8));
-	check_msg(&m, 43, 248);
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), z);
+	cr_assert(!buf_zero(&c, 34 * 256, 34 * 256 + 8));
+	check_msg(&m, 35, 248);
 	pinshm_spsc_release(&c);
-	i = 44;
+	i = 36;
+	/* 35 * 256 - 2048 pending: empty peeks zero two halves, no more. */
 	expect_empty(&c);
-	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), 43 * 256);
-	cr_assert(buf_zero(&c, 23 * 256, 43 * 256));
+	expect_empty(&c);
+	expect_empty(&c);
+	z += PINSHM_SPSC_ZERO_BATCH;
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), z);
+	cr_assert(buf_zero(&c, 0, z));
+	cr_assert(!buf_zero(&c, 35 * 256, 35 * 256 + 8), "the newest kept");
 
-	/* Never empty: the release that finds ZERO_MAX pending zeroes. */
-	for (z = 43 * 256; PINSHM_READ_ONCE(c.sh->zeroed) == z; i++) {
+	/* Never empty: the release that finds ZERO_MAX pending zeroes all. */
+	for (z = PINSHM_READ_ONCE(c.sh->zeroed); PINSHM_READ_ONCE(c.sh->zeroed) == z; i++) {
 		cr_assert_lt(i, 43 + 40, "nothing zeroed by release");
 		T_OK(send_seq(&p, n++, 248));
 		expect_seq(&c, i, 248);
 	}
-	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed) - z, PINSHM_SPSC_ZERO_MAX);
-	cr_assert(buf_zero(&c, z, z + PINSHM_SPSC_ZERO_MAX));
+	cr_assert_eq(PINSHM_READ_ONCE(c.sh->zeroed), (i - 1) * 256);
+	cr_assert(buf_zero(&c, z, (i - 1) * 256));
 	T_OK(pinshm_spsc_detach(&p));
 	T_OK(pinshm_spsc_detach(&c));
 }

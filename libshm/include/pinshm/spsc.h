@@ -14,8 +14,9 @@
  * message back; the rest is zeroed in batches, not per release: on a
  * machine whose two cores sit far apart, writing each consumed line back
  * at once made the unbatched stream 2-4x slower (docs/performance.md).
- * A peek that finds nothing zeroes PINSHM_SPSC_ZERO_BATCH bytes or more,
- * a release zero_batch (PINSHM_SPSC_ZERO_MAX at most), and the zeroed
+ * A peek that finds nothing zeroes PINSHM_SPSC_ZERO_BATCH / 2 bytes once
+ * PINSHM_SPSC_ZERO_BATCH are pending, a release all of them once
+ * zero_batch are (PINSHM_SPSC_ZERO_MAX at most), and the zeroed
  * lines are demoted to the shared cache, where the producer's writes find
  * them (__pinshm_demote()). The producer reads sh->zeroed only when its
  * cached copy says the ring is full.
@@ -77,11 +78,12 @@ struct pinshm_region;
 
 /*
  * Released bytes the SPSC consumer lets pile up before it zeroes them in
- * one go: a peek that finds nothing zeroes once PINSHM_SPSC_ZERO_BATCH are
- * pending, a release once PINSHM_SPSC_ZERO_MAX are (both less on rings
- * whose max_record leaves less room, see spsc.c). A consumer that always
- * finds records waiting still zeroes; one that waits for them zeroes
- * while it waits, not on its way to the next record.
+ * one go: a peek that finds nothing zeroes the older half once
+ * PINSHM_SPSC_ZERO_BATCH are pending, a release all once
+ * PINSHM_SPSC_ZERO_MAX are (less on rings whose max_record leaves less
+ * room, see spsc.c). A consumer that always finds records waiting still
+ * zeroes; one that waits for them zeroes while it waits, not on its way
+ * to the next record.
  */
 #define PINSHM_SPSC_ZERO_BATCH	4096
 #define PINSHM_SPSC_ZERO_MAX	8192
@@ -327,15 +329,23 @@ static inline void __pinshm_spsc_zero_released(struct pinshm_spsc *r)
 }
 
 /*
- * A peek found nothing: the consumer has time, so it zeroes what it has
- * released once PINSHM_SPSC_ZERO_BATCH bytes are pending. Nothing may be
- * peeked and unreleased: rlast is then the newest released record.
+ * A peek found nothing: the consumer has time, so once
+ * PINSHM_SPSC_ZERO_BATCH released bytes are pending it zeroes the older
+ * half of them: a small piece of work (a record that arrives meanwhile
+ * waits for it), on lines read long ago. Nothing may be peeked and
+ * unreleased: rlast is then the newest released record.
  */
 static inline void __pinshm_spsc_idle(struct pinshm_spsc *r)
 {
+	uint64_t to = r->zeroed + PINSHM_SPSC_ZERO_BATCH / 2;
+
 	if (r->rpos == r->head &&
-	    r->rlast - r->zeroed >= PINSHM_SPSC_ZERO_BATCH)
-		__pinshm_spsc_zero_released(r);
+	    r->rlast - r->zeroed >= PINSHM_SPSC_ZERO_BATCH) {
+		__pinshm_spsc_zero(r, r->zeroed, to);
+		r->zeroed = to;
+		/* (C) pairs with (D), as in __pinshm_spsc_zero_released(). */
+		pinshm_store_release(&r->sh->zeroed, to);
+	}
 }
 
 /*
