@@ -38,8 +38,9 @@
  *     pairs with
  *   (B) consumer: load-acquire len, then read type and payload.
  *   (C) consumer: finish reading, store rlast, store-release head (a
- *       restart point: everything below is consumed); then or at a later
- *       empty peek, zero [zeroed, rlast), then store-release zeroed
+ *       restart point: everything below is consumed); then (a release)
+ *       zero [zeroed, rlast), or later (an empty peek) its oldest part,
+ *       then store-release zeroed
  *     pairs with
  *   (D) producer: load-acquire zeroed, then write into the bytes below
  *       zeroed + cap (they are zero and nobody reads them).
