@@ -320,13 +320,14 @@ static inline void __pinshm_spsc_zero(struct pinshm_spsc *r, uint64_t from,
 	__pinshm_demote(r->buf + off, len);
 }
 
-/* (C): keep the newest released record, zero the rest, hand it over. */
-static inline void __pinshm_spsc_zero_released(struct pinshm_spsc *r)
+/* (C): zero released space up to to (<= rlast: the newest released
+ * record stays intact) and hand it over. */
+static inline void __pinshm_spsc_zero_to(struct pinshm_spsc *r, uint64_t to)
 {
-	__pinshm_spsc_zero(r, r->zeroed, r->rlast);
-	r->zeroed = r->rlast;
+	__pinshm_spsc_zero(r, r->zeroed, to);
+	r->zeroed = to;
 	/* (C) pairs with (D): the zeroes before the space is handed over. */
-	pinshm_store_release(&r->sh->zeroed, r->zeroed);
+	pinshm_store_release(&r->sh->zeroed, to);
 }
 
 /*
@@ -338,15 +339,10 @@ static inline void __pinshm_spsc_zero_released(struct pinshm_spsc *r)
  */
 static inline void __pinshm_spsc_idle(struct pinshm_spsc *r)
 {
-	uint64_t to = r->zeroed + PINSHM_SPSC_ZERO_BATCH / 2;
-
 	if (r->rpos == r->head &&
-	    r->rlast - r->zeroed >= PINSHM_SPSC_ZERO_BATCH) {
-		__pinshm_spsc_zero(r, r->zeroed, to);
-		r->zeroed = to;
-		/* (C) pairs with (D), as in __pinshm_spsc_zero_released(). */
-		pinshm_store_release(&r->sh->zeroed, to);
-	}
+	    r->rlast - r->zeroed >= PINSHM_SPSC_ZERO_BATCH)
+		__pinshm_spsc_zero_to(r,
+				      r->zeroed + PINSHM_SPSC_ZERO_BATCH / 2);
 }
 
 /*
@@ -491,7 +487,7 @@ static inline void pinshm_spsc_release(struct pinshm_spsc *r)
 	/* (C) our payload reads are done; below head is consumed. */
 	pinshm_store_release(&r->sh->head, r->head);
 	if (r->rlast - r->zeroed >= r->zero_batch)
-		__pinshm_spsc_zero_released(r);
+		__pinshm_spsc_zero_to(r, r->rlast);
 	PINSHM_WRITE_ONCE(r->sh->msgs_out, r->msgs_out);
 	PINSHM_WRITE_ONCE(r->sh->bytes_out, r->bytes_out);
 }
