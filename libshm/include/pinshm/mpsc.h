@@ -470,17 +470,16 @@ static inline int pinshm_mpsc_send(struct pinshm_mpsc *p,
 }
 
 /* Zero [from, to) of the ring, to - from <= capacity (relaxed stores),
- * and demote each line once it is zero (the producers write there next). */
+ * then demote its lines (the producers write there next). */
 static inline void __pinshm_mpsc_zero(uint8_t *buf, uint64_t mask,
 				      uint64_t from, uint64_t to)
 {
 	uint64_t pos;
 
-	for (pos = from; pos < to; pos += 8) {
+	for (pos = from; pos < to; pos += 8)
 		PINSHM_WRITE_ONCE(*(uint64_t *)(buf + (pos & mask)), 0);
-		if (((pos + 8) & 63) == 0 || pos + 8 >= to)
-			__pinshm_demote(buf + (pos & mask), 8);
-	}
+	for (pos = from & ~(uint64_t)63; pos < to; pos += 64)
+		__pinshm_demote(buf + (pos & mask), 1);
 }
 
 /* Give every peeked record (and skipped filler) back to the producers. */
