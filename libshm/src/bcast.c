@@ -25,12 +25,6 @@ static uint64_t data_off_for(uint32_t gates)
 	return PINSHM_BCAST_HDR_SIZE + (uint64_t)gates * PINSHM_BCAST_GATE_SIZE;
 }
 
-static uint64_t slot_size_for(uint64_t max_payload)
-{
-	return (max_payload + PINSHM_BCAST_SLOT_HDR + PINSHM_BCAST_SLOT_ALIGN -
-		1) & ~(uint64_t)(PINSHM_BCAST_SLOT_ALIGN - 1);
-}
-
 static void bcast_init_obj(void *obj, void *arg)
 {
 	struct pinshm_bcast_shared *sh = obj;
@@ -62,7 +56,7 @@ __pinshm_export int pinshm_bcast_create_flags(struct pinshm_region *r,
 	    (flags & ~PINSHM_BCAST_LOSSLESS))
 		return -EINVAL;
 	in.slots = slots;
-	in.slot_size = slot_size_for(max_payload);
+	in.slot_size = __pinshm_bcast_slot_size(max_payload);
 	in.flags = flags;
 	in.gates = (flags & PINSHM_BCAST_LOSSLESS) ? PINSHM_BCAST_GATES : 0;
 	return __pinshm_dir_add(r, name, PINSHM_OBJ_BCAST,

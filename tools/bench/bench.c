@@ -370,11 +370,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
 		return ctl_usage_error(c, "--readers is for the bcast pattern");
 	if (have_ll_slots && o->group != GRP_BCAST)
 		return ctl_usage_error(c, "--lossless-slots is for the bcast pattern");
-	if ((uint64_t)o->ll_slots * ((o->size + 16 + 63) & ~63ULL) >
+	if (o->ll_slots * __pinshm_bcast_slot_size(o->size) >
 	    BENCH_MAX_CAPACITY)
 		return ctl_usage_error(c, "--lossless-slots %u of %llu bytes is over 256M",
 				       o->ll_slots,
-				       (unsigned long long)((o->size + 16 + 63) & ~63ULL));
+				       (unsigned long long)__pinshm_bcast_slot_size(o->size));
 	if (o->plot && !o->pat[PAT_PINGPONG])
 		return ctl_usage_error(c, "--plot draws latency: it needs the pingpong pattern");
 	if (o->plot && !bench_have_gnuplot()) {
@@ -708,9 +708,9 @@ int cmd_bench(int argc, char **argv)
 	if (bench_group_mpsc(o.group))	/* the MPSC ring, the 2-lane fan-in ring */
 		need += PINSHM_MPSC_HDR_SIZE + cap + 4096 +
 			PINSHM_FANIN_HDR_SIZE + 2 * (PINSHM_SPSC_HDR_SIZE + cap) + 4096;
-	if (o.group == GRP_BCAST)	/* slots of payload + 16, 64-rounded */
+	if (o.group == GRP_BCAST)
 		need += 2 * 65536 + (BENCH_BCAST_SLOTS + (uint64_t)o.ll_slots) *
-			((o.size + 16 + 63) & ~63ULL);
+			__pinshm_bcast_slot_size(o.size);
 	need = (need + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 
 	bench_fds_init(&k);

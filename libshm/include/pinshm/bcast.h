@@ -275,6 +275,13 @@ struct pinshm_bcast_stats {
 	uint64_t pos;		/* next record this reader will deliver */
 };
 
+/* Bytes of a slot for payloads of up to max_payload (create's geometry). */
+static inline uint64_t __pinshm_bcast_slot_size(uint64_t max_payload)
+{
+	return (max_payload + PINSHM_BCAST_SLOT_HDR + PINSHM_BCAST_SLOT_ALIGN -
+		1) & ~(uint64_t)(PINSHM_BCAST_SLOT_ALIGN - 1);
+}
+
 static inline struct pinshm_bcast_slot *
 __pinshm_bcast_wslot(const struct pinshm_bcast *w, uint64_t i)
 {
