@@ -14,12 +14,10 @@
  * message back; the rest is zeroed in batches, not per release: on a
  * machine whose two cores sit far apart, writing each consumed line back
  * at once made the unbatched stream 2-4x slower (docs/performance.md).
- * A peek that finds nothing zeroes PINSHM_SPSC_ZERO_BATCH / 2 bytes once
- * PINSHM_SPSC_ZERO_BATCH are pending, a release all of them once
- * zero_batch are (PINSHM_SPSC_ZERO_MAX at most), and the zeroed
- * lines are demoted to the shared cache, where the producer's writes find
- * them (__pinshm_demote()). The producer reads sh->zeroed only when its
- * cached copy says the ring is full.
+ * When it zeroes: PINSHM_SPSC_ZERO_BATCH. The zeroed lines are demoted to
+ * the shared cache, where the producer's writes find them
+ * (__pinshm_demote()). The producer reads sh->zeroed only when its cached
+ * copy says the ring is full.
  *
  * Ownership of the buffer, by position (free-running byte counts):
  *   [zeroed, head)        consumer's: released, zeroed later (all but
